@@ -1,0 +1,30 @@
+# Two commands matter: `make run` and `make test`. Both build .venv from pyproject.toml first.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8080
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: run test bench clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/gunicorn --preload --workers $(WORKERS) --worker-class sync \
+	    --bind 127.0.0.1:$(PORT) --access-logfile - 'cds_service.app:create_app()'
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

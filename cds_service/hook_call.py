@@ -1,0 +1,21 @@
+"""What a service handler receives: one validated CDS Hooks call with its prefetch resolved.
+
+A handler is `def handle(call: HookCall) -> list[dict]` returning cards (see `cds_service.cardkit`).
+Handlers never see HTTP, tokens or the FHIR server: the service layer resolved the prefetch already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class HookCall:
+    service_id: str
+    hook: str
+    hook_instance: str
+    context: dict
+    prefetch: dict  # key -> resource (often a Bundle) or None ("no data"); keys that were unavailable are absent
+    reference_date: date
+    unavailable: tuple[str, ...] = field(default=())  # prefetch keys neither sent nor fetchable (timeouts, errors)

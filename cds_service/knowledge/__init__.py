@@ -1,0 +1,23 @@
+"""Clinical knowledge as data: sources, rule parameters, doses. Read once, never written."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> dict:
+    """The parsed JSON knowledge file `name` (e.g. "sources.json") shipped in this package."""
+    return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+
+
+def version() -> str:
+    """The knowledge version recorded with every issued card and assessment."""
+    return load("manifest.json")["version"]
+
+
+def source(key: str) -> dict:
+    """A citable source by key ("S9"): {"label", "url", "tag"}. KeyError for an unknown key."""
+    return load("sources.json")["sources"][key]
