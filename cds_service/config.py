@@ -1,0 +1,75 @@
+"""Service configuration: one frozen dataclass, built from the environment by `Config.from_env()`.
+
+Values are handed to the app factory explicitly (`create_app(Config(...))`); nothing reads the
+environment after start-up, so tests can run several differently configured services side by side.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Mapping
+
+PROFILES = ("development", "production")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def development_trusted_issuers() -> Path:
+    """The development default: the public CDS Hooks Sandbox issuer with its published key.
+    The sandbox's private key is public too, so this is never a production default."""
+    return Path(str(resources.files("cds_service").joinpath("data/trusted-issuers.development.json")))
+
+
+@dataclass(frozen=True)
+class Config:
+    profile: str = "development"
+    # None: the profile default (development: the sandbox issuer; production: no issuer at all).
+    trusted_issuers: Path | None = None
+    public_base_url: str | None = None  # e.g. https://cds.example.org (no trailing slash needed)
+    database_url: str = "sqlite:///kmt2a-cds.db"
+    # Empty: development allows any origin, production none.
+    cors_origins: tuple[str, ...] = ()
+    port: int = 8080
+    hooks_file: Path = REPO_ROOT / "hooks.json"
+    max_body_bytes: int = 5 * 1024 * 1024
+    prefetch_deadline_s: float = 2.0
+    fhir_connect_timeout_s: float = 1.0
+    fhir_read_timeout_s: float = 2.0
+    prefetch_page_cap: int = 10  # Bundle pages followed per prefetch key
+    prefetch_workers: int = 6
+    jwt_leeway_s: int = 60
+    jwks_cache_ttl_s: int = 3600
+    jwks_min_refresh_s: float = 10.0  # an unknown kid refreshes a jku at most this often
+    reference_date: date | None = None  # None: today in UTC, per call
+
+    def __post_init__(self) -> None:
+        if self.profile not in PROFILES:
+            raise ValueError(f"CDS_PROFILE must be one of {PROFILES}, not {self.profile!r}")
+
+    @property
+    def production(self) -> bool:
+        return self.profile == "production"
+
+    def trusted_issuers_file(self) -> Path | None:
+        if self.trusted_issuers is not None:
+            return self.trusted_issuers
+        return None if self.production else development_trusted_issuers()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
+        env = os.environ if env is None else env
+        origins = tuple(o.strip().rstrip("/") for o in env.get("CDS_CORS_ORIGINS", "").split(",") if o.strip())
+        issuers = env.get("CDS_TRUSTED_ISSUERS")
+        return cls(
+            profile=env.get("CDS_PROFILE", "development").strip() or "development",
+            trusted_issuers=Path(issuers) if issuers else None,
+            public_base_url=(env.get("CDS_PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            database_url=env.get("CDS_DATABASE_URL") or cls.database_url,
+            cors_origins=origins,
+            port=int(env.get("PORT", "8080")),
+            max_body_bytes=int(env.get("CDS_MAX_BODY_BYTES", cls.max_body_bytes)),
+            prefetch_deadline_s=float(env.get("CDS_PREFETCH_DEADLINE_S", cls.prefetch_deadline_s)),
+        )
