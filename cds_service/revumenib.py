@@ -1,0 +1,240 @@
+"""Menin-inhibitor eligibility and the expected revumenib dose, read from one knowledge table.
+
+Used by the order checks (is this order indicated, is the dose right) and by the patient-view
+rules (the `menin-inhibitor` consideration and its dosing summary). Pure functions of the Case:
+
+    eligibility(case, drug="revumenib") -> Eligibility
+    expected_dose(case, extra_inhibitors=()) -> ExpectedDose   (value None when it cannot be computed)
+    dispensable_dose(mg) -> float                              (nearest amount of whole tablets)
+
+Every number comes from knowledge/menin_inhibitors.json (label numbers tagged [U]: callers show
+`VERIFY_TEXT`). Missing facts are named with the contract's missing-data codes, never guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+from cds_service import knowledge
+from fhir_mappings.case import Case, DiseaseStatus, Kmt2aStatus, Lineage
+
+RELAPSED_REFRACTORY = {DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY}
+KMT2A_NOT_REARRANGED_REASON = {
+    Kmt2aStatus.AMPLIFIED: "kmt2a-amplified-not-rearrangement",
+    Kmt2aStatus.PTD: "kmt2a-ptd-not-rearrangement",
+    Kmt2aStatus.NOT_DETECTED: "kmt2a-not-detected",
+    Kmt2aStatus.UNKNOWN: "kmt2a-status-unknown",
+}
+
+
+def table(drug: str = "revumenib") -> dict:
+    """The knowledge entry of a menin inhibitor ("revumenib", "ziftomenib")."""
+    return knowledge.load("menin_inhibitors.json")[drug]
+
+
+def dosing() -> dict:
+    return table("revumenib")["dosing"]
+
+
+VERIFY_TEXT: str = dosing()["verify_text"]
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    verdict: str  # "eligible" | "off-label-age" | "not-indicated" | "cannot-check"
+    reasons: tuple[str, ...] = ()  # codes, e.g. "kmt2a-rearranged", "kmt2a-ptd-not-rearrangement"
+    missing_data: tuple[str, ...] = ()  # contract missing-data codes
+    indication: str | None = None  # the matched indication code, e.g. "kmt2a-translocation"
+    sources: tuple[str, ...] = ()  # knowledge source keys behind the verdict
+
+
+@dataclass(frozen=True)
+class ExpectedDose:
+    """The label dose for this patient, per dose, in mg (mg/m2 rows already multiplied by the BSA)."""
+
+    value: float | None  # None: cannot be computed, see missing_data
+    unit: str = "mg"
+    frequency: str | None = None
+    doses_per_day: float | None = None
+    basis: str | None = None  # "95 mg/m2 x 1.1 m2", "270 mg, weight 62 kg (>= 40 kg)"
+    reasons: tuple[str, ...] = ()  # "weight-under-40kg", "strong-cyp3a4-inhibitor:posaconazole"
+    missing_data: tuple[str, ...] = ()
+    per_m2: float | None = None  # the table's mg/m2 value for patients under 40 kg
+    tablets_mg: float | None = None  # value rounded to whole tablets (what a corrected order uses)
+    source: str | None = None
+    tag: str | None = None
+
+
+# --- eligibility -----------------------------------------------------------------------------------
+
+
+def age_years(case: Case) -> int | None:
+    """Completed years on the reference date (birth date first, else the age in days)."""
+    if case.birth_date:
+        ref, born = case.reference_date, case.birth_date
+        return ref.year - born.year - ((ref.month, ref.day) < (born.month, born.day))
+    if case.age_days is not None:
+        return int(case.age_days // 365.25)
+    return None
+
+
+def on_treatment(case: Case, drug: str = "revumenib") -> bool:
+    """The patient already takes `drug` (an active medication that is not one of the draft orders)."""
+    drafts = {o.reference for o in case.draft_orders}
+    ingredient = table(drug)["ingredient"]
+    return any(m.active and m.ingredient == ingredient and m.source.reference not in drafts for m in case.medications)
+
+
+def _npm1_mutated(case: Case) -> bool | None:
+    findings = case.finding("NPM1")
+    if any(f.present and f.kind == "variant" for f in findings):
+        return True
+    return False if findings else None
+
+
+def _match_indication(case: Case, indication: dict) -> tuple[bool, list[str], list[str]]:
+    """(matches, reasons, missing) for the genetic and lineage part of one indication."""
+    if "kmt2a_status" in indication:
+        status = case.kmt2a.status
+        if status.value == indication["kmt2a_status"]:
+            return True, ["kmt2a-rearranged"], []
+        reasons = [KMT2A_NOT_REARRANGED_REASON.get(status, f"kmt2a-{status.value}")]
+        if case.kmt2a.conflicts:
+            reasons.append("kmt2a-results-conflict")
+        return False, reasons, ["kmt2a-status"] if status is Kmt2aStatus.UNKNOWN else []
+    npm1 = _npm1_mutated(case)
+    if not npm1:
+        return False, ["npm1-not-mutated" if npm1 is False else "npm1-status-unknown"], []
+    lineages = indication["lineages"]
+    if lineages == "any" or case.lineage.value in lineages:
+        return True, ["npm1-mutated-aml"], []
+    if case.lineage is Lineage.UNKNOWN:
+        return False, ["npm1-mutated-lineage-unknown"], ["lineage"]
+    return False, [f"npm1-mutated-but-{case.lineage.value}"], []
+
+
+def _setting(case: Case, continuing: bool) -> tuple[str, list[str], list[str]]:
+    """("ok"|"not-indicated"|"cannot-check", reasons, missing) for the relapsed/refractory setting."""
+    status = case.disease_status
+    if status in RELAPSED_REFRACTORY:
+        return "ok", [status.value], []
+    if continuing:
+        return "ok", ["continuation-of-current-therapy"], []
+    if status is DiseaseStatus.UNKNOWN:
+        return "cannot-check", [], ["disease-status"]
+    # First-line use or maintenance in remission is outside the label (relapsed/refractory only).
+    return "not-indicated", [f"not-relapsed-refractory:{status.value}"], []
+
+
+def eligibility(case: Case, drug: str = "revumenib") -> Eligibility:
+    """Does the label indication of `drug` fit this patient? Uses the current age (contract)."""
+    entry = table(drug)
+    reasons: list[str] = []
+    missing: list[str] = []
+    matched = None
+    for indication in entry["indications"]:
+        ok, why, lacking = _match_indication(case, indication)
+        if ok:
+            matched, reasons, missing = indication, why, []
+            break
+        reasons += why
+        missing += lacking
+    if matched is None:
+        # NPM1-mutated disease of unknown lineage may still be AML: ask, do not judge.
+        verdict = "cannot-check" if "lineage" in missing else "not-indicated"
+        return Eligibility(verdict, tuple(dict.fromkeys(reasons)), tuple(dict.fromkeys(missing)), None,
+                           tuple(i["source"] for i in entry["indications"]))
+
+    setting, why, lacking = _setting(case, on_treatment(case, drug))
+    reasons += why
+    missing += lacking
+    minimum = matched.get("minimum_age_years") or entry.get("minimum_age_years", {}).get("value")
+    years = age_years(case)
+    age_ok = True
+    if years is None:
+        missing.append("age")
+    elif minimum is not None and years < minimum:
+        age_ok = False
+        reasons.append(f"age-under-{minimum}-year{'s' if minimum > 1 else ''}")
+
+    if setting == "not-indicated":
+        verdict = "not-indicated"
+    elif not age_ok:
+        verdict = "off-label-age"
+    elif missing:
+        verdict = "cannot-check"
+    else:
+        verdict = "eligible"
+    return Eligibility(verdict, tuple(reasons), tuple(missing), matched["code"], (matched["source"],))
+
+
+# --- dose ------------------------------------------------------------------------------------------
+
+
+def strong_cyp3a4_inhibitors(case: Case, extra_inhibitors: Iterable[str] = ()) -> tuple[str, ...]:
+    """Ingredient names of strong CYP3A4 inhibitors among active medications, plus `extra_inhibitors`
+    (e.g. the other draft orders), sorted and without repeats."""
+    klass = dosing()["inhibitor_class"]
+    names = {m.ingredient for m in case.active_medications_in(klass)}
+    names.update(extra_inhibitors)
+    return tuple(sorted(names))
+
+
+def _row(band: str, inhibitor: bool) -> dict:
+    for row in dosing()["rows"]:
+        if row["band"] == band and row["strong_cyp3a4_inhibitor"] == inhibitor:
+            return row
+    raise LookupError(f"no revumenib dosing row for {band}, inhibitor={inhibitor}")
+
+
+def _fmt(number: float) -> str:
+    return f"{number:.2f}".rstrip("0").rstrip(".")
+
+
+def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedDose:
+    """The revumenib dose the label table gives for this patient's weight, BSA and inhibitors."""
+    table_ = dosing()
+    inhibitors = strong_cyp3a4_inhibitors(case, extra_inhibitors)
+    inhibitor_reasons = tuple(f"strong-cyp3a4-inhibitor:{name}" for name in inhibitors)
+    if case.weight is None:
+        return ExpectedDose(None, reasons=inhibitor_reasons, missing_data=("weight",))
+    threshold = table_["weight_threshold_kg"]
+    band = "weight-40kg-or-more" if case.weight.value >= threshold else "weight-under-40kg"
+    row = _row(band, bool(inhibitors))
+    common = dict(frequency=row["frequency"], doses_per_day=row["doses_per_day"],
+                  reasons=(band,) + inhibitor_reasons, source=row["source"], tag=row["tag"])
+    why = f"weight {_fmt(case.weight.value)} kg {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
+    if inhibitors:
+        why += ", strong CYP3A4 inhibitor"
+    if row["unit"] == "mg":
+        return ExpectedDose(float(row["value"]), basis=f"{_fmt(row['value'])} mg ({why})",
+                            tablets_mg=dispensable_dose(row["value"]), **common)
+    if case.bsa is None:
+        return ExpectedDose(None, per_m2=float(row["value"]), missing_data=("height",), **common)
+    value = row["value"] * case.bsa.value
+    return ExpectedDose(round(value, 1), basis=f"{_fmt(row['value'])} mg/m2 x {_fmt(case.bsa.value)} m2",
+                        per_m2=float(row["value"]), tablets_mg=dispensable_dose(value), **common)
+
+
+@lru_cache(maxsize=1)
+def _tablet_amounts() -> tuple[float, ...]:
+    strengths = dosing()["tablet_strengths_mg"]["values"]
+    most = dosing()["max_tablets_per_dose"]
+    amounts = {sum(combo) for n in range(1, most + 1)
+               for combo in itertools.combinations_with_replacement(strengths, n)}
+    return tuple(sorted(amounts))
+
+
+def dispensable_dose(mg: float) -> float:
+    """The amount of whole tablets nearest to `mg` (ties go to the lower amount)."""
+    return float(min(_tablet_amounts(), key=lambda amount: (abs(amount - mg), amount)))
+
+
+def within_tolerance(ordered_mg: float, expected_mg: float) -> bool:
+    """Ordered vs expected per dose, with the table's tolerance (fraction or absolute, the wider)."""
+    tol = dosing()["tolerance"]
+    allowed = max(tol["fraction"] * expected_mg, tol["absolute_mg"])
+    return abs(ordered_mg - expected_mg) <= allowed + 1e-9
