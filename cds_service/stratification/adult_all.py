@@ -1,0 +1,33 @@
+"""Adult ALL (>= 18 years at diagnosis) with a KMT2A rearrangement or amplification: high risk."""
+
+from __future__ import annotations
+
+from fhir_mappings.case import Kmt2aStatus
+from cds_service.stratification import mrd, text
+from cds_service.stratification.facts import Facts
+from cds_service.stratification.findings import Findings
+from cds_service.stratification.rule import rule
+
+SCHEME = "adult-all"
+
+
+@rule("adult-all")
+def adult_all(f: Facts, out: Findings) -> None:
+    if not f.lineage.is_lymphoblastic or f.is_adult_at_dx() is not True:
+        return
+    status = f.kmt2a_status
+    if status is Kmt2aStatus.UNKNOWN:
+        out.missing("kmt2a-status", blocks=(SCHEME,))
+        return
+    if status not in (Kmt2aStatus.REARRANGED, Kmt2aStatus.AMPLIFIED):
+        return
+    age = f"age at diagnosis {text.age(f.dx_age.exact)}" if f.dx_age.exact is not None else "adult at diagnosis"
+    what = "KMT2A rearranged" if status is Kmt2aStatus.REARRANGED else "KMT2A amplified (not a rearrangement)"
+    basis = [age, f"{what}: {f.evidence_text()}"]
+    if f.partner:
+        basis.append(f"fusion partner {f.partner}")
+    out.group(SCHEME, "high", basis, would_change="Only a KMT2A result revised to germline.")
+    mrd.after_induction(f, out)
+    if not f.relapsed_or_refractory:
+        out.consider("hsct-cr1", note="Adult high-risk ALL: MRD-directed therapy and allogeneic HSCT consideration (adult ALL specifics unverified: follow the local protocol).")
+        out.consider("clinical-trial")

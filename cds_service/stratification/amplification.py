@@ -1,0 +1,38 @@
+"""KMT2A amplification: high risk, not a rearrangement, never a menin-inhibitor indication."""
+
+from __future__ import annotations
+
+from fhir_mappings.case import Kmt2aStatus
+from cds_service.stratification import text
+from cds_service.stratification.facts import Facts
+from cds_service.stratification.findings import Findings
+from cds_service.stratification.rule import rule
+
+SCHEME = "kmt2a-amplified"
+
+
+def _copies(f: Facts) -> str:
+    low, high = f.case.kmt2a.copy_number, f.case.kmt2a.copy_number_high
+    if low is None:
+        return "copy number not reported"
+    return f"{text.number(low)}-{text.number(high)} copies" if high and high != low else f"{text.number(low)} copies"
+
+
+def _known(f: Facts, gene: str) -> str | None:
+    hits = [g for g in f.case.finding(gene) if g.present]
+    return "; ".join(f"{g.gene} {g.detail or g.kind} ({g.source})" for g in hits) or None
+
+
+@rule("kmt2a-amplified")
+def kmt2a_amplified(f: Facts, out: Findings) -> None:
+    if f.kmt2a_status is not Kmt2aStatus.AMPLIFIED:
+        return
+    out.group(SCHEME, "high", [f"KMT2A amplification, {_copies(f)}: {f.evidence_text()}"],
+              would_change="A fusion found on FISH/RNA would make it a rearrangement (different rules).")
+    out.caution("amplification-not-rearrangement")
+    tp53 = _known(f, "TP53")
+    out.consider("tp53-testing", note=f"Already found: {tp53}; consider germline TP53 testing." if tp53 else None)
+    if f.lineage.is_lymphoblastic:
+        crlf2 = _known(f, "CRLF2")
+        out.consider("ph-like-testing", note=f"Already found: {crlf2} (Ph-like B-ALL); complete the Ph-like work-up." if crlf2 else None)
+    out.consider("clinical-trial", note="KMT2A-amplified leukemia: very poor prognosis in published cases; refer for a trial.")

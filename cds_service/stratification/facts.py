@@ -1,0 +1,184 @@
+"""Facts the rules read, derived once from the Case: ages, setting, the effective KMT2A status.
+
+Ages for risk schemes are ages at diagnosis; drug eligibility uses the current age (contract). An age is an
+interval when the diagnosis date is unknown, so a rule decides only when the whole interval falls on one side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from fhir_mappings.case import (
+    Case,
+    DiseaseStatus,
+    Kmt2aFinding,
+    Kmt2aStatus,
+    Lineage,
+    Measurement,
+    MrdResult,
+    Source,
+)
+from cds_service.stratification import kb
+
+DAYS_PER_YEAR = 365.25
+UNCONFIRMED_AMBIGUITIES = frozenset({"t11-17-may-be-apl"})  # a karyotype alone cannot call these KMT2A-r
+
+
+@dataclass(frozen=True)
+class AgeRange:
+    """Age at diagnosis in days, as [low, high]; None bounds are unknown."""
+
+    low: int | None
+    high: int | None
+
+    @property
+    def exact(self) -> int | None:
+        return self.low if self.low is not None and self.low == self.high else None
+
+    def below(self, days: float) -> bool | None:
+        """True/False when the whole range is below/at-or-above `days`; None when it straddles or is unknown."""
+        if self.high is not None and self.high < days:
+            return True
+        if self.low is not None and self.low >= days:
+            return False
+        return None
+
+
+def age_in_years(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+@dataclass(frozen=True)
+class Facts:
+    case: Case
+    dx_age: AgeRange
+    dx_age_years: int | None
+    age_years: int | None  # current age, for drug eligibility
+    kmt2a_status: Kmt2aStatus  # effective: conflicts and unconfirmed karyotypes count as unknown
+    kmt2a_unconfirmed: bool  # a rearrangement suggested only by an ambiguous karyotype
+    partner: str | None
+    candidate_partners: tuple[str, ...]
+
+    # --- derived views -------------------------------------------------------------------------
+    @property
+    def lineage(self) -> Lineage:
+        return self.case.lineage
+
+    @property
+    def has_leukemia(self) -> bool:
+        return bool(self.case.diagnoses) or bool(self.case.kmt2a.findings)
+
+    @property
+    def relapsed_or_refractory(self) -> bool:
+        return self.case.disease_status in (DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY)
+
+    @property
+    def setting(self) -> str:
+        if self.relapsed_or_refractory:
+            return "relapsed-refractory"
+        if self.case.disease_status in (DiseaseStatus.NEWLY_DIAGNOSED, DiseaseStatus.IN_REMISSION):
+            return "newly-diagnosed"
+        return "unknown"
+
+    @property
+    def rearranged(self) -> bool:
+        return self.kmt2a_status is Kmt2aStatus.REARRANGED
+
+    def is_infant_at_dx(self) -> bool | None:
+        return self.dx_age.below(kb.threshold("infant_max_days"))
+
+    def is_adult_at_dx(self) -> bool | None:
+        if self.dx_age_years is not None:
+            return self.dx_age_years >= kb.threshold("adult_min_years")
+        below = self.dx_age.below(kb.threshold("adult_min_years") * DAYS_PER_YEAR)
+        return None if below is None else not below
+
+    @property
+    def age_group(self) -> str:
+        """From the age at diagnosis when known, else from the current age (contract)."""
+        days = self.dx_age.exact if self.dx_age.exact is not None else self.case.age_days
+        years = self.dx_age_years if self.dx_age.exact is not None else self.age_years
+        if days is None:
+            return "unknown"
+        if days < kb.threshold("infant_max_days"):
+            return "infant"
+        if years is None:
+            years = int(days // DAYS_PER_YEAR)
+        return "adult" if years >= kb.threshold("adult_min_years") else "child"
+
+    @property
+    def wbc_at_diagnosis(self) -> Measurement | None:
+        return self.case.wbc_at_diagnosis
+
+    @property
+    def day8_blasts(self) -> Measurement | None:
+        return self.case.day8_blood_blasts
+
+    @property
+    def mrd_eoi(self) -> MrdResult | None:
+        return self.case.mrd_end_of_induction
+
+    def days_since_diagnosis(self) -> int | None:
+        dx = self.case.diagnosis_date
+        return (self.case.reference_date - dx).days if dx else None
+
+    def kmt2a_evidence(self) -> tuple[Source, ...]:
+        return self.case.kmt2a.evidence
+
+    def evidence_text(self) -> str:
+        """'FISH Observation/x of 2025-03-02; karyotype Observation/y of ...' for a basis line."""
+        return "; ".join(f"{f.method} {f.source}" for f in self.case.kmt2a.findings) or "no KMT2A result"
+
+
+def mrd_positive(mrd: MrdResult) -> bool | None:
+    """Positive at >= 1e-4 (0.01 %); a coded result counts when no value was sent."""
+    if mrd.value is not None:
+        if mrd.comparator in ("<", "<=") and mrd.value <= kb.threshold("mrd_positive"):
+            return False
+        return mrd.value >= kb.threshold("mrd_positive")
+    return mrd.positive
+
+
+def _dx_age(case: Case) -> tuple[AgeRange, int | None]:
+    if case.age_at_diagnosis_days is not None:
+        years = (
+            age_in_years(case.birth_date, case.diagnosis_date)
+            if case.birth_date and case.diagnosis_date
+            else int(case.age_at_diagnosis_days // DAYS_PER_YEAR)
+        )
+        return AgeRange(case.age_at_diagnosis_days, case.age_at_diagnosis_days), years
+    # Diagnosis date unknown: the age at diagnosis is at most the current age.
+    return AgeRange(0 if case.age_days is not None else None, case.age_days), None
+
+
+def _confirmed(finding: Kmt2aFinding) -> bool:
+    return finding.method in ("fish", "molecular") and finding.status is Kmt2aStatus.REARRANGED
+
+
+def _effective_status(case: Case) -> tuple[Kmt2aStatus, bool]:
+    summary = case.kmt2a
+    if summary.conflicts:
+        return Kmt2aStatus.UNKNOWN, False
+    ambiguous = UNCONFIRMED_AMBIGUITIES.intersection(summary.ambiguities) or any(
+        f.ambiguity in UNCONFIRMED_AMBIGUITIES for f in summary.findings
+    )
+    if summary.status is Kmt2aStatus.REARRANGED and ambiguous and not any(map(_confirmed, summary.findings)):
+        return Kmt2aStatus.UNKNOWN, True
+    return summary.status, False
+
+
+def facts_from_case(case: Case) -> Facts:
+    dx_age, dx_years = _dx_age(case)
+    status, unconfirmed = _effective_status(case)
+    candidates = tuple(dict.fromkeys(p for f in case.kmt2a.findings for p in f.candidate_partners))
+    return Facts(
+        case=case,
+        dx_age=dx_age,
+        dx_age_years=dx_years,
+        age_years=age_in_years(case.birth_date, case.reference_date) if case.birth_date else None,
+        kmt2a_status=status,
+        kmt2a_unconfirmed=unconfirmed,
+        partner=case.kmt2a.partner if status is Kmt2aStatus.REARRANGED else None,
+        candidate_partners=candidates if status is Kmt2aStatus.REARRANGED or unconfirmed else (),
+    )

@@ -1,0 +1,164 @@
+"""Infant ALL (< 365 days at diagnosis): Interfant-06 risk groups, MRD, transplant timing, Interfant-21 context."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fhir_mappings.case import Kmt2aStatus, Lineage, MrdTimepoint
+from cds_service.stratification import kb, mrd, text
+from cds_service.stratification.facts import Facts, mrd_positive
+from cds_service.stratification.findings import Findings
+from cds_service.stratification.rule import rule
+
+SCHEME = "interfant-06"
+
+
+def applies(f: Facts) -> bool:
+    return f.lineage.is_lymphoblastic and f.is_infant_at_dx() is True
+
+
+def _age_line(f: Facts) -> str:
+    if f.dx_age.exact is not None:
+        return f"age at diagnosis {text.age(f.dx_age.exact)}"
+    return f"younger than 365 days at diagnosis (current age {f.case.age_days} days; diagnosis date unknown)"
+
+
+def _wbc_high(f: Facts) -> bool | None:
+    wbc = f.wbc_at_diagnosis
+    if wbc is None:
+        return None
+    limit = kb.threshold("interfant06_wbc_high")
+    if wbc.comparator in ("<", "<="):
+        return False if wbc.value <= limit else None
+    return wbc.value >= limit
+
+
+def _poor_prednisone_response(f: Facts) -> bool | None:
+    blasts = f.day8_blasts
+    if blasts is None:
+        return None
+    limit = kb.threshold("prednisone_poor_response_blasts")
+    if blasts.comparator in ("<", "<="):
+        return False if blasts.value <= limit else None
+    return blasts.value >= limit
+
+
+def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:
+    young = f.dx_age.below(kb.threshold("interfant06_young_age_days"))
+    if young is None:
+        out.missing("age", blocks=(SCHEME,))
+        return
+    out.disagree("interfant06-age-wording")
+    if young is False:
+        out.group(SCHEME, "medium", basis + ["6 months or older at diagnosis: medium risk whatever the WBC and prednisone response"],
+                  would_change="Nothing at diagnosis; MRD steers the next steps.")
+        return
+    wbc_high, ppr = _wbc_high(f), _poor_prednisone_response(f)
+    wbc = f.wbc_at_diagnosis
+    blasts = f.day8_blasts
+    wbc_line = text.measurement("WBC at diagnosis", wbc, "x10^9/L") if wbc else None
+    ppr_line = text.measurement("day-8 blood blasts", blasts, "x10^9/L") if blasts else None
+    basis = basis + ["younger than 6 months at diagnosis"]
+    if wbc_high or ppr:
+        reasons = [line for line, hit in ((wbc_line, wbc_high), (ppr_line, ppr)) if hit]
+        if ppr:
+            reasons[-1] += " = poor prednisone response"
+        out.group(SCHEME, "high", basis + reasons,
+                  would_change="A corrected diagnostic WBC below 300 x10^9/L together with a good prednisone response.")
+        return
+    if wbc_high is False and ppr is False:
+        out.group(SCHEME, "medium", basis + [wbc_line, f"{ppr_line} = good prednisone response"],
+                  would_change="A diagnostic WBC of 300 x10^9/L or more, or a poor prednisone response, would make it high risk.")
+        return
+    # Medium vs high cannot be told apart: name what is missing, give no group.
+    if wbc_high is None:
+        out.missing("wbc-at-diagnosis", blocks=(SCHEME,))
+    if ppr is None:
+        out.missing("prednisone-response", blocks=(SCHEME,))
+
+
+@rule("interfant-06")
+def interfant_06(f: Facts, out: Findings) -> None:
+    if not applies(f):
+        return
+    out.consider("interfant-protocol")
+    basis = [_age_line(f)]
+    status = f.kmt2a_status
+    if status is Kmt2aStatus.NOT_DETECTED:
+        out.group(SCHEME, "low", basis + [f"KMT2A germline: {f.evidence_text()}"],
+                  would_change="A KMT2A rearrangement on repeat testing (cryptic insertions need FISH or RNA) would make it medium or high risk.")
+    elif status is Kmt2aStatus.REARRANGED:
+        _rearranged_group(f, out, basis + [f"KMT2A rearranged: {f.evidence_text()}"])
+    elif status is Kmt2aStatus.UNKNOWN:
+        out.missing("kmt2a-status", blocks=(SCHEME,))
+    # Amplification and PTD are neither germline nor a rearrangement: Interfant-06 does not say; no group.
+
+
+@rule("infant-mrd")
+def infant_mrd(f: Facts, out: Findings) -> None:
+    if applies(f) and f.kmt2a_status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.NOT_DETECTED):
+        mrd.after_induction(f, out)
+
+
+def _overview_hsct_reasons(f: Facts) -> list[str]:
+    """The seed overview's transplant criteria (they differ from Interfant-06's high-risk group)."""
+    reasons = []
+    if f.dx_age.below(kb.threshold("overview_hsct_any_wbc_age_days")) is True:
+        reasons.append("younger than 3 months at diagnosis (any WBC)")
+    if f.dx_age.below(kb.threshold("interfant06_young_age_days")) is True and _wbc_high(f):
+        reasons.append("younger than 6 months with WBC >= 300 x10^9/L")
+    positives = [r for r in f.case.mrd_results if mrd_positive(r)]
+    if len(positives) >= 2:
+        reasons.append("persistent MRD positivity")
+    return reasons
+
+
+def _interfant06_hsct_reasons(f: Facts, out: Findings) -> list[str]:
+    reasons = []
+    group = next((g.group for g in out.risk_groups if g.scheme == SCHEME), None)
+    if group == "high":
+        reasons.append("Interfant-06 high risk: HSCT in first remission was allocated to all high-risk patients")
+    late = [r for r in f.case.mrd_results if r.timepoint is MrdTimepoint.END_OF_CONSOLIDATION and mrd_positive(r)]
+    if group == "medium" and late:
+        reasons.append(f"Interfant-06 medium risk with MRD >= 0.01 % before late consolidation ({text.mrd(late[-1])})")
+    return reasons
+
+
+def _timing_note(f: Facts) -> str:
+    note = "Not before 6 months of age; non-TBI conditioning."
+    birth = f.case.birth_date
+    if birth and f.case.age_days is not None and f.case.age_days < kb.threshold("hsct_min_age_days"):
+        ready = birth + timedelta(days=int(kb.threshold("hsct_min_age_days")))
+        note += f" The infant reaches 6 months on {ready.isoformat()}."
+    return note
+
+
+@rule("infant-hsct")
+def infant_hsct(f: Facts, out: Findings) -> None:
+    if not (applies(f) and f.rearranged) or f.relapsed_or_refractory:
+        return
+    by_protocol = _interfant06_hsct_reasons(f, out)
+    by_overview = _overview_hsct_reasons(f)
+    if not (by_protocol or by_overview):
+        return
+    used = "; ".join(
+        [f"Interfant-06: {r}" for r in by_protocol] + [f"seed overview: {r}" for r in by_overview]
+    )
+    out.consider("hsct-infant-timing", note=f"Criteria met: {used}. {_timing_note(f)}")
+    if bool(by_protocol) != bool(by_overview):
+        out.disagree("infant-hsct-criteria")
+
+
+@rule("interfant-21")
+def interfant_21(f: Facts, out: Findings) -> None:
+    eligible_lineages = (Lineage.B_ALL, Lineage.ALL, Lineage.MPAL)
+    if f.is_infant_at_dx() is not True or f.lineage not in eligible_lineages or not f.rearranged:
+        return
+    if f.relapsed_or_refractory:
+        return
+    out.consider(
+        "clinical-trial",
+        note="Interfant-21 (NCT05327894) enrols KMT2A-r B-ALL or B/myeloid MPAL under 1 year: one blinatumomab cycle "
+        "after induction; medium risk with good MRD gets a second cycle; high risk goes to HSCT only if MRD-negative "
+        "after blinatumomab.",
+    )

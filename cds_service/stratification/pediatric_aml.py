@@ -1,0 +1,56 @@
+"""Pediatric AML (< 18 years at diagnosis) with a KMT2A rearrangement: fusion-partner risk, GO, transplant."""
+
+from __future__ import annotations
+
+from fhir_mappings.case import Kmt2aStatus, Lineage
+from cds_service.stratification import kb, text
+from cds_service.stratification.facts import Facts
+from cds_service.stratification.findings import Findings
+from cds_service.stratification.rule import rule
+
+SCHEME = "pediatric-aml-kmt2a"
+
+
+def _group(f: Facts) -> tuple[str, list[str]]:
+    high = kb.partners("pediatric_aml_high_risk")
+    if f.partner in high:
+        notes = [f"fusion partner {f.partner} is a high-risk partner (I-BFM: {', '.join(sorted(high))})"]
+        if f.partner in kb.partners("pediatric_aml_very_high_risk"):
+            notes.append(f"{f.partner} fusions carry a very high relapse risk (5-yr EFS 18.6 % vs 49 %)")
+        return "high-risk-partner", notes
+    if f.partner:
+        notes = [f"fusion partner {f.partner} is not on the high-risk list ({', '.join(sorted(high))})"]
+        if f.partner in kb.partners("pediatric_aml_not_favourable"):
+            notes.append(f"{f.partner}: do not treat as favourable (not confirmed in multivariable analysis)")
+        return "standard-partner", notes
+    candidates = f" (karyotype allows {' or '.join(f.candidate_partners)})" if f.candidate_partners else ""
+    return "partner-unknown", [f"fusion partner not identified{candidates}"]
+
+
+@rule("pediatric-aml-kmt2a")
+def pediatric_aml(f: Facts, out: Findings) -> None:
+    if f.lineage is not Lineage.AML or f.is_adult_at_dx() is not False:
+        return
+    if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
+        out.missing("kmt2a-status", blocks=(SCHEME,))
+        return
+    if not f.rearranged:
+        return
+    group, notes = _group(f)
+    age = text.age(f.dx_age.exact) if f.dx_age.exact is not None else "younger than 18 years"
+    basis = [f"age at diagnosis {age}", f"KMT2A rearranged: {f.evidence_text()}", *notes]
+    change = {
+        "partner-unknown": "Identifying the fusion partner decides between high-risk and standard partner.",
+        "standard-partner": "A different partner on confirmatory testing; MRD after induction adds risk.",
+        "high-risk-partner": "A different partner on confirmatory testing.",
+    }[group]
+    out.group(SCHEME, group, basis, would_change=change)
+    if group == "partner-unknown":
+        out.missing("fusion-partner", blocks=(SCHEME,))
+        out.consider("confirm-fusion-partner")
+    if not f.relapsed_or_refractory:
+        out.consider("gemtuzumab-ozogamicin")
+        out.consider("mrd-assessment", note="Pediatric AML: flow MRD after the second induction course (EOI2) predicts EFS and OS in both partner groups.")
+    if group == "high-risk-partner":
+        out.consider("hsct-cr1", note=f"Pediatric AML with high-risk partner {f.partner}: discuss, do not assume, transplant in CR1.")
+        out.caution("hsct-benefit-contested")

@@ -1,0 +1,69 @@
+"""Pitfalls: lineage switch in KMT2A-r ALL, karyotypes that cannot name the partner, missing or conflicting KMT2A."""
+
+from __future__ import annotations
+
+from fhir_mappings.case import Kmt2aStatus
+from cds_service.stratification import kb
+from cds_service.stratification.facts import Facts
+from cds_service.stratification.findings import Findings
+from cds_service.stratification.rule import rule
+
+
+@rule("age-and-lineage")
+def age_and_lineage(f: Facts, out: Findings) -> None:
+    if not f.has_leukemia:
+        return
+    if f.lineage.value == "unknown":
+        out.missing("lineage", blocks=("lineage",))
+    if f.case.age_days is None and f.dx_age.exact is None:
+        out.missing("age", blocks=("age",))
+    elif f.dx_age.exact is None and (f.is_infant_at_dx() is None or f.is_adult_at_dx() is None):
+        out.missing("age", blocks=("age",))
+    if f.case.disease_status.value == "unknown" and f.rearranged:
+        out.missing("disease-status", blocks=("menin-inhibitor",))
+
+
+@rule("kmt2a-testing")
+def kmt2a_testing(f: Facts, out: Findings) -> None:
+    if not f.has_leukemia or f.kmt2a_status is not Kmt2aStatus.UNKNOWN:
+        return
+    if f.case.kmt2a.conflicts:
+        out.caution("kmt2a-evidence-conflict", note="Conflicting: " + "; ".join(f.case.kmt2a.conflicts) + ".")
+    out.missing("kmt2a-status", blocks=("kmt2a-schemes",))
+
+
+@rule("ambiguous-karyotype")
+def ambiguous_karyotype(f: Facts, out: Findings) -> None:
+    codes = set(f.case.kmt2a.ambiguities) | {x.ambiguity for x in f.case.kmt2a.findings if x.ambiguity}
+    for code in sorted(codes):
+        if code == "t11-17-may-be-apl" and not f.kmt2a_unconfirmed:
+            continue  # FISH or molecular testing already confirmed a KMT2A rearrangement
+        if code != "t11-17-may-be-apl" and f.partner:
+            continue  # the partner is already named by a better test
+        try:
+            out.caution(code)
+        except KeyError:
+            continue  # an ambiguity we have no text for; the partner still needs confirming below
+    if codes and (f.kmt2a_unconfirmed or not f.partner):
+        out.consider("confirm-fusion-partner")
+        out.missing("fusion-partner")
+    if f.kmt2a_unconfirmed:
+        out.missing("kmt2a-status", blocks=("kmt2a-schemes",))
+
+
+def _switch_triggers(f: Facts) -> list[str]:
+    table = kb.section("lineage_switch")
+    markers = [f"{m.marker} positive ({m.source})" for m in f.case.markers
+               if m.marker in table["myeloid_markers"] and m.positive]
+    therapies = [f"{m.ingredient} ({m.source})" for m in f.case.medications
+                 if m.ingredient in table["cd19_directed_ingredients"] or table["cd19_directed_class"] in m.classes]
+    return markers + list(dict.fromkeys(therapies))
+
+
+@rule("lineage-switch")
+def lineage_switch(f: Facts, out: Findings) -> None:
+    if not (f.lineage.is_lymphoblastic and f.rearranged):
+        return
+    triggers = _switch_triggers(f)
+    if triggers:
+        out.consider("lineage-switch-monitoring", note=f"Triggered by: {', '.join(triggers)}.")

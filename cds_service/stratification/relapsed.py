@@ -1,0 +1,60 @@
+"""Relapsed/refractory KMT2A-rearranged leukemia: the menin inhibitor revumenib (eligibility and dose from
+`cds_service.revumenib`, the single implementation shared with the order checks)."""
+
+from __future__ import annotations
+
+from cds_service import revumenib
+from fhir_mappings.case import Kmt2aStatus
+from cds_service.stratification import text
+from cds_service.stratification.facts import Facts
+from cds_service.stratification.findings import Findings
+from cds_service.stratification.rule import rule
+
+KMT2A_INDICATION = "kmt2a-translocation"
+MENIN = "menin-inhibitor"
+
+
+def dose_summary(f: Facts) -> str:
+    dose = revumenib.expected_dose(f.case)
+    if dose.value is None:
+        lacking = ", ".join(dose.missing_data) or "data"
+        per = f" ({text.number(dose.per_m2)} mg/m2 {dose.frequency})" if dose.per_m2 else ""
+        return f"Dose cannot be computed: {lacking} missing{per}. {revumenib.VERIFY_TEXT}"
+    tablets = f", {text.number(dose.tablets_mg)} mg in whole tablets" if dose.tablets_mg and dose.tablets_mg != dose.value else ""
+    inhibitors = [r.split(":", 1)[1] for r in dose.reasons if r.startswith("strong-cyp3a4-inhibitor:")]
+    inhibitor_note = f" (reduced for strong CYP3A4 inhibitor {', '.join(inhibitors)})" if inhibitors else ""
+    return (f"Label dose {text.number(dose.value)} mg {dose.frequency}{tablets}: {dose.basis}{inhibitor_note}; "
+            f"28-day cycles [{dose.tag}]. {revumenib.VERIFY_TEXT}")
+
+
+@rule("relapsed-refractory")
+def relapsed_refractory(f: Facts, out: Findings) -> None:
+    if not f.relapsed_or_refractory:
+        return
+    out.consider("clinical-trial", note="Relapsed/refractory disease: trials of menin inhibitors and immunotherapy.")
+    if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
+        out.missing("kmt2a-status", blocks=(MENIN,))
+        return
+    if not f.rearranged:
+        return  # amplification, PTD, germline: no label indication (their cautions say why)
+    verdict = revumenib.eligibility(f.case)
+    if verdict.indication != KMT2A_INDICATION:
+        return
+    for code in verdict.missing_data:
+        out.missing(code, blocks=(MENIN,))
+    if verdict.verdict == "off-label-age":
+        out.consider(MENIN, strength="info", note=f"Off-label under 1 year (current age {f.case.age_days} days). " + dose_summary(f))
+        out.caution("menin-inhibitor-off-label-age")
+    elif verdict.verdict in ("eligible", "cannot-check"):
+        out.consider(MENIN, note=dose_summary(f))
+    else:
+        return
+    dose = revumenib.expected_dose(f.case)
+    for code in dose.missing_data:
+        out.missing(code, blocks=("menin-inhibitor-dose",))
+    if f.case.qtc is None:
+        out.missing("qtc", blocks=("menin-inhibitor-start",))
+    qtc = f"Latest {text.measurement('QTc', f.case.qtc, 'ms')}." if f.case.qtc else None
+    out.consider("qtc-monitoring", note=qtc)
+    out.consider("differentiation-syndrome-monitoring")
+    out.consider("menin-inhibitor-bridge-to-hsct")

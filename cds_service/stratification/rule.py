@@ -1,0 +1,49 @@
+"""A rule: a named, versioned, cited function from facts to findings. Its metadata lives in rules.json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from cds_service.stratification import kb
+
+if TYPE_CHECKING:
+    from cds_service.stratification.facts import Facts
+    from cds_service.stratification.findings import Findings
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    version: str
+    title: str
+    inputs: tuple[str, ...]
+    sources: tuple[str, ...]
+    tag: str
+    evaluate: Callable[["Facts", "Findings"], None]
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} v{self.version}"
+
+    def __call__(self, facts: "Facts", out: "Findings") -> None:
+        with out.running(self):
+            self.evaluate(facts, out)
+
+
+def rule(rule_id: str) -> Callable[[Callable[["Facts", "Findings"], None]], Rule]:
+    """Decorator: bind a function to its rule metadata (version, inputs, sources) from rules.json."""
+
+    def wrap(fn: Callable[["Facts", "Findings"], None]) -> Rule:
+        meta = kb.rule_meta(rule_id)
+        return Rule(
+            id=rule_id,
+            version=str(meta["version"]),
+            title=meta["title"],
+            inputs=tuple(meta["inputs"]),
+            sources=tuple(meta["sources"]),
+            tag=meta["tag"],
+            evaluate=fn,
+        )
+
+    return wrap

@@ -1,0 +1,38 @@
+"""Small formatters for basis lines: a result with its value, unit and where it came from."""
+
+from __future__ import annotations
+
+from fhir_mappings.case import Measurement, MrdResult
+
+DAYS_PER_MONTH = 30.44
+
+
+def number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def measurement(label: str, m: Measurement, unit: str) -> str:
+    comparator = m.comparator or ""
+    return f"{label} {comparator}{number(m.value)} {unit} ({m.source})"
+
+
+def percent(fraction: float) -> str:
+    return f"{fraction * 100:.3g} %"
+
+
+def mrd(result: MrdResult) -> str:
+    if result.value is not None:
+        value = f"{result.comparator or ''}{percent(result.value)}"
+    elif result.positive is not None:
+        value = "positive" if result.positive else "negative"
+    else:
+        value = "result not readable"
+    method = f", {result.method.value}" if result.method.value != "unknown" else ""
+    return f"MRD {result.timepoint.value} {value}{method} ({result.source})"
+
+
+def age(days: int) -> str:
+    """'4 months (122 days)' under 2 years, else '6 years'."""
+    if days < 730:
+        return f"{int(days // DAYS_PER_MONTH)} months ({days} days)"
+    return f"{int(days // 365.25)} years"

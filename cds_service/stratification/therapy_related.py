@@ -1,0 +1,33 @@
+"""Therapy-related KMT2A-rearranged leukemia after topoisomerase II inhibitors."""
+
+from __future__ import annotations
+
+from fhir_mappings.case import MedicationUse
+from cds_service.stratification import kb
+from cds_service.stratification.facts import Facts
+from cds_service.stratification.findings import Findings
+from cds_service.stratification.rule import rule
+
+
+def prior_topoisomerase_ii(f: Facts) -> tuple[MedicationUse, ...]:
+    """Exposures started before the diagnosis (or undated, when the diagnosis date is unknown they cannot be placed)."""
+    dx = f.case.diagnosis_date
+    exposures = f.case.exposures_to(kb.section("topoisomerase_ii_class"))
+    return tuple(m for m in exposures if dx is not None and m.start is not None and m.start < dx)
+
+
+def therapy_related(f: Facts) -> bool | None:
+    if f.case.therapy_related is not None:
+        return f.case.therapy_related or bool(prior_topoisomerase_ii(f))
+    return True if prior_topoisomerase_ii(f) else None
+
+
+@rule("therapy-related")
+def therapy_related_rule(f: Facts, out: Findings) -> None:
+    if not f.rearranged or not therapy_related(f):
+        return
+    exposures = prior_topoisomerase_ii(f)
+    evidence = [f"{m.ingredient} ({m.source})" for m in exposures] + [str(s) for s in f.case.therapy_related_evidence]
+    out.caution("therapy-related", note=f"Based on: {', '.join(dict.fromkeys(evidence))}." if evidence else None)
+    if not f.relapsed_or_refractory:
+        out.consider("hsct-cr1", note="Therapy-related KMT2A-r leukemia: allogeneic HSCT for curative intent (seed overview).")
