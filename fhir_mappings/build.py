@@ -1,11 +1,98 @@
-"""Entry points that assemble a Case. (Owned by the fhir_mappings work; signatures are fixed.)"""
+"""Entry points that assemble a Case. (Owned by the fhir_mappings work; signatures are fixed.)
+
+Order of work: collect the resources (flatten, drop withdrawn/superseded/other patients), pick the ones each
+family mapper can use (cheap checks on raw JSON), validate only those, map each one inside a guard so that one
+broken resource becomes a `Problem` and never an exception, then derive the facts that need several resources
+(diagnosis date, WBC at diagnosis, MRD at end of induction, KMT2A summary, therapy-related).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
-from fhir_mappings.case import Case
+from fhir_mappings import conditions, patient
+from fhir_mappings.access import dicts, get
+from fhir_mappings.case import Case, Problem
+from fhir_mappings.resources import Pool, collect
+from fhir_mappings.validation import validated
+
+
+@dataclass
+class _Work:
+    """What the family mappers produce, before the cross-resource facts are derived."""
+
+    pool: Pool
+    reference_date: date
+    problems: list[Problem] = field(default_factory=list)
+    diagnoses: list = field(default_factory=list)
+    statuses: list = field(default_factory=list)
+
+
+def _guard(work: _Work, resource: dict, fn: Callable[[dict], Any], *, draft: bool = False) -> Any:
+    """Validate `resource`, then map it with `fn`; any failure becomes a Problem (never an exception)."""
+    rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+    ref = f"{rtype}/{resource.get('id')}" if rtype and isinstance(resource.get("id"), str) else rtype
+    try:
+        readable, problems = validated(resource, draft=draft)
+        work.problems.extend(problems)
+        if readable is None:
+            return None
+        return fn(readable)
+    except Exception as exc:  # a mapper bug or an input nobody foresaw: report, skip, go on
+        work.problems.append(Problem(f"{rtype or 'resource'} could not be read ({type(exc).__name__})", ref))
+        return None
+
+
+def _map_conditions(work: _Work) -> None:
+    for resource in work.pool.of_type("Condition"):
+        if conditions.is_leukemia_condition(resource):
+            diagnosis = _guard(work, resource, conditions.map_condition)
+            if diagnosis:
+                work.diagnoses.append(diagnosis)
+
+
+def _map_disease_status(work: _Work) -> None:
+    for resource in work.pool.of_type("Observation"):
+        if conditions.is_disease_status(resource):
+            status = _guard(work, resource, conditions.status_observation)
+            if status:
+                work.statuses.append(status)
+
+
+def _patient_resource(work: _Work, patient_id: str | None) -> dict | None:
+    patients = work.pool.of_type("Patient")
+    for p in patients:
+        if patient_id is None or p.get("id") == patient_id:
+            return _guard(work, p, lambda r: r)
+    return None
+
+
+def _assemble(work: _Work, patient_id: str | None) -> Case:
+    case = Case(reference_date=work.reference_date, patient_id=patient_id)
+    sex, birth, problems = patient.demographics(_patient_resource(work, patient_id))
+    work.problems.extend(problems)
+    case.sex, case.birth_date = sex, birth
+    case.age_days = patient.age_days(birth, work.reference_date)
+    _map_conditions(work)
+    _map_disease_status(work)
+    case.diagnoses = tuple(work.diagnoses)
+    case.lineage = conditions.case_lineage(case.diagnoses)
+    case.disease_status, case.disease_status_evidence = conditions.disease_status(case.diagnoses, work.statuses)
+    case.diagnosis_date = _diagnosis_date(case)
+    case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
+    case.problems = tuple(work.pool.problems + work.problems)
+    return case
+
+
+def _diagnosis_date(case: Case) -> date | None:
+    """Earliest leukemia Condition onset, else its recorded date (diagnostic Observations come later)."""
+    onsets = [d.onset for d in case.diagnoses if d.onset]
+    if onsets:
+        return min(onsets)
+    recorded = [d.recorded for d in case.diagnoses if d.recorded]
+    return min(recorded) if recorded else None
 
 
 def case_from_resources(
@@ -18,15 +105,39 @@ def case_from_resources(
 ) -> Case:
     """Build a Case from resource dicts (Bundles inside are flattened). `draft_orders` is a Bundle of
     unsigned orders; `selections` the references the user selected (empty: all draft orders)."""
-    raise NotImplementedError
+    try:
+        items = list(resources) if resources is not None else []
+    except Exception:
+        items = []
+    pool = collect(items, patient_id if isinstance(patient_id, str) else None)
+    if patient_id is None:
+        patient_id = _only_patient_id(pool)
+    work = _Work(pool=pool, reference_date=reference_date)
+    return _assemble(work, patient_id)
+
+
+def _only_patient_id(pool: Pool) -> str | None:
+    ids = {p.get("id") for p in pool.of_type("Patient") if isinstance(p.get("id"), str)}
+    return ids.pop() if len(ids) == 1 else None
 
 
 def case_from_bundle(bundle: dict, *, reference_date: date) -> Case:
     """A Bundle of any type (or none); draft MedicationRequests in it become draft orders."""
-    raise NotImplementedError
+    return case_from_resources([bundle] if isinstance(bundle, dict) else [], reference_date=reference_date)
 
 
 def case_from_hook_request(request: dict, *, reference_date: date, prefetch: dict | None = None) -> Case:
     """A CDS Hooks request: `prefetch` (defaults to request["prefetch"]; values may be a resource, a
     Bundle, None or an OperationOutcome) plus context.patientId, context.draftOrders and context.selections."""
-    raise NotImplementedError
+    request = request if isinstance(request, dict) else {}
+    if prefetch is None:
+        prefetch = request.get("prefetch")
+    items = [v for v in prefetch.values() if v is not None] if isinstance(prefetch, dict) else []
+    context = request.get("context") if isinstance(request.get("context"), dict) else {}
+    patient_id = context.get("patientId") if isinstance(context.get("patientId"), str) else None
+    drafts = context.get("draftOrders") if isinstance(context.get("draftOrders"), dict) else None
+    selections = [s for s in context.get("selections") or [] if isinstance(s, str)] if isinstance(
+        context.get("selections"), list) else []
+    return case_from_resources(
+        items, reference_date=reference_date, patient_id=patient_id, draft_orders=drafts, selections=selections
+    )

@@ -1,0 +1,115 @@
+"""Safe readers for raw FHIR JSON: never raise, tolerate single objects where arrays belong."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Iterator
+
+from fhir_mappings.terminology import system_key
+
+
+def as_list(value: Any) -> list:
+    """A FHIR array as a list; a single object (a sandbox quirk) becomes a one-item list."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    return [value]
+
+
+def dicts(value: Any) -> list[dict]:
+    return [v for v in as_list(value) if isinstance(v, dict)]
+
+
+def get(obj: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def text_of(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def codings(concept: Any) -> list[tuple[str, str, str]]:
+    """(system key, code, display) for each coding of a CodeableConcept (or a bare Coding)."""
+    out = []
+    for c in dicts(concept):
+        for coding in dicts(c.get("coding")) if "coding" in c else [c]:
+            code = coding.get("code")
+            if isinstance(code, (str, int)) and str(code).strip():
+                out.append((system_key(coding.get("system")), str(code).strip(), text_of(coding.get("display"))))
+    return out
+
+
+def concept_text(concept: Any) -> str:
+    """Everything human-readable in a CodeableConcept: text and displays."""
+    parts = []
+    for c in dicts(concept):
+        parts.append(text_of(c.get("text")))
+        for coding in dicts(c.get("coding")):
+            parts.append(text_of(coding.get("display")))
+        if "coding" not in c:
+            parts.append(text_of(c.get("display")))
+    return " ".join(p for p in parts if p)
+
+
+def has_code(concept: Any, system: str, codes: set[str] | frozenset[str]) -> bool:
+    return any(s == system and c in codes for s, c, _ in codings(concept))
+
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+
+
+def parse_date(value: Any) -> date | None:
+    """The calendar date of a FHIR date/dateTime/instant; partial dates ("2025", "2025-03") give None."""
+    if not isinstance(value, str):
+        return None
+    m = _DATE.match(value.strip())
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def effective_date(resource: dict) -> date | None:
+    """The clinically relevant date of an Observation/Procedure/MedicationStatement."""
+    for key in ("effectiveDateTime", "effectiveInstant", "occurrenceDateTime", "performedDateTime"):
+        d = parse_date(resource.get(key))
+        if d:
+            return d
+    for key in ("effectivePeriod", "performedPeriod", "occurrencePeriod"):
+        d = parse_date(get(resource, key, "start")) or parse_date(get(resource, key, "end"))
+        if d:
+            return d
+    return parse_date(resource.get("issued"))
+
+
+def reference_of(resource: dict) -> str:
+    rtype = resource.get("resourceType")
+    rid = resource.get("id")
+    if isinstance(rtype, str) and isinstance(rid, str) and rid:
+        return f"{rtype}/{rid}"
+    return f"{rtype if isinstance(rtype, str) else 'Resource'}/(no id)"
+
+
+def notes(resource: dict) -> str:
+    return " ".join(text_of(n.get("text")) for n in dicts(resource.get("note")))
+
+
+def walk_strings(value: Any, depth: int = 0) -> Iterator[str]:
+    if depth > 8:
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from walk_strings(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            yield from walk_strings(v, depth + 1)

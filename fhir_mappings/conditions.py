@@ -1,0 +1,171 @@
+"""Leukemia Conditions -> `Diagnosis` (lineage, 11q23 mention, therapy-related, status), and the patient's
+disease status from Conditions and mCODE CancerDiseaseStatus Observations."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from fhir_mappings import terminology as term
+from fhir_mappings.access import codings, concept_text, get, parse_date, reference_of
+from fhir_mappings.case import Diagnosis, DiseaseStatus, Lineage, Source
+
+# Most specific lineage wins when code and text both speak (text "B-ALL" refines code "ALL").
+_SPECIFICITY = {Lineage.UNKNOWN: 0, Lineage.ALL: 1, Lineage.AML: 1, Lineage.B_ALL: 2, Lineage.T_ALL: 2, Lineage.MPAL: 3}
+
+
+def _icd10(code: str) -> str:
+    code = code.strip().upper()
+    return code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
+
+
+def code_rows(concept) -> list[tuple[dict, str]]:
+    """(diagnosis-table row, code as sent) for each coding that names an acute leukemia."""
+    found = []
+    for system, code, _ in codings(concept):
+        norm = _icd10(code) if system == "icd10cm" else code.strip()
+        for row in term.diagnosis_codes():
+            if row["system"] != system:
+                continue
+            if (row["match"] == "exact" and norm == row["code"]) or (
+                row["match"] == "prefix" and norm.upper().startswith(row["code"].upper())
+            ):
+                found.append((row, norm))
+    return found
+
+
+def is_leukemia_condition(condition: dict) -> bool:
+    """Cheap pre-filter on raw JSON, before validation."""
+    concept = condition.get("code")
+    if code_rows(concept):
+        return True
+    text = concept_text(concept)
+    return bool(text and term.pattern("leukemia").search(text) and _text_lineage(text) is not None)
+
+
+def _text_lineage(text: str) -> Lineage | None:
+    for regex, lineage in term.pattern_list("lineage", "lineage"):
+        if regex.search(text):
+            return Lineage(lineage)
+    return None
+
+
+def _status_from_icd(norm: str) -> str | None:
+    m = re.match(r"^C9[1-5]\.[0-9A-Z]([0-2])$", norm)
+    return term.disease_status_codes().get(("icd10cm-5th", m.group(1))) if m else None
+
+
+def _status(condition: dict, rows: list[tuple[dict, str]], text: str) -> DiseaseStatus:
+    found: set[str] = set()
+    for system, code, _ in codings(condition.get("clinicalStatus")):
+        status = term.disease_status_codes().get((system, code))
+        if status:
+            found.add(status)
+    for row, norm in rows:
+        if row["system"] == "icd10cm":
+            status = _status_from_icd(norm)
+            if status:
+                found.add(status)
+    if term.pattern("refractory").search(text):
+        return DiseaseStatus.REFRACTORY
+    if "relapsed" in found or term.pattern("relapse").search(text):
+        return DiseaseStatus.RELAPSED
+    if "in-remission" in found or term.pattern("remission").search(text):
+        return DiseaseStatus.IN_REMISSION
+    if "resolved" in found:
+        return DiseaseStatus.UNKNOWN
+    return DiseaseStatus.NEWLY_DIAGNOSED if found & {"active"} or not found else DiseaseStatus.UNKNOWN
+
+
+def onset_date(condition: dict) -> date | None:
+    return (
+        parse_date(condition.get("onsetDateTime"))
+        or parse_date(get(condition, "onsetPeriod", "start"))
+        or parse_date(condition.get("onsetString"))
+    )
+
+
+def map_condition(condition: dict) -> Diagnosis | None:
+    concept = condition.get("code")
+    rows = code_rows(concept)
+    text = concept_text(concept)
+    lineage = Lineage.UNKNOWN
+    for row, _ in rows:
+        candidate = Lineage(row["lineage"])
+        if _SPECIFICITY[candidate] > _SPECIFICITY[lineage]:
+            lineage = candidate
+    from_text = _text_lineage(text) if text else None
+    if from_text and (_SPECIFICITY[from_text] > _SPECIFICITY[lineage]) and _compatible(lineage, from_text):
+        lineage = from_text
+    if not rows and from_text is None:
+        return None
+    onset, recorded = onset_date(condition), parse_date(condition.get("recordedDate"))
+    return Diagnosis(
+        lineage=lineage,
+        text=text or (rows[0][0]["display"] if rows else "leukemia"),
+        source=Source(reference_of(condition), onset or recorded),
+        onset=onset,
+        recorded=recorded,
+        status=_status(condition, rows, text),
+        codes=tuple(f"{row['system']}|{norm}" for row, norm in rows),
+        mentions_11q23=any(row["mentions_11q23"] == "true" for row, _ in rows),
+        therapy_related=any(row["therapy_related"] == "true" for row, _ in rows)
+        or bool(text and term.pattern("therapy_related").search(text)),
+    )
+
+
+def _compatible(coded: Lineage, written: Lineage) -> bool:
+    """Text may refine a code (ALL -> B-ALL, anything -> MPAL), never contradict it (AML -> B-ALL)."""
+    if coded in (Lineage.UNKNOWN,) or written == Lineage.MPAL:
+        return True
+    return coded == Lineage.ALL and written.is_lymphoblastic
+
+
+def case_lineage(diagnoses: tuple[Diagnosis, ...]) -> Lineage:
+    """The lineage of the most recent leukemia diagnosis (a lineage switch makes the later one current)."""
+    if not diagnoses:
+        return Lineage.UNKNOWN
+    dated = sorted(diagnoses, key=lambda d: (d.onset or d.recorded or date.min, _SPECIFICITY[d.lineage]))
+    return dated[-1].lineage
+
+
+# --- disease status -------------------------------------------------------------------------------
+
+def is_disease_status(observation: dict) -> bool:
+    return any(s == "loinc" and c == "97509-4" for s, c, _ in codings(observation.get("code")))
+
+
+def status_observation(observation: dict) -> tuple[str | None, Source]:
+    """An mCODE CancerDiseaseStatus value -> "relapsed" / "in-remission" / "improved" / ..."""
+    source = Source(reference_of(observation), parse_date(observation.get("effectiveDateTime"))
+                    or parse_date(get(observation, "effectivePeriod", "start")))
+    for system, code, _ in codings(observation.get("valueCodeableConcept")):
+        status = term.disease_status_codes().get((system, code))
+        if status:
+            return status, source
+    return None, source
+
+
+def disease_status(
+    diagnoses: tuple[Diagnosis, ...], statuses: list[tuple[str | None, Source]]
+) -> tuple[DiseaseStatus, tuple[Source, ...]]:
+    """Refractory > relapsed > in remission > newly diagnosed (see docs in the report):
+    any Condition saying relapse/refractory, or the LATEST mCODE status saying worsened, makes it relapsed."""
+    latest = max((s for s in statuses if s[0]), key=lambda s: s[1].date or date.min, default=None)
+    refractory = [d.source for d in diagnoses if d.status == DiseaseStatus.REFRACTORY]
+    if refractory:
+        return DiseaseStatus.REFRACTORY, tuple(refractory)
+    relapsed = [d.source for d in diagnoses if d.status == DiseaseStatus.RELAPSED]
+    if latest and latest[0] == "relapsed":
+        relapsed.append(latest[1])
+    if relapsed:
+        return DiseaseStatus.RELAPSED, tuple(relapsed)
+    remission = [d.source for d in diagnoses if d.status == DiseaseStatus.IN_REMISSION]
+    if latest and latest[0] == "in-remission":
+        remission.append(latest[1])
+    if remission:
+        return DiseaseStatus.IN_REMISSION, tuple(remission)
+    active = [d.source for d in diagnoses if d.status == DiseaseStatus.NEWLY_DIAGNOSED]
+    if active:
+        return DiseaseStatus.NEWLY_DIAGNOSED, tuple(active)
+    return DiseaseStatus.UNKNOWN, ()

@@ -1,0 +1,145 @@
+"""Flatten what arrived (Bundles of any type, nested or typeless; single resources) into one pool of
+resources, indexed for reference resolution, with withdrawn and superseded results removed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from fhir_mappings.access import as_list, codings, dicts, get, reference_of
+from fhir_mappings.case import Problem
+
+WITHDRAWN = {"entered-in-error", "cancelled"}
+# Higher wins when two results share code and time: a correction supersedes what it corrects.
+STATUS_RANK = {"amended": 4, "corrected": 4, "final": 3, "preliminary": 2, "registered": 1}
+
+
+@dataclass
+class Pool:
+    """The patient's resources and an index for `resolve`."""
+
+    resources: list[dict] = field(default_factory=list)
+    by_reference: dict[str, dict] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def of_type(self, *types: str) -> list[dict]:
+        return [r for r in self.resources if r.get("resourceType") in types]
+
+    def resolve(self, reference: Any, container: dict | None = None) -> dict | None:
+        """A Reference (dict or string) -> the resource: contained ("#id"), "Type/id", a fullUrl or urn:uuid."""
+        ref = reference.get("reference") if isinstance(reference, dict) else reference
+        if not isinstance(ref, str) or not ref:
+            return None
+        if ref.startswith("#"):
+            for c in dicts((container or {}).get("contained")):
+                if c.get("id") == ref[1:]:
+                    return c
+            return None
+        if ref in self.by_reference:
+            return self.by_reference[ref]
+        tail = "/".join(ref.rstrip("/").split("/")[-2:])
+        if "/_history/" in ref:
+            tail = "/".join(ref.split("/_history/")[0].split("/")[-2:])
+        return self.by_reference.get(tail)
+
+
+def flatten(items: Iterable[Any], pool: Pool | None = None, depth: int = 0) -> Pool:
+    """Add every resource found in `items` (resources, Bundles, lists of them) to a pool."""
+    pool = pool or Pool()
+    for item in as_list(items) if not isinstance(items, (list, tuple)) else items:
+        _add(item, pool, depth, full_url=None)
+    return pool
+
+
+def _add(item: Any, pool: Pool, depth: int, full_url: str | None) -> None:
+    if depth > 6:
+        pool.problems.append(Problem("Bundle nesting too deep; inner entries ignored"))
+        return
+    if isinstance(item, list):
+        for sub in item:
+            _add(sub, pool, depth + 1, None)
+        return
+    if not isinstance(item, dict):
+        if item is not None:
+            pool.problems.append(Problem("an input item is not a FHIR resource; ignored"))
+        return
+    rtype = item.get("resourceType")
+    if rtype == "Bundle" or (rtype is None and isinstance(item.get("entry"), list)):
+        for entry in dicts(item.get("entry")):
+            resource = entry.get("resource")
+            url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
+            if isinstance(resource, dict):
+                _add(resource, pool, depth + 1, url)
+        return
+    if rtype == "OperationOutcome":
+        pool.problems.append(Problem("the EHR returned an OperationOutcome instead of data for one prefetch item"))
+        return
+    if not isinstance(rtype, str) or not rtype:
+        pool.problems.append(Problem("an input item has no resourceType; ignored"))
+        return
+    pool.resources.append(item)
+    ref = reference_of(item)
+    if item.get("id"):
+        pool.by_reference[ref] = item
+    if full_url:
+        pool.by_reference[full_url] = item
+
+
+def _withdrawn(resource: dict) -> bool:
+    status = resource.get("status")
+    if isinstance(status, str) and status in WITHDRAWN:
+        return True
+    verification = {c for _, c, _ in codings(resource.get("verificationStatus"))}
+    return bool(verification & {"entered-in-error", "refuted"})
+
+
+def _subject_id(resource: dict) -> str | None:
+    for key in ("subject", "patient"):
+        ref = get(resource, key, "reference")
+        if isinstance(ref, str) and "Patient/" in ref:
+            return ref.split("Patient/")[-1].split("/")[0]
+    return None
+
+
+def _result_key(resource: dict) -> tuple | None:
+    if resource.get("resourceType") != "Observation":
+        return None
+    codes = sorted(f"{s}|{c}" for s, c, _ in codings(resource.get("code")))
+    when = resource.get("effectiveDateTime") or get(resource, "effectivePeriod", "start") or resource.get("issued")
+    if not codes or not isinstance(when, str):
+        return None
+    return (tuple(codes), when)
+
+
+def _rank(resource: dict) -> tuple:
+    status = resource.get("status")
+    updated = get(resource, "meta", "lastUpdated") or resource.get("issued") or ""
+    return (STATUS_RANK.get(status, 0) if isinstance(status, str) else 0, updated if isinstance(updated, str) else "")
+
+
+def clean(pool: Pool, patient_id: str | None) -> Pool:
+    """Drop withdrawn results, other patients' resources, duplicates and superseded results."""
+    kept: dict[Any, dict] = {}
+    order: list[Any] = []
+    for r in pool.resources:
+        if _withdrawn(r):
+            continue
+        subject = _subject_id(r)
+        if patient_id and subject and subject != patient_id and r.get("resourceType") != "Patient":
+            pool.problems.append(Problem("a resource about another patient was ignored", r.get("resourceType")))
+            continue
+        if r.get("resourceType") == "Patient" and patient_id and r.get("id") and r.get("id") != patient_id:
+            continue
+        key = _result_key(r) or (reference_of(r) if r.get("id") else id(r))
+        if key in kept:
+            if _rank(r) > _rank(kept[key]):
+                kept[key] = r
+            continue
+        kept[key] = r
+        order.append(key)
+    pool.resources = [kept[k] for k in order]
+    return pool
+
+
+def collect(items: Iterable[Any], patient_id: str | None = None) -> Pool:
+    return clean(flatten(items), patient_id)
