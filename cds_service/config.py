@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
@@ -20,7 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def development_trusted_issuers() -> Path:
     """The development default: the public CDS Hooks Sandbox issuer with its published key.
     The sandbox's private key is public too, so this is never a production default."""
-    return Path(str(resources.files("cds_service").joinpath("data/trusted-issuers.development.json")))
+    return Path(__file__).resolve().parent / "data" / "trusted-issuers.development.json"
 
 
 @dataclass(frozen=True)

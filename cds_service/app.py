@@ -1,0 +1,287 @@
+"""The Flask app: discovery, service calls, feedback and a health check.
+
+`create_app(config=None, handlers=None)` builds one app from a `Config` (default: the environment) and
+the handler table (default: `cds_service.handlers.HANDLERS`; tests may pass their own). gunicorn serves
+`'cds_service.app:create_app()'` with `--preload`.
+
+A service call goes: CORS -> body size (413) -> content type (415) -> JSON (400) -> JWT (401, one body
+for every cause) -> service id (404) / method (405) -> envelope and context schema, hook match (400)
+-> prefetch (412 when a required key cannot be had) -> handler -> card validation (invalid cards are
+dropped and logged) -> issued cards recorded -> audit line -> 200. Every non-2xx answer is a FHIR
+OperationOutcome; an unexpected error is logged and answered 500 without details.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+import orjson
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from cds_service import audit, cors, knowledge, prefetch, protocol, services
+from cds_service.config import Config
+from cds_service.handlers import HANDLERS
+from cds_service.hook_call import HookCall
+from cds_service.protocol import ProtocolError
+from cds_service.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers, bearer_token
+from cds_service.store import Store
+
+log = logging.getLogger("kmt2a_cds.app")
+security_log = logging.getLogger("kmt2a_cds.security")
+bp = Blueprint("cds", __name__)
+
+FHIR_JSON = "application/fhir+json"
+ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "processing",
+               413: "too-long", 415: "not-supported"}
+JTI_PURGE_INTERVAL_S = 300.0
+
+
+@dataclass
+class Runtime:
+    config: Config
+    registry: services.Registry
+    store: Store
+    verifier: TokenVerifier
+    fetch_settings: prefetch.FetchSettings
+    last_jti_purge: float = 0.0
+
+
+def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | None = None) -> Flask:
+    config = config or Config.from_env()
+    _configure_logging()
+    store = Store(config.database_url)
+    runtime = Runtime(
+        config=config,
+        registry=services.load(config.hooks_file, HANDLERS if handlers is None else handlers),
+        store=store,
+        verifier=TokenVerifier(
+            TrustedIssuers.load(config.trusted_issuers_file()),
+            JwksCache(config.jwks_cache_ttl_s, config.jwks_min_refresh_s),
+            store.remember_jti,
+            config.jwt_leeway_s,
+        ),
+        fetch_settings=prefetch.FetchSettings(
+            deadline_s=config.prefetch_deadline_s,
+            connect_timeout_s=config.fhir_connect_timeout_s,
+            read_timeout_s=config.fhir_read_timeout_s,
+            page_cap=config.prefetch_page_cap,
+            workers=config.prefetch_workers,
+        ),
+    )
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.extensions["kmt2a_cds"] = runtime
+    app.url_map.strict_slashes = False
+    app.register_blueprint(bp)
+    app.before_request(_start)
+    app.after_request(_finish)
+    app.register_error_handler(ProtocolError, _protocol_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _internal_error)
+    return app
+
+
+def _configure_logging() -> None:
+    """Our loggers write INFO to stderr (gunicorn collects it) unless the host configured logging."""
+    logger = logging.getLogger("kmt2a_cds")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["kmt2a_cds"]
+
+
+def json_response(obj: Any, status: int = 200, mimetype: str = "application/json") -> Response:
+    return Response(orjson.dumps(obj), status=status, mimetype=mimetype)
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+@bp.get("/cds-services")
+def discovery() -> Response:
+    _authenticate()
+    g.audit.outcome = "ok"
+    return json_response(runtime().registry.discovery())
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Response:
+    body = _read_json()
+    _authenticate()
+    service = _service(service_id)
+    config = runtime().config
+    protocol.check_request(body, service.hook, config.production)
+    g.audit.hook_instance = body["hookInstance"]
+    prefetched = prefetch.resolve(service.prefetch, body, runtime().fetch_settings)
+    if missing := [key for key in service.required_prefetch if prefetched.data.get(key) is None]:
+        raise ProtocolError(
+            412, "processing",
+            f"Required prefetch data unavailable: {', '.join(missing)}. Send it as prefetch, or send "
+            "fhirServer with fhirAuthorization so that the service can read it.",
+            [f"prefetch.{key}" for key in missing],
+        )
+    call = HookCall(
+        service_id=service.id, hook=service.hook, hook_instance=body["hookInstance"], context=body["context"],
+        prefetch=prefetched.data, reference_date=config.reference_date or datetime.now(timezone.utc).date(),
+        unavailable=tuple(sorted(prefetched.unavailable)),
+    )
+    cards = _checked_cards(service.handler(call), service.id)
+    runtime().store.record_issued(cards, call.hook_instance, service.id, knowledge.version())
+    g.audit.card_uuids = [card["uuid"] for card in cards]
+    g.audit.unavailable = list(call.unavailable)
+    g.audit.outcome = "partial" if call.unavailable else "ok"
+    return json_response({"cards": cards})
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Response:
+    """Store feedback on our cards. Answers 200 with `{}` once every item is committed; a repeated
+    item is a no-op; feedback on a card we did not issue is kept but flagged (known_card = False)."""
+    body = _read_json()
+    _authenticate()
+    service = _service(service_id)
+    protocol.check_feedback(body)
+    result = runtime().store.record_feedback(service.id, body["feedback"])
+    if result.unknown_cards:
+        log.warning("feedback for %d card(s) this service did not issue", result.unknown_cards)
+    g.audit.card_uuids = [item["card"] for item in body["feedback"]]
+    g.audit.outcome = "ok" if not result.duplicates else "ok-duplicates"
+    return json_response({})
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    try:
+        runtime().store.ping()
+    except Exception:  # noqa: BLE001 - any store failure means "not healthy"
+        log.exception("health check: store unavailable")
+        return json_response(protocol.operation_outcome("transient", "Store unavailable."), 503, FHIR_JSON)
+    return json_response({"status": "ok"})
+
+
+# --- steps ----------------------------------------------------------------------------------------
+
+
+def _read_json() -> Any:
+    limit = runtime().config.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise ProtocolError(413, "too-long", f"The request body exceeds {limit} bytes.")
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
+        raise ProtocolError(415, "not-supported", "Send the request as application/json.")
+    try:
+        return orjson.loads(request.get_data(cache=False))
+    except orjson.JSONDecodeError:
+        raise ProtocolError(400, "invalid", "The request body is not valid JSON.") from None
+
+
+def _authenticate() -> None:
+    """Verify the EHR's JWT. Development serves a call without one (logged as unauthenticated)."""
+    rt = runtime()
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None and not rt.config.production:
+        security_log.info("unauthenticated call served (development profile)")
+        return
+    audience = (rt.config.public_base_url + request.path) if rt.config.public_base_url else request.base_url
+    try:
+        if not token:
+            raise AuthError("no bearer token")
+        verified = rt.verifier.verify(token, audience)
+    except AuthError as error:
+        security_log.warning("JWT refused: %s", error)
+        raise ProtocolError(401, "login", "Authentication failed.") from None
+    g.audit.issuer, g.audit.jti = verified.issuer, verified.jti
+    if time.monotonic() - rt.last_jti_purge > JTI_PURGE_INTERVAL_S:
+        rt.last_jti_purge = time.monotonic()
+        rt.store.purge_expired_jti(time.time())
+
+
+def _service(service_id: str) -> services.Service:
+    g.audit.service_id = service_id[:64]
+    service = runtime().registry.get(service_id)
+    if service is None:
+        raise ProtocolError(404, "not-found", "No CDS service with this id; see GET /cds-services.")
+    return service
+
+
+def _checked_cards(cards: Any, service_id: str) -> list[dict]:
+    if not isinstance(cards, list):
+        raise TypeError(f"handler of {service_id} returned {type(cards).__name__}, not a list of cards")
+    kept, dropped = protocol.keep_valid_cards(cards)
+    for index, problems in dropped:
+        log.error("card %d of %s dropped: %s", index, service_id, "; ".join(problems[:5]))
+    return kept
+
+
+# --- request bookkeeping, errors ------------------------------------------------------------------
+
+
+def _start() -> None:
+    g.started = time.perf_counter()
+    path = request.path.rstrip("/")
+    if request.method == "OPTIONS" or not path.startswith("/cds-services"):
+        return
+    kind = "discovery" if path == "/cds-services" else "feedback" if path.endswith("/feedback") else "hook"
+    g.audit = audit.AuditRecord(kind=kind)
+
+
+def _finish(response: Response) -> Response:
+    rt = runtime()
+    cors.add_headers(request, response, rt.config.cors_origins, rt.config.production)
+    record: audit.AuditRecord | None = g.pop("audit", None)
+    if record is None:
+        return response
+    record.status = response.status_code
+    if response.status_code >= 400:
+        record.outcome = "refused" if response.status_code < 500 else "error"
+    elif record.issuer is None:
+        record.outcome = f"unauthenticated-{record.outcome}"
+    record.duration_ms = round((time.perf_counter() - g.started) * 1000, 2)
+    audit.emit(record)
+    if record.kind != "discovery":
+        try:
+            rt.store.record_audit(kind=record.kind, service_id=record.service_id, hook_instance=record.hook_instance,
+                                  issuer=record.issuer, outcome=record.outcome, status=record.status,
+                                  duration_ms=record.duration_ms, card_uuids=record.card_uuids)
+        except Exception:  # noqa: BLE001 - the audit line is written; a store hiccup must not fail the call
+            log.exception("audit row not stored")
+    return response
+
+
+def _protocol_error(error: ProtocolError) -> Response:
+    response = json_response(error.outcome(), error.status, FHIR_JSON)
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+def _http_error(error: HTTPException) -> Response:
+    status = error.code or 500
+    diagnostics = {404: "Not found; the CDS services are listed at GET /cds-services.",
+                   405: "Method not allowed on this endpoint.",
+                   413: f"The request body exceeds {runtime().config.max_body_bytes} bytes."}.get(status, error.name)
+    response = json_response(protocol.operation_outcome(ISSUE_CODES.get(status, "processing"), diagnostics),
+                             status, FHIR_JSON)
+    if allow := error.get_response().headers.get("Allow"):
+        response.headers["Allow"] = allow
+    return response
+
+
+def _internal_error(error: Exception) -> Response:
+    # The exception message may quote request data: log its type and where it happened, not its text.
+    frames = "".join(traceback.format_list(traceback.extract_tb(error.__traceback__)))
+    log.error("internal error %s in %s %s\n%s", type(error).__name__, request.method, request.path[:120], frames)
+    return json_response(protocol.operation_outcome("exception", "Internal error."), 500, FHIR_JSON)

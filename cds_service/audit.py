@@ -1,0 +1,37 @@
+"""The audit trail: one JSON line per call on the `kmt2a_cds.audit` logger (and a row in the store).
+
+A record holds what an auditor needs to follow a call (hookInstance, service id, issuer, jti, outcome,
+status, duration, card uuids) and nothing that identifies a patient or could be replayed: no tokens, no
+patient ids, no request bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+import orjson
+
+log = logging.getLogger("kmt2a_cds.audit")
+
+
+@dataclass
+class AuditRecord:
+    kind: str  # "hook", "feedback" or "discovery"
+    service_id: str | None = None
+    hook_instance: str | None = None
+    issuer: str | None = None  # None: served unauthenticated (development profile only)
+    jti: str | None = None
+    outcome: str = "error"  # ok | partial | unauthenticated-ok | refused | error ...
+    status: int = 500
+    duration_ms: float = 0.0
+    card_uuids: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)  # prefetch keys we could not get
+
+    def line(self) -> str:
+        fields = {k: v for k, v in asdict(self).items() if v not in (None, [])}
+        return orjson.dumps({"event": "cds-call", **fields}).decode()
+
+
+def emit(record: AuditRecord) -> None:
+    log.info(record.line())

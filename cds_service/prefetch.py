@@ -1,0 +1,214 @@
+"""Prefetch as CDS Hooks 2.0 defines it: use what the EHR sent, fetch what it left out.
+
+What a prefetch key can be when it arrives:
+- absent: not attempted by the EHR -> we fetch it from `fhirServer`, but only with the EHR's token;
+- `null`: the EHR has no data -> "no data", never refetched;
+- an OperationOutcome: the EHR failed to get it -> unavailable (refetching would likely fail again);
+- a resource or a Bundle (maybe paged: we follow `link[next]` only when we fetch it ourselves).
+
+All fetches of one call share ONE deadline: when it passes we go on with what we have and name the
+keys we could not get. URLs hold patient ids and headers hold tokens, so neither is ever logged.
+No Flask here: the module is usable (and tested) on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+from urllib.parse import quote, urljoin, urlsplit
+
+import requests
+
+from cds_service.services import TOKEN
+
+log = logging.getLogger("kmt2a_cds.prefetch")
+RETRY_STATUSES = (502, 503, 504)
+USER_TOKEN_TYPES = {
+    "Practitioner": "userPractitionerId",
+    "PractitionerRole": "userPractitionerRoleId",
+    "Patient": "userPatientId",
+    "RelatedPerson": "userRelatedPersonId",
+}
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    deadline_s: float = 2.0
+    connect_timeout_s: float = 1.0
+    read_timeout_s: float = 2.0
+    page_cap: int = 10
+    workers: int = 6
+
+
+@dataclass
+class Prefetched:
+    data: dict[str, Any] = field(default_factory=dict)  # key -> resource, Bundle or None ("no data")
+    unavailable: dict[str, str] = field(default_factory=dict)  # key -> why we could not get it
+    fetched: list[str] = field(default_factory=list)  # keys we fetched ourselves
+
+
+def token_values(context: Mapping) -> dict[str, str]:
+    """Values for every 2.0 token: `context.<root primitive>` and the four user tokens (from userId)."""
+    values = {f"context.{k}": str(v) for k, v in context.items() if isinstance(v, (str, int, float, bool))}
+    resource_type, _, user_id = str(context.get("userId", "")).partition("/")
+    if resource_type in USER_TOKEN_TYPES and user_id:
+        values[USER_TOKEN_TYPES[resource_type]] = user_id
+    return values
+
+
+def render(template: str, context: Mapping) -> str | None:
+    """The template with its tokens filled in (URL-encoded), or None if a token has no value."""
+    values = token_values(context)
+    missing = False
+
+    def fill(match) -> str:
+        nonlocal missing
+        token = match.group(1)
+        if token not in values:
+            missing = True
+            return ""
+        # userId is itself "Type/id": keep its slash so "{{context.userId}}" stays a read.
+        return quote(values[token], safe="/" if token == "context.userId" else "")
+
+    rendered = TOKEN.sub(fill, template)
+    return None if missing else rendered
+
+
+def is_operation_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def resolve(templates: Mapping[str, str], request: Mapping, settings: FetchSettings) -> Prefetched:
+    """Everything `templates` asks for, from the request's prefetch or (for absent keys) the FHIR server."""
+    result = Prefetched()
+    sent = request.get("prefetch") or {}
+    absent = []
+    for key in templates:
+        if key not in sent:
+            absent.append(key)
+        elif sent[key] is None:
+            result.data[key] = None
+        elif is_operation_outcome(sent[key]) or not isinstance(sent[key], dict) or "resourceType" not in sent[key]:
+            result.unavailable[key] = "the EHR could not provide it"
+        else:
+            result.data[key] = sent[key]
+    if absent:
+        _fetch_absent(absent, templates, request, settings, result)
+    return result
+
+
+def fhir_access(request: Mapping) -> tuple[str, str] | str:
+    """(fhirServer, bearer token) when we may call the FHIR server, else the reason we may not."""
+    server, auth = request.get("fhirServer"), request.get("fhirAuthorization")
+    if not server or not isinstance(auth, Mapping) or not auth.get("access_token"):
+        return "not sent, and no FHIR server access was granted"
+    patient = auth.get("patient")
+    if patient and patient != request.get("context", {}).get("patientId"):
+        # A token for another patient must not be used for this one.
+        return "not sent, and the FHIR token is for another patient"
+    return server.rstrip("/"), auth["access_token"]
+
+
+def _fetch_absent(keys, templates, request, settings: FetchSettings, result: Prefetched) -> None:
+    access = fhir_access(request)
+    if isinstance(access, str):
+        result.unavailable.update({key: access for key in keys})
+        return
+    base, token = access
+    deadline_at = time.monotonic() + settings.deadline_s
+    jobs = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(settings.workers, len(keys))), thread_name_prefix="prefetch")
+    try:
+        for key in keys:
+            relative = render(templates[key], request.get("context", {}))
+            if relative is None:
+                result.unavailable[key] = "its prefetch template has no value for a token"
+                continue
+            jobs[pool.submit(_fetch, base, relative, token, settings, deadline_at)] = key
+        done, _ = wait(jobs, timeout=max(0.0, deadline_at - time.monotonic()))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    for future, key in jobs.items():
+        if future not in done:
+            result.unavailable[key] = f"not received from the FHIR server within {settings.deadline_s:g} s"
+            continue
+        ok, value = future.result()
+        if ok:
+            result.data[key] = value
+            result.fetched.append(key)
+        else:
+            result.unavailable[key] = value
+    for key, reason in result.unavailable.items():
+        log.info("prefetch key %s unavailable: %s", key, reason)
+
+
+def _fetch(base: str, relative: str, token: str, settings: FetchSettings, deadline_at: float) -> tuple[bool, Any]:
+    """(True, resource or None) or (False, reason). Never raises."""
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json, application/json"}
+    is_read = "?" not in relative
+    try:
+        with requests.Session() as session:
+            response = _get(session, f"{base}/{relative}", headers, settings, deadline_at)
+            if is_read and response.status_code in (404, 410):
+                return True, None
+            if response.status_code != 200:
+                return False, f"the FHIR server answered {response.status_code}"
+            value = response.json()
+            if is_operation_outcome(value) or not isinstance(value, dict):
+                return False, "the FHIR server returned an error (OperationOutcome)"
+            if value.get("resourceType") == "Bundle":
+                _follow_pages(session, base, value, headers, settings, deadline_at)
+            return True, value
+    except requests.Timeout:
+        return False, f"not received from the FHIR server within {settings.deadline_s:g} s"
+    except (requests.RequestException, ValueError) as error:
+        return False, f"the FHIR server could not be read ({type(error).__name__})"
+
+
+def _get(session, url, headers, settings: FetchSettings, deadline_at: float) -> requests.Response:
+    """GET with connect/read timeouts bounded by the deadline, retried once on 502/503/504."""
+    for attempt in (1, 2):
+        remaining = deadline_at - time.monotonic()
+        if remaining <= 0:
+            raise requests.Timeout("deadline passed")
+        timeout = (min(settings.connect_timeout_s, remaining), min(settings.read_timeout_s, remaining))
+        response = session.get(url, headers=headers, timeout=timeout, allow_redirects=False)
+        if response.status_code not in RETRY_STATUSES or attempt == 2:
+            return response
+    raise AssertionError("unreachable")
+
+
+def _follow_pages(session, base, bundle: dict, headers, settings: FetchSettings, deadline_at: float) -> None:
+    """Merge the entries of `link[next]` pages into `bundle`, on the same server, up to the page cap.
+
+    A Bundle we could not complete keeps its `next` link, so a reader can tell it is partial."""
+    pages = 1
+    while (next_url := _next_link(bundle)) and pages < settings.page_cap:
+        next_url = urljoin(base + "/", next_url)
+        if not _same_server(next_url, base):
+            log.warning("prefetch paging stopped: next link points to another server")
+            return
+        response = _get(session, next_url, headers, settings, deadline_at)
+        page = response.json() if response.status_code == 200 else None
+        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
+            return
+        bundle.setdefault("entry", []).extend(page.get("entry") or [])
+        bundle["link"] = page.get("link") or []
+        pages += 1
+    if not bundle.get("link"):
+        bundle.pop("link", None)
+
+
+def _next_link(bundle: dict) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            return link["url"]
+    return None
+
+
+def _same_server(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and a.path.startswith(b.path)

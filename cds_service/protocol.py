@@ -1,0 +1,219 @@
+"""The CDS Hooks wire protocol: our JSON Schemas, the card invariants and OperationOutcome errors.
+
+No official CDS Hooks JSON Schema exists, so `cds_service/schemas/*.json` are ours, written from the 2.0
+tables. The schemas check shapes; the invariants below check what a schema cannot say (uuids on every
+card and suggestion, action rules, no null or empty value anywhere). Other modules' tests can call
+`validate_response(obj)` or load `schema_path("response.json")` directly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+import orjson
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+SUMMARY_MAX = 139  # the spec says "<140 characters"
+
+
+class ProtocolError(Exception):
+    """A request we refuse: becomes an HTTP status with an OperationOutcome body.
+
+    `diagnostics` is sent to the caller, so it never holds tokens or patient identifiers."""
+
+    def __init__(self, status: int, code: str, diagnostics: str, expression: Iterable[str] = ()):
+        super().__init__(diagnostics)
+        self.status = status
+        self.code = code  # FHIR issue-type code: invalid, not-found, not-supported, too-long, processing, ...
+        self.diagnostics = diagnostics
+        self.expression = tuple(expression)
+
+    def outcome(self) -> dict:
+        return operation_outcome(self.code, self.diagnostics, self.expression)
+
+
+def operation_outcome(code: str, diagnostics: str | None = None, expression: Iterable[str] = ()) -> dict:
+    issue: dict[str, Any] = {"severity": "error", "code": code}
+    if diagnostics:
+        issue["diagnostics"] = diagnostics
+    if expression := list(expression):
+        issue["expression"] = expression
+    return {"resourceType": "OperationOutcome", "issue": [issue]}
+
+
+def schema_path(name: str) -> Path:
+    return SCHEMA_DIR / name
+
+
+@lru_cache(maxsize=1)
+def _registry() -> Registry:
+    resources_ = []
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        contents = orjson.loads(path.read_bytes())
+        resources_.append((contents["$id"], Resource.from_contents(contents)))
+    return Registry().with_resources(resources_)
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    schema = orjson.loads(schema_path(name).read_bytes())
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def schema_problems(name: str, instance: Any) -> list[str]:
+    """Every way `instance` breaks schema `name`, as short "path: message" strings."""
+    problems = []
+    for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path)):
+        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        problems.append(f"{where}: {_short(error.message)}")
+    return problems
+
+
+def _short(message: str, limit: int = 160) -> str:
+    return message if len(message) <= limit else message[: limit - 3] + "..."
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+def check_request(body: Any, hook: str, production: bool) -> None:
+    """Raise ProtocolError(400) unless `body` is a well-formed call of `hook` (the service's hook)."""
+    if not isinstance(body, dict):
+        raise ProtocolError(400, "invalid", "The request body must be a JSON object.")
+    problems = schema_problems("request.json", body)
+    if problems:
+        raise ProtocolError(400, "invalid", "Invalid CDS Hooks request: " + "; ".join(problems[:5]))
+    if body["hook"] != hook:
+        raise ProtocolError(400, "invalid", f"This service answers the {hook} hook, not {body['hook']}.", ["hook"])
+    if production and body.get("fhirServer", "https://").split(":", 1)[0].lower() != "https":
+        raise ProtocolError(400, "security", "fhirServer must use https in production.", ["fhirServer"])
+    if "selections" in body["context"]:
+        _check_selections(body["context"])
+
+
+def _check_selections(context: dict) -> None:
+    """Each selection must point into draftOrders (as `Type/id`; an absolute URL ending so is tolerated)."""
+    known = set()
+    for entry in context["draftOrders"].get("entry") or []:
+        resource = entry.get("resource") or {}
+        if resource.get("id"):
+            known.add(f"{resource['resourceType']}/{resource['id']}")
+        if entry.get("fullUrl"):
+            known.add(entry["fullUrl"])
+    for selection in context["selections"]:
+        if selection not in known and not any(selection.endswith("/" + ref) for ref in known):
+            raise ProtocolError(
+                400, "invalid", "A selection does not point to an order in draftOrders.", ["context.selections"]
+            )
+
+
+def check_feedback(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise ProtocolError(400, "invalid", "The request body must be a JSON object.")
+    if problems := schema_problems("feedback.json", body):
+        raise ProtocolError(400, "invalid", "Invalid feedback: " + "; ".join(problems[:5]))
+
+
+# --- responses ------------------------------------------------------------------------------------
+
+ALLOWED_EMPTY = {"cards"}  # the only place the spec allows an empty value: `{"cards": []}`
+
+
+def empty_values(value: Any, path: str = "") -> list[str]:
+    """Paths of null or empty ("" [] {}) values anywhere below `value` (extensions included)."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}/{key}"
+            if item is None or item == "" or item == [] or item == {}:
+                if here.lstrip("/") not in ALLOWED_EMPTY:
+                    found.append(here)
+            else:
+                found.extend(empty_values(item, here))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if item is None or item == "" or item == [] or item == {}:
+                found.append(f"{path}/{index}")
+            else:
+                found.extend(empty_values(item, f"{path}/{index}"))
+    return found
+
+
+def card_problems(card: Any) -> list[str]:
+    """Why `card` must not be sent (schema, invariants); empty list when it is fine."""
+    problems = schema_problems("response.json", {"cards": [card]})
+    if not isinstance(card, dict):
+        return problems or ["card is not an object"]
+    return problems + [f"empty value at {p}" for p in empty_values(card)] + _card_invariants(card)
+
+
+def _card_invariants(card: dict) -> list[str]:
+    """What the schema cannot say about one card."""
+    problems = []
+    if not card.get("uuid"):
+        problems.append("card without uuid (feedback could not name it)")
+    suggestions = card.get("suggestions") or []
+    if suggestions and not card.get("selectionBehavior"):
+        problems.append("suggestions without selectionBehavior")
+    if card.get("selectionBehavior") and not suggestions:
+        problems.append("selectionBehavior without suggestions")
+    if card.get("selectionBehavior") == "at-most-one" and sum(bool(s.get("isRecommended")) for s in suggestions) > 1:
+        problems.append("more than one recommended suggestion with at-most-one")
+    for index, suggestion in enumerate(suggestions):
+        if isinstance(suggestion, dict):
+            if not suggestion.get("uuid"):
+                problems.append(f"suggestion {index} without uuid")
+            for action in suggestion.get("actions") or []:
+                problems += action_problems(action)
+    for link in card.get("links") or []:
+        if isinstance(link, dict) and "appContext" in link and link.get("type") != "smart":
+            problems.append("appContext on a link that is not smart")
+    return problems
+
+
+def action_problems(action: Any) -> list[str]:
+    if not isinstance(action, dict):
+        return ["action is not an object"]
+    kind = action.get("type")
+    if kind in ("create", "update") and not isinstance(action.get("resource"), dict):
+        return [f"{kind} action without resource"]
+    if kind == "delete" and ("resource" in action or not action.get("resourceId")):
+        return ["delete action must name resourceId and carry no resource"]
+    return []
+
+
+def validate_response(obj: Any) -> list[str]:
+    """Every problem with a whole response (`{"cards": [...], "systemActions"?: [...]}`); [] when valid."""
+    problems = schema_problems("response.json", obj)
+    if not isinstance(obj, dict):
+        return problems
+    problems += [f"empty value at {p}" for p in empty_values(obj)]
+    cards = obj.get("cards") if isinstance(obj.get("cards"), list) else []
+    for index, card in enumerate(cards):
+        if isinstance(card, dict):
+            problems += [f"card {index}: {p}" for p in _card_invariants(card)]
+    uuids = [c.get("uuid") for c in cards if isinstance(c, dict) and c.get("uuid")]
+    if len(uuids) != len(set(uuids)):
+        problems.append("card uuids are not unique")
+    for action in obj.get("systemActions") or []:
+        problems += action_problems(action)
+    return problems
+
+
+def keep_valid_cards(cards: Iterable[Any]) -> tuple[list[dict], list[tuple[int, list[str]]]]:
+    """Split handler output into the cards we may send and (index, problems) of those we drop."""
+    kept, dropped, seen = [], [], set()
+    for index, card in enumerate(cards):
+        problems = card_problems(card)
+        if not problems and card["uuid"] in seen:
+            problems = ["duplicate card uuid"]
+        if problems:
+            dropped.append((index, problems))
+        else:
+            seen.add(card["uuid"])
+            kept.append(card)
+    return kept, dropped

@@ -1,0 +1,194 @@
+"""EHR authentication: the CDS Hooks JWT in `Authorization: Bearer`, checked as the best practices ask.
+
+Trust comes from a trusted-issuers file (`CDS_TRUSTED_ISSUERS`):
+    {"issuers": [{"iss": "...", "jwks": {"keys": [...]}} or {"iss": "...", "jku": ["https://...", ...]}]}
+Keys are taken from the inline JWKS or from an allowlisted `jku` (fetched with requests, cached per
+process with a TTL, refreshed on an unknown `kid`); a `jku` outside the allowlist is never fetched.
+Algorithms are pinned per key type (EC: ES256/ES384, RSA: RS256/RS384); `none` and HMAC never pass.
+`aud` must be the URL called; exp/iat/nbf get a leeway; `jti` is required and recorded in the store so
+a replay is refused by every worker and host. Every failure raises `AuthError`: the caller answers a bare
+401 that is identical for every cause, and only our log says why. Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import jwt
+import requests
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+log = logging.getLogger("kmt2a_cds.security")
+
+ALGORITHMS = {"EC": {"ES256": "P-256", "ES384": "P-384"}, "RSA": {"RS256": None, "RS384": None}}
+ALLOWED_ALGS = {alg for algs in ALGORITHMS.values() for alg in algs}
+
+
+class AuthError(Exception):
+    """Why a token was refused: for our log only, never for the caller."""
+
+
+@dataclass(frozen=True)
+class Issuer:
+    iss: str
+    keys: tuple[dict, ...] = ()  # inline JWKS keys
+    jku: tuple[str, ...] = ()  # allowlisted JWKS URLs
+
+
+@dataclass
+class TrustedIssuers:
+    issuers: dict[str, Issuer] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path | None) -> "TrustedIssuers":
+        if path is None:
+            return cls()
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        issuers = {}
+        for entry in document.get("issuers", []):
+            jku = entry.get("jku") or ()
+            issuers[entry["iss"]] = Issuer(
+                iss=entry["iss"],
+                keys=tuple((entry.get("jwks") or {}).get("keys", ())),
+                jku=(jku,) if isinstance(jku, str) else tuple(jku),
+            )
+        return cls(issuers)
+
+
+class JwksCache:
+    """JWKS documents fetched from allowlisted URLs, per process, with a TTL."""
+
+    def __init__(self, ttl_s: float, min_refresh_s: float, fetch: Callable[[str], dict] | None = None):
+        self.ttl_s, self.min_refresh_s = ttl_s, min_refresh_s
+        self._fetch = fetch or _fetch_jwks
+        self._entries: dict[str, tuple[float, tuple[dict, ...]]] = {}
+        self._lock = threading.Lock()
+
+    def keys(self, url: str, kid: str | None) -> tuple[dict, ...]:
+        with self._lock:
+            fetched_at, keys = self._entries.get(url, (0.0, ()))
+            age = time.monotonic() - fetched_at
+            unknown_kid = kid is not None and not any(k.get("kid") == kid for k in keys)
+            if age > self.ttl_s or (unknown_kid and age > self.min_refresh_s):
+                keys = tuple(self._fetch(url).get("keys", ()))
+                self._entries[url] = (time.monotonic(), keys)
+            return keys
+
+
+def _fetch_jwks(url: str) -> dict:
+    try:
+        response = requests.get(url, timeout=(2, 3), headers={"Accept": "application/json"}, allow_redirects=False)
+        response.raise_for_status()
+        document = response.json()
+    except (requests.RequestException, ValueError) as error:
+        raise AuthError(f"jku could not be fetched ({type(error).__name__})") from error
+    if not isinstance(document, dict):
+        raise AuthError("jku did not return a JWKS")
+    return document
+
+
+@dataclass(frozen=True)
+class Verified:
+    issuer: str
+    jti: str
+    subject: str | None
+
+
+class TokenVerifier:
+    def __init__(self, trusted: TrustedIssuers, jwks_cache: JwksCache, remember_jti: Callable[[str, str, float], bool],
+                 leeway_s: int = 60):
+        self.trusted, self.jwks_cache, self.remember_jti, self.leeway_s = trusted, jwks_cache, remember_jti, leeway_s
+
+    def verify(self, token: str, audience: str, now: float | None = None) -> Verified:
+        """Check everything about `token` for a call of `audience`; raise AuthError otherwise.
+
+        `now` (seconds since the epoch) pins the clock, for replaying captured tokens in tests."""
+        now = time.time() if now is None else now
+        try:
+            header = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as error:
+            raise AuthError(f"malformed token ({type(error).__name__})") from error
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGS:
+            raise AuthError(f"algorithm {alg!r} is not accepted")
+        issuer = self.trusted.issuers.get(claims.get("iss")) if isinstance(claims.get("iss"), str) else None
+        if issuer is None:
+            raise AuthError(f"issuer {str(claims.get('iss'))[:100]!r} is not trusted")
+        key = self._key(issuer, header, alg)
+        try:
+            verified = jwt.decode(
+                token, key=key, algorithms=[alg], audience=audience, issuer=issuer.iss,
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
+                         "require": ["iss", "aud", "exp", "iat", "jti"]},
+            )
+        except jwt.PyJWTError as error:
+            raise AuthError(f"{type(error).__name__}: {error}") from error
+        self._check_times(verified, now)
+        if not isinstance(verified["jti"], str) or not verified["jti"]:
+            raise AuthError("jti is not a non-empty string")
+        if not self.remember_jti(issuer.iss, verified["jti"], float(verified["exp"]) + self.leeway_s):
+            raise AuthError("jti was already used (replay)")
+        return Verified(issuer.iss, verified["jti"], verified.get("sub"))
+
+    def _check_times(self, claims: Mapping, now: float) -> None:
+        for name in ("exp", "iat", "nbf"):
+            if name in claims and not isinstance(claims[name], (int, float)):
+                raise AuthError(f"{name} is not a number")
+        if claims["exp"] < now - self.leeway_s:
+            raise AuthError("token expired")
+        if claims["iat"] > now + self.leeway_s:
+            raise AuthError("iat is in the future")
+        if "nbf" in claims and claims["nbf"] > now + self.leeway_s:
+            raise AuthError("token not yet valid (nbf)")
+
+    def _key(self, issuer: Issuer, header: Mapping, alg: str):
+        kid, jku = header.get("kid"), header.get("jku")
+        if jku is not None and jku not in issuer.jku:
+            # Checked before any key lookup: a jku outside the allowlist is never fetched.
+            raise AuthError("jku is not allowlisted for this issuer")
+        candidates = list(issuer.keys)
+        if not _matching(candidates, kid):
+            for url in ([jku] if jku else issuer.jku):
+                candidates += self.jwks_cache.keys(url, kid)
+        matching = _matching(candidates, kid)
+        if len(matching) != 1:
+            raise AuthError("no single key matches the token's kid" if matching or kid else "kid missing")
+        return _public_key(matching[0], alg)
+
+
+def _matching(keys: list[dict], kid: str | None) -> list[dict]:
+    usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"]
+    if kid is None:
+        return usable if len(usable) == 1 else []
+    return [k for k in usable if k.get("kid") == kid]
+
+
+def _public_key(jwk: dict, alg: str):
+    kty = jwk.get("kty")
+    if alg not in ALGORITHMS.get(kty, {}):
+        raise AuthError(f"algorithm {alg} does not fit a {kty} key")
+    if jwk.get("alg") and jwk["alg"] != alg:
+        raise AuthError("token alg differs from the key's alg")
+    if kty == "EC" and jwk.get("crv") != ALGORITHMS["EC"][alg]:
+        raise AuthError(f"{alg} needs curve {ALGORITHMS['EC'][alg]}")
+    if any(name in jwk for name in ("d", "p", "q")):
+        raise AuthError("a private key is configured as trusted")
+    try:
+        return (ECAlgorithm if kty == "EC" else RSAAlgorithm).from_jwk(jwk)
+    except (jwt.PyJWTError, ValueError, KeyError) as error:
+        raise AuthError(f"unusable key ({type(error).__name__})") from error
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; "" for any other non-empty header."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

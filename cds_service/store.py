@@ -1,0 +1,199 @@
+"""The service's only state: issued cards, feedback on them, seen JWT ids and the audit trail.
+
+SQLAlchemy 2: a SQLite file by default (WAL, busy timeout, full sync: feedback is committed before we
+answer), PostgreSQL through `CDS_DATABASE_URL` when several hosts share it. Tables are created on
+start. Nothing here holds tokens or patient identifiers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    create_engine,
+    delete,
+    event,
+    select,
+    text,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+log = logging.getLogger("kmt2a_cds.store")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class IssuedCard(Base):
+    __tablename__ = "issued_card"
+    uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hook_instance: Mapped[str] = mapped_column(String(128), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    knowledge_version: Mapped[str] = mapped_column(String(32))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Feedback(Base):
+    """One feedback item. `dedup_key` makes a re-sent item a no-op (hash of card uuid, outcome,
+    outcomeTimestamp and the accepted suggestion ids). `known_card` is False when we never issued the
+    card (accepted, but flagged for review)."""
+
+    __tablename__ = "feedback"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    card_uuid: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    hook_instance: Mapped[str | None] = mapped_column(String(128))
+    knowledge_version: Mapped[str | None] = mapped_column(String(32))
+    known_card: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(16))
+    outcome_timestamp: Mapped[str] = mapped_column(String(40))
+    accepted_suggestions: Mapped[list] = mapped_column(JSON, default=list)
+    override_reason: Mapped[dict | None] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SeenJti(Base):
+    """JWT ids already used, kept until the token expires: replay is refused by every worker and host."""
+
+    __tablename__ = "seen_jti"
+    issuer: Mapped[str] = mapped_column(String(255), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(16))
+    service_id: Mapped[str | None] = mapped_column(String(64))
+    hook_instance: Mapped[str | None] = mapped_column(String(128))
+    issuer: Mapped[str | None] = mapped_column(String(255))
+    outcome: Mapped[str] = mapped_column(String(32))
+    status: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    card_uuids: Mapped[list] = mapped_column(JSON, default=list)
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    stored: int
+    duplicates: int
+    unknown_cards: int
+
+
+class Store:
+    def __init__(self, database_url: str):
+        self.engine = make_engine(database_url)
+        Base.metadata.create_all(self.engine)
+        # gunicorn --preload forks after this: leave no pooled connection for the children to share.
+        self.engine.dispose()
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def record_issued(self, cards: Iterable[dict], hook_instance: str, service_id: str, knowledge_version: str) -> None:
+        now = utcnow()
+        with self.sessions.begin() as session:
+            for card in cards:
+                session.merge(IssuedCard(uuid=card["uuid"], hook_instance=hook_instance, service_id=service_id,
+                                         knowledge_version=knowledge_version, issued_at=now))
+
+    def record_feedback(self, service_id: str, items: Iterable[dict]) -> FeedbackResult:
+        """Store feedback items linked to the issued cards; committed before returning."""
+        stored = duplicates = unknown = 0
+        with self.sessions.begin() as session:
+            for item in items:
+                issued = session.get(IssuedCard, item["card"])
+                unknown += issued is None
+                row = _feedback_row(service_id, item, issued)
+                if self._insert_once(session, Feedback, row, ["dedup_key"]):
+                    stored += 1
+                else:
+                    duplicates += 1
+        return FeedbackResult(stored, duplicates, unknown)
+
+    def _insert_once(self, session: Session, table: type[Base], values: dict, keys: list[str]) -> bool:
+        """INSERT that is a no-op on a duplicate key (atomic across workers); True if a row was added."""
+        insert = _dialect_insert(self.engine.dialect.name)
+        statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        return session.execute(statement).rowcount == 1
+
+    def remember_jti(self, issuer: str, jti: str, expires_at: float) -> bool:
+        """Record a JWT id; False if it was seen before (a replay)."""
+        with self.sessions.begin() as session:
+            values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+            return self._insert_once(session, SeenJti, values, ["issuer", "jti"])
+
+    def purge_expired_jti(self, now: float) -> None:
+        with self.sessions.begin() as session:
+            session.execute(delete(SeenJti).where(SeenJti.expires_at < now))
+
+    def record_audit(self, **fields) -> None:
+        with self.sessions.begin() as session:
+            session.add(AuditEvent(at=utcnow(), **fields))
+
+    def feedback_rows(self) -> list[Feedback]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Feedback).order_by(Feedback.id)))
+
+
+def _dialect_insert(dialect: str):
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
+def _feedback_row(service_id: str, item: dict, issued: IssuedCard | None) -> dict:
+    accepted = sorted(s["id"] for s in item.get("acceptedSuggestions") or [])
+    key = "\x1f".join([item["card"], item["outcome"], item["outcomeTimestamp"], *accepted])
+    return dict(
+        dedup_key=hashlib.sha256(key.encode()).hexdigest(),
+        card_uuid=item["card"],
+        service_id=service_id,
+        hook_instance=issued.hook_instance if issued else None,
+        knowledge_version=issued.knowledge_version if issued else None,
+        known_card=issued is not None and issued.service_id == service_id,
+        outcome=item["outcome"],
+        outcome_timestamp=item["outcomeTimestamp"],
+        accepted_suggestions=accepted,
+        override_reason=item.get("overrideReason"),
+        received_at=utcnow(),
+    )
+
+
+def make_engine(database_url: str) -> Engine:
+    if not database_url.startswith("sqlite"):
+        return create_engine(database_url, pool_pre_ping=True)
+    engine = create_engine(database_url, connect_args={"timeout": 10})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; several workers share it
+        cursor.execute("PRAGMA synchronous=FULL")  # a committed feedback row survives a crash
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    return engine
