@@ -1,0 +1,297 @@
+"""kmt2a-patient-view: the chart's KMT2A assessment as a few cards.
+
+One assessment card (info, carrying the `org.kmt2a-cds.assessment` extension), then at most three focused cards:
+treatment considerations (info), safety cautions (warning) and missing data (warning when it blocks a risk group
+or a safety decision, with draft orders for the tests). A chart without leukemia and without a KMT2A result gets
+no cards: an oncologist opening an unrelated chart expects silence.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cds_service import cardkit
+from cds_service.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
+from cds_service.hook_call import HookCall
+from cds_service.stratification import assess, blocks_stratification, kb
+from fhir_mappings.build import case_from_hook_request
+
+EXTENSION_KEY = "org.kmt2a-cds.assessment"
+SUMMARY_LIMIT = 139  # the spec's "< 140 characters"
+OVERRIDES = (
+    cardkit.override_reason("already-addressed", "Already addressed"),
+    cardkit.override_reason("not-applicable", "Not applicable to this patient"),
+    cardkit.override_reason("disagree-with-evidence", "Disagree with the evidence or the rule"),
+)
+MISSING_OVERRIDES = (
+    cardkit.override_reason("already-ordered", "Already ordered or pending"),
+    cardkit.override_reason("result-elsewhere", "Result available outside this chart"),
+    cardkit.override_reason("not-applicable", "Not applicable to this patient"),
+)
+
+
+def patient_view(call: HookCall) -> list[dict]:
+    request = {"hook": call.hook, "hookInstance": call.hook_instance, "context": call.context, "prefetch": call.prefetch}
+    case = case_from_hook_request(request, reference_date=call.reference_date, prefetch=call.prefetch)
+    return cards_for(assess(case), unavailable=call.unavailable)
+
+
+def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[dict]:
+    if not assessment.disease.has_leukemia:
+        return []
+    cards = [assessment_card(assessment, tuple(unavailable))]
+    if assessment.considerations:
+        cards.append(considerations_card(assessment))
+    safety = [c for c in assessment.cautions if c.safety]
+    if safety:
+        cards.append(cautions_card(safety))
+    if assessment.missing:
+        cards.append(missing_data_card(assessment))
+    return cards
+
+
+# --- wording helpers -------------------------------------------------------------------------------
+
+
+def _fit(summary: str) -> str:
+    return summary if len(summary) <= SUMMARY_LIMIT else summary[: SUMMARY_LIMIT - 1].rstrip(" ,;:") + "…"
+
+
+def _scheme(group: RiskGroup) -> str:
+    entry = kb.section("schemes")[group.scheme]
+    return f"{entry['label']} {entry['groups'].get(group.group, group.group)}"
+
+
+def _subject(a: Assessment) -> str:
+    """'Infant KMT2A::AFF1 B-ALL', 'Adult KMT2A-amplified B-ALL', 'AML, KMT2A status unknown'."""
+    ages = {"infant": "Infant", "child": "Child", "adult": "Adult"}
+    lineage = a.disease.lineage if a.disease.lineage != "unknown" else "acute leukemia"
+    k = a.kmt2a
+    marker = {
+        "rearranged": k.fusion or (f"KMT2A::{k.partner}" if k.partner else "KMT2A-r"),
+        "amplified": "KMT2A-amplified",
+        "ptd": "KMT2A-PTD",
+        "not-detected": "KMT2A-germline",
+    }.get(k.status)
+    words = [ages.get(a.patient.age_group, ""), marker or "", lineage]
+    subject = " ".join(w for w in words if w)
+    if a.disease.setting == "relapsed-refractory":
+        subject = f"Relapsed/refractory {subject[0].lower()}{subject[1:]}"
+    if marker is None:
+        subject += ", KMT2A status unknown"
+    return subject
+
+
+def _cite(keys: Iterable[str]) -> str:
+    return kb.cite(keys)
+
+
+def _rule_sources(label: str) -> tuple[str, ...]:
+    rule_id = label.rsplit(" v", 1)[0]
+    try:
+        return tuple(kb.rule_meta(rule_id)["sources"])
+    except KeyError:
+        return ()
+
+
+# --- the assessment card ---------------------------------------------------------------------------
+
+
+def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
+    if a.risk_groups:
+        summary = f"{_subject(a)}: " + "; ".join(_scheme(g) for g in a.risk_groups)
+    elif blocks_stratification(a):
+        summary = f"{_subject(a)}: no risk group until {', '.join(m.label.lower() for m in a.missing[:2])} known"
+    else:
+        summary = f"{_subject(a)}: no KMT2A risk scheme applies"
+    keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
+    return cardkit.card(
+        _fit(summary),
+        "info",
+        cardkit.source_for(keys[0], "risk-stratification"),
+        detail=_assessment_detail(a, unavailable),
+        links=cardkit.links_for(keys),
+        extension={EXTENSION_KEY: a.to_json()},
+    )
+
+
+def _assessment_detail(a: Assessment, unavailable: tuple[str, ...]) -> str:
+    lines = ["### Risk stratification"]
+    for g in a.risk_groups:
+        lines.append(f"**{_scheme(g)}** (`{g.scheme}` = `{g.group}`), decided from:")
+        lines += [f"- {b}" for b in g.basis]
+        lines.append(f"- Rule `{g.rule}`; sources: {_cite(g.sources)}")
+        if g.would_change:
+            lines.append(f"- What would change it: {g.would_change}")
+        lines.append("")
+    if not a.risk_groups:
+        lines.append("No risk group was assigned.")
+        blocking = [m for m in a.missing if m.blocks]
+        if blocking:
+            lines.append("It needs: " + ", ".join(m.label for m in blocking) + " (see the missing-data card).")
+        lines.append("")
+    lines.append("### KMT2A")
+    lines.append(_kmt2a_line(a))
+    if a.kmt2a.evidence:
+        lines += [f"- {s}" for s in dict.fromkeys(a.kmt2a.evidence)]
+    lines.append("")
+    lines.append("### Patient")
+    lines.append(_patient_line(a))
+    if a.disagreements:
+        lines += ["", "### Where sources disagree"]
+        lines += [f"- {d}" for d in a.disagreements]
+    if unavailable:
+        lines += ["", f"Some chart data could not be retrieved ({', '.join(unavailable)}): this assessment may be incomplete."]
+    lines += ["", f"Rules applied: {', '.join(a.rules_applied) or 'none'}. Knowledge version {a.knowledge_version}."]
+    return "\n".join(lines).strip()
+
+
+def _kmt2a_line(a: Assessment) -> str:
+    k = a.kmt2a
+    if k.status == "rearranged":
+        partner = f", partner {k.partner}" if k.partner else ", partner not identified"
+        return f"Rearranged{partner}{f' ({k.fusion})' if k.fusion else ''}. Based on:"
+    if k.status == "amplified":
+        copies = f" ({k.copy_number:g} copies or more)" if k.copy_number else ""
+        return f"Amplified{copies}: not a rearrangement. Based on:"
+    if k.status == "ptd":
+        return "Partial tandem duplication: not a rearrangement. Based on:"
+    if k.status == "not-detected":
+        return "No KMT2A alteration detected (germline). Based on:"
+    return "Status unknown: not tested, not readable, or results conflict." + (" Results seen:" if k.evidence else "")
+
+
+def _patient_line(a: Assessment) -> str:
+    p, d = a.patient, a.disease
+    parts = [f"age group {p.age_group}"]
+    if p.age_at_diagnosis_days is not None:
+        parts.append(f"age at diagnosis {p.age_at_diagnosis_days} days")
+    if p.age_days is not None:
+        parts.append(f"current age {p.age_days} days")
+    parts.append(f"lineage {d.lineage}")
+    parts.append(f"setting {d.setting}")
+    if d.therapy_related:
+        parts.append("therapy-related")
+    if p.weight_kg is not None:
+        parts.append(f"weight {p.weight_kg:g} kg")
+    if p.bsa_m2 is not None:
+        parts.append(f"BSA {p.bsa_m2:g} m2")
+    return "; ".join(parts) + "."
+
+
+# --- focused cards ---------------------------------------------------------------------------------
+
+
+def _consideration_line(c: Consideration) -> str:
+    entry = kb.consideration(c.code)
+    strength = {"consider": "consider", "avoid": "avoid", "info": "for information"}[c.strength]
+    note = f" {c.note}" if c.note else ""
+    return f"- **{entry['label']}** ({strength}, `{c.code}`): {c.text}{note} Sources: {_cite(c.citations)}."
+
+
+def considerations_card(a: Assessment) -> dict:
+    labels = [kb.consideration(c.code)["label"] for c in a.considerations if c.strength != "info"]
+    labels = labels or [kb.consideration(c.code)["label"] for c in a.considerations]
+    summary = "Consider: " + "; ".join(labels)
+    detail = ["### Treatment considerations", *map(_consideration_line, a.considerations)]
+    if a.disagreements:
+        detail += ["", "Where sources disagree, the wording is 'consider': see the assessment card."]
+    keys = [k for c in a.considerations for k in c.citations]
+    return cardkit.card(
+        _fit(summary),
+        "info",
+        cardkit.source_for(a.considerations[0].citations[0], "treatment-considerations"),
+        detail="\n".join(detail),
+        links=cardkit.links_for(keys),
+        override_reasons=OVERRIDES,
+    )
+
+
+def _caution_line(c: Caution) -> str:
+    entry = kb.caution(c.code)
+    return f"- **{entry['label']}** (`{c.code}`): {c.text} Sources: {_cite(entry['sources'])}."
+
+
+def cautions_card(cautions: list[Caution]) -> dict:
+    first = kb.caution(cautions[0].code)["label"]
+    more = f" (+{len(cautions) - 1} more)" if len(cautions) > 1 else ""
+    keys = [k for c in cautions for k in kb.caution(c.code)["sources"]]
+    return cardkit.card(
+        _fit(f"Caution: {first}{more}"),
+        "warning",
+        cardkit.source_for(keys[0], "safety-caution"),
+        detail="\n".join(["### Safety cautions", *map(_caution_line, cautions)]),
+        links=cardkit.links_for(keys),
+        override_reasons=OVERRIDES,
+    )
+
+
+BLOCK_LABELS = {
+    "kmt2a-schemes": "the KMT2A risk schemes",
+    "age": "the age-based risk schemes",
+    "lineage": "the lineage-based risk schemes",
+    "menin-inhibitor": "menin-inhibitor eligibility",
+    "menin-inhibitor-dose": "the revumenib dose",
+    "menin-inhibitor-start": "the revumenib pre-start check",
+    "post-induction-therapy": "the step after induction",
+}
+
+
+def _block_label(block: str) -> str:
+    schemes = kb.section("schemes")
+    return schemes[block]["label"] if block in schemes else BLOCK_LABELS.get(block, block)
+
+
+def _missing_line(m: MissingItem) -> str:
+    blocks = list(dict.fromkeys(_block_label(b) for b in m.blocks))
+    why = f" Needed for: {', '.join(blocks)}." if blocks else ""
+    order = f" To order: {m.order['text']}." if m.order else " Record it in the chart."
+    return f"- **{m.label}** (`{m.code}`).{why}{order}"
+
+
+def _service_request(m: MissingItem, patient: str | None) -> dict:
+    code = {"text": m.order["text"]}
+    if m.order.get("coding"):
+        code["coding"] = m.order["coding"]
+    resource = {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "order",
+        "code": code,
+        "reasonCode": [{"text": f"KMT2A leukemia risk stratification: {m.label.lower()} missing"}],
+    }
+    if patient:
+        resource["subject"] = {"reference": patient}
+    return resource
+
+
+def _missing_source(items: Iterable[MissingItem]) -> str:
+    keys = [k for m in items for k in kb.missing_data(m.code).get("sources", ())]
+    return keys[0] if keys else "SRC"
+
+
+def missing_data_card(a: Assessment) -> dict:
+    blocking = blocks_stratification(a)
+    labels = ", ".join(m.label for m in a.missing)
+    summary = ("Missing for risk stratification: " if blocking else "Still needed: ") + labels
+    suggestions = [
+        cardkit.suggestion(
+            f"Order {m.order['text']}"[:80],
+            [cardkit.action("create", f"Draft order: {m.order['text']}", _service_request(m, a.patient_reference))],
+            is_recommended=bool(set(m.blocks)) or None,
+        )
+        for m in a.missing
+        if m.order
+    ]
+    detail = ["### Missing data", *map(_missing_line, a.missing)]
+    if blocking:
+        detail += ["", "No risk group or safety decision is given where these are missing; nothing is guessed."]
+    return cardkit.card(
+        _fit(summary),
+        "warning" if blocking else "info",
+        cardkit.source_for(_missing_source(a.missing), "missing-data"),
+        detail="\n".join(detail),
+        suggestions=suggestions,
+        selection_behavior="any",
+        override_reasons=MISSING_OVERRIDES,
+    )
