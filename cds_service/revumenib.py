@@ -59,7 +59,8 @@ class ExpectedDose:
     unit: str = "mg"
     frequency: str | None = None
     doses_per_day: float | None = None
-    basis: str | None = None  # "95 mg/m2 x 1.1 m2", "270 mg, weight 62 kg (>= 40 kg)"
+    basis: str | None = None  # "95 mg/m2 x 1.1 m2", or for flat doses "weight 62 kg >= 40 kg"
+    why: str | None = None  # the row's choice in words: "weight 25 kg < 40 kg, strong CYP3A4 inhibitor (posaconazole)"
     reasons: tuple[str, ...] = ()  # "weight-under-40kg", "strong-cyp3a4-inhibitor:posaconazole"
     missing_data: tuple[str, ...] = ()
     per_m2: float | None = None  # the table's mg/m2 value for patients under 40 kg
@@ -208,10 +209,10 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
                   reasons=(band,) + inhibitor_reasons, source=row["source"], tag=row["tag"])
     why = f"weight {_fmt(case.weight.value)} kg {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
     if inhibitors:
-        why += ", strong CYP3A4 inhibitor"
+        why += f", strong CYP3A4 inhibitor ({', '.join(inhibitors)})"
+    common["why"] = why
     if row["unit"] == "mg":
-        return ExpectedDose(float(row["value"]), basis=f"{_fmt(row['value'])} mg ({why})",
-                            tablets_mg=dispensable_dose(row["value"]), **common)
+        return ExpectedDose(float(row["value"]), basis=why, tablets_mg=dispensable_dose(row["value"]), **common)
     if case.bsa is None:
         return ExpectedDose(None, per_m2=float(row["value"]), missing_data=("height",), **common)
     value = row["value"] * case.bsa.value

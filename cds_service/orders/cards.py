@@ -1,0 +1,57 @@
+"""OrderChecks -> CDS cards for one hook.
+
+order-select: `info` when the order is fine, `warning` when something needs attention.
+order-sign:   `critical` for an unsafe order (wrong dose, not indicated, QTcF above the start limit),
+              `warning` for other problems, and no card for an order that is fine (no nagging).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from cds_service import knowledge
+from cds_service.cardkit import action, card, links_for, override_reason, source_for, suggestion
+from cds_service.orders.model import OrderCheck
+
+EXTENSION = "org.kmt2a-cds.order-check"
+
+
+def indicator(check: OrderCheck, hook: str) -> str | None:
+    if hook == "order-sign":
+        return "critical" if check.unsafe else "warning" if check.problem else None
+    return "warning" if check.problem else "info"
+
+
+def _shown(checks: Iterable[OrderCheck], hook: str, selected: set[str] | None) -> list[OrderCheck]:
+    picked = [c for c in checks if hook in c.hooks and (selected is None or c.order in selected)]
+    on_cards = {c.order for c in picked}
+    # An interacting co-order is already explained on the revumenib order's card.
+    return [c for c in picked if not (c.covered_by and c.covered_by in on_cards)]
+
+
+def render(checks: Iterable[OrderCheck], hook: str, selected: set[str] | None = None) -> list[dict]:
+    """Cards for the checks of the selected orders (None: all orders), with this hook's indicators."""
+    cards = []
+    for check in _shown(checks, hook, selected):
+        level = indicator(check, hook)
+        if level is not None:
+            cards.append(card_for(check, level))
+    return cards
+
+
+def card_for(check: OrderCheck, level: str) -> dict:
+    suggestions = []
+    if check.corrected is not None:
+        update = action("update", check.correction_text, resource=check.corrected)
+        suggestions.append(suggestion(check.correction_label, [update], is_recommended=True))
+    reasons = knowledge.load("order_checks.json")["override_reasons"].get(check.override_group, [])
+    return card(
+        check.summary,
+        level,
+        source_for(check.sources[0], topic=check.kind),
+        detail="\n\n".join(check.lines),
+        suggestions=suggestions,
+        override_reasons=[override_reason(r["code"], r["display"]) for r in reasons] if check.problem else [],
+        links=links_for(check.sources),
+        extension={EXTENSION: check.extension()},
+    )

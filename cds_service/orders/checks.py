@@ -1,0 +1,135 @@
+"""Which draft orders are judged, and by which check: Case -> OrderChecks (pure, no HTTP, no cards).
+
+- revumenib: indication, dose, co-medications, pre-start safety   (orders.revumenib_check)
+- ziftomenib: indication (NPM1-mutated AML only; never KMT2A-r)
+- gemtuzumab ozogamicin in KMT2A-r AML: the supporting evidence, once, at order-select
+- any other order that interacts with revumenib the patient takes or is being ordered
+Orders without an ingredient (the sandbox's empty draft) and unrelated orders are not judged.
+"""
+
+from __future__ import annotations
+
+import re
+
+from cds_service import knowledge, revumenib
+from cds_service.orders.model import OrderCheck
+from cds_service.orders.revumenib_check import check_revumenib
+from cds_service.orders.text import reason_text
+from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus
+
+
+def rules() -> dict:
+    return knowledge.load("order_checks.json")
+
+
+def slug(ingredient: str) -> str:
+    """The contract's medication name: "gemtuzumab ozogamicin" -> "gemtuzumab-ozogamicin"."""
+    return re.sub(r"[^a-z0-9]+", "-", ingredient.lower()).strip("-")
+
+
+def evaluate(case: Case) -> tuple[OrderCheck, ...]:
+    """One check per judged draft order (all draft orders: the handler filters by selection)."""
+    checks = (_check(case, order) for order in case.draft_orders if order.ingredient)
+    return tuple(check for check in checks if check is not None)
+
+
+def _check(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
+    if order.ingredient == "revumenib":
+        return check_revumenib(case, order)
+    if order.ingredient == "ziftomenib":
+        return check_ziftomenib(case, order)
+    return supporting_evidence(case, order) or check_interacting_order(case, order)
+
+
+# --- ziftomenib ------------------------------------------------------------------------------------
+
+
+def check_ziftomenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
+    entry = revumenib.table("ziftomenib")
+    found = revumenib.eligibility(case, "ziftomenib")
+    reasons, lines = list(found.reasons), []
+    verdict = {"eligible": "ok", "off-label-age": "not-indicated"}.get(found.verdict, found.verdict)
+    if case.kmt2a.status is Kmt2aStatus.REARRANGED and found.indication is None:
+        verdict = "not-indicated"
+        reasons.insert(0, "kmt2a-rearranged")
+        lines.append(f"{entry['kmt2a_rearranged']['text']} [{entry['kmt2a_rearranged']['tag']}]")
+        summary = "Ziftomenib is not indicated in KMT2A-rearranged leukemia (NPM1-mutated AML only)"
+    elif verdict == "ok":
+        summary = "Ziftomenib: the NPM1-mutated AML indication fits; the dose is not checked"
+    elif verdict == "not-indicated":
+        summary = "Ziftomenib not indicated: " + reason_text(reasons[0])
+    else:
+        summary = "Ziftomenib: indication cannot be checked, data missing"
+    lines.append(f"Indication: {entry['indications'][0]['text']} [{entry['indications'][0]['tag']}].")
+    lines += [f"- {reason_text(r)}" for r in reasons if r != "kmt2a-rearranged"]
+    lines.append(f"{entry['dose_note']['text']} [{entry['dose_note']['tag']}]")
+    return OrderCheck(
+        order=order.reference, medication="ziftomenib", verdict=verdict, kind="menin-inhibitor",
+        summary=summary[:140], lines=tuple(lines), reasons=tuple(reasons), missing_data=found.missing_data,
+        sources=(entry["source"],), unsafe=verdict == "not-indicated", problem=verdict != "ok",
+        override_group="indication",
+    )
+
+
+# --- supporting evidence (GO) ----------------------------------------------------------------------
+
+
+def supporting_evidence(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
+    """Evidence that supports this order in this disease: an info card, never a warning."""
+    for rule in rules()["supporting_evidence"]:
+        if rule["ingredient"] != order.ingredient:
+            continue
+        if case.kmt2a.status.value != rule["kmt2a_status"] or case.lineage.value not in rule["lineages"]:
+            continue
+        return OrderCheck(
+            order=order.reference, medication=slug(order.ingredient), verdict="ok", kind="supporting-evidence",
+            summary=rule["summary"][:140], lines=(f"{rule['text']} [{rule['tag']}]",),
+            reasons=(f"kmt2a-rearranged-{slug(case.lineage.value)}",), sources=(rule["source"],),
+            hooks=tuple(rule["hooks"]),
+        )
+    return None
+
+
+# --- an order that interacts with revumenib --------------------------------------------------------
+
+
+def _revumenib_context(case: Case, order: DraftMedicationOrder) -> tuple[str | None, str | None]:
+    """(how the patient gets revumenib: "active" | "co-order" | None, the draft revumenib order if any)."""
+    draft = next((o.reference for o in case.draft_orders if o.ingredient == "revumenib" and o is not order), None)
+    if revumenib.on_treatment(case):
+        return "active", draft
+    return ("co-order", draft) if draft else (None, None)
+
+
+def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
+    how, draft = _revumenib_context(case, order)
+    if how is None:
+        return None
+    matched = [rule for rule in rules()["interactions"] if rule["class"] in order.classes]
+    if not matched:
+        return None
+    name = order.ingredient
+    reasons = [f"{rule['code']}:{name}" for rule in matched] + ["revumenib-" + ("active" if how == "active" else "co-ordered")]
+    lines = [f"{rule['text']} [{rule['tag']}]" for rule in matched]
+    summary = f"{name.capitalize()} interacts with revumenib"
+    if any(rule["effect"] == "reduce-dose" for rule in matched):
+        reduced = revumenib.expected_dose(case, extra_inhibitors=[name])
+        if reduced.value is not None:
+            dose = f"{reduced.value:g} mg q12h ({reduced.basis})"
+            lines.insert(0, f"With {name}, the revumenib dose is {dose}: reduce the revumenib order while both are given. "
+                            f"{revumenib.VERIFY_TEXT}")
+            summary = f"{name.capitalize()} with revumenib: reduce revumenib to {reduced.value:g} mg q12h"
+        else:
+            lines.insert(0, "Reduce the revumenib dose while both are given; the reduced dose cannot be computed: "
+                            + ", ".join(reason_text(m) for m in reduced.missing_data) + ".")
+            summary = f"{name.capitalize()} with revumenib: revumenib dose must be reduced"
+    elif any(rule["effect"] == "avoid" for rule in matched):
+        summary = f"Avoid {name} with revumenib (CYP3A4 inducer)"
+    else:
+        summary = f"{name.capitalize()} with revumenib: QT-prolonging, avoid or monitor ECG"
+    return OrderCheck(
+        order=order.reference, medication=slug(name), verdict="interaction", kind="interaction",
+        summary=summary[:140], lines=tuple(lines), reasons=tuple(reasons),
+        sources=tuple(dict.fromkeys(rule["source"] for rule in matched)), problem=True,
+        override_group="interaction", covered_by=draft,
+    )

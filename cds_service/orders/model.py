@@ -1,0 +1,59 @@
+"""The result of checking one draft order: data only, rendered into cards per hook later.
+
+An `OrderCheck` is immutable so that order-sign can reuse the order-select result from the cache and
+render it again with the stricter indicators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction", "cannot-check")
+# Which verdict names the order when several apply: the most consequential first.
+VERDICT_PRIORITY = ("not-indicated", "dose-too-high", "dose-too-low", "interaction", "cannot-check", "ok")
+UNSAFE_VERDICTS = frozenset({"not-indicated", "dose-too-high", "dose-too-low"})
+
+
+def worst(verdicts) -> str:
+    present = set(verdicts) or {"ok"}
+    return next(v for v in VERDICT_PRIORITY if v in present)
+
+
+@dataclass(frozen=True)
+class OrderCheck:
+    order: str  # "MedicationRequest/abc"
+    medication: str  # ingredient, hyphenated: "revumenib", "gemtuzumab-ozogamicin"
+    verdict: str  # one of VERDICTS
+    kind: str  # "menin-inhibitor" | "interaction" | "supporting-evidence"
+    summary: str  # card summary, <= 140 characters
+    lines: tuple[str, ...] = ()  # card detail, one finding per line (markdown)
+    ordered_dose: dict | None = None  # {"value", "unit", "frequency"}
+    expected_dose: dict | None = None  # {"value", "unit", "frequency", "basis"}
+    reasons: tuple[str, ...] = ()
+    missing_data: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # knowledge source keys, the first one is the card source
+    unsafe: bool = False  # critical at order-sign (wrong dose, not indicated, QTcF above the limit at start)
+    problem: bool = False  # anything the prescriber should act on (warning at order-select)
+    corrected: dict | None = None  # corrected MedicationRequest for an update action
+    correction_label: str | None = None
+    correction_text: str | None = None
+    override_group: str = "dose"  # key into order_checks.json override_reasons
+    hooks: tuple[str, ...] = ("order-select", "order-sign")  # where a card is shown
+    covered_by: str | None = None  # another order whose card already says this (no second card then)
+
+    def extension(self) -> dict:
+        """The contract's `org.kmt2a-cds.order-check` object: unknown values omitted, never null or empty."""
+        out = {"order": self.order, "medication": self.medication, "verdict": self.verdict}
+        if self.ordered_dose:
+            out["orderedDose"] = _compact(self.ordered_dose)
+        if self.expected_dose:
+            out["expectedDose"] = _compact(self.expected_dose)
+        if self.reasons:
+            out["reasons"] = list(dict.fromkeys(self.reasons))
+        if self.missing_data:
+            out["missingData"] = list(dict.fromkeys(self.missing_data))
+        return out
+
+
+def _compact(mapping: dict) -> dict:
+    return {k: v for k, v in mapping.items() if v is not None and v != ""}

@@ -1,0 +1,294 @@
+"""The revumenib order check: indication, dose, co-medications and pre-start safety, merged into one
+OrderCheck per order (one card, one verdict; every finding is a reason or a detail line).
+
+Verdict: the most consequential of not-indicated > dose-too-high > dose-too-low > interaction >
+cannot-check > ok. Pre-start safety (QTcF, potassium, magnesium, WBC) is reported in reasons and
+missingData; a QTcF above the start limit makes the order unsafe (critical at order-sign).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cds_service import knowledge, revumenib
+from cds_service.orders import correction, doses
+from cds_service.orders.model import OrderCheck, worst
+from cds_service.orders.text import reason_text
+from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
+
+
+@dataclass
+class Part:
+    """One aspect of the check. `rank` orders the summaries: the lowest rank names the card."""
+
+    verdict: str = "ok"
+    reasons: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    summary: str | None = None
+    rank: int = 99
+    unsafe: bool = False
+    problem: bool = False
+
+
+def _flag(part: Part, rank: int, summary: str, unsafe: bool = False) -> None:
+    """Mark a problem; the most consequential one (lowest rank) names the part."""
+    part.problem = True
+    part.unsafe = part.unsafe or unsafe
+    if rank < part.rank:
+        part.rank, part.summary = rank, summary
+
+
+def _fmt(number: float) -> str:
+    return f"{number:.2f}".rstrip("0").rstrip(".")
+
+
+def _tagged(item: dict) -> str:
+    return f"{item['text']} [{item['tag']}]"
+
+
+# --- indication ------------------------------------------------------------------------------------
+
+
+def indication_part(case: Case) -> Part:
+    found = revumenib.eligibility(case)
+    part = Part(reasons=list(found.reasons), missing=list(found.missing_data))
+    if found.verdict == "eligible":
+        return part
+    if found.verdict == "cannot-check":
+        lacking = ", ".join(reason_text(m) for m in found.missing_data)
+        part.verdict = "cannot-check"
+        _flag(part, 60, f"Revumenib indication cannot be checked: {lacking} missing")
+        part.lines.append(f"Indication cannot be checked: {lacking} missing.")
+        return part
+    part.verdict, part.unsafe, part.problem, part.rank = "not-indicated", True, True, 10
+    first = next(r for r in found.reasons if r not in ("kmt2a-rearranged", "npm1-mutated-aml", "relapsed", "refractory"))
+    label = "off-label" if found.verdict == "off-label-age" else "not indicated"
+    part.summary = f"Revumenib {label}: {reason_text(first)}"
+    texts = " or ".join(i["text"] for i in revumenib.table()["indications"])
+    part.lines.append(f"Revumenib is {label} here. Label indication: {texts}.")
+    part.lines += [f"- {reason_text(r)}" for r in found.reasons]
+    return part
+
+
+# --- dose ------------------------------------------------------------------------------------------
+
+
+def dose_part(case: Case, order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
+              ordered: doses.OrderedDose | None) -> tuple[Part, dict | None, list[str]]:
+    """(part, corrected order or None, normalisations applied to the corrected copy)."""
+    part = Part(reasons=list(expected.reasons), missing=list(expected.missing_data))
+    if ordered is None:
+        part.verdict = "cannot-check"
+        _flag(part, 55, "Revumenib order states no dose: cannot check it")
+        part.reasons.append("dose-not-stated")
+        part.lines.append("The order states no dose; it cannot be checked.")
+        return part, None, []
+    part.missing += [m for m in ordered.missing_data if m not in part.missing]
+    verdict, why = doses.compare(ordered, expected)
+    part.reasons += why
+    if expected.value is not None:
+        how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
+        part.lines.append(f"Expected dose: {expected.value:g} mg q12h ({how}) [{expected.tag}, {expected.source}]. "
+                          f"{revumenib.VERIFY_TEXT}")
+    elif expected.per_m2 is not None:
+        part.lines.append(f"Expected dose: {expected.per_m2:g} mg/m2 q12h ({expected.why}) [{expected.tag}, {expected.source}]. "
+                          f"{revumenib.VERIFY_TEXT}")
+    if verdict == "cannot-check":
+        part.verdict = "cannot-check"
+        lacking = ", ".join(reason_text(m) for m in part.missing) or f"a dose in mg or mg/m2 (ordered in {ordered.unit or 'no unit'})"
+        _flag(part, 55, f"Revumenib dose cannot be checked: {lacking} missing")
+        return part, None, []
+    if verdict == "ok":
+        return part, None, []
+    part.verdict, part.unsafe, part.problem, part.rank = verdict, True, True, 30
+    shown = f"{_fmt(ordered.value)} {ordered.unit} {ordered.frequency or ''}".strip()
+    target = f"{expected.value:g} mg" if expected.value is not None else f"{expected.per_m2:g} mg/m2"
+    part.summary = f"Revumenib {shown} is {'above' if verdict == 'dose-too-high' else 'below'} the expected {target} q12h"
+    part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
+    fixed, changes = _correction(order, ordered, expected, "frequency-not-q12h" in why)
+    return part, fixed, changes
+
+
+def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose, expected: revumenib.ExpectedDose,
+                wrong_schedule: bool) -> tuple[dict | None, list[str]]:
+    """Keep an mg/m2 order in mg/m2; otherwise whole tablets in mg."""
+    if ordered.unit == "mg/m2" and expected.per_m2 is not None:
+        value, unit = expected.per_m2, "mg/m2"
+    elif expected.tablets_mg is not None:
+        value, unit = expected.tablets_mg, "mg"
+    else:
+        return None, []
+    return correction.corrected_order(order.resource, value, unit, expected.frequency if wrong_schedule else None)
+
+
+# --- co-medications --------------------------------------------------------------------------------
+
+
+def co_medications(case: Case, order: DraftMedicationOrder) -> list[tuple[str, frozenset[str], str]]:
+    """(ingredient, classes, "co-order"|"active") for everything given with this revumenib order."""
+    seen, out = {"revumenib"}, []
+    for other in case.draft_orders:
+        if other is not order and other.ingredient and other.ingredient not in seen:
+            seen.add(other.ingredient)
+            out.append((other.ingredient, other.classes, "co-order"))
+    for med in case.medications:
+        if med.active and med.ingredient not in seen and med.source.reference != order.reference:
+            seen.add(med.ingredient)
+            out.append((med.ingredient, med.classes, "active"))
+    return out
+
+
+def interaction_part(co: list[tuple[str, frozenset[str], str]]) -> Part:
+    """Inducers and QT-prolonging drugs (strong inhibitors are handled by the dose)."""
+    part = Part()
+    for rule in knowledge.load("order_checks.json")["interactions"]:
+        if rule["effect"] == "reduce-dose":
+            continue
+        names = [name for name, classes, _ in co if rule["class"] in classes]
+        if not names:
+            continue
+        part.verdict, part.problem = "interaction", True
+        part.reasons += [f"{rule['code']}:{name}" for name in names]
+        part.lines.append(f"With {', '.join(names)}: {_tagged(rule)}")
+        rank = 40 if rule["effect"] == "avoid" else 45
+        if rank < part.rank:
+            part.rank = rank
+            verb = "avoid" if rule["effect"] == "avoid" else "avoid or monitor ECG"
+            part.summary = f"Revumenib with {', '.join(names)}: {rule['code'].replace('-', ' ').replace('cyp3a4', 'CYP3A4')}, {verb}"
+    return part
+
+
+# --- pre-start safety ------------------------------------------------------------------------------
+
+
+def _when(measurement: Measurement) -> str:
+    return f" on {measurement.source.date.isoformat()}" if measurement.source.date else ""
+
+
+def prestart_part(case: Case) -> Part:
+    rules = revumenib.table()["pre_start"]
+    part = Part()
+    _qtc(case, rules, part)
+    for code, limit_key in (("potassium", "potassium_min_mmol_l"), ("magnesium", "magnesium_min_mmol_l")):
+        value = getattr(case, code)
+        limit = rules[limit_key]
+        if value is None:
+            part.missing.append(code)
+            part.lines.append(f"No {code} on record: {rules['electrolytes']['text']} [{rules['electrolytes']['tag']}].")
+        elif value.value < limit["value"]:
+            part.reasons.append(f"{code}-low")
+            _flag(part, 50, f"Correct {code} before starting revumenib ({_fmt(value.value)} mmol/L)")
+            part.lines.append(f"{code.capitalize()} {_fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} "
+                              f"[{limit['tag']}]: {rules['electrolytes']['text']}.")
+    wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
+    if wbc is None:
+        part.missing.append("wbc")
+        part.lines.append(f"No recent WBC on record: {_tagged(limit)}.")
+    elif wbc.value >= limit["value"]:
+        part.reasons.append("wbc-above-start-limit")
+        _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib")
+        part.lines.append(f"WBC {_fmt(wbc.value)} x10^9/L{_when(wbc)}: {_tagged(limit)}.")
+    if part.missing:
+        _flag(part, 58, "Before starting revumenib: " + ", ".join(reason_text(m) for m in part.missing) + " missing")
+    return part
+
+
+def _qtc(case: Case, rules: dict, part: Part) -> None:
+    limit, qtc = rules["qtcf_max_ms"], case.qtc
+    if qtc is None:
+        part.missing.append("qtc")
+        part.lines.append(f"No ECG on record: obtain a baseline ECG with QTcF before the first dose ({_tagged(limit)}).")
+        return
+    if qtc.method != rules["qtc_method"]["value"]:
+        part.missing.append("qtc")
+        part.reasons.append(f"qtc-method:{qtc.method or 'unknown'}")
+        part.lines.append(f"QTc {_fmt(qtc.value)} ms{_when(qtc)} is not Fridericia-corrected ({qtc.method or 'method not stated'}): "
+                          f"obtain QTcF; {_tagged(limit)}.")
+        return
+    if qtc.value > limit["value"]:
+        part.reasons.append("qtcf-above-limit")
+        _flag(part, 20, f"Do not start revumenib: QTcF {_fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True)
+        part.lines.append(f"QTcF {_fmt(qtc.value)} ms{_when(qtc)}: {_tagged(limit)}. Correct potassium and magnesium, review QT-prolonging drugs, repeat the ECG.")
+    else:
+        part.lines.append(f"QTcF {_fmt(qtc.value)} ms{_when(qtc)} is within the start limit ({limit['value']} ms).")
+
+
+# --- the whole check -------------------------------------------------------------------------------
+
+
+def check_revumenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
+    co = co_medications(case, order)
+    klass = revumenib.dosing()["inhibitor_class"]
+    draft_inhibitors = [name for name, classes, where in co if where == "co-order" and klass in classes]
+    expected = revumenib.expected_dose(case, draft_inhibitors)
+    ordered = doses.ordered_dose(case, order)
+    dose, fixed, changes = dose_part(case, order, expected, ordered)
+    parts = [indication_part(case), dose, interaction_part(co)]
+    continuing = revumenib.on_treatment(case)
+    if not continuing:  # the pre-start checks are for the first dose
+        parts.append(prestart_part(case))
+    return _merge(order, parts, ordered, expected, fixed, changes, continuing)
+
+
+def _merge(order, parts, ordered, expected, fixed, changes, continuing) -> OrderCheck:
+    entry = revumenib.table()
+    verdict = worst(p.verdict for p in parts)
+    lead = min(parts, key=lambda p: p.rank)
+    summary = lead.summary if lead.rank < 99 else _ok_summary(ordered, expected)
+    dose = parts[1]
+    if dose.verdict.startswith("dose-") and lead is not dose:
+        summary += f"; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
+    lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
+    if continuing:
+        lines.append("Patient already on revumenib: pre-start checks not repeated; " + _tagged(entry["warnings"]["ecg_schedule"]))
+    lines += [_tagged(entry["warnings"]["boxed"]), _tagged(entry["warnings"]["differentiation_syndrome"])]
+    reasons = [r for p in parts for r in p.reasons]
+    missing = [m for p in parts for m in p.missing]
+    expected_dose = None
+    if expected.value is not None:
+        expected_dose = {"value": expected.value, "unit": "mg", "frequency": expected.frequency, "basis": expected.basis}
+    elif expected.per_m2 is not None and ordered is not None and ordered.unit == "mg/m2":
+        expected_dose = {"value": expected.per_m2, "unit": "mg/m2", "frequency": expected.frequency}
+    correction_text = None
+    if fixed is not None:
+        correction_text = _correction_text(fixed, changes)
+    return OrderCheck(
+        order=order.reference, medication="revumenib", verdict=verdict, kind="menin-inhibitor",
+        summary=summary[:140], lines=tuple(lines), ordered_dose=ordered.as_contract() if ordered else None,
+        expected_dose=expected_dose, reasons=tuple(dict.fromkeys(reasons)), missing_data=tuple(dict.fromkeys(missing)),
+        sources=("S12", "S13", "S14"), unsafe=any(p.unsafe for p in parts), problem=any(p.problem for p in parts),
+        corrected=fixed, correction_label=_correction_label(fixed), correction_text=correction_text,
+        override_group="indication" if verdict == "not-indicated" else "dose" if verdict.startswith("dose") else
+        "interaction" if verdict == "interaction" else "safety",
+    )
+
+
+def _ok_summary(ordered, expected) -> str:
+    if ordered is not None and expected.value is not None:
+        return f"Revumenib {_fmt(ordered.value)} {ordered.unit} {ordered.frequency or ''} matches the expected {expected.value:g} mg q12h".replace("  ", " ")
+    return "Revumenib: indication and dose checked"
+
+
+def _dose_of(fixed: dict) -> dict:
+    for dosage in fixed.get("dosageInstruction") or []:
+        for rate in dosage.get("doseAndRate") or []:
+            if "doseQuantity" in rate:
+                return rate["doseQuantity"]
+    return {}
+
+
+def _correction_label(fixed: dict | None) -> str | None:
+    if fixed is None:
+        return None
+    quantity = _dose_of(fixed)
+    return f"Change revumenib to {_fmt(quantity['value'])} {quantity['unit']} every 12 hours"
+
+
+def _correction_text(fixed: dict, changes: list[str]) -> str:
+    quantity = _dose_of(fixed)
+    text = (f"Update this revumenib order to {_fmt(quantity['value'])} {quantity['unit']} every 12 hours, "
+            f"the dose of the label table. {revumenib.VERIFY_TEXT}")
+    if changes:
+        text += " The copy was also made valid FHIR R4: " + ", ".join(changes) + "."
+    return text

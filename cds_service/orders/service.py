@@ -1,0 +1,79 @@
+"""The order-select and order-sign handlers, and the order checks for the CLI.
+
+request -> (fast exit for empty orders) -> cache(Case -> OrderChecks) -> cards for this hook.
+"""
+
+from __future__ import annotations
+
+from cds_service.hook_call import HookCall
+from cds_service.orders.cache import TtlCache, content_key
+from cds_service.orders.cards import render
+from cds_service.orders.checks import evaluate
+from cds_service.orders.model import OrderCheck
+from fhir_mappings.build import case_from_hook_request
+from fhir_mappings.case import Case
+
+# order-sign follows order-select within minutes; 5 minutes bounds how long an unchanged chart is trusted.
+order_cache: TtlCache[tuple[OrderCheck, ...]] = TtlCache(ttl_seconds=300.0, max_entries=256)
+
+MEDICATION_ELEMENTS = ("medicationCodeableConcept", "medicationReference")
+
+
+def _ref(value: str) -> str:
+    """"MedicationRequest/x" from "MedicationRequest/x", "https://ehr/fhir/MedicationRequest/x" or "x/_history/2"."""
+    parts = [p for p in value.split("/_history/")[0].split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else f"MedicationRequest/{value}"
+
+
+def draft_requests(context: dict) -> list[dict]:
+    bundle = context.get("draftOrders")
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    resources = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
+    return [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
+
+
+def selected_orders(call: HookCall) -> set[str] | None:
+    """The references the user selected at order-select; None (all) at order-sign or without selections."""
+    selections = call.context.get("selections") if call.hook == "order-select" else None
+    if not isinstance(selections, list) or not selections:
+        return None
+    return {_ref(s) for s in selections if isinstance(s, str)}
+
+
+def _names_a_medication(resource: dict) -> bool:
+    return any(resource.get(name) for name in MEDICATION_ELEMENTS)
+
+
+def order_checks_for(call: HookCall) -> tuple[OrderCheck, ...]:
+    """The checks of every draft order of this call, from the cache when nothing changed."""
+    key = content_key(call.context.get("patientId"), call.context.get("draftOrders"), call.prefetch,
+                      sorted(call.unavailable), call.reference_date.isoformat())
+    return order_cache.get_or_compute(key, lambda: evaluate(_case(call)))
+
+
+def _case(call: HookCall) -> Case:
+    request = {"hook": call.hook, "hookInstance": call.hook_instance, "context": call.context, "prefetch": call.prefetch}
+    return case_from_hook_request(request, reference_date=call.reference_date, prefetch=call.prefetch)
+
+
+def _answer(call: HookCall) -> list[dict]:
+    selected = selected_orders(call)
+    orders = [r for r in draft_requests(call.context) if selected is None or _ref(f"MedicationRequest/{r.get('id')}") in selected]
+    if not any(_names_a_medication(r) for r in orders):
+        return []  # the sandbox fires order-select before a drug is chosen: answer at once
+    return render(order_checks_for(call), call.hook, selected)
+
+
+def order_select(call: HookCall) -> list[dict]:
+    """kmt2a-order-select: checks on the selected draft orders (info / warning)."""
+    return _answer(call)
+
+
+def order_sign(call: HookCall) -> list[dict]:
+    """kmt2a-order-sign: the same checks on all draft orders, critical where an order is unsafe."""
+    return _answer(call)
+
+
+def order_checks(case: Case) -> list[dict]:
+    """The contract's order-check objects for every judged draft order (the CLI's `orderChecks`)."""
+    return [check.extension() for check in evaluate(case)]

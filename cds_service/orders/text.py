@@ -1,0 +1,52 @@
+"""Reason and missing-data codes in the clinic's words, for card text (codes stay in the extension)."""
+
+from __future__ import annotations
+
+PHRASES = {
+    "kmt2a-rearranged": "KMT2A rearrangement (translocation) documented",
+    "kmt2a-amplified-not-rearrangement": "KMT2A amplification is not a rearrangement: the label needs a KMT2A translocation",
+    "kmt2a-ptd-not-rearrangement": "KMT2A partial tandem duplication is not a rearrangement (PTD was excluded from the label population)",
+    "kmt2a-not-detected": "no KMT2A rearrangement was detected",
+    "kmt2a-status-unknown": "no KMT2A result on record: the label needs a KMT2A translocation shown by a validated test",
+    "kmt2a-results-conflict": "KMT2A results conflict",
+    "npm1-mutated-aml": "NPM1-mutated AML",
+    "npm1-not-mutated": "NPM1 not mutated",
+    "npm1-status-unknown": "no NPM1 result on record",
+    "npm1-mutated-lineage-unknown": "NPM1 mutated but the leukemia lineage is not recorded",
+    "relapsed": "relapsed disease",
+    "refractory": "refractory disease",
+    "continuation-of-current-therapy": "continues current revumenib therapy",
+    "not-relapsed-refractory:newly-diagnosed": "newly diagnosed: first-line use is not in the label (relapsed/refractory only)",
+    "not-relapsed-refractory:in-remission": "in remission: maintenance is not in the label (relapsed/refractory only)",
+    "age-under-1-year": "under 1 year of age: off-label (label from 1 year)",
+    "age-under-18-years": "under 18 years: the label is for adults",
+    "weight-40kg-or-more": "weight 40 kg or more",
+    "weight-under-40kg": "weight under 40 kg (dose by BSA)",
+    "frequency-not-q12h": "ordered schedule is not every 12 hours",
+    "frequency-not-stated": "the order states no schedule",
+    "qtcf-above-limit": "QTcF above the start limit",
+    "potassium-low": "potassium low",
+    "magnesium-low": "magnesium low",
+    "wbc-above-start-limit": "WBC above the start limit",
+    # missing-data codes
+    "weight": "weight",
+    "height": "height (for the BSA)",
+    "qtc": "baseline ECG with QTcF",
+    "potassium": "potassium",
+    "magnesium": "magnesium",
+    "wbc": "white cell count",
+    "disease-status": "disease status (relapsed or refractory?)",
+    "kmt2a-status": "KMT2A result",
+    "lineage": "leukemia lineage",
+    "age": "age (birth date)",
+}
+
+
+def reason_text(code: str) -> str:
+    """A phrase for a reason or missing-data code; "class:ingredient" codes read as "class: ingredient"."""
+    if code in PHRASES:
+        return PHRASES[code]
+    kind, _, what = code.partition(":")
+    if what:
+        return f"{kind.replace('-', ' ').replace('cyp3a4', 'CYP3A4')}: {what}"
+    return code.replace("-", " ")
