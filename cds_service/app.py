@@ -183,9 +183,19 @@ def _read_json() -> Any:
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raise ProtocolError(415, "not-supported", "Send the request as application/json.")
     try:
-        return orjson.loads(request.get_data(cache=False))
+        return orjson.loads(_body(limit))
     except orjson.JSONDecodeError:
         raise ProtocolError(400, "invalid", "The request body is not valid JSON.") from None
+
+
+def _body(limit: int) -> bytes:
+    """The raw body; a chunked body (no Content-Length) is read up to the limit, then refused."""
+    if request.content_length is not None:
+        return request.get_data(cache=False)
+    data = request.environ["wsgi.input"].read(limit + 1)
+    if len(data) > limit:
+        raise ProtocolError(413, "too-long", f"The request body exceeds {limit} bytes.")
+    return data
 
 
 def _authenticate() -> None:

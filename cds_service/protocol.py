@@ -84,11 +84,10 @@ def check_request(body: Any, hook: str, production: bool) -> None:
     """Raise ProtocolError(400) unless `body` is a well-formed call of `hook` (the service's hook)."""
     if not isinstance(body, dict):
         raise ProtocolError(400, "invalid", "The request body must be a JSON object.")
-    problems = schema_problems("request.json", body)
-    if problems:
+    if isinstance(body.get("hook"), str) and body["hook"] != hook:
+        raise ProtocolError(400, "invalid", f"This service answers the {hook} hook, not {body['hook'][:40]}.", ["hook"])
+    if problems := schema_problems("request.json", body):
         raise ProtocolError(400, "invalid", "Invalid CDS Hooks request: " + "; ".join(problems[:5]))
-    if body["hook"] != hook:
-        raise ProtocolError(400, "invalid", f"This service answers the {hook} hook, not {body['hook']}.", ["hook"])
     if production and body.get("fhirServer", "https://").split(":", 1)[0].lower() != "https":
         raise ProtocolError(400, "security", "fhirServer must use https in production.", ["fhirServer"])
     if "selections" in body["context"]:
