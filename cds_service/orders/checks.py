@@ -14,7 +14,7 @@ import re
 from cds_service import knowledge, revumenib
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.revumenib_check import check_revumenib
-from cds_service.orders.text import reason_text
+from cds_service.orders.text import reason_text, short_reason
 from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus
 
 
@@ -57,7 +57,7 @@ def check_ziftomenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
     elif verdict == "ok":
         summary = "Ziftomenib: the NPM1-mutated AML indication fits; the dose is not checked"
     elif verdict == "not-indicated":
-        summary = "Ziftomenib not indicated: " + reason_text(reasons[0])
+        summary = "Ziftomenib not indicated: " + short_reason(reasons[0])
     else:
         summary = "Ziftomenib: indication cannot be checked, data missing"
     lines.append(f"Indication: {entry['indications'][0]['text']} [{entry['indications'][0]['tag']}].")
@@ -65,7 +65,7 @@ def check_ziftomenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
     lines.append(f"{entry['dose_note']['text']} [{entry['dose_note']['tag']}]")
     return OrderCheck(
         order=order.reference, medication="ziftomenib", verdict=verdict, kind="menin-inhibitor",
-        summary=summary[:140], lines=tuple(lines), reasons=tuple(reasons), missing_data=found.missing_data,
+        summary=summary, lines=tuple(lines), reasons=tuple(reasons), missing_data=found.missing_data,
         sources=(entry["source"],), unsafe=verdict == "not-indicated", problem=verdict != "ok",
         override_group="indication",
     )
@@ -83,7 +83,7 @@ def supporting_evidence(case: Case, order: DraftMedicationOrder) -> OrderCheck |
             continue
         return OrderCheck(
             order=order.reference, medication=slug(order.ingredient), verdict="ok", kind="supporting-evidence",
-            summary=rule["summary"][:140], lines=(f"{rule['text']} [{rule['tag']}]",),
+            summary=rule["summary"], lines=(f"{rule['text']} [{rule['tag']}]",),
             reasons=(f"kmt2a-rearranged-{slug(case.lineage.value)}",), sources=(rule["source"],),
             hooks=tuple(rule["hooks"]),
         )
@@ -129,7 +129,7 @@ def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderChe
         summary = f"{name.capitalize()} with revumenib: QT-prolonging, avoid or monitor ECG"
     return OrderCheck(
         order=order.reference, medication=slug(name), verdict="interaction", kind="interaction",
-        summary=summary[:140], lines=tuple(lines), reasons=tuple(reasons),
+        summary=summary, lines=tuple(lines), reasons=tuple(reasons),
         sources=tuple(dict.fromkeys(rule["source"] for rule in matched)), problem=True,
         override_group="interaction", covered_by=draft,
     )

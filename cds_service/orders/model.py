@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cds_service.orders.text import shorten
+
 VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction", "cannot-check")
 # Which verdict names the order when several apply: the most consequential first.
 VERDICT_PRIORITY = ("not-indicated", "dose-too-high", "dose-too-low", "interaction", "cannot-check", "ok")
@@ -40,6 +42,9 @@ class OrderCheck:
     override_group: str = "dose"  # key into order_checks.json override_reasons
     hooks: tuple[str, ...] = ("order-select", "order-sign")  # where a card is shown
     covered_by: str | None = None  # another order whose card already says this (no second card then)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "summary", shorten(self.summary))  # the spec: summary under 140 characters
 
     def extension(self) -> dict:
         """The contract's `org.kmt2a-cds.order-check` object: unknown values omitted, never null or empty."""

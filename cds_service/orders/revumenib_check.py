@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from cds_service import knowledge, revumenib
 from cds_service.orders import correction, doses
 from cds_service.orders.model import OrderCheck, worst
-from cds_service.orders.text import reason_text
+from cds_service.orders.text import reason_text, short_reason
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
 
 
@@ -64,7 +64,7 @@ def indication_part(case: Case) -> Part:
     part.verdict, part.unsafe, part.problem, part.rank = "not-indicated", True, True, 10
     first = next(r for r in found.reasons if r not in ("kmt2a-rearranged", "npm1-mutated-aml", "relapsed", "refractory"))
     label = "off-label" if found.verdict == "off-label-age" else "not indicated"
-    part.summary = f"Revumenib {label}: {reason_text(first)}"
+    part.summary = f"Revumenib {label}: {short_reason(first)}"
     texts = " or ".join(i["text"] for i in revumenib.table()["indications"])
     part.lines.append(f"Revumenib is {label} here. Label indication: {texts}.")
     part.lines += [f"- {reason_text(r)}" for r in found.reasons]
@@ -255,7 +255,7 @@ def _merge(order, parts, ordered, expected, fixed, changes, continuing) -> Order
         correction_text = _correction_text(fixed, changes)
     return OrderCheck(
         order=order.reference, medication="revumenib", verdict=verdict, kind="menin-inhibitor",
-        summary=summary[:140], lines=tuple(lines), ordered_dose=ordered.as_contract() if ordered else None,
+        summary=summary, lines=tuple(lines), ordered_dose=ordered.as_contract() if ordered else None,
         expected_dose=expected_dose, reasons=tuple(dict.fromkeys(reasons)), missing_data=tuple(dict.fromkeys(missing)),
         sources=("S12", "S13", "S14"), unsafe=any(p.unsafe for p in parts), problem=any(p.problem for p in parts),
         corrected=fixed, correction_label=_correction_label(fixed), correction_text=correction_text,

@@ -50,3 +50,21 @@ def reason_text(code: str) -> str:
     if what:
         return f"{kind.replace('-', ' ').replace('cyp3a4', 'CYP3A4')}: {what}"
     return code.replace("-", " ")
+
+
+def short_reason(code: str) -> str:
+    """The phrase up to its first explanation, for summaries: "KMT2A amplification is not a rearrangement"."""
+    return re_split(reason_text(code))
+
+
+def re_split(text: str) -> str:
+    for mark in (": ", " ("):
+        text = text.split(mark)[0]
+    return text
+
+
+def shorten(text: str, limit: int = 139) -> str:
+    """A card summary under the spec's 140 characters, cut at a word with an ellipsis when needed."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "\u2026"

@@ -1,0 +1,321 @@
+"""Each order check on Cases built directly (no FHIR): verdicts, reasons, indicators per hook."""
+
+from __future__ import annotations
+
+import pytest
+
+from cds_service import knowledge, protocol
+from cds_service.orders.cards import render
+from cds_service.orders.checks import evaluate
+from cds_service.orders.model import VERDICTS
+from cds_service.orders.service import order_checks
+from fhir_mappings.case import DiseaseStatus, Kmt2aStatus, Lineage
+from tests.orders.builders import case, draft
+
+TABLE = knowledge.load("menin_inhibitors.json")["revumenib"]
+ROWS = TABLE["dosing"]["rows"]
+PRE = TABLE["pre_start"]
+
+
+def row(band: str, inhibitor: bool) -> dict:
+    return next(r for r in ROWS if r["band"] == band and r["strong_cyp3a4_inhibitor"] == inhibitor)
+
+
+ADULT = row("weight-40kg-or-more", False)["value"]
+ADULT_INHIBITED = row("weight-40kg-or-more", True)["value"]
+CHILD_PER_M2 = row("weight-under-40kg", False)["value"]
+CHILD_INHIBITED_PER_M2 = row("weight-under-40kg", True)["value"]
+
+
+def only(checks, order="MedicationRequest/draft-revumenib"):
+    found = [c for c in checks if c.order == order]
+    assert len(found) == 1, checks
+    return found[0]
+
+
+def cards(the_case, hook, selected=None):
+    out = render(evaluate(the_case), hook, selected)
+    assert protocol.validate_response({"cards": out}) == []
+    return out
+
+
+def extension(card):
+    return card["extension"]["org.kmt2a-cds.order-check"]
+
+
+# --- revumenib dose --------------------------------------------------------------------------------
+
+
+def test_adult_label_dose_is_ok_info_at_select_and_silent_at_sign():
+    the_case = case(orders=[draft("revumenib", ADULT)])
+    check = only(evaluate(the_case))
+    assert check.verdict == "ok" and not check.problem
+    select = cards(the_case, "order-select")
+    assert [c["indicator"] for c in select] == ["info"]
+    assert extension(select[0])["expectedDose"]["value"] == ADULT
+    assert "verify against the current label" in select[0]["detail"]
+    assert cards(the_case, "order-sign") == []
+
+
+def test_adult_on_strong_inhibitor_full_dose_is_too_high_with_update():
+    the_case = case(orders=[draft("revumenib", ADULT)], meds=["posaconazole"])
+    check = only(evaluate(the_case))
+    assert check.verdict == "dose-too-high"
+    assert "strong-cyp3a4-inhibitor:posaconazole" in check.reasons
+    assert check.expected_dose["value"] == ADULT_INHIBITED
+    sign = cards(the_case, "order-sign")
+    assert sign[0]["indicator"] == "critical"
+    update = sign[0]["suggestions"][0]["actions"][0]
+    assert update["type"] == "update"
+    assert update["resource"]["id"] == "draft-revumenib"
+    assert update["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"] == ADULT_INHIBITED
+    assert {r["display"] for r in sign[0]["overrideReasons"]} >= {"dose chosen by treating oncologist",
+                                                                  "patient on a trial protocol"}
+    assert cards(the_case, "order-select")[0]["indicator"] == "warning"
+
+
+def test_inhibitor_among_other_draft_orders_reduces_the_expected_dose():
+    the_case = case(orders=[draft("revumenib", ADULT), draft("itraconazole", 200)])
+    check = only(evaluate(the_case))
+    assert check.verdict == "dose-too-high"
+    assert "strong-cyp3a4-inhibitor:itraconazole" in check.reasons
+
+
+def test_reduced_dose_with_inhibitor_is_ok_and_trial_dose_is_tolerated():
+    for dose in (ADULT_INHIBITED, 163):
+        the_case = case(orders=[draft("revumenib", dose)], meds=["itraconazole"])
+        assert only(evaluate(the_case)).verdict == "ok"
+
+
+def test_reduced_dose_without_inhibitor_is_too_low():
+    check = only(evaluate(case(orders=[draft("revumenib", ADULT_INHIBITED)])))
+    assert check.verdict == "dose-too-low" and check.unsafe
+
+
+@pytest.mark.parametrize("inhibitor, per_m2", [(False, CHILD_PER_M2), (True, CHILD_INHIBITED_PER_M2)])
+def test_child_mg_per_m2_order_is_compared_after_bsa(inhibitor, per_m2):
+    meds = ["itraconazole"] if inhibitor else []
+    ok = case(weight=25, bsa=0.9, meds=meds, orders=[draft("revumenib", per_m2, unit="mg/m2")])
+    check = only(evaluate(ok))
+    assert check.verdict == "ok"
+    assert check.expected_dose == {"value": pytest.approx(per_m2 * 0.9), "unit": "mg", "frequency": "q12h",
+                                   "basis": f"{per_m2:g} mg/m2 x 0.9 m2"}
+    assert "weight-under-40kg" in check.reasons
+
+
+def test_child_full_dose_with_inhibitor_in_mg_per_m2_is_corrected_in_mg_per_m2():
+    the_case = case(weight=25, bsa=0.9, meds=["voriconazole"], orders=[draft("revumenib", CHILD_PER_M2, unit="mg/m2")])
+    (card,) = cards(the_case, "order-sign")
+    assert extension(card)["verdict"] == "dose-too-high"
+    quantity = card["suggestions"][0]["actions"][0]["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert (quantity["value"], quantity["code"]) == (CHILD_INHIBITED_PER_M2, "mg/m2")
+
+
+def test_child_adult_flat_dose_is_too_high_and_corrected_to_whole_tablets():
+    the_case = case(weight=20, bsa=0.8, orders=[draft("revumenib", ADULT)])
+    check = only(evaluate(the_case))
+    assert check.verdict == "dose-too-high"
+    value = check.corrected["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"]
+    assert abs(value - CHILD_PER_M2 * 0.8) <= 12.5  # nearest whole-tablet amount
+    assert value % 5 == 0
+
+
+def test_child_without_bsa_cannot_be_checked_in_mg_and_names_height():
+    check = only(evaluate(case(weight=20, bsa=None, orders=[draft("revumenib", 130)])))
+    assert check.verdict == "cannot-check" and "height" in check.missing_data
+    assert check.expected_dose is None and check.corrected is None
+
+
+def test_child_without_bsa_mg_per_m2_order_still_compares_per_m2():
+    check = only(evaluate(case(weight=20, bsa=None, orders=[draft("revumenib", CHILD_PER_M2, unit="mg/m2")])))
+    assert check.verdict == "ok"
+    assert check.expected_dose == {"value": CHILD_PER_M2, "unit": "mg/m2", "frequency": "q12h"}
+
+
+def test_missing_weight_cannot_be_checked():
+    check = only(evaluate(case(weight=None, orders=[draft("revumenib", ADULT)])))
+    assert check.verdict == "cannot-check" and "weight" in check.missing_data
+
+
+def test_once_daily_is_too_low_and_the_correction_sets_q12h():
+    check = only(evaluate(case(orders=[draft("revumenib", ADULT, frequency="daily", per_day=1)])))
+    assert check.verdict == "dose-too-low" and "frequency-not-q12h" in check.reasons
+    timing = check.corrected["dosageInstruction"][0]["timing"]
+    assert timing["repeat"] == {"frequency": 1, "period": 12, "periodUnit": "h"} and "code" not in timing
+
+
+def test_order_without_dose_or_in_pills_cannot_be_checked():
+    assert only(evaluate(case(orders=[draft("revumenib")]))).verdict == "cannot-check"
+    pill = only(evaluate(case(orders=[draft("revumenib", 1, unit="{pill}")])))
+    assert pill.verdict == "cannot-check" and "dose-unit-not-comparable:{pill}" in pill.reasons
+
+
+# --- indication ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [Kmt2aStatus.AMPLIFIED, Kmt2aStatus.PTD, Kmt2aStatus.NOT_DETECTED, Kmt2aStatus.UNKNOWN])
+def test_not_a_rearrangement_is_critical_at_sign(status):
+    the_case = case(kmt2a=status, orders=[draft("revumenib", ADULT)])
+    (card,) = cards(the_case, "order-sign")
+    assert card["indicator"] == "critical" and extension(card)["verdict"] == "not-indicated"
+    assert "not indicated" in card["summary"]
+    assert "off-label use decided by the treating team" in {r["display"] for r in card["overrideReasons"]}
+
+
+def test_infant_is_flagged_off_label():
+    the_case = case(age_days=200, lineage=Lineage.B_ALL, weight=7, bsa=0.36,
+                    orders=[draft("revumenib", CHILD_PER_M2, unit="mg/m2")])
+    check = only(evaluate(the_case))
+    assert check.verdict == "not-indicated" and "age-under-1-year" in check.reasons
+    assert "off-label" in check.summary
+
+
+def test_first_line_use_is_not_indicated():
+    check = only(evaluate(case(status=DiseaseStatus.NEWLY_DIAGNOSED, orders=[draft("revumenib", ADULT)])))
+    assert check.verdict == "not-indicated" and "not-relapsed-refractory:newly-diagnosed" in check.reasons
+
+
+def test_unknown_disease_status_asks():
+    check = only(evaluate(case(status=DiseaseStatus.UNKNOWN, orders=[draft("revumenib", ADULT)])))
+    assert check.verdict == "cannot-check" and "disease-status" in check.missing_data
+
+
+# --- pre-start safety ------------------------------------------------------------------------------
+
+
+def test_qtcf_above_limit_is_critical_at_sign_even_with_the_right_dose():
+    limit = PRE["qtcf_max_ms"]["value"]
+    the_case = case(qtcf=limit + 1, orders=[draft("revumenib", ADULT)])
+    check = only(evaluate(the_case))
+    assert check.unsafe and "qtcf-above-limit" in check.reasons
+    (card,) = cards(the_case, "order-sign")
+    assert card["indicator"] == "critical" and "QTcF" in card["summary"]
+    assert not only(evaluate(case(qtcf=limit, orders=[draft("revumenib", ADULT)]))).unsafe
+
+
+def test_missing_ecg_asks_for_it():
+    check = only(evaluate(case(qtcf=None, orders=[draft("revumenib", ADULT)])))
+    assert "qtc" in check.missing_data and check.problem and not check.unsafe
+    (card,) = cards(case(qtcf=None, orders=[draft("revumenib", ADULT)]), "order-select")
+    assert card["indicator"] == "warning" and "ECG" in card["detail"]
+
+
+def test_bazett_qtc_asks_for_fridericia():
+    check = only(evaluate(case(qtcf=440, qtc_method="QTcB", orders=[draft("revumenib", ADULT)])))
+    assert "qtc" in check.missing_data and "qtc-method:QTcB" in check.reasons
+
+
+def test_electrolytes_and_wbc_before_start():
+    k_min, mg_min = PRE["potassium_min_mmol_l"]["value"], PRE["magnesium_min_mmol_l"]["value"]
+    wbc_max = PRE["wbc_max_10e9_l"]["value"]
+    low = only(evaluate(case(potassium=k_min - 0.4, magnesium=mg_min - 0.1, wbc=wbc_max,
+                             orders=[draft("revumenib", ADULT)])))
+    assert {"potassium-low", "magnesium-low", "wbc-above-start-limit"} <= set(low.reasons)
+    assert low.problem and not low.unsafe
+    missing = only(evaluate(case(potassium=None, magnesium=None, wbc=None, orders=[draft("revumenib", ADULT)])))
+    assert {"potassium", "magnesium", "wbc"} <= set(missing.missing_data)
+
+
+def test_differentiation_syndrome_warning_is_always_in_the_detail():
+    (card,) = cards(case(orders=[draft("revumenib", ADULT)]), "order-select")
+    assert "Differentiation syndrome" in card["detail"]
+
+
+def test_continuation_skips_pre_start_checks():
+    check = only(evaluate(case(qtcf=None, wbc=40, meds=["revumenib"], orders=[draft("revumenib", ADULT)])))
+    assert "qtc" not in check.missing_data and "wbc-above-start-limit" not in check.reasons
+    assert check.verdict == "ok"
+
+
+# --- co-medications --------------------------------------------------------------------------------
+
+
+def test_inducer_with_revumenib_is_an_interaction():
+    check = only(evaluate(case(orders=[draft("revumenib", ADULT), draft("rifampin", 600)])))
+    assert check.verdict == "interaction" and "strong-cyp3a4-inducer:rifampin" in check.reasons
+
+
+def test_qt_prolonging_co_medication_is_an_interaction():
+    check = only(evaluate(case(meds=["ondansetron"], orders=[draft("revumenib", ADULT)])))
+    assert check.verdict == "interaction" and "qt-prolonging:ondansetron" in check.reasons
+
+
+def test_inhibitor_ordered_for_patient_on_revumenib_gives_the_reduced_dose():
+    the_case = case(meds=["revumenib"], orders=[draft("posaconazole", 300)])
+    check = only(evaluate(the_case), "MedicationRequest/draft-posaconazole")
+    assert check.verdict == "interaction" and check.medication == "posaconazole"
+    assert "strong-cyp3a4-inhibitor:posaconazole" in check.reasons
+    (card,) = cards(the_case, "order-select")
+    assert f"{ADULT_INHIBITED:g} mg q12h" in card["summary"]
+    assert extension(card)["order"] == "MedicationRequest/draft-posaconazole"
+    assert cards(the_case, "order-sign")[0]["indicator"] == "warning"
+
+
+def test_inhibitor_next_to_a_selected_revumenib_draft_gets_no_second_card():
+    the_case = case(orders=[draft("revumenib", ADULT), draft("posaconazole", 300)])
+    sign = cards(the_case, "order-sign")
+    assert [extension(c)["medication"] for c in sign] == ["revumenib"]
+    # order-select with only the inhibitor selected: its own card explains the interaction
+    select = cards(the_case, "order-select", {"MedicationRequest/draft-posaconazole"})
+    assert [extension(c)["verdict"] for c in select] == ["interaction"]
+
+
+def test_unrelated_and_empty_orders_get_no_cards():
+    assert evaluate(case(orders=[draft("lisinopril", 20), draft(None)])) == ()
+    assert evaluate(case(meds=["revumenib"], orders=[draft("lisinopril", 20)])) == ()
+
+
+# --- ziftomenib and GO -----------------------------------------------------------------------------
+
+
+def test_ziftomenib_for_kmt2a_rearranged_is_not_indicated():
+    the_case = case(orders=[draft("ziftomenib", 600, frequency="daily", per_day=1)])
+    check = only(evaluate(the_case), "MedicationRequest/draft-ziftomenib")
+    assert check.verdict == "not-indicated" and "kmt2a-rearranged" in check.reasons
+    (card,) = cards(the_case, "order-sign")
+    assert card["indicator"] == "critical" and "differentiation syndrome" in card["detail"]
+
+
+def test_ziftomenib_for_npm1_mutated_adult_aml_is_ok():
+    the_case = case(kmt2a=Kmt2aStatus.NOT_DETECTED, npm1=True, orders=[draft("ziftomenib", 600)])
+    assert only(evaluate(the_case), "MedicationRequest/draft-ziftomenib").verdict == "ok"
+    assert cards(the_case, "order-sign") == []
+
+
+def test_gemtuzumab_in_kmt2a_aml_is_one_info_card_at_select_only():
+    the_case = case(status=DiseaseStatus.NEWLY_DIAGNOSED, orders=[draft("gemtuzumab ozogamicin", 3, unit="mg/m2")])
+    (card,) = cards(the_case, "order-select")
+    assert card["indicator"] == "info" and "AAML0531" in card["detail"]
+    assert extension(card)["medication"] == "gemtuzumab-ozogamicin" and extension(card)["verdict"] == "ok"
+    assert "overrideReasons" not in card
+    assert cards(the_case, "order-sign") == []
+
+
+def test_gemtuzumab_outside_kmt2a_aml_is_not_judged():
+    assert evaluate(case(lineage=Lineage.B_ALL, orders=[draft("gemtuzumab ozogamicin", 3)])) == ()
+    assert evaluate(case(kmt2a=Kmt2aStatus.AMPLIFIED, orders=[draft("gemtuzumab ozogamicin", 3)])) == ()
+
+
+# --- the contract object ---------------------------------------------------------------------------
+
+
+def test_order_checks_are_contract_objects_without_empty_values():
+    the_case = case(weight=20, bsa=None, qtcf=None, meds=["posaconazole"],
+                    orders=[draft("revumenib", 300), draft("ziftomenib", 600), draft("gemtuzumab ozogamicin", 3),
+                            draft("lisinopril", 10), draft(None)])
+    objects = order_checks(the_case)
+    assert {o["medication"] for o in objects} == {"revumenib", "ziftomenib", "gemtuzumab-ozogamicin"}
+    for obj in objects:
+        assert set(obj) <= {"order", "medication", "verdict", "orderedDose", "expectedDose", "reasons", "missingData"}
+        assert obj["verdict"] in VERDICTS
+        assert protocol.empty_values(obj) == []
+    revumenib = next(o for o in objects if o["medication"] == "revumenib")
+    assert revumenib["orderedDose"] == {"value": 300, "unit": "mg", "frequency": "q12h"}
+    assert "expectedDose" not in revumenib and "height" in revumenib["missingData"]
+
+
+def test_summaries_fit_the_spec_limit():
+    the_case = case(kmt2a=Kmt2aStatus.PTD, qtcf=500, meds=["posaconazole", "rifampin", "ondansetron"],
+                    orders=[draft("revumenib", 400, frequency="daily", per_day=1)])
+    for card in cards(the_case, "order-select") + cards(the_case, "order-sign"):
+        assert len(card["summary"]) <= 140
