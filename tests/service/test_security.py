@@ -1,0 +1,201 @@
+"""EHR JWT checks over HTTP: what is accepted, and that every refusal is the same bare 401."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+
+import jwt
+import pytest
+import requests
+
+from cds_service.config import development_trusted_issuers
+from cds_service.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers
+from tests.support import sandbox
+from tests.support.fhir_server import JsonServer
+from tests.support.tokens import DROP, TestIssuer, hmac_with_public_key, tamper, unsigned_token
+
+PV = "/cds-services/kmt2a-patient-view"
+SANDBOX_ISS = "https://sandbox.cds-hooks.org"
+SANDBOX_JKU = "https://sandbox.cds-hooks.org/.well-known/jwks.json"
+
+
+def request_body() -> dict:
+    body = copy.deepcopy(sandbox.raw("patient-view")["body"])
+    body["fhirServer"] = "https://ehr.test.example/fhir"  # production refuses http
+    return body
+
+
+def post(base: str, token: str | None, path: str = PV) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return requests.post(base + path, json=request_body(), headers=headers, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def prod(service_dir, test_issuer):
+    from tests.support.live import LiveService, test_config
+
+    live = LiveService(test_config(service_dir, test_issuer, profile="production"))
+    yield live
+    live.stop()
+
+
+@pytest.mark.parametrize("alg", ["ES384", "RS384"])
+def test_valid_tokens_are_accepted(prod, test_issuer, alg):
+    response = post(prod, test_issuer.mint(aud=prod + PV, alg=alg))
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"]
+
+
+def refused_cases(base: str, issuer: TestIssuer, rogue: TestIssuer, jku_url: str) -> dict[str, str | None]:
+    aud = base + PV
+    valid = issuer.mint(aud=aud)
+    return {
+        "no token": None,
+        "not bearer": "",  # replaced below by a Basic header
+        "garbage": "not.a.jwt",
+        "alg none": unsigned_token({"iss": issuer.iss, "aud": aud, "iat": 1, "exp": 2**31, "jti": "n"},
+                                   {"kid": issuer.ec_kid}),
+        "HS256 with the public key": hmac_with_public_key(issuer, aud),
+        "expired": issuer.mint(aud=aud, claims={"iat": 1_700_000_000, "exp": 1_700_000_300}),
+        "future iat": issuer.mint(aud=aud, claims={"iat": 2**31 - 1000, "exp": 2**31}),
+        "not yet valid": issuer.mint(aud=aud, claims={"nbf": 2**31 - 1000}),
+        "wrong aud": issuer.mint(aud="https://other.example/cds-services/kmt2a-patient-view"),
+        "aud of another service": issuer.mint(aud=base + "/cds-services/kmt2a-order-sign"),
+        "unknown kid": issuer.mint(aud=aud, header={"kid": "no-such-kid"}),
+        "untrusted iss": rogue.mint(aud=aud),
+        "rogue key, trusted iss": rogue.mint(aud=aud, claims={"iss": issuer.iss}, header={"kid": issuer.ec_kid}),
+        "tampered payload": tamper(valid, aud=aud, sub="someone-else"),
+        "RS256 with a key pinned to RS384": issuer.mint(aud=aud, alg="RS256"),
+        "missing jti": issuer.mint(aud=aud, claims={"jti": DROP}),
+        "missing exp": issuer.mint(aud=aud, claims={"exp": DROP}),
+        "non-allowlisted jku": rogue.mint(aud=aud, claims={"iss": issuer.iss},
+                                          header={"jku": jku_url, "kid": rogue.ec_kid}),
+    }
+
+
+def test_every_refusal_is_the_same_bare_401(prod, test_issuer, caplog):
+    rogue = TestIssuer(iss="https://rogue.example", name="rogue")
+    with JsonServer(rogue.jwks()) as attacker_jwks:
+        cases = refused_cases(prod, test_issuer, rogue, attacker_jwks.url + "/jwks.json")
+        bodies = {}
+        with caplog.at_level(logging.WARNING, logger="kmt2a_cds.security"):
+            for name, token in cases.items():
+                headers = {"Authorization": "Basic dXNlcjpwYXNz"} if name == "not bearer" else None
+                response = (requests.post(prod + PV, json=request_body(), headers=headers) if headers
+                            else post(prod, token))
+                assert response.status_code == 401, name
+                assert response.headers["WWW-Authenticate"] == "Bearer", name
+                bodies[name] = response.content
+        assert attacker_jwks.requests == []  # the non-allowlisted jku was never fetched
+    assert len(set(bodies.values())) == 1, bodies
+    assert json.loads(next(iter(bodies.values())))["resourceType"] == "OperationOutcome"
+    # The reasons are in our log (not in the answer), and no token is.
+    assert "replay" not in caplog.text and "jku is not allowlisted" in caplog.text
+    assert "token expired" in caplog.text and "iat is in the future" in caplog.text
+    for token in cases.values():
+        if token and len(token) > 20:
+            assert token not in caplog.text
+            signature = token.split(".")[2]
+            assert not signature or signature not in caplog.text
+
+
+def test_replayed_jti_is_refused_across_app_instances(live_service, test_issuer, caplog):
+    base = live_service(profile="production")
+    token = test_issuer.mint(aud=base + PV)
+    assert post(base, token).status_code == 200
+    first_refusal = post(base, token)
+    assert first_refusal.status_code == 401
+    base.restart()  # a new app instance on the same store: the jti is remembered there, not in memory
+    with caplog.at_level(logging.WARNING, logger="kmt2a_cds.security"):
+        second = post(base, token)
+    assert second.status_code == 401 and second.content == first_refusal.content
+    assert "replay" in caplog.text
+
+
+def test_development_serves_no_token_but_refuses_a_bad_one(live_service, test_issuer):
+    base = live_service()
+    assert post(base, None).status_code == 200
+    assert post(base, test_issuer.mint(aud="https://wrong.example/x")).status_code == 401
+    assert post(base, test_issuer.mint(aud=base + PV)).status_code == 200
+
+
+def test_public_base_url_sets_the_audience(live_service, test_issuer):
+    base = live_service(profile="production", public_base_url="https://cds.example.org/kmt2a")
+    public = "https://cds.example.org/kmt2a" + PV
+    assert post(base, test_issuer.mint(aud=public)).status_code == 200
+    assert post(base, test_issuer.mint(aud=base + PV)).status_code == 401
+
+
+def test_discovery_and_feedback_check_their_own_audience(prod, test_issuer):
+    ok = requests.get(prod + "/cds-services", headers={"Authorization": f"Bearer {test_issuer.mint(aud=prod + '/cds-services')}"})
+    assert ok.status_code == 200
+    for_service = test_issuer.mint(aud=prod + PV)
+    assert requests.get(prod + "/cds-services", headers={"Authorization": f"Bearer {for_service}"}).status_code == 401
+    assert requests.get(prod + "/cds-services").status_code == 401
+    feedback = {"feedback": [{"card": "c-1", "outcome": "overridden", "outcomeTimestamp": "2026-11-21T04:27:03Z"}]}
+    path = PV + "/feedback"
+    token = test_issuer.mint(aud=prod + path)
+    assert requests.post(prod + path, json=feedback, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert requests.post(prod + path, json=feedback).status_code == 401
+
+
+def test_allowlisted_jku_is_fetched_once_and_cached(live_service, service_dir, test_issuer):
+    with JsonServer(test_issuer.jwks()) as jwks_server:
+        jku = jwks_server.url + "/.well-known/jwks.json"
+        trusted = service_dir / "trusted-jku.json"
+        trusted.write_text(json.dumps({"issuers": [test_issuer.issuer_entry(jku=[jku])]}))
+        base = live_service(profile="production", trusted_issuers=trusted, jwks_min_refresh_s=0)
+        for alg in ("ES384", "RS384", "ES384"):
+            assert post(base, test_issuer.mint(aud=base + PV, alg=alg, header={"jku": jku})).status_code == 200
+        assert len(jwks_server.requests) == 1
+        # A token without jku uses the issuer's allowlisted URL; an unknown kid forces one refresh.
+        assert post(base, test_issuer.mint(aud=base + PV)).status_code == 200
+        assert post(base, test_issuer.mint(aud=base + PV, header={"kid": "rotated-key"})).status_code == 401
+        assert len(jwks_server.requests) == 2
+        assert all(r.authorization is None for r in jwks_server.requests)
+
+
+def test_sandbox_style_token_with_our_test_key_is_accepted(live_service, service_dir, test_issuer):
+    # The sandbox's exact header shape (ES384, kid, jku of sandbox.cds-hooks.org), signed with our key.
+    look_alike = TestIssuer(iss=SANDBOX_ISS, name="sandbox-like")
+    trusted = service_dir / "trusted-sandbox-like.json"
+    trusted.write_text(json.dumps({"issuers": [{"iss": SANDBOX_ISS, "jwks": look_alike.jwks(), "jku": [SANDBOX_JKU]}]}))
+    base = live_service(profile="production", trusted_issuers=trusted)
+    token = look_alike.mint(aud=base + PV, header={"jku": SANDBOX_JKU})
+    assert jwt.get_unverified_header(token)["alg"] == "ES384"
+    assert post(base, token).status_code == 200  # the key is inline: nothing was fetched from the internet
+
+
+class _NoFetch(JwksCache):
+    def __init__(self):
+        super().__init__(ttl_s=60, min_refresh_s=0, fetch=self._refuse)
+
+    @staticmethod
+    def _refuse(url):
+        raise AssertionError(f"no network fetch expected, got {url}")
+
+
+@pytest.mark.parametrize("name", ["discovery-get", "patient-view", "order-select-1", "order-sign", "feedback-accepted"])
+def test_captured_sandbox_tokens_verify_against_the_shipped_key_with_a_frozen_clock(name):
+    request = sandbox.raw(name)
+    token = request["headers"]["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    seen: list[str] = []
+    verifier = TokenVerifier(TrustedIssuers.load(development_trusted_issuers()), _NoFetch(),
+                             lambda iss, jti, exp: (seen.append(jti), True)[1])
+    verified = verifier.verify(token, claims["aud"], now=claims["iat"] + 5)
+    assert verified.issuer == SANDBOX_ISS and seen == [claims["jti"]]
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token, claims["aud"])  # the real clock: long expired
+    with pytest.raises(AuthError):
+        verifier.verify(token, "http://127.0.0.1:8091/cds-services/elsewhere", now=claims["iat"] + 5)
+
+
+def test_shipped_sandbox_key_is_the_published_one():
+    shipped = json.loads(development_trusted_issuers().read_text())["issuers"][0]["jwks"]
+    assert shipped == sandbox.sandbox_jwks()
+    from cds_service.config import Config
+
+    assert Config(profile="production").trusted_issuers_file() is None  # production trusts nobody by default
