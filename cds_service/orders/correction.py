@@ -60,6 +60,10 @@ def with_dose(resource: dict, value: float, unit: str, frequency: str | None = N
         rates.append({})
     rates[0].pop("doseRange", None)
     rates[0]["doseQuantity"] = _dose_quantity(value, unit)
+    stale = [r for r in rates[1:] if isinstance(r, dict) and ("doseQuantity" in r or "doseRange" in r)]
+    if stale:  # e.g. Epic's "admin-amount" in tablets would contradict the corrected dose
+        dosage["doseAndRate"] = [r for r in rates if not any(r is s for s in stale)]
+        changes.append("the other stated dose amount removed")
     if frequency in SCHEDULES:
         timing = dosage.setdefault("timing", {})
         timing.pop("code", None)  # "QD" would contradict the corrected schedule
