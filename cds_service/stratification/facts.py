@@ -20,6 +20,7 @@ from fhir_mappings.case import (
     Source,
 )
 from cds_service.stratification import kb
+from cds_service.stratification.text import method
 
 DAYS_PER_YEAR = 365.25
 UNCONFIRMED_AMBIGUITIES = frozenset({"t11-17-may-be-apl"})  # a karyotype alone cannot call these KMT2A-r
@@ -128,7 +129,8 @@ class Facts:
 
     def evidence_text(self) -> str:
         """'FISH Observation/x of 2025-03-02; karyotype Observation/y of ...' for a basis line."""
-        return "; ".join(f"{f.method} {f.source}" for f in self.case.kmt2a.findings) or "no KMT2A result"
+        parts = dict.fromkeys(f"{method(f.method)} {f.source}" for f in self.case.kmt2a.findings)
+        return "; ".join(parts) or "no KMT2A result"
 
 
 def mrd_positive(mrd: MrdResult) -> bool | None:

@@ -46,20 +46,24 @@ class Findings:
     def has_group(self, scheme: str) -> bool:
         return any(g.scheme == scheme for g in self.risk_groups)
 
-    def consider(self, code: str, note: str | None = None, strength: str | None = None) -> None:
+    def consider(self, code: str, note: str | None = None, strength: str | None = None,
+                 sources: Iterable[str] = ()) -> None:
+        """Add a consideration; `sources` adds the citations specific to this patient's reason (e.g. S11)."""
         self._mark_applied()
         entry = kb.consideration(code)
+        citations = tuple(dict.fromkeys((*entry["sources"], *sources)))
         old = self._considerations.get(code)
         if old:
             notes = [n for n in (old.note, note) if n and n not in (old.note or "")]
+            merged = tuple(dict.fromkeys((*old.citations, *citations)))
             self._considerations[code] = Consideration(
-                code, old.strength, old.citations, old.text, " ".join(notes) or None, old.rule
+                code, old.strength, merged, old.text, " ".join(notes) or None, old.rule
             )
             return
         self._considerations[code] = Consideration(
             code=code,
             strength=strength or entry["strength"],
-            citations=tuple(entry["sources"]),
+            citations=citations,
             text=entry["text"],
             note=note,
             rule=self._label,

@@ -161,4 +161,5 @@ def interfant_21(f: Facts, out: Findings) -> None:
         note="Interfant-21 (NCT05327894) enrols KMT2A-r B-ALL or B/myeloid MPAL under 1 year: one blinatumomab cycle "
         "after induction; medium risk with good MRD gets a second cycle; high risk goes to HSCT only if MRD-negative "
         "after blinatumomab.",
+        sources=("S11",),
     )

@@ -31,7 +31,7 @@ def dose_summary(f: Facts) -> str:
 def relapsed_refractory(f: Facts, out: Findings) -> None:
     if not f.relapsed_or_refractory:
         return
-    out.consider("clinical-trial", note="Relapsed/refractory disease: trials of menin inhibitors and immunotherapy.")
+    out.consider("clinical-trial", note="Relapsed/refractory disease: trials of menin inhibitors and immunotherapy.", sources=("S14",))
     if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
         out.missing("kmt2a-status", blocks=(MENIN,))
         return

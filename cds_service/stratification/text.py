@@ -34,5 +34,14 @@ def mrd(result: MrdResult) -> str:
 def age(days: int) -> str:
     """'4 months (122 days)' under 2 years, else '6 years'."""
     if days < 730:
-        return f"{int(days // DAYS_PER_MONTH)} months ({days} days)"
-    return f"{int(days // 365.25)} years"
+        months = int(days // DAYS_PER_MONTH)
+        return f"{months} month{'' if months == 1 else 's'} ({days} days)"
+    years = int(days // 365.25)
+    return f"{years} years"
+
+
+METHODS = {"fish": "FISH", "karyotype": "karyotype", "molecular": "molecular test", "text": "report"}
+
+
+def method(name: str) -> str:
+    return METHODS.get(name, name)

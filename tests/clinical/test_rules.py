@@ -1,0 +1,349 @@
+"""The rules over Case objects built directly: each rule's decision and its refusal to guess."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from cds_service.stratification import assess
+from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage
+from tests.clinical.cases import REF, crlf2, kmt2a, make_case, marker, medication, src, tp53, years
+
+
+def groups(a) -> set[tuple[str, str]]:
+    return {(g.scheme, g.group) for g in a.risk_groups}
+
+
+def codes(items) -> set[str]:
+    return {i.code for i in items}
+
+
+# --- Interfant-06 ----------------------------------------------------------------------------------
+
+def test_infant_young_high_wbc_is_high_without_prednisone_response():
+    a = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450))
+    assert groups(a) == {("interfant-06", "high")}
+    assert "prednisone-response" not in a.missing_data
+    assert "source-disagreement" in codes(a.cautions)
+
+
+def test_infant_young_poor_prednisone_response_is_high():
+    a = assess(make_case(age_at_dx_days=100, summary=kmt2a(K.REARRANGED, "MLLT1"), wbc=120, day8=2.5))
+    assert groups(a) == {("interfant-06", "high")}
+    assert "hsct-infant-timing" in codes(a.considerations)
+
+
+def test_infant_young_low_wbc_good_response_is_medium():
+    a = assess(make_case(age_at_dx_days=150, summary=kmt2a(K.REARRANGED, "MLLT3"), wbc=85, day8=0.3))
+    assert groups(a) == {("interfant-06", "medium")}
+
+
+def test_infant_young_without_wbc_or_ppr_gets_no_group_and_names_both():
+    a = assess(make_case(age_at_dx_days=130, summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert not a.risk_groups
+    assert {"wbc-at-diagnosis", "prednisone-response"} <= set(a.missing_data)
+
+
+def test_infant_young_low_wbc_without_ppr_needs_only_ppr():
+    a = assess(make_case(age_at_dx_days=130, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=100))
+    assert not a.risk_groups
+    assert "prednisone-response" in a.missing_data and "wbc-at-diagnosis" not in a.missing_data
+
+
+def test_infant_six_months_or_older_is_medium_whatever_wbc():
+    a = assess(make_case(age_at_dx_days=183, summary=kmt2a(K.REARRANGED, "MLLT1"), wbc=900))
+    assert groups(a) == {("interfant-06", "medium")}
+    assert not {"wbc-at-diagnosis", "prednisone-response"} & set(a.missing_data)
+
+
+def test_infant_182_days_is_still_young():
+    a = assess(make_case(age_at_dx_days=182, summary=kmt2a(K.REARRANGED, "MLLT1"), wbc=300))
+    assert groups(a) == {("interfant-06", "high")}
+
+
+def test_infant_germline_is_low():
+    a = assess(make_case(age_at_dx_days=200, summary=kmt2a(K.NOT_DETECTED)))
+    assert groups(a) == {("interfant-06", "low")}
+    assert "source-disagreement" not in codes(a.cautions)
+
+
+def test_infant_kmt2a_unknown_gets_no_group():
+    a = assess(make_case(age_at_dx_days=200, summary=None, wbc=500))
+    assert not a.risk_groups
+    assert "kmt2a-status" in a.missing_data
+
+
+def test_infant_mrd_negative_continue_positive_intensify():
+    neg = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), mrd_eoi=0.00005, days_since_dx=40))
+    pos = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), mrd_eoi=0.005, days_since_dx=40))
+    assert "continue-risk-adapted-chemotherapy" in codes(neg.considerations)
+    assert "intensified-consolidation" not in codes(neg.considerations)
+    assert "intensified-consolidation" in codes(pos.considerations)
+
+
+def test_mrd_threshold_is_one_in_ten_thousand():
+    at = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), mrd_eoi=0.0001, days_since_dx=40))
+    assert "intensified-consolidation" in codes(at.considerations)
+
+
+def test_mrd_missing_after_induction_is_named_but_does_not_block():
+    a = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=40))
+    assert "mrd-end-of-induction" in a.missing_data
+    assert groups(a) == {("interfant-06", "medium")}
+    early = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=5))
+    assert "mrd-end-of-induction" not in early.missing_data
+
+
+def test_infant_under_3_months_overview_hsct_disagrees_with_interfant():
+    a = assess(make_case(age_at_dx_days=60, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=150, day8=0.4))
+    assert groups(a) == {("interfant-06", "medium")}
+    hsct = a.consideration("hsct-infant-timing")
+    assert hsct and "seed overview" in hsct.note and "Interfant-06:" not in hsct.note
+    assert any("transplant criteria differ" in d for d in a.disagreements)
+
+
+def test_infant_hsct_note_names_both_protocols_when_both_agree():
+    a = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450))
+    note = a.consideration("hsct-infant-timing").note
+    assert "Interfant-06" in note and "seed overview" in note
+    assert not any("transplant criteria differ" in d for d in a.disagreements)
+
+
+def test_interfant_21_context_only_for_b_lineage():
+    b = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450))
+    t = assess(make_case(age_at_dx_days=120, lineage=Lineage.T_ALL, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450))
+    assert "Interfant-21" in (b.consideration("clinical-trial").note or "")
+    assert t.consideration("clinical-trial") is None
+
+
+# --- childhood ALL --------------------------------------------------------------------------------
+
+def test_child_all_kmt2a_r_high_and_aff1_caution():
+    a = assess(make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert groups(a) == {("pediatric-all-kmt2a", "high")}
+    assert "t4-11-highest-relapse-risk" in codes(a.cautions)
+    assert {"hsct-cr1", "clinical-trial", "mrd-assessment"} <= codes(a.considerations)
+
+
+def test_child_all_other_partner_no_t411_caution():
+    a = assess(make_case(age_at_dx_days=years(9), summary=kmt2a(K.REARRANGED, "MLLT3")))
+    assert "t4-11-highest-relapse-risk" not in codes(a.cautions)
+
+
+def test_child_all_germline_no_group_no_missing():
+    a = assess(make_case(age_at_dx_days=years(9), summary=kmt2a(K.NOT_DETECTED)))
+    assert not a.risk_groups and not a.missing_data
+
+
+# --- pediatric AML --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("partner", ["AFF1", "AFDN", "MLLT10", "ABI1", "MLLT1"])
+def test_pediatric_aml_high_risk_partners(partner):
+    a = assess(make_case(age_at_dx_days=years(5), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, partner)))
+    assert groups(a) == {("pediatric-aml-kmt2a", "high-risk-partner")}
+    assert {"gemtuzumab-ozogamicin", "hsct-cr1"} <= codes(a.considerations)
+    assert "hsct-benefit-contested" in codes(a.cautions)
+
+
+@pytest.mark.parametrize("partner", ["MLLT3", "MLLT11", "ELL", "SEPTIN6"])
+def test_pediatric_aml_standard_partners(partner):
+    a = assess(make_case(age_at_dx_days=years(5), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, partner)))
+    assert groups(a) == {("pediatric-aml-kmt2a", "standard-partner")}
+    assert "hsct-cr1" not in codes(a.considerations)
+    assert "gemtuzumab-ozogamicin" in codes(a.considerations)
+
+
+def test_pediatric_aml_partner_unknown():
+    a = assess(make_case(age_at_dx_days=years(7), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED)))
+    assert groups(a) == {("pediatric-aml-kmt2a", "partner-unknown")}
+    assert "fusion-partner" in a.missing_data
+    assert "confirm-fusion-partner" in codes(a.considerations)
+
+
+def test_infant_aml_uses_pediatric_aml_not_interfant():
+    a = assess(make_case(age_at_dx_days=240, lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
+    assert groups(a) == {("pediatric-aml-kmt2a", "high-risk-partner")}
+
+
+# --- adult AML (ELN 2022) -------------------------------------------------------------------------
+
+def test_eln_mllt3_intermediate_other_adverse():
+    mllt3 = assess(make_case(age_at_dx_days=years(45), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT3")))
+    afdn = assess(make_case(age_at_dx_days=years(45), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
+    assert groups(mllt3) == {("eln-2022", "intermediate")}
+    assert groups(afdn) == {("eln-2022", "adverse")}
+
+
+def test_eln_partner_unknown_is_not_guessed():
+    a = assess(make_case(age_at_dx_days=years(38), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED)))
+    assert not a.risk_groups
+    assert "fusion-partner" in a.missing_data
+
+
+def test_eln_all_candidates_adverse_decides_adverse():
+    summary = kmt2a(K.REARRANGED, candidates=("MLLT1", "ELL"), method="karyotype", ambiguity="t11-19-partner-ambiguous")
+    a = assess(make_case(age_at_dx_days=years(50), lineage=Lineage.AML, summary=summary))
+    assert groups(a) == {("eln-2022", "adverse")}
+    assert "t11-19-partner-ambiguous" in codes(a.cautions)
+    assert "confirm-fusion-partner" in codes(a.considerations)
+
+
+def test_eln_ptd_no_kmt2a_row():
+    a = assess(make_case(age_at_dx_days=years(63), lineage=Lineage.AML, summary=kmt2a(K.PTD)))
+    assert not a.risk_groups
+    assert "ptd-not-rearrangement" in codes(a.cautions)
+
+
+def test_eln_tp53_adverse_independent_of_kmt2a():
+    a = assess(make_case(age_at_dx_days=years(70), lineage=Lineage.AML, summary=kmt2a(K.NOT_DETECTED), genetics=[tp53()]))
+    assert groups(a) == {("eln-2022", "adverse")}
+    unknown = assess(make_case(age_at_dx_days=years(70), lineage=Lineage.AML, summary=None, genetics=[tp53()]))
+    assert groups(unknown) == {("eln-2022", "adverse")}
+
+
+def test_eln_complex_karyotype_not_double_counted_with_mllt3():
+    kt = Karyotype("47,XY,+8,-7,del(5)(q31),t(9;11)(p21.3;q23.3)[20]", src("Observation/kt"), 4, True,
+                   ("+8", "-7", "del(5)(q31)", "t(9;11)(p21.3;q23.3)"))
+    a = assess(make_case(age_at_dx_days=years(45), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT3"), karyotype=kt))
+    assert groups(a) == {("eln-2022", "intermediate")}
+
+
+def test_eln_mllt3_with_tp53_is_adverse_and_flags_disagreement():
+    a = assess(make_case(age_at_dx_days=years(45), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT3"), genetics=[tp53()]))
+    assert groups(a) == {("eln-2022", "adverse")}
+    assert "source-disagreement" in codes(a.cautions)
+
+
+def test_t11_17_karyotype_alone_is_not_called_kmt2a_r():
+    summary = kmt2a(K.REARRANGED, candidates=("MLLT6",), method="karyotype", ambiguity="t11-17-may-be-apl")
+    a = assess(make_case(age_at_dx_days=years(41), lineage=Lineage.AML, summary=summary, status=DiseaseStatus.RELAPSED,
+                         weight=70, qtc=420))
+    assert not a.risk_groups
+    assert a.kmt2a.status == "unknown"
+    assert "t11-17-may-be-apl" in codes(a.cautions)
+    assert {"kmt2a-status", "fusion-partner"} <= set(a.missing_data)
+    assert "menin-inhibitor" not in codes(a.considerations)
+
+
+# --- adult ALL and amplification ------------------------------------------------------------------
+
+def test_adult_all_rearranged_high():
+    a = assess(make_case(age_at_dx_days=years(35), summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert groups(a) == {("adult-all", "high")}
+
+
+def test_amplified_all_adult_gets_both_schemes_and_never_menin():
+    a = assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)), genetics=[tp53()],
+                         status=DiseaseStatus.RELAPSED, weight=80, qtc=410))
+    assert groups(a) == {("adult-all", "high"), ("kmt2a-amplified", "high")}
+    assert "amplification-not-rearrangement" in codes(a.cautions)
+    assert {"tp53-testing", "ph-like-testing", "clinical-trial"} <= codes(a.considerations)
+    assert "menin-inhibitor" not in codes(a.considerations)
+    assert "germline" in a.consideration("tp53-testing").note
+    assert a.to_json()["kmt2a"]["copyNumber"] == 6
+
+
+def test_amplified_aml_no_ph_like_testing():
+    a = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.AMPLIFIED, copies=(8, 8))))
+    assert ("kmt2a-amplified", "high") in groups(a)
+    assert "ph-like-testing" not in codes(a.considerations)
+
+
+def test_case_report_2_crlf2_known():
+    a = assess(make_case(age_at_dx_days=years(66), summary=kmt2a(K.AMPLIFIED, copies=(8, 11)), genetics=[crlf2()]))
+    assert "CRLF2" in a.consideration("ph-like-testing").note
+
+
+# --- therapy-related, relapsed ------------------------------------------------------------------
+
+def test_therapy_related_from_prior_etoposide():
+    etoposide = medication("etoposide", "topoisomerase-ii-inhibitor", active=False, start=REF - timedelta(days=800))
+    a = assess(make_case(age_at_dx_days=years(55), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT3"),
+                         medications=[etoposide]))
+    assert "therapy-related" in codes(a.cautions)
+    assert "hsct-cr1" in codes(a.considerations)
+    assert a.to_json()["disease"]["therapyRelated"] is True
+
+
+def test_relapsed_menin_eligible_with_dose_and_monitoring():
+    a = assess(make_case(age_at_dx_days=years(9), days_since_dx=500, lineage=Lineage.AML,
+                         summary=kmt2a(K.REARRANGED, "MLLT3"), status=DiseaseStatus.RELAPSED, weight=32, bsa=1.1, qtc=420))
+    menin = a.consideration("menin-inhibitor")
+    assert menin and menin.strength == "consider"
+    assert "mg/m2" in menin.note and "verify" in menin.note.lower()
+    assert "ziftomenib" in menin.text.lower()
+    assert {"qtc-monitoring", "differentiation-syndrome-monitoring", "menin-inhibitor-bridge-to-hsct"} <= codes(a.considerations)
+    assert not a.missing_data
+
+
+def test_relapsed_menin_dose_with_strong_inhibitor():
+    posa = medication("posaconazole", "strong-cyp3a4-inhibitor")
+    a = assess(make_case(age_at_dx_days=years(38), days_since_dx=700, summary=kmt2a(K.REARRANGED, "AFF1"),
+                         status=DiseaseStatus.RELAPSED, weight=72, qtc=430, medications=[posa]))
+    assert "160 mg" in a.consideration("menin-inhibitor").note
+    assert "posaconazole" in a.consideration("menin-inhibitor").note
+
+
+def test_relapsed_infant_off_label():
+    a = assess(make_case(age_at_dx_days=95, days_since_dx=210, summary=kmt2a(K.REARRANGED, "AFF1"),
+                         status=DiseaseStatus.RELAPSED, weight=8.2, bsa=0.4, qtc=400))
+    assert "menin-inhibitor-off-label-age" in codes(a.cautions)
+    assert a.consideration("menin-inhibitor").strength == "info"
+
+
+def test_relapsed_unknown_kmt2a_no_menin_and_named_missing():
+    a = assess(make_case(age_at_dx_days=years(29), lineage=Lineage.AML, status=DiseaseStatus.RELAPSED, weight=64))
+    assert "menin-inhibitor" not in codes(a.considerations)
+    assert "kmt2a-status" in a.missing_data
+
+
+def test_relapsed_missing_weight_names_weight_and_qtc():
+    a = assess(make_case(age_at_dx_days=years(25), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT10"),
+                         status=DiseaseStatus.REFRACTORY))
+    assert "menin-inhibitor" in codes(a.considerations)
+    assert {"weight", "qtc"} <= set(a.missing_data)
+    assert "cannot be computed" in a.consideration("menin-inhibitor").note
+
+
+def test_newly_diagnosed_no_menin():
+    a = assess(make_case(age_at_dx_days=years(25), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT10"), weight=70))
+    assert "menin-inhibitor" not in codes(a.considerations)
+
+
+# --- pitfalls ------------------------------------------------------------------------------------
+
+def test_lineage_switch_from_marker_or_cd19_therapy():
+    by_marker = assess(make_case(age_at_dx_days=years(4), summary=kmt2a(K.REARRANGED, "AFF1"), markers=[marker("CD65")]))
+    by_drug = assess(make_case(age_at_dx_days=years(4), summary=kmt2a(K.REARRANGED, "AFF1"),
+                               medications=[medication("blinatumomab")]))
+    none = assess(make_case(age_at_dx_days=years(4), summary=kmt2a(K.REARRANGED, "AFF1"), markers=[marker("CD65", False)]))
+    assert "lineage-switch-monitoring" in codes(by_marker.considerations)
+    assert "lineage-switch-monitoring" in codes(by_drug.considerations)
+    assert "lineage-switch-monitoring" not in codes(none.considerations)
+
+
+def test_conflicting_kmt2a_results():
+    summary = kmt2a(K.UNKNOWN, conflicts=("FISH Observation/a rearranged vs FISH Observation/b not detected",))
+    a = assess(make_case(age_at_dx_days=years(8), summary=summary))
+    assert "kmt2a-evidence-conflict" in codes(a.cautions)
+    assert "kmt2a-status" in a.missing_data
+    assert not a.risk_groups
+
+
+def test_no_leukemia_no_findings_nothing_missing():
+    a = assess(make_case(diagnosed=False, lineage=Lineage.UNKNOWN, age_at_dx_days=years(45)))
+    assert not a.risk_groups and not a.missing_data and not a.considerations
+    assert a.disease.has_leukemia is False
+
+
+def test_unknown_lineage_with_kmt2a_finding_asks_for_lineage():
+    a = assess(make_case(lineage=Lineage.UNKNOWN, diagnosed=False, summary=kmt2a(K.REARRANGED, "AFF1"), age_at_dx_days=years(30)))
+    assert "lineage" in a.missing_data and not a.risk_groups
+
+
+def test_age_unknown_no_age_based_group():
+    case = make_case(age_at_dx_days=None, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=500)
+    a = assess(case)
+    assert not a.risk_groups
+    assert "age" in a.missing_data
