@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
 
-from fhir_mappings import conditions, patient
+from fhir_mappings import conditions, fusion_text, genomics, kmt2a, patient
 from fhir_mappings.access import dicts, get
 from fhir_mappings.case import Case, Problem
 from fhir_mappings.resources import Pool, collect
@@ -28,6 +28,9 @@ class _Work:
     problems: list[Problem] = field(default_factory=list)
     diagnoses: list = field(default_factory=list)
     statuses: list = field(default_factory=list)
+    kmt2a: list = field(default_factory=list)
+    genetic: list = field(default_factory=list)
+    karyotypes: list = field(default_factory=list)
 
 
 def _guard(work: _Work, resource: dict, fn: Callable[[dict], Any], *, draft: bool = False) -> Any:
@@ -61,6 +64,25 @@ def _map_disease_status(work: _Work) -> None:
                 work.statuses.append(status)
 
 
+def _map_genetics(work: _Work) -> None:
+    for resource in work.pool.of_type("Observation", "DiagnosticReport"):
+        if genomics.is_genetic(resource):
+            result = _guard(work, resource, genomics.map_resource)
+            if result:
+                work.kmt2a.extend(result.kmt2a)
+                work.genetic.extend(result.findings)
+                if result.karyotype:
+                    work.karyotypes.append(result.karyotype)
+
+
+def _kmt2a_from_diagnoses(work: _Work) -> None:
+    """A diagnosis written as "KMT2A-r B-ALL" is (weak, method "text") evidence too."""
+    for d in work.diagnoses:
+        result = genomics.from_text(d.text, d.source, "text") if fusion_text.clauses(d.text) else None
+        if result:
+            work.kmt2a.extend(result.kmt2a)
+
+
 def _patient_resource(work: _Work, patient_id: str | None) -> dict | None:
     patients = work.pool.of_type("Patient")
     for p in patients:
@@ -80,6 +102,11 @@ def _assemble(work: _Work, patient_id: str | None) -> Case:
     case.diagnoses = tuple(work.diagnoses)
     case.lineage = conditions.case_lineage(case.diagnoses)
     case.disease_status, case.disease_status_evidence = conditions.disease_status(case.diagnoses, work.statuses)
+    _map_genetics(work)
+    _kmt2a_from_diagnoses(work)
+    case.kmt2a = kmt2a.summarise(work.kmt2a)
+    case.genetic_findings = tuple(work.genetic)
+    case.karyotype = max(work.karyotypes, key=lambda k: k.source.date or date.min) if work.karyotypes else None
     case.diagnosis_date = _diagnosis_date(case)
     case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
     case.problems = tuple(work.pool.problems + work.problems)

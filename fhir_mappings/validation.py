@@ -23,6 +23,7 @@ _MODULES = {
     "MedicationStatement": "medicationstatement",
     "MedicationAdministration": "medicationadministration",
     "Medication": "medication",
+    "DiagnosticReport": "diagnosticreport",
 }
 # Filled in when missing on an unsigned order (sandbox quirk), so the rest of the order can be checked.
 _DRAFT_DEFAULTS = {"intent": "order", "status": "draft"}

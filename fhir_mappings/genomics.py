@@ -1,0 +1,299 @@
+"""Genetic results -> KMT2A findings, other genetic findings and the karyotype.
+
+Reads Genomics Reporting IG Variant Observations (69548-6; components matched by LOINC code, never by slice
+name), karyotype lab results (33893-9 / 29770-5 / 81861-7 or an 81291-7 component), FISH results and any
+Observation or DiagnosticReport whose words name KMT2A/MLL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fhir_mappings import cytogenetics, fusion_text
+from fhir_mappings import terminology as term
+from fhir_mappings.access import codings, concept_text, dicts, effective_date, notes, reference_of, text_of
+from fhir_mappings.case import GeneticFinding, Karyotype, Kmt2aFinding, Kmt2aStatus, Source
+from fhir_mappings.cytogenetics import Kmt2aEvent
+
+FISH_METHOD = {("snomed", "426329006")}
+KARYOTYPE_METHOD = {("loinc", "LA26406-1")}
+
+
+@dataclass
+class GeneticResult:
+    kmt2a: list[Kmt2aFinding] = field(default_factory=list)
+    findings: list[GeneticFinding] = field(default_factory=list)
+    karyotype: Karyotype | None = None
+
+
+def _loinc_kind(resource: dict) -> str | None:
+    for system, code, _ in codings(resource.get("code")):
+        if system == "loinc" and code in term.loinc_kinds():
+            return term.loinc_kinds()[code]["kind"]
+    return None
+
+
+def is_genetic(resource: dict) -> bool:
+    """Cheap pre-filter on raw JSON."""
+    if resource.get("resourceType") == "DiagnosticReport":
+        return bool(term.gene_alias_pattern().search(_report_text(resource)))
+    if resource.get("resourceType") != "Observation":
+        return False
+    kind = _loinc_kind(resource)
+    if kind in ("genomic-variant", "karyotype", "fish-panel"):
+        return True
+    if kind:
+        return False
+    words = concept_text(resource.get("code"))
+    return bool(words and (term.gene_alias_pattern().search(words) or term.pattern("karyotype").search(words)
+                           or term.pattern("fish").search(words)))
+
+
+def map_resource(resource: dict) -> GeneticResult:
+    source = Source(reference_of(resource), effective_date(resource))
+    if resource.get("resourceType") == "DiagnosticReport":
+        return from_text(_report_text(resource), source, _method_from_words(_report_text(resource)))
+    kind = _loinc_kind(resource)
+    if kind == "genomic-variant":
+        return _from_variant(resource, source)
+    if kind == "karyotype" or (not kind and term.pattern("karyotype").search(concept_text(resource.get("code")))):
+        return _from_karyotype(_value_text(resource), source)
+    words = " ".join([concept_text(resource.get("code")), _value_text(resource), notes(resource)])
+    method = "fish" if term.pattern("fish").search(words) else "molecular"
+    return from_text(_result_sentence(resource), source, method)
+
+
+# --- plain results ---------------------------------------------------------------------------------
+
+def _value_text(resource: dict) -> str:
+    if isinstance(resource.get("valueString"), str):
+        return resource["valueString"]
+    concept = resource.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        if isinstance(concept.get("text"), str) and concept["text"].strip():
+            return concept["text"]
+        for _, code, display in codings(concept):
+            return display or code
+    return ""
+
+
+def _result_sentence(resource: dict) -> str:
+    """"<what was tested>: <result>" so that "MLL gene rearrangement" + "Not detected" reads as one clause."""
+    value = _value_text(resource)
+    for system, code, _ in codings(resource.get("valueCodeableConcept")):
+        meaning = term.coded_values().get((system, code.upper()))
+        if meaning in ("present", "absent"):
+            value = f"{value} {'detected' if meaning == 'present' else 'not detected'}"
+    for system, code, _ in codings(resource.get("interpretation")):
+        meaning = term.coded_values().get((system, code.upper()))
+        if meaning in ("present", "absent") and not value:
+            value = "detected" if meaning == "present" else "not detected"
+    sentence = f"{concept_text(resource.get('code'))}: {value}".replace(";", ",")
+    return sentence + ("\n" + notes(resource) if notes(resource) else "")
+
+
+def _report_text(report: dict) -> str:
+    parts = [text_of(report.get("conclusion")), concept_text(report.get("conclusionCode"))]
+    return "\n".join(p for p in parts if p)
+
+
+def _method_from_words(text: str) -> str:
+    if term.pattern("fish").search(text):
+        return "fish"
+    if term.pattern("karyotype").search(text):
+        return "karyotype"
+    return "molecular"
+
+
+def _finding(event: Kmt2aEvent, source: Source, method: str | None = None) -> Kmt2aFinding:
+    partner = event.partner
+    fusion = event.fusion or (f"KMT2A::{partner}" if partner else None)
+    return Kmt2aFinding(
+        status=event.status, source=source, method=method or event.method, partner=partner, fusion=fusion,
+        candidate_partners=event.candidates, copy_number=event.copy_number,
+        copy_number_high=event.copy_number_high, ambiguity=event.ambiguity, text=event.text,
+    )
+
+
+def from_text(text: str, source: Source, method: str) -> GeneticResult:
+    result = GeneticResult()
+    events, others = fusion_text.read(text, method)
+    for e in events:
+        result.kmt2a.append(_finding(e, source, e.method if e.method in ("fish", "karyotype") else method))
+    for gene, kind, present, detail in others:
+        result.findings.append(GeneticFinding(gene, kind, present, source, detail))
+    return result
+
+
+def _from_karyotype(iscn: str, source: Source) -> GeneticResult:
+    result = GeneticResult()
+    parsed = cytogenetics.parse(iscn)
+    if parsed.has_karyotype:
+        result.karyotype = Karyotype(
+            iscn=iscn, source=source, abnormality_count=parsed.abnormality_count,
+            complex=cytogenetics.is_complex(parsed), aberrations=tuple(parsed.aberrations), clones=parsed.clones,
+        )
+    result.kmt2a.extend(_finding(e, source) for e in parsed.kmt2a_events)
+    for gene, kind, present in parsed.gene_events:
+        result.findings.append(GeneticFinding(gene, kind, present, source, iscn))
+    return result
+
+
+# --- Genomics Reporting Variant --------------------------------------------------------------------
+
+@dataclass
+class _Components:
+    genes: list[str] = field(default_factory=list)
+    changes: set[str] = field(default_factory=set)
+    copy_low: float | None = None
+    copy_high: float | None = None
+    iscn: str = ""
+    variation: str = ""
+    protein: str | None = None
+    dna: str | None = None
+
+
+def _component_value_text(component: dict) -> str:
+    if isinstance(component.get("valueString"), str):
+        return component["valueString"]
+    concept = component.get("valueCodeableConcept")
+    parts = [code for _, code, _ in codings(concept)] + [concept_text(concept)]
+    return " ".join(p for p in parts if p)
+
+
+def _gene_of(component: dict) -> str | None:
+    concept = component.get("valueCodeableConcept")
+    for system, code, display in codings(concept):
+        symbol = term.gene_symbol(code) if code.upper().startswith("HGNC:") else None
+        symbol = symbol or term.gene_symbol(display) or (term.gene_symbol(code) if system == "hgnc" else None)
+        if symbol:
+            return symbol
+    text = concept_text(concept) or text_of(component.get("valueString"))
+    return term.gene_symbol(text.split()[0]) if text.strip() else None
+
+
+def _components(observation: dict) -> _Components:
+    out = _Components()
+    for component in dicts(observation.get("component")):
+        names = {term.genomic_components().get(code) for s, code, _ in codings(component.get("code")) if s == "loinc"}
+        if "gene-studied" in names:
+            gene = _gene_of(component)
+            if gene and gene not in out.genes:
+                out.genes.append(gene)
+        elif "coding-change-type" in names:
+            for system, code, _ in codings(component.get("valueCodeableConcept")):
+                change = term.sequence_ontology().get(code.upper()) if system == "so" or code.upper().startswith("SO:") else None
+                if change:
+                    out.changes.add(change)
+        elif "copy-number" in names:
+            _copy_number(component, out)
+        elif "cytogenomic-nomenclature" in names:
+            out.iscn = _component_value_text(component)
+        elif "variation-code" in names:
+            out.variation = _component_value_text(component)
+        elif "amino-acid-change" in names:
+            out.protein = fusion_text.protein_change(_component_value_text(component))
+        elif "dna-change" in names:
+            out.dna = _component_value_text(component).split(":")[-1].strip() or None
+    return out
+
+
+def _copy_number(component: dict, out: _Components) -> None:
+    q = component.get("valueQuantity")
+    if isinstance(q, dict) and isinstance(q.get("value"), (int, float)):
+        out.copy_low = out.copy_high = float(q["value"])
+    elif isinstance(component.get("valueInteger"), int):
+        out.copy_low = out.copy_high = float(component["valueInteger"])
+    rng = component.get("valueRange")
+    if isinstance(rng, dict):
+        low = rng.get("low", {}).get("value") if isinstance(rng.get("low"), dict) else None
+        high = rng.get("high", {}).get("value") if isinstance(rng.get("high"), dict) else None
+        out.copy_low = float(low) if isinstance(low, (int, float)) else None
+        out.copy_high = float(high) if isinstance(high, (int, float)) else out.copy_low
+
+
+def _present(observation: dict) -> bool | None:
+    """Variant.value: Present/Absent (LL1971-2) or words; no value means the variant is reported (present)."""
+    for system, code, _ in codings(observation.get("valueCodeableConcept")):
+        meaning = term.coded_values().get((system, code.upper()))
+        if meaning == "present":
+            return True
+        if meaning == "absent":
+            return False
+        if meaning in ("no-call", "indeterminate"):
+            return None
+    words = concept_text(observation.get("valueCodeableConcept")) or text_of(observation.get("valueString"))
+    if words:
+        return not fusion_text.negated(words)
+    return True
+
+
+def _variant_method(observation: dict) -> str:
+    pairs = {(s, c) for s, c, _ in codings(observation.get("method"))}
+    if pairs & FISH_METHOD or term.pattern("fish").search(concept_text(observation.get("method"))):
+        return "fish"
+    if pairs & KARYOTYPE_METHOD:
+        return "karyotype"
+    return "molecular"
+
+
+def _from_variant(observation: dict, source: Source) -> GeneticResult:
+    comp = _components(observation)
+    present = _present(observation)
+    method = _variant_method(observation)
+    result = _from_karyotype(comp.iscn, source) if comp.iscn else GeneticResult()
+    if comp.variation or notes(observation):
+        text_result = from_text(f"{comp.variation}\n{notes(observation)}", source, method)
+        if "KMT2A" in comp.genes or not comp.genes:
+            result.kmt2a.extend(f for f in text_result.kmt2a if f.status != Kmt2aStatus.NOT_DETECTED or present is False)
+    if "KMT2A" in comp.genes and present is not None:
+        finding = _kmt2a_variant(comp, present, source, method)
+        if finding:
+            result.kmt2a = [f for f in result.kmt2a if f.method == "karyotype"] + [finding]
+    for gene in comp.genes:
+        kmt2a_fusion = "KMT2A" in comp.genes and bool(comp.changes & {"fusion"} or len(comp.genes) > 1)
+        if gene != "KMT2A" and present is not None and not kmt2a_fusion:
+            result.findings.append(GeneticFinding(gene, _kind(comp), present, source, comp.protein or comp.dna
+                                                  or comp.variation or None))
+    return result
+
+
+def _kind(comp: _Components) -> str:
+    if comp.changes & {"fusion"} or len(comp.genes) > 1:
+        return "rearrangement"
+    amp = term.param("amplification_min_copies")
+    if comp.changes & {"copy-number", "copy-number-gain"} or comp.copy_high is not None:
+        if comp.copy_high is not None and comp.copy_high < 2:
+            return "deletion"
+        return "amplification" if (comp.copy_high or amp) >= amp or "copy-number-gain" in comp.changes else "copy-number"
+    if comp.changes & {"deletion"}:
+        return "deletion"
+    return "variant"
+
+
+def _kmt2a_variant(comp: _Components, present: bool, source: Source, method: str) -> Kmt2aFinding | None:
+    partners = [g for g in comp.genes if g != "KMT2A"]
+    fusion_named = fusion_text.read(comp.variation)[0] if comp.variation else []
+    named = next((e for e in fusion_named if e.partner), None)
+    is_fusion = bool(comp.changes & {"fusion"} or partners or named)
+    is_cnv = bool(comp.changes & {"copy-number", "copy-number-gain"} or comp.copy_high is not None)
+    is_ptd = bool("duplication" in comp.changes and not partners) or bool(
+        term.pattern("ptd").search(comp.variation or ""))
+    if not present:
+        if is_ptd or (is_cnv and not is_fusion):
+            return None  # "no PTD" / "no amplification" says nothing about a rearrangement
+        return Kmt2aFinding(Kmt2aStatus.NOT_DETECTED, source, method, text=comp.variation or None)
+    if is_fusion:
+        partner = named.partner if named else (partners[0] if len(partners) == 1 else None)
+        fusion = (named.fusion if named else None) or (f"KMT2A::{partner}" if partner else None)
+        return Kmt2aFinding(Kmt2aStatus.REARRANGED, source, method, partner=partner, fusion=fusion,
+                            candidate_partners=tuple(partners) if len(partners) > 1 else (),
+                            text=comp.variation or comp.iscn or None)
+    if is_ptd:
+        return Kmt2aFinding(Kmt2aStatus.PTD, source, method, text=comp.variation or None)
+    if is_cnv and (comp.copy_high or 0) >= term.param("amplification_min_copies") or (
+        "copy-number-gain" in comp.changes and comp.copy_high is None
+    ):
+        return Kmt2aFinding(Kmt2aStatus.AMPLIFIED, source, method, copy_number=comp.copy_low,
+                            copy_number_high=comp.copy_high, text=comp.variation or None)
+    return None

@@ -1,0 +1,71 @@
+import pytest
+
+from fhir_mappings.case import Kmt2aStatus
+from fhir_mappings.fusion_text import protein_change, read
+
+
+@pytest.mark.parametrize("text,partner,fusion", [
+    ("KMT2A::AFF1 fusion detected", "AFF1", "KMT2A::AFF1"),
+    ("KMT2A-AFF1 positive", "AFF1", "KMT2A::AFF1"),
+    ("KMT2A/AFF1 fusion transcript detected", "AFF1", "KMT2A::AFF1"),
+    ("MLL-AF4", "AFF1", "KMT2A::AFF1"),
+    ("MLL-AF9 positive", "MLLT3", "KMT2A::MLLT3"),
+    ("MLL-ENL fusion transcript detected", "MLLT1", "KMT2A::MLLT1"),
+    ("t(9;11) MLL/MLLT3", "MLLT3", "KMT2A::MLLT3"),
+    ("MLL-AF6 detected by RT-PCR", "AFDN", "KMT2A::AFDN"),
+    ("KMT2A::SEPT6", "SEPTIN6", "KMT2A::SEPTIN6"),
+    ("MLL-AF10", "MLLT10", "KMT2A::MLLT10"),
+    ("MLL-AFX", "FOXO4", "KMT2A::FOXO4"),
+])
+def test_fusion_names_in_any_form(text, partner, fusion):
+    events, _ = read(text)
+    assert [(e.status, e.partner, e.fusion) for e in events] == [(Kmt2aStatus.REARRANGED, partner, fusion)]
+
+
+@pytest.mark.parametrize("text,status", [
+    ("KMT2A break-apart FISH: positive", Kmt2aStatus.REARRANGED),
+    ("MLL (11q23) FISH: rearranged", Kmt2aStatus.REARRANGED),
+    ("KMT2A rearrangement detected", Kmt2aStatus.REARRANGED),
+    ("MLL FISH negative", Kmt2aStatus.NOT_DETECTED),
+    ("KMT2A gene rearrangement not detected", Kmt2aStatus.NOT_DETECTED),
+    ("No evidence of KMT2A rearrangement", Kmt2aStatus.NOT_DETECTED),
+    ("KMT2A-PTD detected", Kmt2aStatus.PTD),
+    ("MLL partial tandem duplication present", Kmt2aStatus.PTD),
+    ("KMT2A amplification", Kmt2aStatus.AMPLIFIED),
+])
+def test_break_apart_and_words(text, status):
+    events, _ = read(text)
+    assert [e.status for e in events] == [status]
+    assert events[0].partner is None
+
+
+def test_negative_fusion_names_no_partner():
+    events, _ = read("KMT2A::MLLT3 fusion not detected")
+    assert [(e.status, e.partner) for e in events] == [(Kmt2aStatus.NOT_DETECTED, None)]
+
+
+def test_copy_numbers_in_text():
+    events, _ = read("KMT2A amplification, 6~18 copies in 68.5% of nuclei")
+    assert (events[0].copy_number, events[0].copy_number_high) == (6, 18)
+
+
+@pytest.mark.parametrize("text", ["KMT2D (MLL2) c.123A>T", "MLL3 mutation", "MLL4 variant", "MLLT3 expression high"])
+def test_other_mll_genes_are_never_kmt2a(text):
+    events, _ = read(text)
+    assert events == []
+
+
+def test_other_genes():
+    _, others = read("P2RY8::CRLF2 fusion detected; TP53 p.R175H")
+    assert ("CRLF2", "rearrangement", True, "P2RY8::CRLF2") in others
+    assert ("TP53", "variant", True, "p.Arg175His") in others
+    _, negative = read("CRLF2 rearrangement: negative")
+    assert negative == [("CRLF2", "rearrangement", False, "CRLF2 rearrangement: negative")]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("NP_000537.3:p.(Arg175His)", "p.Arg175His"), ("p.Arg175His", "p.Arg175His"), ("p.R175H", "p.Arg175His"),
+    ("R248Q", "p.Arg248Gln"), ("p.(R273C)", "p.Arg273Cys"), ("c.524G>A", None),
+])
+def test_protein_hgvs_forms(text, expected):
+    assert protein_change(text) == expected

@@ -1,0 +1,54 @@
+from datetime import date
+
+from fhir_mappings.case import Kmt2aFinding, Kmt2aStatus, Source
+from fhir_mappings.kmt2a import summarise
+
+R, A, P, N, U = (Kmt2aStatus.REARRANGED, Kmt2aStatus.AMPLIFIED, Kmt2aStatus.PTD, Kmt2aStatus.NOT_DETECTED,
+                 Kmt2aStatus.UNKNOWN)
+
+
+def f(status, method, ref, partner=None, ambiguity=None, **kw):
+    return Kmt2aFinding(status, Source(f"Observation/{ref}", date(2025, 3, 1)), method, partner=partner,
+                        fusion=f"KMT2A::{partner}" if partner else None, ambiguity=ambiguity, **kw)
+
+
+def test_fish_rearranged_beats_normal_karyotype():
+    s = summarise([f(N, "karyotype", "k"), f(R, "fish", "fish")])
+    assert s.status == R and s.conflicts == ()
+
+
+def test_molecular_partner_beats_karyotype_partner():
+    s = summarise([f(R, "karyotype", "k", "MLLT1", ambiguity=None), f(R, "molecular", "rna", "ELL")])
+    assert (s.partner, s.fusion) == ("ELL", "KMT2A::ELL")
+    assert len(s.conflicts) == 1 and "molecular result kept" in s.conflicts[0]
+
+
+def test_strong_conflict_gives_unknown_and_keeps_both():
+    s = summarise([f(N, "fish", "a"), f(R, "fish", "b")])
+    assert s.status == U and "Observation/a" in s.conflicts[0] and "Observation/b" in s.conflicts[0]
+    assert s.partner is None
+
+
+def test_amplification_and_ptd_are_never_rearranged():
+    assert summarise([f(A, "fish", "a", copy_number=8, copy_number_high=11), f(N, "fish", "b")]).status == A
+    assert summarise([f(P, "molecular", "p"), f(N, "fish", "b")]).status == P
+
+
+def test_not_detected_needs_fish_or_molecular():
+    assert summarise([f(N, "karyotype", "k")]).status == U
+    assert summarise([f(N, "fish", "x")]).status == N
+    assert summarise([]).status == U
+
+
+def test_ambiguity_propagates_until_resolved():
+    t1119 = f(R, "karyotype", "k", ambiguity="t11-19-partner-ambiguous")
+    assert summarise([t1119]).ambiguities == ("t11-19-partner-ambiguous",)
+    assert summarise([t1119, f(R, "molecular", "m", "MLLT1")]).ambiguities == ()
+    t1117 = f(U, "karyotype", "k", ambiguity="t11-17-may-be-apl")
+    assert summarise([t1117]).status == U and summarise([t1117]).ambiguities == ("t11-17-may-be-apl",)
+    assert summarise([t1117, f(R, "fish", "x")]).ambiguities == ()
+
+
+def test_two_molecular_partners_disagree():
+    s = summarise([f(R, "molecular", "a", "AFF1"), f(R, "molecular", "b", "MLLT3")])
+    assert s.status == R and s.partner is None and "disagrees" in s.conflicts[0]
