@@ -10,6 +10,8 @@ import jwt
 import pytest
 import requests
 
+from cds_service import protocol
+
 from cds_service.config import development_trusted_issuers
 from cds_service.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers
 from tests.support import sandbox
@@ -45,7 +47,7 @@ def prod(service_dir, test_issuer):
 def test_valid_tokens_are_accepted(prod, test_issuer, alg):
     response = post(prod, test_issuer.mint(aud=prod + PV, alg=alg))
     assert response.status_code == 200, response.text
-    assert response.json()["cards"]
+    assert protocol.validate_response(response.json()) == []  # the sandbox patient has no leukemia: may be no cards
 
 
 def refused_cases(base: str, issuer: TestIssuer, rogue: TestIssuer, jku_url: str) -> dict[str, str | None]:
