@@ -1,0 +1,273 @@
+"""The handlers on whole CDS Hooks requests (Epic-style and sandbox-style), through the real mapper.
+
+Expected numbers come from the knowledge table and from the Case the mapper built (BSA), never typed twice.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+from cds_service import knowledge, protocol
+from cds_service.hook_call import HookCall
+from cds_service.orders import order_cache, order_checks, order_select, order_sign
+from fhir_mappings.build import case_from_bundle, case_from_hook_request
+from tests.support import sandbox
+
+TODAY = date(2026, 11, 21)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "orders"
+ROWS = knowledge.load("menin_inhibitors.json")["revumenib"]["dosing"]["rows"]
+RX = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+
+def row(band: str, inhibitor: bool) -> dict:
+    return next(r for r in ROWS if r["band"] == band and r["strong_cyp3a4_inhibitor"] == inhibitor)
+
+
+def load(name: str) -> dict:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def epic() -> dict:
+    return load("epic-order-select-revumenib-child.json")
+
+
+def adult() -> dict:
+    return load("sandbox-order-sign-revumenib-adult.json")
+
+
+def call_for(request: dict, hook: str | None = None) -> HookCall:
+    hook = hook or request["hook"]
+    context = copy.deepcopy(request["context"])
+    if hook == "order-sign":
+        context.pop("selections", None)
+    return HookCall(service_id=f"kmt2a-{hook}", hook=hook, hook_instance=request["hookInstance"],
+                    context=context, prefetch=request.get("prefetch") or {}, reference_date=TODAY)
+
+
+def answer(request: dict, hook: str | None = None) -> list[dict]:
+    call = call_for(request, hook)
+    cards = (order_sign if call.hook == "order-sign" else order_select)(call)
+    assert protocol.validate_response({"cards": cards}) == []
+    return cards
+
+
+def check(card: dict) -> dict:
+    return card["extension"]["org.kmt2a-cds.order-check"]
+
+
+def the_order(request: dict) -> dict:
+    return next(e["resource"] for e in request["context"]["draftOrders"]["entry"]
+                if e["resource"]["resourceType"] == "MedicationRequest")
+
+
+def set_dose(request: dict, value: float, unit: str = "mg/m2") -> dict:
+    quantity = the_order(request)["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    quantity.update({"value": value, "unit": unit, "code": unit})
+    return request
+
+
+def built_case(request: dict):
+    return case_from_hook_request(request, reference_date=TODAY)
+
+
+def add_active(request: dict, text: str, rxcui: str | None = None) -> dict:
+    resource = {"resourceType": "MedicationRequest", "id": f"active-{text.split()[0].lower()}", "status": "active",
+                "intent": "order", "subject": {"reference": f"Patient/{request['context']['patientId']}"},
+                "medicationCodeableConcept": {"text": text, **({"coding": [{"system": RX, "code": rxcui}]} if rxcui else {})}}
+    bundle = request["prefetch"].setdefault("medicationRequests", {"resourceType": "Bundle", "type": "searchset", "entry": []})
+    bundle.setdefault("entry", []).append({"resource": resource})
+    return request
+
+
+def add_draft(request: dict, order_id: str, text: str, dose: float = 300, unit: str = "mg") -> dict:
+    resource = {"resourceType": "MedicationRequest", "id": order_id, "status": "draft", "intent": "order",
+                "subject": {"reference": f"Patient/{request['context']['patientId']}"},
+                "medicationCodeableConcept": {"text": text},
+                "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}},
+                                       "doseAndRate": [{"doseQuantity": {"value": dose, "unit": unit,
+                                                                         "system": "http://unitsofmeasure.org", "code": unit}}]}]}
+    request["context"]["draftOrders"]["entry"].append({"resource": resource})
+    return request
+
+
+# --- the captured sandbox traffic ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["order-select-1", "order-select-2", "order-select-3", "order-select-4", "order-sign"])
+def test_captured_sandbox_requests_get_no_cards(name):
+    assert answer(sandbox.raw(name)["body"]) == []
+
+
+def test_empty_order_answers_without_building_a_case():
+    before = order_cache.stats()["misses"]
+    assert answer(sandbox.raw("order-select-1")["body"]) == []
+    assert order_cache.stats()["misses"] == before
+
+
+# --- Epic-style: medicationReference into the Bundle, mg/m2, BID, product code, opaque ids ----------
+
+
+def test_epic_child_on_posaconazole_gets_the_reduced_mg_per_m2_dose():
+    request = epic()
+    case = built_case(request)
+    assert case.draft_orders and case.draft_orders[0].ingredient == "revumenib"
+    (card,) = answer(request)
+    found = check(card)
+    per_m2 = row("weight-under-40kg", True)["value"]
+    assert found["order"] == f"MedicationRequest/{the_order(request)['id']}"
+    assert found["orderedDose"] == {"value": per_m2, "unit": "mg/m2", "frequency": "q12h"}
+    assert found["expectedDose"]["value"] == pytest.approx(per_m2 * case.bsa.value, abs=0.05)
+    assert found["expectedDose"]["basis"].startswith(f"{per_m2:g} mg/m2 x ")
+    assert {"weight-under-40kg", "strong-cyp3a4-inhibitor:posaconazole", "kmt2a-rearranged"} <= set(found["reasons"])
+    assert found["verdict"] in ("ok", "interaction")  # posaconazole also prolongs QT
+    assert "suggestions" not in card
+
+
+def test_epic_child_full_dose_on_posaconazole_is_corrected_to_the_reduced_dose():
+    request = set_dose(epic(), row("weight-under-40kg", False)["value"])
+    (card,) = answer(request, "order-sign")
+    assert card["indicator"] == "critical" and check(card)["verdict"] == "dose-too-high"
+    resource = card["suggestions"][0]["actions"][0]["resource"]
+    MedicationRequest.model_validate(resource)
+    assert resource["id"] == the_order(request)["id"]
+    assert resource["medicationReference"] == the_order(request)["medicationReference"]
+    quantity = resource["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert (quantity["value"], quantity["code"]) == (row("weight-under-40kg", True)["value"], "mg/m2")
+
+
+def test_epic_child_without_inhibitor_full_mg_per_m2_dose_is_ok():
+    request = set_dose(epic(), row("weight-under-40kg", False)["value"])
+    request["prefetch"]["medicationRequests"]["entry"] = []
+    (card,) = answer(request)
+    assert check(card)["verdict"] == "ok" and card["indicator"] == "info"
+    assert answer(request, "order-sign") == []
+
+
+def test_epic_contained_medication_is_read():
+    request = epic()
+    entries = request["context"]["draftOrders"]["entry"]
+    medication = entries.pop(0)["resource"]
+    order = entries[0]["resource"]
+    order["contained"] = [{**medication, "id": "med1"}]
+    order["medicationReference"] = {"reference": "#med1"}
+    assert check(answer(request)[0])["medication"] == "revumenib"
+
+
+def test_epic_ziftomenib_for_kmt2a_rearranged_child_is_not_indicated():
+    request = epic()
+    medication = request["context"]["draftOrders"]["entry"][0]["resource"]
+    medication["code"] = {"text": "ziftomenib 200 mg capsule"}
+    (card,) = answer(request, "order-sign")
+    assert check(card)["verdict"] == "not-indicated" and check(card)["medication"] == "ziftomenib"
+
+
+def test_epic_missing_ecg_is_asked_for():
+    request = epic()
+    labs = request["prefetch"]["labs"]["entry"]
+    request["prefetch"]["labs"]["entry"] = [e for e in labs if e["resource"]["code"]["coding"][0]["code"] != "76634-5"]
+    (card,) = answer(request)
+    assert "qtc" in check(card)["missingData"] and card["indicator"] == "warning"
+
+
+def test_epic_missing_height_for_a_child_in_mg_cannot_be_checked():
+    request = set_dose(epic(), 100, "mg")
+    vitals = request["prefetch"]["vitals"]["entry"]
+    request["prefetch"]["vitals"]["entry"] = [e for e in vitals if e["resource"]["code"]["coding"][0]["code"] != "8302-2"]
+    (card,) = answer(request)
+    assert check(card)["verdict"] == "cannot-check" and "height" in check(card)["missingData"]
+
+
+def test_gemtuzumab_for_kmt2a_aml_is_one_info_card():
+    request = epic()
+    medication = request["context"]["draftOrders"]["entry"][0]["resource"]
+    medication["code"] = {"coding": [{"system": RX, "code": "1294580", "display": "gemtuzumab ozogamicin"}]}
+    set_dose(request, 3, "mg/m2")
+    (card,) = answer(request)
+    assert card["indicator"] == "info" and check(card)["medication"] == "gemtuzumab-ozogamicin"
+    assert answer(request, "order-sign") == []
+
+
+# --- sandbox-style: quirks, adult flat doses -------------------------------------------------------
+
+
+def test_sandbox_adult_label_dose_is_silent_at_sign():
+    assert answer(adult()) == []
+    (card,) = answer(adult(), "order-select")
+    assert check(card)["verdict"] == "ok"
+    assert check(card)["expectedDose"]["value"] == row("weight-40kg-or-more", False)["value"]
+
+
+def test_sandbox_adult_on_posaconazole_gets_critical_card_and_r4_update():
+    request = add_active(adult(), "posaconazole 100 MG Delayed Release Oral Tablet", "282446")
+    (card,) = answer(request)
+    assert card["indicator"] == "critical" and check(card)["verdict"] == "dose-too-high"
+    action = card["suggestions"][0]["actions"][0]
+    MedicationRequest.model_validate(action["resource"])
+    assert action["resource"]["intent"] == "order" and isinstance(action["resource"]["category"], list)
+    assert "valid FHIR R4" in action["description"] and "verify against the current label" in action["description"]
+    quantity = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert quantity["value"] == row("weight-40kg-or-more", True)["value"]
+
+
+def test_inhibitor_ordered_for_patient_on_revumenib():
+    request = add_active(adult(), "Revuforj 160 MG Oral Tablet")
+    request["context"]["draftOrders"]["entry"] = []
+    add_draft(request, "posa-1", "posaconazole 100 MG Delayed Release Oral Tablet")
+    (card,) = answer(request)
+    assert check(card)["verdict"] == "interaction" and check(card)["medication"] == "posaconazole"
+    assert f"{row('weight-40kg-or-more', True)['value']:g} mg q12h" in card["summary"]
+
+
+def test_inducer_co_order_is_an_interaction():
+    request = add_draft(adult(), "rif-1", "rifampin 300 MG Oral Capsule", 600)
+    cards = answer(request)
+    assert [check(c)["verdict"] for c in cards] == ["interaction"]
+    assert "strong-cyp3a4-inducer:rifampin" in check(cards[0])["reasons"]
+
+
+def test_amplification_is_not_indicated():
+    request = adult()
+    request["prefetch"]["genomics"]["entry"][0]["resource"]["valueString"] = "47,XX,+11[4]/46,XX[16]"
+    request["prefetch"]["genomics"]["entry"][0]["resource"]["note"] = [{"text": "FISH: KMT2A amplification (8 copies), no rearrangement"}]
+    (card,) = answer(request)
+    assert check(card)["verdict"] == "not-indicated" and card["indicator"] == "critical"
+
+
+# --- the cache: order-sign reuses order-select ------------------------------------------------------
+
+
+def test_order_sign_reuses_order_select_when_nothing_changed():
+    request = add_active(adult(), "posaconazole 100 MG Delayed Release Oral Tablet", "282446")
+    request["context"]["selections"] = [f"MedicationRequest/{the_order(request)['id']}"]
+    before = order_cache.stats()
+    (selected,) = answer(request, "order-select")
+    (signed,) = answer(request, "order-sign")
+    after = order_cache.stats()
+    assert after["evaluations"] - before["evaluations"] == 1
+    assert after["hits"] - before["hits"] == 1
+    assert (selected["indicator"], signed["indicator"]) == ("warning", "critical")  # re-rendered for sign
+    assert selected["uuid"] != signed["uuid"]
+    assert check(selected) == check(signed)
+    # a changed dose is new content: evaluated again
+    set_dose(request, 160, "mg")
+    (changed,) = answer(request, "order-sign")
+    assert order_cache.stats()["evaluations"] - after["evaluations"] == 1
+    assert check(changed)["verdict"] == "ok" or check(changed)["verdict"] == "interaction"
+
+
+# --- the CLI's orderChecks --------------------------------------------------------------------------
+
+
+def test_order_checks_from_a_bundle_with_draft_requests():
+    request = adult()
+    resources = [v for v in request["prefetch"].values()] + [the_order(request)]
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+    objects = order_checks(case_from_bundle(bundle, reference_date=TODAY))
+    assert [o["medication"] for o in objects] == ["revumenib"]
+    assert objects[0]["verdict"] == "ok"
