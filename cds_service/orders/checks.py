@@ -27,15 +27,16 @@ def slug(ingredient: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ingredient.lower()).strip("-")
 
 
-def evaluate(case: Case) -> tuple[OrderCheck, ...]:
-    """One check per judged draft order (all draft orders: the handler filters by selection)."""
-    checks = (_check(case, order) for order in case.draft_orders if order.ingredient)
+def evaluate(case: Case, medications_unknown: bool = False) -> tuple[OrderCheck, ...]:
+    """One check per judged draft order (all draft orders: the handler filters by selection).
+    `medications_unknown`: the medication list could not be had, so "no inhibitor" is not known."""
+    checks = (_check(case, order, medications_unknown) for order in case.draft_orders if order.ingredient)
     return tuple(check for check in checks if check is not None)
 
 
-def _check(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
+def _check(case: Case, order: DraftMedicationOrder, medications_unknown: bool) -> OrderCheck | None:
     if order.ingredient == "revumenib":
-        return check_revumenib(case, order)
+        return check_revumenib(case, order, medications_unknown)
     if order.ingredient == "ziftomenib":
         return check_ziftomenib(case, order)
     return supporting_evidence(case, order) or check_interacting_order(case, order)

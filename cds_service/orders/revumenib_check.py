@@ -217,7 +217,16 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
 # --- the whole check -------------------------------------------------------------------------------
 
 
-def check_revumenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
+def medications_part() -> Part:
+    """The medication list was not available: strong CYP3A4 inhibitors and inducers are unknown."""
+    part = Part(verdict="cannot-check", missing=["medications"])
+    _flag(part, 57, "Revumenib: medication list not available, CYP3A4 inhibitors unknown")
+    part.lines.append("The medication list could not be read for this call: the expected dose assumes no strong "
+                      "CYP3A4 inhibitor, and inducers or QT-prolonging drugs could not be checked.")
+    return part
+
+
+def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown: bool = False) -> OrderCheck:
     co = co_medications(case, order)
     klass = revumenib.dosing()["inhibitor_class"]
     draft_inhibitors = [name for name, classes, where in co if where == "co-order" and klass in classes]
@@ -225,6 +234,8 @@ def check_revumenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
     ordered = doses.ordered_dose(case, order)
     dose, fixed, changes = dose_part(case, order, expected, ordered)
     parts = [indication_part(case), dose, interaction_part(co)]
+    if medications_unknown:
+        parts.append(medications_part())
     continuing = revumenib.on_treatment(case)
     if not continuing:  # the pre-start checks are for the first dose
         parts.append(prestart_part(case))

@@ -17,6 +17,9 @@ from fhir_mappings.case import Case
 order_cache: TtlCache[tuple[OrderCheck, ...]] = TtlCache(ttl_seconds=300.0, max_entries=256)
 
 MEDICATION_ELEMENTS = ("medicationCodeableConcept", "medicationReference")
+# Prefetch keys (hooks.json) that hold the medication list: when one could not be had, "no strong
+# CYP3A4 inhibitor" is not known.
+MEDICATION_PREFETCH = ("medicationRequests", "medicationStatements")
 
 
 def _ref(value: str) -> str:
@@ -48,7 +51,8 @@ def order_checks_for(call: HookCall) -> tuple[OrderCheck, ...]:
     """The checks of every draft order of this call, from the cache when nothing changed."""
     key = content_key(call.context.get("patientId"), call.context.get("draftOrders"), call.prefetch,
                       sorted(call.unavailable), call.reference_date.isoformat())
-    return order_cache.get_or_compute(key, lambda: evaluate(_case(call)))
+    medications_unknown = any(k in call.unavailable for k in MEDICATION_PREFETCH)
+    return order_cache.get_or_compute(key, lambda: evaluate(_case(call), medications_unknown))
 
 
 def _case(call: HookCall) -> Case:

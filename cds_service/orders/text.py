@@ -38,6 +38,7 @@ PHRASES = {
     "disease-status": "disease status (relapsed or refractory?)",
     "kmt2a-status": "KMT2A result",
     "lineage": "leukemia lineage",
+    "medications": "medication list",
     "age": "age (birth date)",
 }
 

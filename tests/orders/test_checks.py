@@ -319,3 +319,11 @@ def test_summaries_fit_the_spec_limit():
                     orders=[draft("revumenib", 400, frequency="daily", per_day=1)])
     for card in cards(the_case, "order-select") + cards(the_case, "order-sign"):
         assert len(card["summary"]) <= 140
+
+
+def test_unavailable_medication_list_is_named_not_assumed_empty():
+    the_case = case(orders=[draft("revumenib", ADULT)])
+    (check,) = evaluate(the_case, medications_unknown=True)
+    assert check.verdict == "cannot-check" and "medications" in check.missing_data
+    assert check.expected_dose["value"] == ADULT  # still shown, with the assumption said in the detail
+    assert any("medication list could not be read" in line for line in check.lines)

@@ -23,8 +23,7 @@ PREFETCH_KEYS = ("patient", "conditions", "genomics", "labs", "vitals", "medicat
 
 @pytest.fixture(scope="module")
 def base(service_dir, test_issuer):
-    handlers = {**HANDLERS, "kmt2a-order-select": order_select, "kmt2a-order-sign": order_sign}
-    live = LiveService(test_config(service_dir, test_issuer), handlers)
+    live = LiveService(test_config(service_dir, test_issuer))  # the app as shipped, handlers from cds_service.handlers
     yield live
     live.stop()
 
@@ -49,6 +48,10 @@ def post(base: str, hook: str, body: dict) -> dict:
 
 def check(card: dict) -> dict:
     return card["extension"]["org.kmt2a-cds.order-check"]
+
+
+def test_the_shipped_app_routes_the_order_services_here():
+    assert HANDLERS["kmt2a-order-select"] is order_select and HANDLERS["kmt2a-order-sign"] is order_sign
 
 
 @pytest.mark.parametrize("name", ["order-select-1", "order-select-2", "order-select-3", "order-select-4", "order-sign"])

@@ -41,17 +41,18 @@ def adult() -> dict:
     return load("sandbox-order-sign-revumenib-adult.json")
 
 
-def call_for(request: dict, hook: str | None = None) -> HookCall:
+def call_for(request: dict, hook: str | None = None, unavailable: tuple[str, ...] = ()) -> HookCall:
     hook = hook or request["hook"]
     context = copy.deepcopy(request["context"])
     if hook == "order-sign":
         context.pop("selections", None)
     return HookCall(service_id=f"kmt2a-{hook}", hook=hook, hook_instance=request["hookInstance"],
-                    context=context, prefetch=request.get("prefetch") or {}, reference_date=TODAY)
+                    context=context, prefetch=request.get("prefetch") or {}, reference_date=TODAY,
+                    unavailable=unavailable)
 
 
-def answer(request: dict, hook: str | None = None) -> list[dict]:
-    call = call_for(request, hook)
+def answer(request: dict, hook: str | None = None, unavailable: tuple[str, ...] = ()) -> list[dict]:
+    call = call_for(request, hook, unavailable)
     cards = (order_sign if call.hook == "order-sign" else order_select)(call)
     assert protocol.validate_response({"cards": cards}) == []
     return cards
@@ -213,6 +214,13 @@ def test_sandbox_adult_on_posaconazole_gets_critical_card_and_r4_update():
     assert "valid FHIR R4" in action["description"] and "verify against the current label" in action["description"]
     quantity = action["resource"]["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
     assert quantity["value"] == row("weight-40kg-or-more", True)["value"]
+
+
+def test_unavailable_medication_prefetch_is_named():
+    request = adult()
+    (card,) = answer(request, "order-sign", unavailable=("medicationRequests",))
+    assert check(card)["verdict"] == "cannot-check" and "medications" in check(card)["missingData"]
+    assert card["indicator"] == "warning"
 
 
 def test_inhibitor_ordered_for_patient_on_revumenib():
