@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
 
-from fhir_mappings import conditions, fusion_text, genomics, kmt2a, patient
+from fhir_mappings import conditions, fusion_text, genomics, kmt2a, observations, patient
 from fhir_mappings.access import dicts, get
 from fhir_mappings.case import Case, Problem
 from fhir_mappings.resources import Pool, collect
@@ -31,6 +31,9 @@ class _Work:
     kmt2a: list = field(default_factory=list)
     genetic: list = field(default_factory=list)
     karyotypes: list = field(default_factory=list)
+    readings: list = field(default_factory=list)
+    mrd_resources: list = field(default_factory=list)
+    markers: list = field(default_factory=list)
 
 
 def _guard(work: _Work, resource: dict, fn: Callable[[dict], Any], *, draft: bool = False) -> Any:
@@ -75,6 +78,46 @@ def _map_genetics(work: _Work) -> None:
                     work.karyotypes.append(result.karyotype)
 
 
+def _map_labs(work: _Work) -> None:
+    for resource in work.pool.of_type("Observation"):
+        if conditions.is_disease_status(resource) or genomics.is_genetic(resource):
+            continue
+        kind = observations.kind_of(resource)
+        if kind is None or kind == "immunophenotype-panel":
+            continue
+        if kind == "mrd":
+            readable = _guard(work, resource, lambda r: r)
+            if readable:
+                work.mrd_resources.append(readable)
+        elif kind == "marker":
+            work.markers.extend(_guard(work, resource, observations.markers) or [])
+        else:
+            work.readings.extend(_guard(work, resource, lambda r: observations.read(r, kind, work.problems)) or [])
+
+
+def _pick_labs(case: Case, work: _Work) -> None:
+    readings = work.readings
+    case.weight = observations.latest(readings, "weight")
+    case.height = observations.latest(readings, "height")
+    case.bsa = observations.bsa(readings, case.weight, case.height)
+    case.wbc_latest = observations.latest(readings, "wbc")
+    case.wbc_at_diagnosis = observations.at_diagnosis(readings, "wbc", case.diagnosis_date)
+    case.blood_blasts = observations.latest(readings, "blasts-blood-percent")
+    case.marrow_blasts = observations.latest(readings, "blasts-marrow-percent")
+    case.day8_blood_blasts = observations.day8_blasts(readings, case.diagnosis_date)
+    case.qtc = observations.qtc(readings)
+    case.potassium = observations.latest(readings, "potassium")
+    case.magnesium = observations.latest(readings, "magnesium")
+    results = []
+    for resource in work.mrd_resources:
+        result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date))
+        if result:
+            results.append(result)
+    case.mrd_results = tuple(sorted(results, key=lambda r: r.source.date or date.min))
+    case.mrd_end_of_induction = observations.end_of_induction(results)
+    case.markers = tuple(work.markers)
+
+
 def _kmt2a_from_diagnoses(work: _Work) -> None:
     """A diagnosis written as "KMT2A-r B-ALL" is (weak, method "text") evidence too."""
     for d in work.diagnoses:
@@ -107,19 +150,30 @@ def _assemble(work: _Work, patient_id: str | None) -> Case:
     case.kmt2a = kmt2a.summarise(work.kmt2a)
     case.genetic_findings = tuple(work.genetic)
     case.karyotype = max(work.karyotypes, key=lambda k: k.source.date or date.min) if work.karyotypes else None
-    case.diagnosis_date = _diagnosis_date(case)
+    _map_labs(work)
+    case.diagnosis_date = _diagnosis_date(case, work)
+    _pick_labs(case, work)
     case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
     case.problems = tuple(work.pool.problems + work.problems)
     return case
 
 
-def _diagnosis_date(case: Case) -> date | None:
-    """Earliest leukemia Condition onset, else its recorded date (diagnostic Observations come later)."""
+def _diagnosis_date(case: Case, work: _Work) -> date | None:
+    """Earliest leukemia Condition onset, else its recorded date, else the earliest diagnostic Observation
+    (genetics, karyotype, marrow blasts, immunophenotype) -- only when a leukemia diagnosis exists."""
     onsets = [d.onset for d in case.diagnoses if d.onset]
     if onsets:
         return min(onsets)
     recorded = [d.recorded for d in case.diagnoses if d.recorded]
-    return min(recorded) if recorded else None
+    if recorded:
+        return min(recorded)
+    if not case.diagnoses:
+        return None
+    dates = [f.source.date for f in work.kmt2a] + [f.source.date for f in work.genetic]
+    dates += [k.source.date for k in work.karyotypes] + [m.source.date for m in work.markers]
+    dates += [r.measurement.source.date for r in work.readings if r.kind == "blasts-marrow-percent"]
+    dates = [d for d in dates if d]
+    return min(dates) if dates else None
 
 
 def case_from_resources(

@@ -82,6 +82,7 @@ class Measurement:
     source: Source
     comparator: str | None = None  # "<", "<=", ">", ">=" as reported
     method: str | None = None  # e.g. "QTcF", "QTcB", "measured", "mosteller"
+    derived_from: tuple[Source, ...] = ()  # the inputs of a computed value (Mosteller BSA, day-8 blasts)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,32 @@
+import pytest
+
+from fhir_mappings import units
+
+
+@pytest.mark.parametrize("value,unit,expected", [
+    (23.4, "10*3/uL", 23.4), (23.4, "10*9/L", 23.4), (23400, "/uL", 23.4), (23400, "/mm3", 23.4),
+    (23400, "10*6/L", 23.4), (23.4, "K/uL", 23.4), (23.4, "x10E3/uL", 23.4), (23.4, "10^3/µL", 23.4),
+    (23.4e9, "/L", 23.4),
+])
+def test_wbc_units(value, unit, expected):
+    assert units.to_canonical("count", value, unit) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("value,unit,expected", [(0.02, "%", 2e-4), (2, "10*-4", 2e-4), (0.0002, "1", 2e-4)])
+def test_fraction_units(value, unit, expected):
+    assert units.to_canonical("fraction", value, unit) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("kind,value,unit,expected", [
+    ("weight", 154, "[lb_av]", 69.853), ("weight", 6100, "g", 6.1), ("height", 1.72, "m", 172),
+    ("height", 30, "[in_i]", 76.2), ("interval", 0.452, "s", 452), ("magnesium", 2.0, "mg/dL", 0.8228),
+    ("electrolyte", 3.4, "meq/L", 3.4), ("dose-area", 95, "mg/m.2", 95),
+])
+def test_other_units(kind, value, unit, expected):
+    assert units.to_canonical(kind, value, unit) == pytest.approx(expected, rel=1e-3)
+
+
+def test_unknown_unit_and_unitless_fraction_give_none():
+    assert units.to_canonical("count", 5, "furlongs") is None
+    assert units.read_quantity("fraction", {"value": 0.02}) == (None, None)
+    assert units.read_quantity("fraction", {"value": 0.01, "comparator": "<", "code": "%"}) == (pytest.approx(1e-4), "<")
