@@ -241,8 +241,9 @@ def test_inducer_co_order_is_an_interaction():
 
 def test_amplification_is_not_indicated():
     request = adult()
-    request["prefetch"]["genomics"]["entry"][0]["resource"]["valueString"] = "47,XX,+11[4]/46,XX[16]"
-    request["prefetch"]["genomics"]["entry"][0]["resource"]["note"] = [{"text": "FISH: KMT2A amplification (8 copies), no rearrangement"}]
+    # no translocation on the karyotype, 8-11 KMT2A signals on FISH: amplification, not rearrangement
+    request["prefetch"]["genomics"]["entry"][0]["resource"]["valueString"] = "46,XX[20].nuc ish(KMT2Ax8~11)[180/200]"
+    assert built_case(request).kmt2a.status.value == "amplified"
     (card,) = answer(request)
     assert check(card)["verdict"] == "not-indicated" and card["indicator"] == "critical"
 
