@@ -7,6 +7,7 @@ order-sign:   `critical` for an unsafe order (wrong dose, not indicated, QTcF ab
 
 from __future__ import annotations
 
+import copy
 from typing import Iterable
 
 from cds_service import knowledge
@@ -42,7 +43,8 @@ def render(checks: Iterable[OrderCheck], hook: str, selected: set[str] | None = 
 def card_for(check: OrderCheck, level: str) -> dict:
     suggestions = []
     if check.corrected is not None:
-        update = action("update", check.correction_text, resource=check.corrected)
+        # a copy: the check may be cached and served again, whatever happens to this response
+        update = action("update", check.correction_text, resource=copy.deepcopy(check.corrected))
         suggestions.append(suggestion(check.correction_label, [update], is_recommended=True))
     reasons = knowledge.load("order_checks.json")["override_reasons"].get(check.override_group, [])
     return card(
