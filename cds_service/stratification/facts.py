@@ -83,6 +83,11 @@ class Facts:
         return "unknown"
 
     @property
+    def kmt2a_confirmed(self) -> bool:
+        """A rearrangement proven by FISH or a molecular test (not only suggested by a karyotype)."""
+        return self.rearranged and any(map(_confirmed, self.case.kmt2a.findings))
+
+    @property
     def rearranged(self) -> bool:
         return self.kmt2a_status is Kmt2aStatus.REARRANGED
 

@@ -36,7 +36,7 @@ def kmt2a_testing(f: Facts, out: Findings) -> None:
 def ambiguous_karyotype(f: Facts, out: Findings) -> None:
     codes = set(f.case.kmt2a.ambiguities) | {x.ambiguity for x in f.case.kmt2a.findings if x.ambiguity}
     for code in sorted(codes):
-        if code == "t11-17-may-be-apl" and not f.kmt2a_unconfirmed:
+        if code == "t11-17-may-be-apl" and f.kmt2a_confirmed:
             continue  # FISH or molecular testing already confirmed a KMT2A rearrangement
         if code != "t11-17-may-be-apl" and f.partner:
             continue  # the partner is already named by a better test
@@ -44,7 +44,7 @@ def ambiguous_karyotype(f: Facts, out: Findings) -> None:
             out.caution(code)
         except KeyError:
             continue  # an ambiguity we have no text for; the partner still needs confirming below
-    if codes and (f.kmt2a_unconfirmed or not f.partner):
+    if codes and (not f.kmt2a_confirmed or not f.partner):
         out.consider("confirm-fusion-partner")
         out.missing("fusion-partner")
     if f.kmt2a_unconfirmed:
