@@ -99,7 +99,8 @@ def template_problems(template: str, hook: str) -> list[str]:
         if token not in USER_TOKENS:
             problems.append(f"token {{{{{token}}}}} is not a 2.0 prefetch token")
     path, _, query = template.partition("?")
-    if not re.fullmatch(r"[A-Z][A-Za-z]+(/[^/?]+)?", TOKEN.sub("x", path)):
+    user_read = path.replace(" ", "") == "{{context.userId}}"  # userId is "Type/id": a read by itself
+    if not user_read and not re.fullmatch(r"[A-Z][A-Za-z]+(/[^/?]+)?", TOKEN.sub("x", path)):
         problems.append("not a relative read or type-level search")
     for name, _value in parse_qsl(query, keep_blank_values=True):
         if FORBIDDEN_PARAMS.search(name) or ("." in name and not name.startswith("_")):

@@ -1,0 +1,82 @@
+"""The audit trail, the store and the health check: what is recorded, and that no secret is logged."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+
+import requests
+from sqlalchemy import select, text
+
+from cds_service import cardkit
+from cds_service.handlers import HANDLERS
+from cds_service.store import AuditEvent, Store
+from tests.support import sandbox
+from tests.support.fhir_server import FhirTestServer
+
+PV = "/cds-services/kmt2a-patient-view"
+ACCESS_TOKEN = "ehr-fhir-token-d41d8cd98f"
+
+
+def test_one_audit_line_per_call_without_tokens_or_patient_ids(live_service, test_issuer, caplog):
+    one_card = lambda call: [cardkit.card("A card.", "info", {"label": "test"})]  # noqa: E731
+    base = live_service(profile="production", handlers={**HANDLERS, "kmt2a-patient-view": one_card})
+    patient = sandbox.raw("patient-view")["body"]["prefetch"]["patient"]
+    with FhirTestServer([patient]) as fhir:
+        body = copy.deepcopy(sandbox.raw("patient-view")["body"])
+        body["fhirServer"] = fhir.base.replace("http://", "https://")  # production wants https ...
+        body["fhirAuthorization"] = {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 30,
+                                     "scope": "patient/*.read", "subject": "kmt2a-cds", "patient": "pat-1"}
+        jwt_token = test_issuer.mint(aud=base + PV)
+        with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="kmt2a_cds"):
+            response = requests.post(base + PV, json=body, headers={"Authorization": f"Bearer {jwt_token}"})
+    assert response.status_code == 200  # ... the https fetch fails (plain server): keys named unavailable
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "kmt2a_cds.audit"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["hook_instance"] == body["hookInstance"] and line["service_id"] == "kmt2a-patient-view"
+    assert line["issuer"] == test_issuer.iss and line["jti"]
+    assert line["status"] == 200 and line["outcome"] in ("ok", "partial") and line["duration_ms"] > 0
+    assert line["card_uuids"] == [c["uuid"] for c in response.json()["cards"]] and line["card_uuids"]
+    for secret in (ACCESS_TOKEN, jwt_token, jwt_token.split(".")[2], "pat-1", "Testperson"):
+        assert secret not in caplog.text, secret
+
+
+def test_audit_rows_are_stored(live_service):
+    base = live_service()
+    body = copy.deepcopy(sandbox.raw("patient-view")["body"])
+    body["hookInstance"] = "audit-row-test-1"
+    requests.post(base + PV, json=body)
+    requests.post(base + PV, data=b"{", headers={"Content-Type": "application/json"})
+    store = Store(base.config.database_url)
+    with store.sessions() as session:
+        events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+    mine = [e for e in events if e.hook_instance == "audit-row-test-1"]
+    assert len(mine) == 1 and mine[0].status == 200 and mine[0].outcome.startswith("unauthenticated")
+    assert events[-1].status == 400 and events[-1].outcome == "refused"
+
+
+def test_sqlite_store_runs_in_wal_mode(live_service):
+    base = live_service()
+    store = Store(base.config.database_url)
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+
+
+def test_replay_cache_is_shared_through_the_store(tmp_path):
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    worker_a, worker_b = Store(url), Store(url)  # two processes/hosts would each have their own Store
+    assert worker_a.remember_jti("iss", "jti-1", 2e9) is True
+    assert worker_b.remember_jti("iss", "jti-1", 2e9) is False
+    assert worker_b.remember_jti("other-iss", "jti-1", 2e9) is True
+    worker_a.remember_jti("iss", "old", 1.0)
+    worker_a.purge_expired_jti(now=100.0)
+    assert worker_b.remember_jti("iss", "old", 2e9) is True  # purged after expiry
+
+
+def test_healthz(live_service):
+    base = live_service()
+    response = requests.get(base + "/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
