@@ -57,6 +57,13 @@ def concept_text(concept: Any) -> str:
     return " ".join(p for p in parts if p)
 
 
+def concept_label(concept: Any) -> str:
+    """One label for a CodeableConcept: its text, else its first display."""
+    if isinstance(concept, dict) and isinstance(concept.get("text"), str) and concept["text"].strip():
+        return concept["text"].strip()
+    return next((d for _, _, d in codings(concept) if d), "")
+
+
 def has_code(concept: Any, system: str, codes: set[str] | frozenset[str]) -> bool:
     return any(s == system and c in codes for s, c, _ in codings(concept))
 

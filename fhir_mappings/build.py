@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
 
-from fhir_mappings import conditions, fusion_text, genomics, kmt2a, observations, patient
+from fhir_mappings import conditions, draft_orders, fusion_text, genomics, kmt2a, medications, observations, patient
 from fhir_mappings.access import dicts, get
 from fhir_mappings.case import Case, Problem
-from fhir_mappings.resources import Pool, collect
+from fhir_mappings.resources import Pool, collect, flatten
 from fhir_mappings.validation import validated
 
 
@@ -118,6 +118,37 @@ def _pick_labs(case: Case, work: _Work) -> None:
     case.markers = tuple(work.markers)
 
 
+def _map_medications(case: Case, work: _Work) -> None:
+    uses = []
+    for resource in work.pool.of_type(*medications.KINDS):
+        if medications.relevant(resource, work.pool):
+            uses.extend(_guard(work, resource, lambda r: medications.map_medication(r, work.pool, case.reference_date))
+                        or [])
+    case.medications = tuple(uses)
+
+
+def _map_drafts(case: Case, work: _Work, bundle: dict | None, selections: list[str]) -> None:
+    """Orders from context.draftOrders, plus draft MedicationRequests that came with the other resources."""
+    drafts_pool = flatten([bundle]) if isinstance(bundle, dict) else Pool()
+    work.problems.extend(drafts_pool.problems)
+    raws = [r for r in drafts_pool.resources if r.get("resourceType") == "MedicationRequest"]
+    raws += [r for r in work.pool.resources if medications.is_draft(r)]
+    orders = []
+    for raw in raws:
+        order = _guard(work, raw, lambda r: draft_orders.map_order(r, raw, [drafts_pool, work.pool], selections),
+                       draft=True)
+        if order:
+            orders.append(order)
+    case.draft_orders = tuple(orders)
+
+
+def _therapy_related(case: Case) -> None:
+    coded = tuple(d.source for d in case.diagnoses if d.therapy_related)
+    exposures = medications.therapy_related(case.medications, case.diagnosis_date)
+    if coded or exposures:
+        case.therapy_related, case.therapy_related_evidence = True, coded + exposures
+
+
 def _kmt2a_from_diagnoses(work: _Work) -> None:
     """A diagnosis written as "KMT2A-r B-ALL" is (weak, method "text") evidence too."""
     for d in work.diagnoses:
@@ -134,7 +165,7 @@ def _patient_resource(work: _Work, patient_id: str | None) -> dict | None:
     return None
 
 
-def _assemble(work: _Work, patient_id: str | None) -> Case:
+def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, selections: list[str] = ()) -> Case:
     case = Case(reference_date=work.reference_date, patient_id=patient_id)
     sex, birth, problems = patient.demographics(_patient_resource(work, patient_id))
     work.problems.extend(problems)
@@ -153,6 +184,9 @@ def _assemble(work: _Work, patient_id: str | None) -> Case:
     _map_labs(work)
     case.diagnosis_date = _diagnosis_date(case, work)
     _pick_labs(case, work)
+    _map_medications(case, work)
+    _therapy_related(case)
+    _map_drafts(case, work, drafts, list(selections))
     case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
     case.problems = tuple(work.pool.problems + work.problems)
     return case
@@ -194,7 +228,11 @@ def case_from_resources(
     if patient_id is None:
         patient_id = _only_patient_id(pool)
     work = _Work(pool=pool, reference_date=reference_date)
-    return _assemble(work, patient_id)
+    try:
+        chosen = [s for s in selections if isinstance(s, str)] if selections else []
+    except TypeError:
+        chosen = []
+    return _assemble(work, patient_id, draft_orders if isinstance(draft_orders, dict) else None, chosen)
 
 
 def _only_patient_id(pool: Pool) -> str | None:

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from fhir_mappings import terminology as term
-from fhir_mappings.access import codings, concept_text, get, parse_date, reference_of
+from fhir_mappings.access import codings, concept_label, concept_text, get, parse_date, reference_of
 from fhir_mappings.case import Diagnosis, DiseaseStatus, Lineage, Source
 
 # Most specific lineage wins when code and text both speak (text "B-ALL" refines code "ALL").
@@ -102,7 +102,7 @@ def map_condition(condition: dict) -> Diagnosis | None:
     onset, recorded = onset_date(condition), parse_date(condition.get("recordedDate"))
     return Diagnosis(
         lineage=lineage,
-        text=_display(concept) or (rows[0][0]["display"] if rows else "leukemia"),
+        text=concept_label(concept) or (rows[0][0]["display"] if rows else "leukemia"),
         source=Source(reference_of(condition), onset or recorded),
         onset=onset,
         recorded=recorded,
@@ -112,12 +112,6 @@ def map_condition(condition: dict) -> Diagnosis | None:
         therapy_related=any(row["therapy_related"] == "true" for row, _ in rows)
         or bool(text and term.pattern("therapy_related").search(text)),
     )
-
-
-def _display(concept) -> str:
-    if isinstance(concept, dict) and isinstance(concept.get("text"), str) and concept["text"].strip():
-        return concept["text"].strip()
-    return next((d for _, _, d in codings(concept) if d), "")
 
 
 def _compatible(coded: Lineage, written: Lineage) -> bool:

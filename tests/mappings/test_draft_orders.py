@@ -1,0 +1,47 @@
+from datetime import date
+
+import pytest
+
+from fhir_mappings import case_from_hook_request
+from tests.mappings.helpers import fixture, sandbox_body
+
+REF = date(2026, 11, 21)
+
+
+def test_order_sign_drafts_with_doses_and_frequencies():
+    case = case_from_hook_request(fixture("order_sign_revumenib.json"), reference_date=REF)
+    orders = {d.reference: d for d in case.draft_orders}
+    revu = orders["MedicationRequest/revu-order"]
+    assert (revu.ingredient, revu.dose.value, revu.dose.unit, revu.dose.frequency, revu.dose.doses_per_day) == (
+        "revumenib", 95, "mg/m2", "q12h", 2)
+    assert "menin-inhibitor" in revu.classes and revu.selected
+    assert revu.resource["category"] == {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
+                                                     "code": "outpatient"}]}  # raw JSON kept as sent
+    posa = orders["MedicationRequest/posa-order"]  # contained Medication, brand name, no intent
+    assert (posa.ingredient, posa.dose.value, posa.dose.unit, posa.dose.frequency) == ("posaconazole", 300, "mg", "daily")
+    go = orders["MedicationRequest/go-order"]
+    assert (go.ingredient, go.dose.frequency, go.dose.doses_per_day) == ("gemtuzumab ozogamicin", "q12h", 2)
+    assert [m.ingredient for m in case.active_medications_in("strong-cyp3a4-inhibitor")] == ["voriconazole"]
+    assert any("OperationOutcome" in p.message for p in case.problems)
+
+
+def test_sandbox_order_select_empty_order():
+    case = case_from_hook_request(sandbox_body("order-select-1.json"), reference_date=REF)
+    [order] = case.draft_orders
+    assert (order.reference, order.ingredient, order.dose, order.selected) == ("MedicationRequest/request-123", None, None, True)
+
+
+@pytest.mark.parametrize("name", ["order-select-3.json", "order-sign.json"])
+def test_sandbox_quirks_single_objects(name):
+    case = case_from_hook_request(sandbox_body(name), reference_date=REF)
+    [order] = case.draft_orders
+    assert order.text.startswith("Lisinopril") and order.ingredient is None  # not a drug our checks know
+    assert order.dose is None  # "{pill}" is no checkable dose
+    assert any("leniently" in p.message for p in case.problems)
+
+
+def test_selections_mark_orders():
+    body = fixture("order_sign_revumenib.json")
+    body["context"]["selections"] = ["MedicationRequest/go-order"]
+    case = case_from_hook_request(body, reference_date=REF)
+    assert {d.reference for d in case.draft_orders if d.selected} == {"MedicationRequest/go-order"}

@@ -1,0 +1,65 @@
+from datetime import date
+
+from fhir_mappings import case_from_bundle, case_from_resources
+from tests.mappings.helpers import fixture
+
+REF = date(2025, 6, 1)
+
+
+def uses(case):
+    return {(m.ingredient, m.kind, m.active, m.source.reference) for m in case.medications}
+
+
+def test_normalised_ingredients_and_activity():
+    case = case_from_bundle(fixture("medications.json"), reference_date=REF)
+    assert uses(case) == {
+        ("etoposide", "statement", False, "MedicationStatement/etop-2021"),
+        ("posaconazole", "request", True, "MedicationRequest/posa"),
+        ("voriconazole", "request", False, "MedicationRequest/vori-text"),       # brand name in text
+        ("revumenib", "request", True, "MedicationRequest/revu"),                # product RxCUI, same-Bundle fullUrl
+        ("gemtuzumab ozogamicin", "administration", False, "MedicationAdministration/go-1"),  # contained
+        ("posaconazole", "request", False, "MedicationRequest/noxafil-missing"),  # unresolvable ref, display
+        ("daunorubicin", "request", False, "MedicationRequest/dauno"),
+    }  # fluconazole entered-in-error is gone; the draft blinatumomab is a draft order, not a medication
+
+
+def test_classes_from_data():
+    case = case_from_bundle(fixture("medications.json"), reference_date=REF)
+    assert [m.ingredient for m in case.active_medications_in("strong-cyp3a4-inhibitor")] == ["posaconazole"]
+    assert {m.ingredient for m in case.exposures_to("topoisomerase-ii-inhibitor")} == {"etoposide", "daunorubicin"}
+    assert [m.ingredient for m in case.active_medications_in("menin-inhibitor")] == ["revumenib"]
+    assert case.exposures_to("gemtuzumab-ozogamicin")[0].rxnorm == "1294580"
+
+
+def test_therapy_related_from_prior_topo_ii_not_from_induction():
+    case = case_from_bundle(fixture("medications.json"), reference_date=REF)
+    assert case.therapy_related is True
+    assert [s.reference for s in case.therapy_related_evidence] == ["MedicationStatement/etop-2021"]
+
+
+def test_draft_in_bundle_becomes_draft_order():
+    case = case_from_bundle(fixture("medications.json"), reference_date=REF)
+    assert [(d.reference, d.ingredient) for d in case.draft_orders] == [("MedicationRequest/blina-draft", "blinatumomab")]
+    assert "cd19-directed" in case.draft_orders[0].classes
+
+
+def test_no_exposure_means_unknown_not_false():
+    case = case_from_resources([{"resourceType": "Patient", "id": "x", "birthDate": "2000-01-01"}], reference_date=REF)
+    assert case.therapy_related is None
+
+
+def test_statement_active_within_period():
+    statement = {"resourceType": "MedicationStatement", "id": "s", "status": "active",
+                 "medicationCodeableConcept": {"text": "itraconazole 200 mg"}, "subject": {"reference": "Patient/x"},
+                 "effectivePeriod": {"start": "2025-05-01", "end": "2025-05-10"}}
+    case = case_from_resources([statement], reference_date=REF)
+    assert case.medications[0].active is False  # the period ended
+    statement["effectivePeriod"] = {"start": "2025-05-01"}
+    assert case_from_resources([statement], reference_date=REF).medications[0].active is True
+
+
+def test_inotuzumab_is_not_cd19():
+    req = {"resourceType": "MedicationRequest", "id": "i", "status": "active", "intent": "order",
+           "medicationCodeableConcept": {"text": "Besponsa (inotuzumab ozogamicin)"}, "subject": {"reference": "Patient/x"}}
+    case = case_from_resources([req], reference_date=REF)
+    assert case.medications[0].ingredient == "inotuzumab ozogamicin" and "cd19-directed" not in case.medications[0].classes
