@@ -112,11 +112,13 @@ class Store:
             connection.execute(text("SELECT 1"))
 
     def record_issued(self, cards: Iterable[dict], hook_instance: str, service_id: str, knowledge_version: str) -> None:
-        now = utcnow()
+        rows = [{"uuid": card["uuid"], "hook_instance": hook_instance, "service_id": service_id,
+                 "knowledge_version": knowledge_version, "issued_at": utcnow()} for card in cards]
+        if not rows:
+            return
         with self.sessions.begin() as session:
-            for card in cards:
-                session.merge(IssuedCard(uuid=card["uuid"], hook_instance=hook_instance, service_id=service_id,
-                                         knowledge_version=knowledge_version, issued_at=now))
+            for row in rows:
+                self._insert_once(session, IssuedCard, row, ["uuid"])
 
     def record_feedback(self, service_id: str, items: Iterable[dict]) -> FeedbackResult:
         """Store feedback items linked to the issued cards; committed before returning."""
