@@ -72,10 +72,11 @@ class JwksCache:
 
     def keys(self, url: str, kid: str | None) -> tuple[dict, ...]:
         with self._lock:
-            fetched_at, keys = self._entries.get(url, (0.0, ()))
-            age = time.monotonic() - fetched_at
+            entry = self._entries.get(url)
+            keys = entry[1] if entry else ()
+            age = time.monotonic() - entry[0] if entry else None  # monotonic() may be small after boot
             unknown_kid = kid is not None and not any(k.get("kid") == kid for k in keys)
-            if age > self.ttl_s or (unknown_kid and age > self.min_refresh_s):
+            if age is None or age > self.ttl_s or (unknown_kid and age > self.min_refresh_s):
                 keys = tuple(self._fetch(url).get("keys", ()))
                 self._entries[url] = (time.monotonic(), keys)
             return keys

@@ -201,3 +201,33 @@ def test_shipped_sandbox_key_is_the_published_one():
     from cds_service.config import Config
 
     assert Config(profile="production").trusted_issuers_file() is None  # production trusts nobody by default
+
+
+def test_concurrent_replays_let_exactly_one_through(prod, test_issuer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = test_issuer.mint(aud=prod + PV)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: post(prod, token).status_code, range(8)))
+    assert sorted(statuses) == [200] + [401] * 7
+
+
+def test_jwks_cache_ttl_and_unknown_kid_refresh():
+    fetched = []
+
+    def fetch(url):
+        fetched.append(url)
+        return {"keys": [{"kid": f"k{len(fetched)}"}]}
+
+    cache = JwksCache(ttl_s=3600, min_refresh_s=3600, fetch=fetch)
+    assert cache.keys("https://a/jwks", "k1")[0]["kid"] == "k1"
+    cache.keys("https://a/jwks", "k1")
+    cache.keys("https://a/jwks", "unknown")  # refresh is rate-limited: still one fetch
+    assert len(fetched) == 1
+    eager = JwksCache(ttl_s=3600, min_refresh_s=0, fetch=fetch)
+    eager.keys("https://b/jwks", None)
+    assert eager.keys("https://b/jwks", "k3")[0]["kid"] == "k3"  # unknown kid -> refetched
+    expired = JwksCache(ttl_s=0, min_refresh_s=3600, fetch=fetch)
+    expired.keys("https://c/jwks", None)
+    expired.keys("https://c/jwks", None)
+    assert fetched[-2:] == ["https://c/jwks", "https://c/jwks"]  # TTL passed -> refetched
