@@ -90,7 +90,7 @@ def check_request(body: Any, hook: str, production: bool) -> None:
         raise ProtocolError(400, "invalid", "Invalid CDS Hooks request: " + "; ".join(problems[:5]))
     if production and body.get("fhirServer", "https://").split(":", 1)[0].lower() != "https":
         raise ProtocolError(400, "security", "fhirServer must use https in production.", ["fhirServer"])
-    if "selections" in body["context"]:
+    if hook == "order-select":
         _check_selections(body["context"])
 
 

@@ -86,6 +86,14 @@ def test_selection_outside_draft_orders_is_400(base):
     assert_outcome(requests.post(base + "/cds-services/kmt2a-order-select", json=request), 400, "invalid")
 
 
+def test_unknown_context_fields_are_ignored(base):
+    request = patient_view_request()
+    request["context"]["selections"] = ["MedicationRequest/x"]  # meaningless for patient-view
+    request["extension"] = {"com.example.unknown": 1}
+    request["somethingNew"] = {"from": "a later spec version"}
+    assert requests.post(base + PV, json=request).status_code == 200
+
+
 def test_unknown_service_is_404(base):
     assert_outcome(requests.post(base + "/cds-services/no-such-service", json=patient_view_request()), 404,
                    "not-found")
