@@ -226,3 +226,25 @@ def test_no_input_makes_a_500(base, field, value):
         assert protocol.validate_response(response.json()) == []
     else:
         assert response.json()["resourceType"] == "OperationOutcome"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from(["selections", "draftOrders", "entry", "resource", "prefetch-key", "context-extra"]),
+       value=json_values)
+def test_no_order_input_makes_a_500(base, target, value):
+    request = copy.deepcopy(sandbox.raw("order-select-3")["body"])
+    context = request["context"]
+    if target in ("selections", "draftOrders"):
+        context[target] = value
+    elif target == "entry":
+        context["draftOrders"]["entry"] = value
+    elif target == "resource":
+        context["draftOrders"]["entry"][0]["resource"] = value
+    elif target == "prefetch-key":
+        request["prefetch"]["patient"] = value
+    else:
+        context["somethingElse"] = value
+    response = requests.post(base + "/cds-services/kmt2a-order-select", json=request)
+    assert response.status_code in (200, 400, 412), response.text
+    if response.status_code == 200:
+        assert protocol.validate_response(response.json()) == []
