@@ -57,6 +57,16 @@ def _fit(summary: str) -> str:
     return summary if len(summary) <= SUMMARY_LIMIT else summary[: SUMMARY_LIMIT - 1].rstrip(" ,;:") + "…"
 
 
+def _listing(lead: str, items: list[str], sep: str) -> str:
+    """`lead` + items, dropping whole items (counted as "+N more") rather than cutting one in half."""
+    for shown in range(len(items), 0, -1):
+        rest = len(items) - shown
+        text = lead + sep.join(items[:shown]) + (f" (+{rest} more)" if rest else "")
+        if len(text) <= SUMMARY_LIMIT:
+            return text
+    return _fit(lead + items[0]) if items else _fit(lead.rstrip(" :"))
+
+
 def _scheme(group: RiskGroup) -> str:
     entry = kb.section("schemes")[group.scheme]
     return f"{entry['label']} {entry['groups'].get(group.group, group.group)}"
@@ -101,7 +111,7 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
     if a.risk_groups:
         summary = f"{_subject(a)}: " + "; ".join(_scheme(g) for g in a.risk_groups)
     elif blocks_stratification(a):
-        summary = f"{_subject(a)}: no risk group until {', '.join(m.label.lower() for m in a.missing[:2])} known"
+        summary = _listing(f"{_subject(a)}: risk group needs ", [_short(m) for m in a.missing if m.blocks], ", ")
     else:
         summary = f"{_subject(a)}: no KMT2A risk scheme applies"
     keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
@@ -182,6 +192,17 @@ def _patient_line(a: Assessment) -> str:
 # --- focused cards ---------------------------------------------------------------------------------
 
 
+OFF_LABEL_CODES = {"menin-inhibitor"}
+
+
+def _off_label(a: Assessment) -> bool:
+    return any(c.code == "menin-inhibitor-off-label-age" for c in a.cautions)
+
+
+def _short(m: MissingItem) -> str:
+    return kb.missing_data(m.code).get("short", m.label)
+
+
 def _consideration_line(c: Consideration) -> str:
     entry = kb.consideration(c.code)
     strength = {"consider": "consider", "avoid": "avoid", "info": "for information"}[c.strength]
@@ -190,9 +211,9 @@ def _consideration_line(c: Consideration) -> str:
 
 
 def considerations_card(a: Assessment) -> dict:
-    labels = [kb.consideration(c.code)["label"] for c in a.considerations if c.strength != "info"]
-    labels = labels or [kb.consideration(c.code)["label"] for c in a.considerations]
-    summary = "Consider: " + "; ".join(labels)
+    labels = [kb.consideration(c.code)["label"] + (" (off-label)" if c.code in OFF_LABEL_CODES and _off_label(a) else "")
+              for c in a.considerations]
+    summary = _listing("Consider: ", labels, "; ")
     detail = ["### Treatment considerations", *map(_consideration_line, a.considerations)]
     if a.disagreements:
         detail += ["", "Where sources disagree, the wording is 'consider': see the assessment card."]
@@ -237,6 +258,9 @@ BLOCK_LABELS = {
 }
 
 
+STRATIFICATION_BLOCKS = {"kmt2a-schemes", "age", "lineage"}
+
+
 def _block_label(block: str) -> str:
     schemes = kb.section("schemes")
     return schemes[block]["label"] if block in schemes else BLOCK_LABELS.get(block, block)
@@ -272,8 +296,10 @@ def _missing_source(items: Iterable[MissingItem]) -> str:
 
 def missing_data_card(a: Assessment) -> dict:
     blocking = blocks_stratification(a)
-    labels = ", ".join(m.label for m in a.missing)
-    summary = ("Missing for risk stratification: " if blocking else "Still needed: ") + labels
+    schemes = kb.section("schemes")
+    stratifying = any(b in schemes or b in STRATIFICATION_BLOCKS for m in a.missing for b in m.blocks)
+    lead = "Missing for risk stratification: " if stratifying else "Missing for a treatment decision: "
+    summary = _listing(lead if blocking else "Still needed: ", [_short(m) for m in a.missing], ", ")
     suggestions = [
         cardkit.suggestion(
             f"Order {m.order['text']}"[:80],

@@ -30,6 +30,6 @@ def pediatric_all(f: Facts, out: Findings) -> None:
     elif f.partner is None:
         out.missing("fusion-partner")  # refines (t(4;11) is the worst subgroup); does not block the group
     mrd.after_induction(f, out)
-    out.consider("hsct-cr1", note="Childhood KMT2A-r ALL: for high-risk features such as persistent MRD or poor response (seed overview).")
     if not f.relapsed_or_refractory:
+        out.consider("hsct-cr1", note="Childhood KMT2A-r ALL: for high-risk features such as persistent MRD or poor response (seed overview).")
         out.consider("clinical-trial", note="Childhood KMT2A-r ALL: enrol in a clinical trial when one is available (seed overview).")

@@ -81,7 +81,8 @@ def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:
 def interfant_06(f: Facts, out: Findings) -> None:
     if not applies(f):
         return
-    out.consider("interfant-protocol")
+    if not f.relapsed_or_refractory:
+        out.consider("interfant-protocol")
     basis = [_age_line(f)]
     status = f.kmt2a_status
     if status is Kmt2aStatus.NOT_DETECTED:

@@ -31,12 +31,15 @@ def dose_summary(f: Facts) -> str:
 def relapsed_refractory(f: Facts, out: Findings) -> None:
     if not f.relapsed_or_refractory:
         return
-    out.consider("clinical-trial", note="Relapsed/refractory disease: trials of menin inhibitors and immunotherapy.", sources=("S14",))
     if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
         out.missing("kmt2a-status", blocks=(MENIN,))
-        return
-    if not f.rearranged:
-        return  # amplification, PTD, germline: no label indication (their cautions say why)
+    elif f.rearranged:
+        _menin_inhibitor(f, out)
+    # amplification, PTD, germline: no label indication (their cautions say why)
+    out.consider("clinical-trial", note="Relapsed/refractory disease: trials of menin inhibitors and immunotherapy.", sources=("S14",))
+
+
+def _menin_inhibitor(f: Facts, out: Findings) -> None:
     verdict = revumenib.eligibility(f.case)
     if verdict.indication != KMT2A_INDICATION:
         return
