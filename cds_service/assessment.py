@@ -36,6 +36,7 @@ class Kmt2aFacts:
     partner: str | None = None
     fusion: str | None = None
     copy_number: float | None = None
+    copy_number_high: float | None = None  # upper end of a reported range (cards only; the contract has one number)
     evidence: tuple[Source, ...] = ()
 
 

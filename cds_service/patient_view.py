@@ -13,10 +13,12 @@ from typing import Iterable
 from cds_service import cardkit
 from cds_service.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
 from cds_service.hook_call import HookCall
-from cds_service.stratification import assess, blocks_stratification, kb
+from cds_service.stratification import assess, blocks_stratification, kb, text
 from fhir_mappings.build import case_from_hook_request
 
 EXTENSION_KEY = "org.kmt2a-cds.assessment"
+TAG_LEGEND = ("Tags: [V] verified in the source, [P] partly verified, [U] unverified (verify before use), "
+              "[SRC] from the seed guideline overview only.")
 SUMMARY_LIMIT = 139  # the spec's "< 140 characters"
 OVERRIDES = (
     cardkit.override_reason("already-addressed", "Already addressed"),
@@ -152,7 +154,7 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...]) -> str:
         lines += [f"- {d}" for d in a.disagreements]
     if unavailable:
         lines += ["", f"Some chart data could not be retrieved ({', '.join(unavailable)}): this assessment may be incomplete."]
-    lines += ["", f"Rules applied: {', '.join(a.rules_applied) or 'none'}. Knowledge version {a.knowledge_version}."]
+    lines += ["", f"Rules applied: {', '.join(a.rules_applied) or 'none'}. Knowledge version {a.knowledge_version}.", TAG_LEGEND]
     return "\n".join(lines).strip()
 
 
@@ -162,7 +164,10 @@ def _kmt2a_line(a: Assessment) -> str:
         partner = f", partner {k.partner}" if k.partner else ", partner not identified"
         return f"Rearranged{partner}{f' ({k.fusion})' if k.fusion else ''}. Based on:"
     if k.status == "amplified":
-        copies = f" ({k.copy_number:g} copies or more)" if k.copy_number else ""
+        copies = ""
+        if k.copy_number:
+            upper = f"-{k.copy_number_high:g}" if k.copy_number_high and k.copy_number_high != k.copy_number else ""
+            copies = f" ({k.copy_number:g}{upper} copies)"
         return f"Amplified{copies}: not a rearrangement. Based on:"
     if k.status == "ptd":
         return "Partial tandem duplication: not a rearrangement. Based on:"
@@ -175,9 +180,9 @@ def _patient_line(a: Assessment) -> str:
     p, d = a.patient, a.disease
     parts = [f"age group {p.age_group}"]
     if p.age_at_diagnosis_days is not None:
-        parts.append(f"age at diagnosis {p.age_at_diagnosis_days} days")
+        parts.append(f"age at diagnosis {text.age(p.age_at_diagnosis_days)}")
     if p.age_days is not None:
-        parts.append(f"current age {p.age_days} days")
+        parts.append(f"current age {text.age(p.age_days)}")
     parts.append(f"lineage {d.lineage}")
     parts.append(f"setting {d.setting}")
     if d.therapy_related:
@@ -214,7 +219,7 @@ def considerations_card(a: Assessment) -> dict:
     labels = [kb.consideration(c.code)["label"] + (" (off-label)" if c.code in OFF_LABEL_CODES and _off_label(a) else "")
               for c in a.considerations]
     summary = _listing("Consider: ", labels, "; ")
-    detail = ["### Treatment considerations", *map(_consideration_line, a.considerations)]
+    detail = ["### Treatment considerations", *map(_consideration_line, a.considerations), "", TAG_LEGEND]
     if a.disagreements:
         detail += ["", "Where sources disagree, the wording is 'consider': see the assessment card."]
     keys = [k for c in a.considerations for k in c.citations]

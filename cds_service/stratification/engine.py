@@ -67,6 +67,7 @@ def _assemble(f: Facts, out: Findings) -> Assessment:
             partner=f.partner,
             fusion=summary.fusion if rearranged else None,
             copy_number=summary.copy_number if status is Kmt2aStatus.AMPLIFIED else None,
+            copy_number_high=summary.copy_number_high if status is Kmt2aStatus.AMPLIFIED else None,
             evidence=summary.evidence,
         ),
         risk_groups=tuple(out.risk_groups),

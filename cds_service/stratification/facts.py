@@ -134,7 +134,11 @@ class Facts:
 
     def evidence_text(self) -> str:
         """'FISH Observation/x of 2025-03-02; karyotype Observation/y of ...' for a basis line."""
-        parts = dict.fromkeys(f"{method(f.method)} {f.source}" for f in self.case.kmt2a.findings)
+        status = self.case.kmt2a.status
+        parts = dict.fromkeys(
+            f"{method(f.method)} {f.source}" + ("" if f.status is status else f" ({f.status.value})")
+            for f in self.case.kmt2a.findings
+        )
         return "; ".join(parts) or "no KMT2A result"
 
 

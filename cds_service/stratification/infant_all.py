@@ -98,7 +98,7 @@ def interfant_06(f: Facts, out: Findings) -> None:
 @rule("infant-mrd")
 def infant_mrd(f: Facts, out: Findings) -> None:
     if applies(f) and f.kmt2a_status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.NOT_DETECTED):
-        mrd.after_induction(f, out)
+        mrd.after_induction(f, out, sources=("S9",))
 
 
 def _overview_hsct_reasons(f: Facts) -> list[str]:
