@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
 
-from fhir_mappings import conditions, draft_orders, fusion_text, genomics, kmt2a, medications, observations, patient
+from fhir_mappings import conditions, draft_orders, fusion_text, genomics, kmt2a, medications, observations, patient, routing
 from fhir_mappings.access import dicts, get
 from fhir_mappings.case import Case, Problem
 from fhir_mappings.resources import Pool, collect, flatten
@@ -34,15 +34,25 @@ class _Work:
     readings: list = field(default_factory=list)
     mrd_resources: list = field(default_factory=list)
     markers: list = field(default_factory=list)
+    checked: dict = field(default_factory=dict)  # id(raw resource) -> readable dict or None
+
+    def readable(self, resource: dict, *, draft: bool = False) -> dict | None:
+        """The validated (possibly repaired) resource, or None; validated at most once per call."""
+        key = id(resource)
+        if key not in self.checked:
+            readable, problems = validated(resource, draft=draft)
+            self.problems.extend(problems)
+            self.checked[key] = readable
+        return self.checked[key]
 
 
-def _guard(work: _Work, resource: dict, fn: Callable[[dict], Any], *, draft: bool = False) -> Any:
-    """Validate `resource`, then map it with `fn`; any failure becomes a Problem (never an exception)."""
+def _guard(work: _Work, resource: dict, fn: Callable[[dict], Any], *, draft: bool = False, validate: bool = True) -> Any:
+    """Validate `resource` (unless the caller validates what it picks later), then map it with `fn`;
+    any failure becomes a Problem (never an exception)."""
     rtype = resource.get("resourceType") if isinstance(resource, dict) else None
     ref = f"{rtype}/{resource.get('id')}" if rtype and isinstance(resource.get("id"), str) else rtype
     try:
-        readable, problems = validated(resource, draft=draft)
-        work.problems.extend(problems)
+        readable = work.readable(resource, draft=draft) if validate else resource
         if readable is None:
             return None
         return fn(readable)
@@ -59,55 +69,73 @@ def _map_conditions(work: _Work) -> None:
                 work.diagnoses.append(diagnosis)
 
 
-def _map_disease_status(work: _Work) -> None:
-    for resource in work.pool.of_type("Observation"):
-        if conditions.is_disease_status(resource):
+def _route_observations(work: _Work) -> None:
+    """One pass over Observations and DiagnosticReports: each goes to the mapper that needs it, or nowhere."""
+    for resource in work.pool.of_type("Observation", "DiagnosticReport"):
+        family, kind = routing.route(resource)
+        if family == "disease-status":
             status = _guard(work, resource, conditions.status_observation)
             if status:
                 work.statuses.append(status)
+        elif family == "genetic":
+            _map_genetic(work, resource)
+        elif family == "lab" and kind != "immunophenotype-panel":
+            _map_lab(work, resource, kind)
 
 
-def _map_genetics(work: _Work) -> None:
-    for resource in work.pool.of_type("Observation", "DiagnosticReport"):
-        if genomics.is_genetic(resource):
-            result = _guard(work, resource, genomics.map_resource)
-            if result:
-                work.kmt2a.extend(result.kmt2a)
-                work.genetic.extend(result.findings)
-                if result.karyotype:
-                    work.karyotypes.append(result.karyotype)
+def _map_genetic(work: _Work, resource: dict) -> None:
+    result = _guard(work, resource, genomics.map_resource)
+    if result:
+        work.kmt2a.extend(result.kmt2a)
+        work.genetic.extend(result.findings)
+        if result.karyotype:
+            work.karyotypes.append(result.karyotype)
 
 
-def _map_labs(work: _Work) -> None:
-    for resource in work.pool.of_type("Observation"):
-        if conditions.is_disease_status(resource) or genomics.is_genetic(resource):
-            continue
-        kind = observations.kind_of(resource)
-        if kind is None or kind == "immunophenotype-panel":
-            continue
-        if kind == "mrd":
-            readable = _guard(work, resource, lambda r: r)
-            if readable:
-                work.mrd_resources.append(readable)
-        elif kind == "marker":
-            work.markers.extend(_guard(work, resource, observations.markers) or [])
-        else:
-            work.readings.extend(_guard(work, resource, lambda r: observations.read(r, kind, work.problems)) or [])
+def _map_lab(work: _Work, resource: dict, kind: str) -> None:
+    if kind == "mrd":
+        readable = _guard(work, resource, lambda r: r)
+        if readable:
+            work.mrd_resources.append(readable)
+    elif kind == "marker":
+        work.markers.extend(_guard(work, resource, observations.markers) or [])
+    else:
+        # read raw; only the readings a pick uses get validated (see _pick)
+        work.readings.extend(
+            _guard(work, resource, lambda r: observations.read(r, kind, work.problems), validate=False) or [])
+
+
+def _pick(work: _Work, fn: Callable[[list], Any]) -> Any:
+    """Run a pick over the readings; if the picked value rests on a resource that fails validation, drop that
+    resource's readings and pick again."""
+    while True:
+        try:
+            picked = fn(work.readings)
+        except Exception as exc:
+            work.problems.append(Problem(f"a lab value could not be picked ({type(exc).__name__})"))
+            return None
+        if picked is None:
+            return None
+        sources = {picked.source, *picked.derived_from}
+        used = [r for r in work.readings if r.measurement.source in sources and r.resource is not None]
+        bad = {id(r.resource) for r in used if work.readable(r.resource) is None}
+        if not bad:
+            return picked
+        work.readings = [r for r in work.readings if id(r.resource) not in bad]
 
 
 def _pick_labs(case: Case, work: _Work) -> None:
-    readings = work.readings
-    case.weight = observations.latest(readings, "weight")
-    case.height = observations.latest(readings, "height")
-    case.bsa = observations.bsa(readings, case.weight, case.height)
-    case.wbc_latest = observations.latest(readings, "wbc")
-    case.wbc_at_diagnosis = observations.at_diagnosis(readings, "wbc", case.diagnosis_date)
-    case.blood_blasts = observations.latest(readings, "blasts-blood-percent")
-    case.marrow_blasts = observations.latest(readings, "blasts-marrow-percent")
-    case.day8_blood_blasts = observations.day8_blasts(readings, case.diagnosis_date)
-    case.qtc = observations.qtc(readings)
-    case.potassium = observations.latest(readings, "potassium")
-    case.magnesium = observations.latest(readings, "magnesium")
+    case.weight = _pick(work, lambda rs: observations.latest(rs, "weight"))
+    case.height = _pick(work, lambda rs: observations.latest(rs, "height"))
+    case.bsa = _pick(work, lambda rs: observations.bsa(rs, case.weight, case.height))
+    case.wbc_latest = _pick(work, lambda rs: observations.latest(rs, "wbc"))
+    case.wbc_at_diagnosis = _pick(work, lambda rs: observations.at_diagnosis(rs, "wbc", case.diagnosis_date))
+    case.blood_blasts = _pick(work, lambda rs: observations.latest(rs, "blasts-blood-percent"))
+    case.marrow_blasts = _pick(work, lambda rs: observations.latest(rs, "blasts-marrow-percent"))
+    case.day8_blood_blasts = _pick(work, lambda rs: observations.day8_blasts(rs, case.diagnosis_date))
+    case.qtc = _pick(work, observations.qtc)
+    case.potassium = _pick(work, lambda rs: observations.latest(rs, "potassium"))
+    case.magnesium = _pick(work, lambda rs: observations.latest(rs, "magnesium"))
     results = []
     for resource in work.mrd_resources:
         result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date))
@@ -172,16 +200,14 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
     case.sex, case.birth_date = sex, birth
     case.age_days = patient.age_days(birth, work.reference_date)
     _map_conditions(work)
-    _map_disease_status(work)
+    _route_observations(work)
     case.diagnoses = tuple(work.diagnoses)
     case.lineage = conditions.case_lineage(case.diagnoses)
     case.disease_status, case.disease_status_evidence = conditions.disease_status(case.diagnoses, work.statuses)
-    _map_genetics(work)
     _kmt2a_from_diagnoses(work)
     case.kmt2a = kmt2a.summarise(work.kmt2a)
     case.genetic_findings = tuple(work.genetic)
     case.karyotype = max(work.karyotypes, key=lambda k: k.source.date or date.min) if work.karyotypes else None
-    _map_labs(work)
     case.diagnosis_date = _diagnosis_date(case, work)
     _pick_labs(case, work)
     _map_medications(case, work)

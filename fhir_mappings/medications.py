@@ -105,11 +105,12 @@ def is_draft(resource: dict) -> bool:
 
 
 def relevant(resource: dict, pool: Pool) -> bool:
-    """Cheap pre-filter on raw JSON: a medication resource whose ingredient we know."""
+    """Cheap pre-filter on raw JSON: a medication whose ingredient belongs to a class the rules use
+    (antiemetics and antibiotics without such a class are not validated or mapped)."""
     if resource.get("resourceType") not in KINDS or is_draft(resource):
         return False
     concept, medication = medication_of(resource, pool)
-    return bool(ingredients(concept, medication, pool))
+    return any(term.classes_of(i) for i in ingredients(concept, medication, pool))
 
 
 def map_medication(resource: dict, pool: Pool, today: date) -> list[MedicationUse]:

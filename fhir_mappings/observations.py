@@ -36,6 +36,7 @@ class Reading:
     kind: str
     measurement: Measurement
     words: str  # code text and notes, for time points ("day 8")
+    resource: dict | None = None  # the raw Observation, validated only if this reading is picked
 
 
 def _loinc_rows(resource: dict) -> list[dict]:
@@ -103,7 +104,7 @@ def read(resource: dict, kind: str, problems: list[Problem]) -> list[Reading]:
             continue
         method = _qtc_method({"code": code}, words) if kind == "qtc" else None
         method = "measured" if kind == "bsa" else method
-        out.append(Reading(kind, Measurement(value, canonical, source, comparator, method), words))
+        out.append(Reading(kind, Measurement(value, canonical, source, comparator, method), words, resource))
     return out
 
 

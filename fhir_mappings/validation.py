@@ -25,6 +25,29 @@ _MODULES = {
     "Medication": "medication",
     "DiagnosticReport": "diagnosticreport",
 }
+# The elements the mappers read, per type: only these are validated (a malformed narrative or performer is not
+# our business, and validating whole resources would cost more than the rest of the mapping together).
+_READ = {
+    "Patient": {"id", "gender", "birthDate"},
+    "Observation": {"id", "status", "code", "subject", "focus", "issued", "component", "note", "method",
+                    "interpretation", "specimen", "dataAbsentReason"},
+    "Condition": {"id", "clinicalStatus", "verificationStatus", "code", "subject", "recordedDate"},
+    "MedicationRequest": {"id", "status", "intent", "subject", "authoredOn", "dosageInstruction", "dispenseRequest",
+                          "contained"},
+    "MedicationStatement": {"id", "status", "subject", "dateAsserted", "contained"},
+    "MedicationAdministration": {"id", "status", "subject", "contained"},
+    "Medication": {"id", "code", "ingredient"},
+    "DiagnosticReport": {"id", "status", "code", "subject", "issued", "conclusion", "conclusionCode"},
+}
+_READ_PREFIXES = ("value", "effective", "onset", "medication")
+
+
+def _read_part(resource: dict) -> dict:
+    keep = _READ.get(resource.get("resourceType"), set())
+    return {k: v for k, v in resource.items()
+            if k == "resourceType" or k in keep or k.startswith(_READ_PREFIXES)}
+
+
 # Filled in when missing on an unsigned order (sandbox quirk), so the rest of the order can be checked.
 _DRAFT_DEFAULTS = {"intent": "order", "status": "draft"}
 
@@ -81,6 +104,7 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
     if model is None:
         return resource, []
     ref = f"{rtype}/{resource['id']}" if isinstance(resource.get("id"), str) else None
+    resource = _read_part(resource)
     try:
         model.model_validate(resource)
         return resource, []

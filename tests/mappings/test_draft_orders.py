@@ -37,7 +37,26 @@ def test_sandbox_quirks_single_objects(name):
     [order] = case.draft_orders
     assert order.text.startswith("Lisinopril") and order.ingredient is None  # not a drug our checks know
     assert order.dose is None  # "{pill}" is no checkable dose
-    assert any("leniently" in p.message for p in case.problems)
+    assert isinstance(order.resource["category"], dict)  # the raw order is kept exactly as sent
+    assert not any("skipped" in p.message for p in case.problems)
+
+
+def test_quirk_in_an_element_we_read_is_repaired_and_reported():
+    body = fixture("order_sign_revumenib.json")
+    revu = body["context"]["draftOrders"]["entry"][1]["resource"]
+    revu["dosageInstruction"] = revu["dosageInstruction"][0]  # a single object where an array belongs
+    case = case_from_hook_request(body, reference_date=REF)
+    order = next(d for d in case.draft_orders if d.reference == "MedicationRequest/revu-order")
+    assert (order.dose.value, order.dose.unit, order.dose.frequency) == (95, "mg/m2", "q12h")
+    assert any("leniently" in p.message and "dosageInstruction" in p.message for p in case.problems)
+
+
+def test_invalid_draft_is_skipped_with_a_problem():
+    body = fixture("order_sign_revumenib.json")
+    body["context"]["draftOrders"]["entry"][3]["resource"]["authoredOn"] = "last tuesday"
+    case = case_from_hook_request(body, reference_date=REF)
+    assert "MedicationRequest/go-order" not in {d.reference for d in case.draft_orders}
+    assert any(p.reference == "MedicationRequest/go-order" and "authoredOn" in p.message for p in case.problems)
 
 
 def test_selections_mark_orders():
