@@ -178,6 +178,7 @@ def test_epic_missing_ecg_is_asked_for():
 
 def test_epic_missing_height_for_a_child_in_mg_cannot_be_checked():
     request = set_dose(epic(), 100, "mg")
+    request["prefetch"]["medicationRequests"]["entry"] = []
     vitals = request["prefetch"]["vitals"]["entry"]
     request["prefetch"]["vitals"]["entry"] = [e for e in vitals if e["resource"]["code"]["coding"][0]["code"] != "8302-2"]
     (card,) = answer(request)
@@ -253,7 +254,8 @@ def test_amplification_is_not_indicated():
 
 def test_order_sign_reuses_order_select_when_nothing_changed():
     request = add_active(adult(), "posaconazole 100 MG Delayed Release Oral Tablet", "282446")
-    request["context"]["selections"] = [f"MedicationRequest/{the_order(request)['id']}"]
+    the_order(request)["id"] = "request-cache-test"  # content of its own: not cached by an earlier test
+    request["context"]["selections"] = ["MedicationRequest/request-cache-test"]
     before = order_cache.stats()
     (selected,) = answer(request, "order-select")
     (signed,) = answer(request, "order-sign")
