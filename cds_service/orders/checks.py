@@ -124,10 +124,9 @@ def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderChe
             lines.insert(0, "Reduce the revumenib dose while both are given; the reduced dose cannot be computed: "
                             + ", ".join(reason_text(m) for m in reduced.missing_data) + ".")
             summary = f"{name.capitalize()} with revumenib: revumenib dose must be reduced"
-    elif any(rule["effect"] == "avoid" for rule in matched):
-        summary = f"Avoid {name} with revumenib (CYP3A4 inducer)"
     else:
-        summary = f"{name.capitalize()} with revumenib: QT-prolonging, avoid or monitor ECG"
+        rule = min(matched, key=lambda r: r["effect"] != "avoid")  # "avoid" first
+        summary = f"{name.capitalize()} with revumenib: {rule['short']}"
     return OrderCheck(
         order=order.reference, medication=slug(name), verdict="interaction", kind="interaction",
         summary=summary, lines=tuple(lines), reasons=tuple(reasons),

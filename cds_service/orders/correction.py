@@ -33,10 +33,10 @@ def normalise_r4(resource: dict) -> tuple[dict, list[str]]:
     for name in ARRAY_ELEMENTS:
         if isinstance(fixed.get(name), dict):
             fixed[name] = [fixed[name]]
-            changes.append(f"{name} written as a list")
+            changes.append(f"{name} written as a list (needed for valid FHIR R4)")
     if not fixed.get("intent"):
         fixed["intent"] = "order"
-        changes.append('intent "order" added')
+        changes.append('intent "order" added (needed for valid FHIR R4)')
     return fixed, changes
 
 
@@ -63,7 +63,7 @@ def with_dose(resource: dict, value: float, unit: str, frequency: str | None = N
     stale = [r for r in rates[1:] if isinstance(r, dict) and ("doseQuantity" in r or "doseRange" in r)]
     if stale:  # e.g. Epic's "admin-amount" in tablets would contradict the corrected dose
         dosage["doseAndRate"] = [r for r in rates if not any(r is s for s in stale)]
-        changes.append("the other stated dose amount removed")
+        changes.append("the other stated dose amount (e.g. tablets) removed, it would contradict the new dose")
     if frequency in SCHEDULES:
         timing = dosage.setdefault("timing", {})
         timing.pop("code", None)  # "QD" would contradict the corrected schedule

@@ -103,7 +103,8 @@ def dose_part(case: Case, order: DraftMedicationOrder, expected: revumenib.Expec
         return part, None, []
     part.verdict, part.unsafe, part.problem, part.rank = verdict, True, True, 30
     shown = f"{_fmt(ordered.value)} {ordered.unit} {ordered.frequency or ''}".strip()
-    target = f"{expected.value:g} mg" if expected.value is not None else f"{expected.per_m2:g} mg/m2"
+    in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
+    target = f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
     part.summary = f"Revumenib {shown} is {'above' if verdict == 'dose-too-high' else 'below'} the expected {target} q12h"
     part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
     fixed, changes = _correction(order, ordered, expected, "frequency-not-q12h" in why)
@@ -151,11 +152,7 @@ def interaction_part(co: list[tuple[str, frozenset[str], str]]) -> Part:
         part.verdict, part.problem = "interaction", True
         part.reasons += [f"{rule['code']}:{name}" for name in names]
         part.lines.append(f"With {', '.join(names)}: {_tagged(rule)}")
-        rank = 40 if rule["effect"] == "avoid" else 45
-        if rank < part.rank:
-            part.rank = rank
-            verb = "avoid" if rule["effect"] == "avoid" else "avoid or monitor ECG"
-            part.summary = f"Revumenib with {', '.join(names)}: {rule['code'].replace('-', ' ').replace('cyp3a4', 'CYP3A4')}, {verb}"
+        _flag(part, 40 if rule["effect"] == "avoid" else 45, f"Revumenib with {', '.join(names)}: {rule['short']}")
     return part
 
 
@@ -301,5 +298,5 @@ def _correction_text(fixed: dict, changes: list[str]) -> str:
     text = (f"Update this revumenib order to {_fmt(quantity['value'])} {quantity['unit']} every 12 hours, "
             f"the dose of the label table. {revumenib.VERIFY_TEXT}")
     if changes:
-        text += " The copy was also made valid FHIR R4: " + ", ".join(changes) + "."
+        text += " Also: " + "; ".join(changes) + "."
     return text

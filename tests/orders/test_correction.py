@@ -42,7 +42,8 @@ def test_sandbox_draft_is_not_r4_but_its_correction_is():
     assert fixed is not None
     assert_valid_r4(fixed)
     assert fixed["category"] == [original["category"]] and fixed["reasonCode"] == [original["reasonCode"]]
-    assert "category written as a list" in changes and "reasonCode written as a list" in changes
+    assert any(c.startswith("category written as a list") for c in changes)
+    assert any(c.startswith("reasonCode written as a list") for c in changes)
     assert dose_of(fixed) == {"value": 160, "unit": "mg", "system": "http://unitsofmeasure.org", "code": "mg"}
     assert original["category"] == fixed["category"][0]  # the input was not modified
 
@@ -52,7 +53,7 @@ def test_missing_intent_is_added_and_said():
     assert "intent" not in original
     fixed, changes = corrected_order(original, 160, "mg")
     assert_valid_r4(fixed)
-    assert fixed["intent"] == "order" and 'intent "order" added' in changes
+    assert fixed["intent"] == "order" and any(c.startswith('intent "order" added') for c in changes)
     # the schedule was right: timing untouched
     assert fixed["dosageInstruction"][0]["timing"] == original["dosageInstruction"][0]["timing"]
 
@@ -63,7 +64,7 @@ def test_epic_order_keeps_medication_reference_and_drops_the_contradicting_table
     assert_valid_r4(fixed)
     assert fixed["medicationReference"] == original["medicationReference"]
     assert [r["doseQuantity"]["code"] for r in fixed["dosageInstruction"][0]["doseAndRate"]] == ["mg/m2"]
-    assert "the other stated dose amount removed" in changes
+    assert any(c.startswith("the other stated dose amount") for c in changes)
     assert fixed["dosageInstruction"][0]["timing"]["code"]["coding"][0]["code"] == "BID"
 
 
