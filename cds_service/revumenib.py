@@ -215,8 +215,9 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
         return ExpectedDose(float(row["value"]), basis=why, tablets_mg=dispensable_dose(row["value"]), **common)
     if case.bsa is None:
         return ExpectedDose(None, per_m2=float(row["value"]), missing_data=("height",), **common)
-    value = row["value"] * case.bsa.value
-    return ExpectedDose(round(value, 1), basis=f"{_fmt(row['value'])} mg/m2 x {_fmt(case.bsa.value)} m2",
+    bsa = round(case.bsa.value, 2)  # BSA to 0.01 m2, as dosed in clinic, so the basis shown multiplies out
+    value = row["value"] * bsa
+    return ExpectedDose(round(value, 1), basis=f"{_fmt(row['value'])} mg/m2 x {_fmt(bsa)} m2",
                         per_m2=float(row["value"]), tablets_mg=dispensable_dose(value), **common)
 
 
