@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any, Callable, Iterable
 
 from fhir_mappings import conditions, draft_orders, fusion_text, genomics, kmt2a, medications, observations, patient, routing
-from fhir_mappings.access import dicts, get
 from fhir_mappings.case import Case, Problem
 from fhir_mappings.resources import Pool, collect, flatten
+from fhir_mappings.terminology import rows
 from fhir_mappings.validation import validated
 
 
@@ -259,6 +259,19 @@ def case_from_resources(
     except TypeError:
         chosen = []
     return _assemble(work, patient_id, draft_orders if isinstance(draft_orders, dict) else None, chosen)
+
+
+def warm_up() -> None:
+    """Load the terminology tables and the FHIR models once (e.g. before gunicorn forks its workers), so the
+    first request does not pay for them."""
+    case_from_hook_request({"context": {"patientId": "warm-up"},
+                            "prefetch": {"p": {"resourceType": "Patient", "id": "warm-up", "birthDate": "2000-01-01"}}},
+                           reference_date=date(2000, 1, 2))
+    for name in ("Observation", "Condition", "MedicationRequest", "MedicationStatement", "MedicationAdministration",
+                 "Medication", "DiagnosticReport"):
+        validated({"resourceType": name})
+    for table in ("genes.csv", "iscn_partners.csv", "loinc.csv", "diagnoses.csv", "ingredients.csv", "units.csv"):
+        rows(table)
 
 
 def _only_patient_id(pool: Pool) -> str | None:

@@ -156,6 +156,8 @@ def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
         bands11 = per_chrom[0]
         if not any(_is_kmt2a_band(b) for b in bands11):
             return None
+        if kind == "add":  # material of unknown origin at 11q23: KMT2A may be broken, partner unknowable
+            return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab)
         others = [b for b in bands11 if not _is_kmt2a_band(b)]
         return _lookup("11", others[0] if others else bands11[0], ab)
     i11 = chroms.index("11")

@@ -70,6 +70,9 @@ def _value_text(resource: dict) -> str:
         return resource["valueString"]
     concept = resource.get("valueCodeableConcept")
     if isinstance(concept, dict):
+        iscn = [code for system, code, _ in codings(concept) if system == "iscn"]
+        if iscn:
+            return iscn[0]
         if isinstance(concept.get("text"), str) and concept["text"].strip():
             return concept["text"]
         for _, code, display in codings(concept):

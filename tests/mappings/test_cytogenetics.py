@@ -98,3 +98,7 @@ def test_karyotype_with_fish_appended():
 def test_never_raises_on_junk(junk):
     result = parse(junk)
     assert result.abnormality_count >= 0
+
+
+def test_add_at_11q23_is_unknown_without_candidates():
+    assert kmt2a("46,XY,add(11)(q23)[20]") == [(Kmt2aStatus.UNKNOWN, None, (), None)]

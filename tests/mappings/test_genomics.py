@@ -5,7 +5,7 @@ import pytest
 
 from fhir_mappings import case_from_bundle, case_from_resources
 from fhir_mappings.case import Kmt2aStatus
-from tests.mappings.helpers import bundle, fixture, observation, patient
+from tests.mappings.helpers import bundle, fixture, observation
 
 REF = date(2025, 6, 1)
 GENE = {"coding": [{"system": "http://loinc.org", "code": "48018-6"}]}
