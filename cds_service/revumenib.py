@@ -222,12 +222,28 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
 
 
 @lru_cache(maxsize=1)
-def _tablet_amounts() -> tuple[float, ...]:
-    strengths = dosing()["tablet_strengths_mg"]["values"]
+def _tablet_combinations() -> dict[float, tuple[int, ...]]:
+    """Amount -> the fewest whole tablets (strengths, largest first) that make it."""
+    strengths = sorted(dosing()["tablet_strengths_mg"]["values"], reverse=True)
     most = dosing()["max_tablets_per_dose"]
-    amounts = {sum(combo) for n in range(1, most + 1)
-               for combo in itertools.combinations_with_replacement(strengths, n)}
-    return tuple(sorted(amounts))
+    best: dict[float, tuple[int, ...]] = {}
+    for n in range(1, most + 1):
+        for combo in itertools.combinations_with_replacement(strengths, n):
+            best.setdefault(float(sum(combo)), combo)
+    return best
+
+
+def _tablet_amounts() -> tuple[float, ...]:
+    return tuple(sorted(_tablet_combinations()))
+
+
+def tablets_for(mg: float) -> str | None:
+    """How a whole-tablet amount is made: "1 x 160 mg + 1 x 110 mg"; None if it is not one."""
+    combo = _tablet_combinations().get(float(mg))
+    if combo is None:
+        return None
+    counts = {strength: combo.count(strength) for strength in dict.fromkeys(combo)}
+    return " + ".join(f"{count} x {strength:g} mg" for strength, count in counts.items())
 
 
 def dispensable_dose(mg: float) -> float:

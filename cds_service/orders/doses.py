@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from cds_service import revumenib
-from fhir_mappings.case import Case, DraftMedicationOrder
+from fhir_mappings import draft_orders
+from fhir_mappings.case import Case, Dose, DraftMedicationOrder
 
 TABLET_UNITS = {"tablet", "tablets", "tab", "tabs", "{tbl}", "{tablet}", "{pill}", "pill", "{tab}"}
 _STRENGTH = re.compile(r"(\d+(?:\.\d+)?)\s*mg\b(?!\s*/)", re.IGNORECASE)
@@ -45,9 +46,22 @@ def tablet_strength_mg(order: DraftMedicationOrder) -> float | None:
     return strengths.pop() if len(strengths) == 1 else None
 
 
+def _raw_dose(order: DraftMedicationOrder) -> Dose | None:
+    """A dose the mapper leaves out because its unit is not a mass ("2 {pill}"): value, unit as sent, timing."""
+    resource = order.resource if isinstance(order.resource, dict) else {}
+    for instruction in resource.get("dosageInstruction") or []:
+        for rate in (instruction.get("doseAndRate") or []) if isinstance(instruction, dict) else []:
+            quantity = rate.get("doseQuantity") if isinstance(rate, dict) else None
+            if isinstance(quantity, dict) and isinstance(quantity.get("value"), (int, float)):
+                unit = str(quantity.get("code") or quantity.get("unit") or "")
+                label, per_day = draft_orders.frequency(resource)
+                return Dose(float(quantity["value"]), unit, label, per_day)
+    return None
+
+
 def ordered_dose(case: Case, order: DraftMedicationOrder) -> OrderedDose | None:
     """The order's dose per administration, converted to mg where the case allows it."""
-    dose = order.dose
+    dose = order.dose or _raw_dose(order)
     if dose is None:
         return None
     unit = (dose.unit or "").strip()

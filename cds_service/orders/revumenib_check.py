@@ -295,8 +295,9 @@ def _correction_label(fixed: dict | None) -> str | None:
 
 def _correction_text(fixed: dict, changes: list[str]) -> str:
     quantity = _dose_of(fixed)
-    text = (f"Update this revumenib order to {_fmt(quantity['value'])} {quantity['unit']} every 12 hours, "
-            f"the dose of the label table. {revumenib.VERIFY_TEXT}")
+    tablets = revumenib.tablets_for(quantity["value"]) if quantity["unit"] == "mg" else None
+    text = (f"Update this revumenib order to {_fmt(quantity['value'])} {quantity['unit']} every 12 hours"
+            f"{f' ({tablets} tablets)' if tablets else ''}, the dose of the label table. {revumenib.VERIFY_TEXT}")
     if changes:
         text += " Also: " + "; ".join(changes) + "."
     return text

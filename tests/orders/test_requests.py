@@ -225,6 +225,18 @@ def test_unavailable_medication_prefetch_is_named():
     assert card["indicator"] == "warning"
 
 
+@pytest.mark.parametrize("pills, verdict", [(1, "dose-too-low"), (2, "dose-too-high")])
+def test_dose_in_tablets_of_a_named_strength_is_converted(pills, verdict):
+    request = adult()  # "Revuforj 160 MG Oral Tablet", BID, no inhibitor
+    quantity = the_order(request)["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    quantity.clear()
+    quantity.update({"value": pills, "system": "http://unitsofmeasure.org", "code": "{pill}"})
+    (card,) = answer(request, "order-select")
+    assert check(card)["verdict"] == verdict
+    assert check(card)["orderedDose"] == {"value": pills, "unit": "{pill}", "frequency": "q12h"}
+    assert f"{pills} tablet(s) x 160 mg" in card["detail"]
+
+
 def test_inhibitor_ordered_for_patient_on_revumenib():
     request = add_active(adult(), "Revuforj 160 MG Oral Tablet")
     request["context"]["draftOrders"]["entry"] = []

@@ -144,3 +144,10 @@ def test_ziftomenib_is_npm1_only():
     assert revumenib.eligibility(case(kmt2a=Kmt2aStatus.NOT_DETECTED, npm1=True), "ziftomenib").verdict == "eligible"
     child = revumenib.eligibility(case(kmt2a=Kmt2aStatus.NOT_DETECTED, npm1=True, age_years=12), "ziftomenib")
     assert child.verdict == "off-label-age" and "age-under-18-years" in child.reasons
+
+
+def test_tablets_for_names_the_fewest_whole_tablets():
+    assert revumenib.tablets_for(270) == "1 x 160 mg + 1 x 110 mg"
+    assert revumenib.tablets_for(160) == "1 x 160 mg"
+    assert revumenib.tablets_for(75) == "3 x 25 mg"
+    assert revumenib.tablets_for(101) is None
