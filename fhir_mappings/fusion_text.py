@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from fhir_mappings import cytogenetics
 from fhir_mappings import terminology as term
@@ -22,6 +23,7 @@ _COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:c
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
 
 
+@lru_cache(maxsize=None)
 def _pair_pattern() -> re.Pattern[str]:
     gene = term.gene_alias_pattern().pattern
     return re.compile(rf"({gene}){_SEPARATOR}({gene})", re.IGNORECASE)
@@ -114,14 +116,14 @@ def _copies(clause: str) -> tuple[float | None, float | None]:
 
 
 def _other_gene(gene: str, clause: str, no: bool) -> list[tuple[str, str, bool, str | None]]:
-    if re.search(r"rearrang|fusion|translocat", clause, re.IGNORECASE):
+    if term.pattern("structural_words").search(clause):
         return [(gene, "rearrangement", not no, clause)]
     if term.pattern("amplification").search(clause):
         return [(gene, "amplification", not no, clause)]
-    if re.search(r"\bdel(etion|eted)?\b|\bloss\b", clause, re.IGNORECASE):
+    if term.pattern("deletion_words").search(clause):
         return [(gene, "deletion", not no, clause)]
     hgvs = protein_change(clause)
-    if hgvs or re.search(r"\bmutat|\bvariant\b|c\.\d", clause, re.IGNORECASE):
+    if hgvs or term.pattern("variant_words").search(clause):
         return [(gene, "variant", not no, hgvs)]
     return []
 

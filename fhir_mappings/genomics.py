@@ -241,24 +241,30 @@ def _variant_method(observation: dict) -> str:
 
 
 def _from_variant(observation: dict, source: Source) -> GeneticResult:
-    comp = _components(observation)
-    present = _present(observation)
-    method = _variant_method(observation)
+    comp, present, method = _components(observation), _present(observation), _variant_method(observation)
     result = _from_karyotype(comp.iscn, source) if comp.iscn else GeneticResult()
-    if comp.variation or notes(observation):
-        text_result = from_text(f"{comp.variation}\n{notes(observation)}", source, method)
-        if "KMT2A" in comp.genes or not comp.genes:
-            result.kmt2a.extend(f for f in text_result.kmt2a if f.status != Kmt2aStatus.NOT_DETECTED or present is False)
-    if "KMT2A" in comp.genes and present is not None:
-        finding = _kmt2a_variant(comp, present, source, method)
-        if finding:
-            result.kmt2a = [f for f in result.kmt2a if f.method == "karyotype"] + [finding]
-    for gene in comp.genes:
-        kmt2a_fusion = "KMT2A" in comp.genes and bool(comp.changes & {"fusion"} or len(comp.genes) > 1)
-        if gene != "KMT2A" and present is not None and not kmt2a_fusion:
-            result.findings.append(GeneticFinding(gene, _kind(comp), present, source, comp.protein or comp.dna
-                                                  or comp.variation or None))
+    coded = _kmt2a_variant(comp, present, source, method) if "KMT2A" in comp.genes and present is not None else None
+    if coded:  # the coded components say it all; words would only repeat them
+        result.kmt2a.append(coded)
+    elif "KMT2A" in comp.genes or not comp.genes:
+        result.kmt2a.extend(_kmt2a_from_words(observation, comp, present, source, method))
+    kmt2a_fusion = "KMT2A" in comp.genes and bool(comp.changes & {"fusion"} or len(comp.genes) > 1)
+    if present is not None and not kmt2a_fusion:
+        detail = comp.protein or comp.dna or comp.variation or None
+        result.findings.extend(GeneticFinding(g, _kind(comp), present, source, detail)
+                               for g in comp.genes if g != "KMT2A")
     return result
+
+
+def _kmt2a_from_words(observation: dict, comp: _Components, present: bool | None, source: Source,
+                      method: str) -> list[Kmt2aFinding]:
+    """variation-code text and notes, when the components do not settle KMT2A. A negative sentence counts only
+    when the Variant itself is reported absent."""
+    words = f"{comp.variation}\n{notes(observation)}".strip()
+    if not words:
+        return []
+    found = from_text(words, source, method).kmt2a
+    return [f for f in found if f.status != Kmt2aStatus.NOT_DETECTED or present is False]
 
 
 def _kind(comp: _Components) -> str:

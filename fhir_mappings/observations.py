@@ -20,15 +20,6 @@ _UNIT_OF = {
     "weight": ("weight", "kg"), "height": ("height", "cm"), "bsa": ("area", "m2"), "qtc": ("interval", "ms"),
     "potassium": ("electrolyte", "mmol/L"), "magnesium": ("magnesium", "mmol/L"),
 }
-_TEXT_KINDS = [  # words on Observation.code when no known LOINC is sent (house convention, tag U)
-    (re.compile(r"\bQTc", re.I), "qtc"),
-    (re.compile(r"\b(WBC|white blood cell|leukocytes?)\b(?!.*(marrow|flow|MRD))", re.I), "wbc"),
-    (re.compile(r"body surface area|\bBSA\b", re.I), "bsa"),
-    (re.compile(r"body weight|^weight$", re.I), "weight"),
-    (re.compile(r"body height|^height$|^length$", re.I), "height"),
-    (re.compile(r"^potassium|\bK\+", re.I), "potassium"),
-    (re.compile(r"^magnesium|\bMg\b", re.I), "magnesium"),
-]
 
 
 @dataclass(frozen=True)
@@ -59,7 +50,7 @@ def kind_of(resource: dict) -> str | None:
         if term.pattern("marrow").search(words):
             return "blasts-marrow-percent"
         return "blasts-blood"
-    for regex, kind in _TEXT_KINDS:
+    for regex, kind in term.pattern_list("lab_words", "kind"):
         if regex.search(words):
             return kind
     return None
@@ -201,9 +192,9 @@ def _coded_positive(resource: dict) -> bool | None:
                 return False
         words = concept_text(concept)
         if words:
-            if re.search(r"\bneg|not detected|undetectable|\bND\b", words, re.I):
+            if term.pattern("result_negative").search(words):
                 return False
-            if re.search(r"\bpos|\bdetected\b", words, re.I):
+            if term.pattern("result_positive").search(words):
                 return True
     return None
 
