@@ -105,6 +105,7 @@ def _match_indication(case: Case, indication: dict) -> tuple[bool, list[str], li
         reasons = [KMT2A_NOT_REARRANGED_REASON.get(status, f"kmt2a-{status.value}")]
         if case.kmt2a.conflicts:
             reasons.append("kmt2a-results-conflict")
+        reasons += list(case.kmt2a.ambiguities)  # e.g. "t11-17-may-be-apl": why the status stays unknown
         return False, reasons, ["kmt2a-status"] if status is Kmt2aStatus.UNKNOWN else []
     npm1 = _npm1_mutated(case)
     if not npm1:

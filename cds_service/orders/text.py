@@ -9,6 +9,8 @@ PHRASES = {
     "kmt2a-not-detected": "no KMT2A rearrangement was detected",
     "kmt2a-status-unknown": "no KMT2A result on record: the label needs a KMT2A translocation shown by a validated test",
     "kmt2a-results-conflict": "KMT2A results conflict",
+    "t11-17-may-be-apl": "t(11;17)(q23;q21) may be ZBTB16::RARA (APL) rather than KMT2A: confirm by FISH or molecular test",
+    "t11-19-partner-ambiguous": "t(11;19)(q23;p13) without sub-band: partner MLLT1 or ELL",
     "npm1-mutated-aml": "NPM1-mutated AML",
     "npm1-not-mutated": "NPM1 not mutated",
     "npm1-status-unknown": "no NPM1 result on record",

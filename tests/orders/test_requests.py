@@ -262,6 +262,15 @@ def test_amplification_is_not_indicated():
     assert check(card)["verdict"] == "not-indicated" and card["indicator"] == "critical"
 
 
+def test_t11_17_is_not_taken_for_a_kmt2a_translocation():
+    request = adult()
+    request["prefetch"]["genomics"]["entry"][0]["resource"]["valueString"] = "46,XX,t(11;17)(q23;q21)[20]"
+    (card,) = answer(request)
+    assert check(card)["verdict"] == "not-indicated"
+    assert "t11-17-may-be-apl" in check(card)["reasons"] and "kmt2a-status" in check(card)["missingData"]
+    assert "ZBTB16::RARA" in card["detail"]
+
+
 # --- the cache: order-sign reuses order-select ------------------------------------------------------
 
 
