@@ -25,6 +25,8 @@ def age_and_lineage(f: Facts, out: Findings) -> None:
 
 @rule("kmt2a-testing")
 def kmt2a_testing(f: Facts, out: Findings) -> None:
+    if f.kmt2a_status is Kmt2aStatus.PTD:
+        out.caution("ptd-not-rearrangement")  # in every lineage and age, not only where ELN applies
     if not f.has_leukemia or f.kmt2a_status is not Kmt2aStatus.UNKNOWN:
         return
     if f.case.kmt2a.conflicts:

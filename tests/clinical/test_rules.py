@@ -347,3 +347,11 @@ def test_age_unknown_no_age_based_group():
     a = assess(case)
     assert not a.risk_groups
     assert "age" in a.missing_data
+
+
+def test_ptd_caution_in_any_lineage_and_no_menin():
+    a = assess(make_case(age_at_dx_days=years(12), lineage=Lineage.AML, summary=kmt2a(K.PTD),
+                         status=DiseaseStatus.RELAPSED, weight=40, qtc=400))
+    assert "ptd-not-rearrangement" in codes(a.cautions)
+    assert not a.risk_groups
+    assert "menin-inhibitor" not in codes(a.considerations)
