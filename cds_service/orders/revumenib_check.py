@@ -74,9 +74,25 @@ def indication_part(case: Case) -> Part:
 # --- dose ------------------------------------------------------------------------------------------
 
 
-def dose_part(case: Case, order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
+def _target(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> str:
+    """The expected dose in the order's own terms: mg/m2 for an mg/m2 order, else mg."""
+    in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
+    return f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
+
+
+def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
+    cited = f"[{expected.tag}, {expected.source}]. {revumenib.VERIFY_TEXT}"
+    if expected.value is not None:
+        how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
+        return f"Expected dose: {expected.value:g} mg q12h ({how}) {cited}"
+    if expected.per_m2 is not None:
+        return f"Expected dose: {expected.per_m2:g} mg/m2 q12h ({expected.why}) {cited}"
+    return None
+
+
+def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
               ordered: doses.OrderedDose | None) -> tuple[Part, dict | None, list[str]]:
-    """(part, corrected order or None, normalisations applied to the corrected copy)."""
+    """(part, corrected order or None, changes made to the corrected copy)."""
     part = Part(reasons=list(expected.reasons), missing=list(expected.missing_data))
     if ordered is None:
         part.verdict = "cannot-check"
@@ -87,13 +103,7 @@ def dose_part(case: Case, order: DraftMedicationOrder, expected: revumenib.Expec
     part.missing += [m for m in ordered.missing_data if m not in part.missing]
     verdict, why = doses.compare(ordered, expected)
     part.reasons += why
-    if expected.value is not None:
-        how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
-        part.lines.append(f"Expected dose: {expected.value:g} mg q12h ({how}) [{expected.tag}, {expected.source}]. "
-                          f"{revumenib.VERIFY_TEXT}")
-    elif expected.per_m2 is not None:
-        part.lines.append(f"Expected dose: {expected.per_m2:g} mg/m2 q12h ({expected.why}) [{expected.tag}, {expected.source}]. "
-                          f"{revumenib.VERIFY_TEXT}")
+    part.lines += [line for line in (_expected_line(expected),) if line]
     if verdict == "cannot-check":
         part.verdict = "cannot-check"
         lacking = ", ".join(reason_text(m) for m in part.missing) or f"a dose in mg or mg/m2 (ordered in {ordered.unit or 'no unit'})"
@@ -101,11 +111,10 @@ def dose_part(case: Case, order: DraftMedicationOrder, expected: revumenib.Expec
         return part, None, []
     if verdict == "ok":
         return part, None, []
-    part.verdict, part.unsafe, part.problem, part.rank = verdict, True, True, 30
-    shown = f"{_fmt(ordered.value)} {ordered.unit} {ordered.frequency or ''}".strip()
-    in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
-    target = f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
-    part.summary = f"Revumenib {shown} is {'above' if verdict == 'dose-too-high' else 'below'} the expected {target} q12h"
+    part.verdict = verdict
+    shown = " ".join(p for p in (_fmt(ordered.value), ordered.unit, ordered.frequency) if p)
+    where = "above" if verdict == "dose-too-high" else "below"
+    _flag(part, 30, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)} q12h", unsafe=True)
     part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
     fixed, changes = _correction(order, ordered, expected, "frequency-not-q12h" in why)
     return part, fixed, changes
@@ -229,53 +238,66 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
     draft_inhibitors = [name for name, classes, where in co if where == "co-order" and klass in classes]
     expected = revumenib.expected_dose(case, draft_inhibitors)
     ordered = doses.ordered_dose(case, order)
-    dose, fixed, changes = dose_part(case, order, expected, ordered)
-    parts = [indication_part(case), dose, interaction_part(co)]
+    dose, fixed, changes = dose_part(order, expected, ordered)
+    others = [indication_part(case), interaction_part(co)]
     if medications_unknown:
-        parts.append(medications_part())
+        others.append(medications_part())
     continuing = revumenib.on_treatment(case)
     if not continuing:  # the pre-start checks are for the first dose
-        parts.append(prestart_part(case))
-    return _merge(order, parts, ordered, expected, fixed, changes, continuing)
-
-
-def _merge(order, parts, ordered, expected, fixed, changes, continuing) -> OrderCheck:
-    entry = revumenib.table()
+        others.append(prestart_part(case))
+    parts = [dose, *others]
     verdict = worst(p.verdict for p in parts)
-    lead = min(parts, key=lambda p: p.rank)
-    summary = lead.summary if lead.rank < 99 else _ok_summary(ordered, expected)
-    dose = parts[1]
-    if dose.verdict.startswith("dose-") and lead is not dose:
-        summary += f"; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
-    lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
-    if continuing:
-        lines.append("Patient already on revumenib: pre-start checks not repeated; " + _tagged(entry["warnings"]["ecg_schedule"]))
-    lines += [_tagged(entry["warnings"]["boxed"]), _tagged(entry["warnings"]["differentiation_syndrome"])]
-    reasons = [r for p in parts for r in p.reasons]
-    missing = [m for p in parts for m in p.missing]
-    expected_dose = None
-    if expected.value is not None:
-        expected_dose = {"value": expected.value, "unit": "mg", "frequency": expected.frequency, "basis": expected.basis}
-    elif expected.per_m2 is not None and ordered is not None and ordered.unit == "mg/m2":
-        expected_dose = {"value": expected.per_m2, "unit": "mg/m2", "frequency": expected.frequency}
-    correction_text = None
-    if fixed is not None:
-        correction_text = _correction_text(fixed, changes)
     return OrderCheck(
         order=order.reference, medication="revumenib", verdict=verdict, kind="menin-inhibitor",
-        summary=summary, lines=tuple(lines), ordered_dose=ordered.as_contract() if ordered else None,
-        expected_dose=expected_dose, reasons=tuple(dict.fromkeys(reasons)), missing_data=tuple(dict.fromkeys(missing)),
+        summary=_summary(parts, dose, ordered, expected), lines=_lines(parts, continuing),
+        ordered_dose=ordered.as_contract() if ordered else None, expected_dose=_expected_contract(expected, ordered),
+        reasons=tuple(dict.fromkeys(r for p in parts for r in p.reasons)),
+        missing_data=tuple(dict.fromkeys(m for p in parts for m in p.missing)),
         sources=("S12", "S13", "S14"), unsafe=any(p.unsafe for p in parts), problem=any(p.problem for p in parts),
-        corrected=fixed, correction_label=_correction_label(fixed), correction_text=correction_text,
-        override_group="indication" if verdict == "not-indicated" else "dose" if verdict.startswith("dose") else
-        "interaction" if verdict == "interaction" else "safety",
+        corrected=fixed, correction_label=_correction_label(fixed),
+        correction_text=_correction_text(fixed, changes) if fixed is not None else None,
+        override_group=_override_group(verdict),
     )
 
 
-def _ok_summary(ordered, expected) -> str:
-    if ordered is not None and expected.value is not None:
-        return f"Revumenib {_fmt(ordered.value)} {ordered.unit} {ordered.frequency or ''} matches the expected {expected.value:g} mg q12h".replace("  ", " ")
-    return "Revumenib: indication and dose checked"
+def _summary(parts: list[Part], dose: Part, ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose) -> str:
+    lead = min(parts, key=lambda p: p.rank)
+    if lead.rank == 99:
+        return _ok_summary(ordered, expected)
+    if dose.verdict.startswith("dose-") and lead is not dose:  # a wrong dose is never left out of the summary
+        return f"{lead.summary}; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
+    return lead.summary
+
+
+def _lines(parts: list[Part], continuing: bool) -> tuple[str, ...]:
+    warnings = revumenib.table()["warnings"]
+    lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
+    if continuing:
+        lines.append("Patient already on revumenib: pre-start checks not repeated; " + _tagged(warnings["ecg_schedule"]))
+    return tuple(lines + [_tagged(warnings["boxed"]), _tagged(warnings["differentiation_syndrome"])])
+
+
+def _expected_contract(expected: revumenib.ExpectedDose, ordered: doses.OrderedDose | None) -> dict | None:
+    if expected.value is not None:
+        return {"value": expected.value, "unit": "mg", "frequency": expected.frequency, "basis": expected.basis}
+    if expected.per_m2 is not None and ordered is not None and ordered.unit == "mg/m2":
+        return {"value": expected.per_m2, "unit": "mg/m2", "frequency": expected.frequency}
+    return None
+
+
+def _override_group(verdict: str) -> str:
+    if verdict == "not-indicated":
+        return "indication"
+    if verdict.startswith("dose-"):
+        return "dose"
+    return "interaction" if verdict == "interaction" else "safety"
+
+
+def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose) -> str:
+    if ordered is None or (expected.value is None and expected.per_m2 is None):
+        return "Revumenib: indication and dose checked"
+    shown = " ".join(part for part in (_fmt(ordered.value), ordered.unit, ordered.frequency) if part)
+    return f"Revumenib {shown} matches the expected {_target(ordered, expected)} q12h"
 
 
 def _dose_of(fixed: dict) -> dict:
