@@ -82,3 +82,27 @@ def test_python_module_entry_point_matches_script():
                                  "--today", TODAY], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert via_module.returncode == 0, via_module.stderr
     check("adult-aml-mllt3", json.loads(via_module.stdout))
+
+
+def test_draft_orders_add_order_checks():
+    bundle = load("relapsed-adult-all-posaconazole")
+    bundle["entry"].append({"resource": {
+        "resourceType": "MedicationRequest", "id": "draft-revu", "status": "draft", "intent": "order",
+        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                  "code": "2698331", "display": "revumenib 160 MG Oral Tablet"}]},
+        "subject": {"reference": "Patient/rr-adult-all"}, "authoredOn": TODAY,
+        "dosageInstruction": [{"timing": {"repeat": {"frequency": 1, "period": 12, "periodUnit": "h"}},
+                               "doseAndRate": [{"doseQuantity": {"value": 270, "unit": "mg",
+                                                                 "system": "http://unitsofmeasure.org", "code": "mg"}}]}]}})
+    result = run("assess", "-", "--today", TODAY, stdin=json.dumps(bundle))
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    check("relapsed-adult-all-posaconazole", out)
+    [order_check] = out["orderChecks"]
+    assert order_check["order"] == "MedicationRequest/draft-revu"
+    assert order_check["verdict"] == "dose-too-high"  # 270 mg with posaconazole: the table says 160 mg
+
+
+def test_no_order_checks_without_draft_orders():
+    out = json.loads(run("assess", str(FIXTURES / "relapsed-adult-all-posaconazole.json"), "--today", TODAY).stdout)
+    assert "orderChecks" not in out
