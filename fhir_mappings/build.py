@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
 
-from fhir_mappings import conditions, draft_orders, fusion_text, genomics, kmt2a, medications, observations, patient, routing
-from fhir_mappings.case import Case, Problem
+from fhir_mappings import conditions, draft_orders, genomics, kmt2a, medications, observations, patient, routing
+from fhir_mappings.case import Case, Lineage, Problem
 from fhir_mappings.resources import Pool, collect, flatten
 from fhir_mappings.terminology import rows
 from fhir_mappings.validation import validated
@@ -138,7 +138,7 @@ def _pick_labs(case: Case, work: _Work) -> None:
     case.magnesium = _pick(work, lambda rs: observations.latest(rs, "magnesium"))
     results = []
     for resource in work.mrd_resources:
-        result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date))
+        result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date, case.lineage == Lineage.AML))
         if result:
             results.append(result)
     case.mrd_results = tuple(sorted(results, key=lambda r: r.source.date or date.min))
@@ -180,9 +180,7 @@ def _therapy_related(case: Case) -> None:
 def _kmt2a_from_diagnoses(work: _Work) -> None:
     """A diagnosis written as "KMT2A-r B-ALL" is (weak, method "text") evidence too."""
     for d in work.diagnoses:
-        result = genomics.from_text(d.text, d.source, "text") if fusion_text.clauses(d.text) else None
-        if result:
-            work.kmt2a.extend(result.kmt2a)
+        work.kmt2a.extend(genomics.from_text(d.text, d.source, "text").kmt2a)
 
 
 def _patient_resource(work: _Work, patient_id: str | None) -> dict | None:

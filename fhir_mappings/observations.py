@@ -232,7 +232,13 @@ def _sensitivity(resource: dict, words: str) -> float | None:
     return 10.0 ** -int(exponent.group(1)) if exponent else None
 
 
-def mrd(resource: dict, diagnosis: date | None) -> MrdResult:
+def _threshold(method: MrdMethod, lineage_is_aml: bool) -> float:
+    if lineage_is_aml and method == MrdMethod.FLOW:
+        return term.param("mrd_positive_threshold_aml_flow")
+    return term.param("mrd_positive_threshold")
+
+
+def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) -> MrdResult:
     words = " ".join([concept_text(resource.get("code")), notes(resource), concept_text(resource.get("method")),
                       " ".join(concept_text(i) for i in dicts(resource.get("interpretation"))),
                       text_of(get(resource, "specimen", "display"))])
@@ -241,15 +247,15 @@ def mrd(resource: dict, diagnosis: date | None) -> MrdResult:
     if value is None and isinstance(resource.get("valueString"), str):
         value, comparator = _fraction_from_text(resource["valueString"])
     sensitivity = _sensitivity(resource, words + " " + text_of(resource.get("valueString")))
+    method = _mrd_method(resource, words)
     positive = _coded_positive(resource)
     if positive is None and comparator in ("<", "<="):
         positive = False  # below the assay's limit
     elif positive is None and value is not None:
-        positive = value >= term.param("mrd_positive_threshold")
+        positive = value >= _threshold(method, lineage_is_aml)
     return MrdResult(
         source=source, value=value, comparator=comparator, positive=positive,
-        timepoint=_mrd_timepoint(words, source.date, diagnosis), method=_mrd_method(resource, words),
-        sensitivity=sensitivity,
+        timepoint=_mrd_timepoint(words, source.date, diagnosis), method=method, sensitivity=sensitivity,
     )
 
 

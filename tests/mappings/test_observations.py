@@ -140,3 +140,10 @@ def test_markers():
     case = build(cd65, cd19)
     got = {(m.marker, m.positive, round(m.fraction, 2) if m.fraction else None) for m in case.markers}
     assert got == {("CD65", True, 0.35), ("CD19", False, None)}
+
+
+def test_aml_flow_mrd_uses_the_aml_threshold():
+    aml = condition("dx", [{"system": "http://snomed.info/sct", "code": "91861009"}], onset="2025-03-01")
+    o = observation("m", "67128-9", when="2025-04-01", valueQuantity=qty(0.05, "%"))
+    assert build(o, dx=aml).mrd_results[0].positive is False  # 0.05% < 0.1% for AML flow
+    assert build(o).mrd_results[0].positive is True  # >= 0.01% in B-ALL

@@ -101,3 +101,42 @@ def test_hook_request_never_raises(request):
                                             {"resource": RESOURCE, "fullUrl": STRINGS}), max_size=5))))
 def test_bundle_never_raises(bundle):
     assert isinstance(case_from_bundle(bundle, reference_date=REF), Case)
+
+
+FIXTURES = ["seed_patient1_amplification_tp53.json", "seed_patient2_amplification_crlf2.json", "medications.json",
+            "gr_fusion_kmt2a_aff1.json", "relapsed_aml_mcode.json", "conditions.json"]
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+def _mutate(document, path, new):
+    if not path:
+        return new
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return document
+
+
+@SETTINGS
+@given(data=st.data(), name=st.sampled_from(FIXTURES))
+def test_mapper_never_raises_on_mutated_realistic_bundles(data, name):
+    """Realistic resources with one to three elements replaced by arbitrary JSON reach the deep code paths."""
+    from tests.mappings.helpers import fixture
+
+    document = fixture(name)
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = list(_paths(document))
+        path = data.draw(st.sampled_from(paths))
+        document = _mutate(document, path, data.draw(JSON))
+    case = case_from_bundle(document, reference_date=REF)
+    assert isinstance(case, Case)
