@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Callable, Iterable
 
 from fhir_mappings import conditions, draft_orders, genomics, kmt2a, medications, observations, patient, routing
+from fhir_mappings.access import reference_of
 from fhir_mappings.case import Case, Lineage, Problem
 from fhir_mappings.resources import Pool, collect, flatten
 from fhir_mappings.terminology import rows
@@ -160,7 +161,8 @@ def _map_drafts(case: Case, work: _Work, bundle: dict | None, selections: list[s
     drafts_pool = flatten([bundle]) if isinstance(bundle, dict) else Pool()
     work.problems.extend(drafts_pool.problems)
     raws = [r for r in drafts_pool.resources if r.get("resourceType") == "MedicationRequest"]
-    raws += [r for r in work.pool.resources if medications.is_draft(r)]
+    sent = {reference_of(r) for r in raws}
+    raws += [r for r in work.pool.resources if medications.is_draft(r) and reference_of(r) not in sent]
     orders = []
     for raw in raws:
         order = _guard(work, raw, lambda r: draft_orders.map_order(r, raw, [drafts_pool, work.pool], selections),

@@ -64,3 +64,18 @@ def test_selections_mark_orders():
     body["context"]["selections"] = ["MedicationRequest/go-order"]
     case = case_from_hook_request(body, reference_date=REF)
     assert {d.reference for d in case.draft_orders if d.selected} == {"MedicationRequest/go-order"}
+
+
+def test_draft_medication_found_among_the_other_resources_and_not_doubled():
+    from fhir_mappings import case_from_resources
+    order = {"resourceType": "MedicationRequest", "id": "d1", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/r1"}, "medicationReference": {"reference": "Medication/zif"},
+             "dosageInstruction": [{"timing": {"code": {"coding": [{"code": "QD"}]}},
+                                    "doseAndRate": [{"doseQuantity": {"value": 10, "code": "mg/kg",
+                                                                      "system": "http://unitsofmeasure.org"}}]}]}
+    medication = {"resourceType": "Medication", "id": "zif", "code": {"text": "Komzifti 200 mg capsule"}}
+    drafts = {"resourceType": "Bundle", "entry": [{"resource": order}]}
+    case = case_from_resources([medication, order], reference_date=REF, draft_orders=drafts)
+    [draft] = case.draft_orders
+    assert (draft.ingredient, draft.dose.value, draft.dose.unit, draft.dose.frequency) == ("ziftomenib", 10, "mg/kg", "daily")
+    assert case.medications == ()  # a draft is not a current medication
