@@ -15,10 +15,8 @@ def age_and_lineage(f: Facts, out: Findings) -> None:
         return
     if f.lineage.value == "unknown":
         out.missing("lineage", blocks=("lineage",))
-    if f.case.age_days is None and f.dx_age.exact is None:
-        out.missing("age", blocks=("age",))
-    elif f.dx_age.exact is None and (f.is_infant_at_dx() is None or f.is_adult_at_dx() is None):
-        out.missing("age", blocks=("age",))
+    if f.dx_age.exact is None and (f.is_infant_at_dx() is None or f.is_adult_at_dx() is None):
+        out.missing("age", blocks=("age",))  # the age band at diagnosis cannot be told
     if f.case.disease_status.value == "unknown" and f.rearranged:
         out.missing("disease-status", blocks=("menin-inhibitor",))
 

@@ -10,7 +10,8 @@ from cds_service.stratification.rule import rule
 
 
 def prior_topoisomerase_ii(f: Facts) -> tuple[MedicationUse, ...]:
-    """Exposures started before the diagnosis (or undated, when the diagnosis date is unknown they cannot be placed)."""
+    """Exposures that started before the diagnosis; undated ones cannot be placed and do not count here
+    (the mapper's `Case.therapy_related` may still say so from the diagnosis itself)."""
     dx = f.case.diagnosis_date
     exposures = f.case.exposures_to(kb.section("topoisomerase_ii_class"))
     return tuple(m for m in exposures if dx is not None and m.start is not None and m.start < dx)

@@ -355,3 +355,14 @@ def test_ptd_caution_in_any_lineage_and_no_menin():
     assert "ptd-not-rearrangement" in codes(a.cautions)
     assert not a.risk_groups
     assert "menin-inhibitor" not in codes(a.considerations)
+
+
+def test_every_knowledge_entry_names_sources_and_a_tag():
+    from cds_service import knowledge
+
+    rules = knowledge.load("rules.json")
+    sources = knowledge.load("sources.json")["sources"]
+    for section in ("rules", "thresholds", "partners", "considerations", "cautions", "disagreements", "missing_data", "schemes"):
+        for key, entry in rules[section].items():
+            assert entry.get("tag") in ("V", "P", "U", "SRC"), (section, key)
+            assert entry.get("sources") and set(entry["sources"]) <= set(sources), (section, key)
