@@ -118,10 +118,10 @@ def _interfant06_hsct_reasons(f: Facts, out: Findings) -> list[str]:
     reasons = []
     group = next((g.group for g in out.risk_groups if g.scheme == SCHEME), None)
     if group == "high":
-        reasons.append("Interfant-06 high risk: HSCT in first remission was allocated to all high-risk patients")
+        reasons.append("high risk (HSCT in first remission was allocated to all high-risk patients)")
     late = [r for r in f.case.mrd_results if r.timepoint is MrdTimepoint.END_OF_CONSOLIDATION and mrd_positive(r)]
     if group == "medium" and late:
-        reasons.append(f"Interfant-06 medium risk with MRD >= 0.01 % before late consolidation ({text.mrd(late[-1])})")
+        reasons.append(f"medium risk with MRD >= 0.01 % before late consolidation ({text.mrd(late[-1])})")
     return reasons
 
 
