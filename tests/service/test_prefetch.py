@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from cds_service import prefetch
-from cds_service import cardkit
+from cds_service import cardkit, services
+from cds_service.config import Config
 from cds_service.handlers import HANDLERS
 from tests.support import sandbox
 from tests.support.fhir_server import FhirTestServer
@@ -144,8 +145,8 @@ def test_operation_outcome_from_the_server_is_unavailable(service, capture, fhir
 
 
 def test_one_retry_on_503(service, capture, fhir):
-    everything_but_labs = {k: None for k in ("conditions", "vitals", "genomics", "genomicReports", "medicationRequests",
-                                             "medicationStatements", "medicationAdministrations")}
+    everything_but_labs = {k: None for k in services.load(Config().hooks_file, HANDLERS).get("kmt2a-patient-view").prefetch
+                           if k not in ("patient", "labs")}
     fhir.fail_next = [503]
     requests.post(service + PV, json=hook_request(fhir, {"patient": PATIENT, **everything_but_labs}))
     assert "labs" in capture.calls[-1].prefetch
