@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import parse_qsl
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,8 @@ from cds_service.patient_view import EXTENSION_KEY
 from tests.clinical.vignettes import NAMES, REFERENCE_DATE, check, load
 
 HOOKS = json.loads((Path(__file__).resolve().parents[2] / "hooks.json").read_text())
-GENOMIC_CODES = {"69548-6", "29770-5", "33893-9", "102103-9", "72313-0"}
 SERVICE = "kmt2a-patient-view"
+TEMPLATES = next(s for s in HOOKS["services"] if s["id"] == SERVICE)["prefetch"]
 
 
 def _searchset(resources: list[dict]) -> dict:
@@ -25,36 +26,29 @@ def _searchset(resources: list[dict]) -> dict:
                       for r in resources]}
 
 
-def _codes(resource: dict) -> set[str]:
-    return {c.get("code") for c in resource.get("code", {}).get("coding", [])}
+def _matches(resource: dict, name: str, value: str) -> bool:
+    if name == "category":
+        return value in {c.get("code") for cat in resource.get("category", []) for c in cat.get("coding", [])}
+    if name == "code":
+        wanted = {tuple(token.split("|", 1)) for token in value.split(",")}
+        return any((c.get("system"), c.get("code")) in wanted for c in resource.get("code", {}).get("coding", []))
+    return True  # patient=...: every vignette resource is this patient's
 
 
-def _categories(resource: dict) -> set[str]:
-    return {c.get("code") for cat in resource.get("category", []) for c in cat.get("coding", [])}
+def answer(template: str, resources: list[dict]) -> dict | None:
+    """What an EHR would return for one hooks.json prefetch template over the vignette's resources."""
+    path, _, query = template.partition("?")
+    if "/" in path:  # a read: Patient/{{context.patientId}}
+        return next((r for r in resources if r["resourceType"] == path.split("/")[0]), None)
+    params = parse_qsl(query)
+    return _searchset([r for r in resources if r["resourceType"] == path
+                       and all(_matches(r, name, value) for name, value in params)])
 
 
 def prefetch_for(bundle: dict) -> tuple[str, dict]:
-    """Split a vignette into the prefetch keys of hooks.json, as an EHR answering those queries would."""
     resources = [e["resource"] for e in bundle["entry"]]
     patient = next(r for r in resources if r["resourceType"] == "Patient")
-    of = lambda t: [r for r in resources if r["resourceType"] == t]  # noqa: E731
-    observations = of("Observation")
-    prefetch = {
-        "patient": patient,
-        "conditions": _searchset(of("Condition")),
-        "labs": _searchset([o for o in observations if "laboratory" in _categories(o)]),
-        "vitals": _searchset([o for o in observations if "vital-signs" in _categories(o)]),
-        "genomics": _searchset([o for o in observations if _codes(o) & GENOMIC_CODES]),
-        "genomicReports": _searchset(of("DiagnosticReport")),
-        "medicationRequests": _searchset(of("MedicationRequest")),
-        "medicationStatements": _searchset(of("MedicationStatement")),
-        "medicationAdministrations": _searchset(of("MedicationAdministration")),
-    }
-    assert set(prefetch) == set(next(s for s in HOOKS["services"] if s["id"] == SERVICE)["prefetch"])
-    # Observations that fit no key above (e.g. an ECG with category procedure) travel as labs, as a broad query would.
-    placed = {id(o) for key in ("labs", "vitals", "genomics") for o in (e["resource"] for e in prefetch[key]["entry"])}
-    prefetch["labs"]["entry"] += _searchset([o for o in observations if id(o) not in placed])["entry"]
-    return patient["id"], prefetch
+    return patient["id"], {key: answer(template, resources) for key, template in TEMPLATES.items()}
 
 
 def call(live, bundle: dict, drop: tuple[str, ...] = ()) -> requests.Response:
