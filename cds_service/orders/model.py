@@ -10,10 +10,12 @@ from dataclasses import dataclass
 
 from cds_service.orders.text import shorten
 
-VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction", "cannot-check")
+# The contract's verdicts, plus "do-not-start" (added): a pre-start rule forbids the first dose (QTcF above
+# the limit), so a structured reader never sees "ok" on an order the card tells the prescriber not to start.
+VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction", "cannot-check", "do-not-start")
 # Which verdict names the order when several apply: the most consequential first.
-VERDICT_PRIORITY = ("not-indicated", "dose-too-high", "dose-too-low", "interaction", "cannot-check", "ok")
-UNSAFE_VERDICTS = frozenset({"not-indicated", "dose-too-high", "dose-too-low"})
+VERDICT_PRIORITY = ("not-indicated", "do-not-start", "dose-too-high", "dose-too-low", "interaction", "cannot-check", "ok")
+UNSAFE_VERDICTS = frozenset({"not-indicated", "do-not-start", "dose-too-high", "dose-too-low"})
 
 
 def worst(verdicts) -> str:

@@ -213,6 +213,7 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
                           f"obtain QTcF; {_tagged(limit)}.")
         return
     if qtc.value > limit["value"]:
+        part.verdict = "do-not-start"
         part.reasons.append("qtcf-above-limit")
         _flag(part, 20, f"Do not start revumenib: QTcF {_fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True)
         part.lines.append(f"QTcF {_fmt(qtc.value)} ms{_when(qtc)}: {_tagged(limit)}. Correct potassium and magnesium, review QT-prolonging drugs, repeat the ECG.")

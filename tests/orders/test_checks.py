@@ -188,9 +188,11 @@ def test_qtcf_above_limit_is_critical_at_sign_even_with_the_right_dose():
     the_case = case(qtcf=limit + 1, orders=[draft("revumenib", ADULT)])
     check = only(evaluate(the_case))
     assert check.unsafe and "qtcf-above-limit" in check.reasons
+    assert check.verdict == "do-not-start"  # never "ok" on an order the card says not to start
     (card,) = cards(the_case, "order-sign")
     assert card["indicator"] == "critical" and "QTcF" in card["summary"]
-    assert not only(evaluate(case(qtcf=limit, orders=[draft("revumenib", ADULT)]))).unsafe
+    at_limit = only(evaluate(case(qtcf=limit, orders=[draft("revumenib", ADULT)])))
+    assert not at_limit.unsafe and at_limit.verdict == "ok"
 
 
 def test_missing_ecg_asks_for_it():
