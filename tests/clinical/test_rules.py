@@ -366,3 +366,17 @@ def test_every_knowledge_entry_names_sources_and_a_tag():
         for key, entry in rules[section].items():
             assert entry.get("tag") in ("V", "P", "U", "SRC"), (section, key)
             assert entry.get("sources") and set(entry["sources"]) <= set(sources), (section, key)
+
+
+def test_child_under_40_kg_without_bsa_needs_height_for_the_dose():
+    a = assess(make_case(age_at_dx_days=years(6), days_since_dx=400, lineage=Lineage.AML,
+                         summary=kmt2a(K.REARRANGED, "MLLT3"), status=DiseaseStatus.RELAPSED, weight=20, qtc=410))
+    assert "height" in a.missing_data and "weight" not in a.missing_data
+    assert "160 mg/m2" in a.consideration("menin-inhibitor").note
+
+
+def test_17p_abnormality_in_karyotype_is_adverse_for_eln():
+    kt = Karyotype("46,XY,del(17)(p13)[20]", src("Observation/kt"), 1, False, ("del(17)(p13)",))
+    a = assess(make_case(age_at_dx_days=years(50), lineage=Lineage.AML, summary=kmt2a(K.NOT_DETECTED), karyotype=kt))
+    assert groups(a) == {("eln-2022", "adverse")}
+    assert any("del(17)(p13)" in b for b in a.risk_groups[0].basis)
