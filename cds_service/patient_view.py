@@ -98,12 +98,9 @@ def _cite(keys: Iterable[str]) -> str:
     return kb.cite(keys)
 
 
-def _rule_sources(label: str) -> tuple[str, ...]:
-    rule_id = label.rsplit(" v", 1)[0]
-    try:
-        return tuple(kb.rule_meta(rule_id)["sources"])
-    except KeyError:
-        return ()
+def _rule_tag(label: str) -> str:
+    """The verification tag of the rule as a whole ("[U]" when its thresholds are unverified)."""
+    return f"[{kb.rule_meta(label.rsplit(' v', 1)[0])['tag']}]"
 
 
 # --- the assessment card ---------------------------------------------------------------------------
@@ -132,7 +129,7 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...]) -> str:
     for g in a.risk_groups:
         lines.append(f"**{_scheme(g)}** (`{g.scheme}` = `{g.group}`), decided from:")
         lines += [f"- {b}" for b in g.basis]
-        lines.append(f"- Rule `{g.rule}`; sources: {_cite(g.sources)}")
+        lines.append(f"- Rule `{g.rule}` {_rule_tag(g.rule)}; sources: {_cite(g.sources)}")
         if g.would_change:
             lines.append(f"- What would change it: {g.would_change}")
         lines.append("")
