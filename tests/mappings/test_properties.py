@@ -84,15 +84,15 @@ def test_mapper_never_raises_on_arbitrary_resources(resources):
 
 
 @SETTINGS
-@given(request=st.one_of(JSON, st.fixed_dictionaries({
+@given(body=st.one_of(JSON, st.fixed_dictionaries({
     "hook": st.sampled_from(["order-sign", "order-select", "patient-view"]),
     "context": st.fixed_dictionaries({"patientId": st.one_of(st.none(), STRINGS),
                                       "draftOrders": st.one_of(JSON, st.builds(lambda e: {"resourceType": "Bundle",
                                                                                           "entry": e}, JSON)),
                                       "selections": st.one_of(JSON, st.lists(STRINGS, max_size=3))}),
     "prefetch": st.one_of(JSON, st.dictionaries(st.text(max_size=5), RESOURCE, max_size=4))})))
-def test_hook_request_never_raises(request):
-    assert isinstance(case_from_hook_request(request, reference_date=REF), Case)
+def test_hook_request_never_raises(body):
+    assert isinstance(case_from_hook_request(body, reference_date=REF), Case)
 
 
 @SETTINGS
