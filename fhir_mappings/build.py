@@ -203,7 +203,8 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
     _route_observations(work)
     case.diagnoses = tuple(work.diagnoses)
     case.lineage = conditions.case_lineage(case.diagnoses)
-    case.disease_status, case.disease_status_evidence = conditions.disease_status(case.diagnoses, work.statuses)
+    case.disease_status, case.disease_status_evidence = conditions.disease_status(
+        case.diagnoses, work.statuses, case.lineage)
     _kmt2a_from_diagnoses(work)
     case.kmt2a = kmt2a.summarise(work.kmt2a)
     case.genetic_findings = tuple(work.genetic)

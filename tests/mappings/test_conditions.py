@@ -104,3 +104,11 @@ def test_partial_birth_date_gives_no_age():
     case = case_from_resources([patient(birth="1961")], reference_date=REF)
     assert case.age_days is None and case.birth_date is None
     assert any("birthDate" in p.message for p in case.problems)
+
+
+def test_prior_all_in_remission_does_not_set_status_of_new_aml():
+    old_all = condition("all", [{"system": ICD, "code": "C91.01"}], onset="2019-05-01", clinical="remission")
+    new_aml = condition("aml", [{"system": ICD, "code": "C92.00"}], onset="2025-04-01", text="Therapy-related AML")
+    case = case_from_resources([old_all, new_aml], reference_date=REF)
+    assert (case.lineage, case.disease_status) == (Lineage.AML, DiseaseStatus.NEWLY_DIAGNOSED)
+    assert case.therapy_related is True
