@@ -176,6 +176,10 @@ def _effective_status(case: Case) -> tuple[Kmt2aStatus, bool]:
     )
     if summary.status is Kmt2aStatus.REARRANGED and ambiguous and not any(map(_confirmed, summary.findings)):
         return Kmt2aStatus.UNKNOWN, True
+    if summary.status is Kmt2aStatus.NOT_DETECTED and summary.findings and all(
+        f.method == "karyotype" for f in summary.findings
+    ):
+        return Kmt2aStatus.UNKNOWN, False  # a normal karyotype misses cryptic KMT2A insertions: not germline yet
     return summary.status, False
 
 

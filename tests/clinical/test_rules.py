@@ -380,3 +380,9 @@ def test_17p_abnormality_in_karyotype_is_adverse_for_eln():
     a = assess(make_case(age_at_dx_days=years(50), lineage=Lineage.AML, summary=kmt2a(K.NOT_DETECTED), karyotype=kt))
     assert groups(a) == {("eln-2022", "adverse")}
     assert any("del(17)(p13)" in b for b in a.risk_groups[0].basis)
+
+
+def test_normal_karyotype_alone_is_not_germline():
+    a = assess(make_case(age_at_dx_days=150, summary=kmt2a(K.NOT_DETECTED, method="karyotype"), wbc=60))
+    assert not a.risk_groups
+    assert a.kmt2a.status == "unknown" and "kmt2a-status" in a.missing_data

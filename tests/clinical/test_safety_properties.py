@@ -40,7 +40,8 @@ def summaries(draw):
     if status is K.AMPLIFIED:
         low = draw(st.integers(3, 20))
         return kmt2a(status, copies=(low, low + draw(st.integers(0, 10))), conflicts=conflicts)
-    return kmt2a(status, conflicts=conflicts) if status is not K.UNKNOWN or draw(st.booleans()) else None
+    method = draw(st.sampled_from(["fish", "karyotype", "molecular"]))
+    return kmt2a(status, method=method, conflicts=conflicts) if status is not K.UNKNOWN or draw(st.booleans()) else None
 
 
 @st.composite
@@ -111,8 +112,8 @@ def _check_group_inputs(case, g) -> None:
         assert case.lineage is not Lineage.UNKNOWN
     if g.scheme == "interfant-06":
         assert age is not None and age < 365 and case.lineage.is_lymphoblastic
-        if g.group == "low":
-            assert s.status is K.NOT_DETECTED
+        if g.group == "low":  # germline shown by FISH or a molecular test, not by a karyotype alone
+            assert s.status is K.NOT_DETECTED and any(f.method != "karyotype" for f in s.findings)
         else:
             assert proven_rearrangement(case)
         if g.group == "high":

@@ -62,6 +62,8 @@ EXPECTED: dict[str, Expect] = {
     "infant-missing-wbc-ppr": E((), {"interfant-protocol"}, {"hsct-infant-timing"},
                                 missing={"wbc-at-diagnosis", "prednisone-response"}, kmt2a=("rearranged", "AFF1"),
                                 patient=INFANT),
+    "infant-normal-karyotype-only": E((), {"interfant-protocol"}, MENIN, missing={"kmt2a-status"},
+                                      kmt2a=("unknown", None), patient=INFANT),
     "infant-high-wbc-no-ppr": E({("interfant-06", "high")}, {"hsct-infant-timing"}, (),
                                 no_missing={"prednisone-response", "wbc-at-diagnosis"}, kmt2a=("rearranged", "AFF1")),
     "infant-mrd-positive": E({("interfant-06", "medium")}, {"intensified-consolidation"},
