@@ -220,12 +220,14 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
 
 
 def _diagnosis_date(case: Case, work: _Work) -> date | None:
-    """Earliest leukemia Condition onset, else its recorded date, else the earliest diagnostic Observation
-    (genetics, karyotype, marrow blasts, immunophenotype) -- only when a leukemia diagnosis exists."""
-    onsets = [d.onset for d in case.diagnoses if d.onset]
+    """Earliest onset of the current leukemia (its lineage: a prior ALL does not date a later therapy-related
+    AML), else its recorded date, else the earliest diagnostic Observation (genetics, karyotype, marrow blasts,
+    immunophenotype) -- only when a leukemia diagnosis exists."""
+    current = conditions.current_diagnoses(case.diagnoses, case.lineage)
+    onsets = [d.onset for d in current if d.onset]
     if onsets:
         return min(onsets)
-    recorded = [d.recorded for d in case.diagnoses if d.recorded]
+    recorded = [d.recorded for d in current if d.recorded]
     if recorded:
         return min(recorded)
     if not case.diagnoses:

@@ -146,7 +146,7 @@ def status_observation(observation: dict) -> tuple[str | None, Source]:
     return None, source
 
 
-def _current(diagnoses: tuple[Diagnosis, ...], lineage: Lineage) -> tuple[Diagnosis, ...]:
+def current_diagnoses(diagnoses: tuple[Diagnosis, ...], lineage: Lineage) -> tuple[Diagnosis, ...]:
     """The diagnoses of the current leukemia: a prior ALL "in remission" says nothing about a new AML."""
     same = tuple(d for d in diagnoses if d.lineage == lineage or
                  (lineage.is_lymphoblastic and d.lineage.is_lymphoblastic) or d.lineage == Lineage.UNKNOWN)
@@ -158,7 +158,7 @@ def disease_status(
 ) -> tuple[DiseaseStatus, tuple[Source, ...]]:
     """Refractory > relapsed > in remission > newly diagnosed, over the diagnoses of the current lineage:
     any such Condition saying relapse/refractory, or the LATEST mCODE status saying worsened, makes it relapsed."""
-    diagnoses = _current(diagnoses, lineage)
+    diagnoses = current_diagnoses(diagnoses, lineage)
     latest = max((s for s in statuses if s[0]), key=lambda s: s[1].date or date.min, default=None)
     refractory = [d.source for d in diagnoses if d.status == DiseaseStatus.REFRACTORY]
     if refractory:

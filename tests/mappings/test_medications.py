@@ -63,3 +63,18 @@ def test_inotuzumab_is_not_cd19():
            "medicationCodeableConcept": {"text": "Besponsa (inotuzumab ozogamicin)"}, "subject": {"reference": "Patient/x"}}
     case = case_from_resources([req], reference_date=REF)
     assert case.medications[0].ingredient == "inotuzumab ozogamicin" and "cd19-directed" not in case.medications[0].classes
+
+
+def test_etoposide_for_a_prior_all_makes_a_later_aml_therapy_related():
+    old_all = {"resourceType": "Condition", "id": "all", "onsetDateTime": "2019-05-01",
+               "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                              "code": "remission"}]},
+               "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C91.01"}]}}
+    aml = {"resourceType": "Condition", "id": "aml", "onsetDateTime": "2025-04-01",
+           "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1157157006"}]}}
+    etoposide = {"resourceType": "MedicationAdministration", "id": "e", "status": "completed",
+                 "medicationCodeableConcept": {"text": "Etoposide 100 mg/m2 IV"}, "subject": {"reference": "Patient/x"},
+                 "effectiveDateTime": "2019-08-10"}
+    case = case_from_resources([old_all, aml, etoposide], reference_date=REF)
+    assert case.therapy_related is True
+    assert [s.reference for s in case.therapy_related_evidence] == ["MedicationAdministration/e"]
