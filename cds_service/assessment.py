@@ -75,6 +75,7 @@ class MissingItem:
     blocks: tuple[str, ...] = ()  # the decisions that cannot be made without it (scheme ids, "menin-inhibitor-dose")
     order: dict | None = None  # {"text", "coding"}: the test to order, when one can be ordered
     rule: str = ""
+    note: str | None = None  # why it is missing for this patient, when that is not obvious
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,8 @@ def _missing_line(m: MissingItem) -> str:
     blocks = list(dict.fromkeys(_block_label(b) for b in m.blocks))
     why = f" Needed for: {', '.join(blocks)}." if blocks else ""
     order = f" To order: {m.order['text']}." if m.order else " Record it in the chart."
-    return f"- **{m.label}** (`{m.code}`).{why}{order}"
+    note = f" {m.note}" if m.note else ""
+    return f"- **{m.label}** (`{m.code}`).{note}{why}{order}"
 
 
 def _service_request(m: MissingItem, patient: str | None) -> dict:

@@ -87,12 +87,14 @@ class Findings:
             self.disagreements.append(text)
         self.caution("source-disagreement", text)
 
-    def missing(self, code: str, blocks: Iterable[str] = ()) -> None:
+    def missing(self, code: str, blocks: Iterable[str] = (), note: str | None = None) -> None:
         self._mark_applied()
         entry = kb.missing_data(code)
         old = self._missing.get(code)
         merged = tuple(dict.fromkeys((*(old.blocks if old else ()), *blocks)))
-        self._missing[code] = MissingItem(code, entry["label"], merged, entry.get("order"), old.rule if old else self._label)
+        notes = " ".join(n for n in dict.fromkeys((old.note if old else None, note)) if n) or None
+        self._missing[code] = MissingItem(code, entry["label"], merged, entry.get("order"),
+                                          old.rule if old else self._label, notes)
 
     @property
     def considerations(self) -> tuple[Consideration, ...]:

@@ -29,7 +29,11 @@ def kmt2a_testing(f: Facts, out: Findings) -> None:
         return
     if f.case.kmt2a.conflicts:
         out.caution("kmt2a-evidence-conflict", note="Conflicting: " + "; ".join(f.case.kmt2a.conflicts) + ".")
-    out.missing("kmt2a-status", blocks=("kmt2a-schemes",))
+    findings = f.case.kmt2a.findings
+    karyotype_only = bool(findings) and all(x.method == "karyotype" for x in findings)
+    note = ("Only a karyotype was found; it cannot exclude a cryptic KMT2A rearrangement or name every partner."
+            if karyotype_only else None)
+    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=note)
 
 
 @rule("ambiguous-karyotype")

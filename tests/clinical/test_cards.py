@@ -118,3 +118,11 @@ def test_handler_reads_a_hook_call_and_names_unavailable_prefetch():
     groups = card["extension"][EXTENSION_KEY]["riskGroups"]
     assert [(g["scheme"], g["group"]) for g in groups] == [("eln-2022", "intermediate")]
     assert "could not be retrieved (labs)" in card["detail"]
+
+
+def test_karyotype_only_says_why_kmt2a_fish_is_needed():
+    a = assess(make_case(age_at_dx_days=150, summary=kmt2a(K.NOT_DETECTED, method="karyotype"), wbc=60))
+    card = by_topic(cards_for(a), "missing-data")[0]
+    assert card["indicator"] == "warning"
+    assert "cryptic KMT2A rearrangement" in card["detail"]
+    assert "FISH" in card["suggestions"][0]["actions"][0]["resource"]["code"]["text"]
