@@ -66,11 +66,11 @@ def test_inotuzumab_is_not_cd19():
 
 
 def test_etoposide_for_a_prior_all_makes_a_later_aml_therapy_related():
-    old_all = {"resourceType": "Condition", "id": "all", "onsetDateTime": "2019-05-01",
+    old_all = {"resourceType": "Condition", "id": "all", "onsetDateTime": "2019-05-01", "subject": {"reference": "Patient/x"},
                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
                                               "code": "remission"}]},
                "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C91.01"}]}}
-    aml = {"resourceType": "Condition", "id": "aml", "onsetDateTime": "2025-04-01",
+    aml = {"resourceType": "Condition", "id": "aml", "onsetDateTime": "2025-04-01", "subject": {"reference": "Patient/x"},
            "code": {"coding": [{"system": "http://snomed.info/sct", "code": "1157157006"}]}}
     etoposide = {"resourceType": "MedicationAdministration", "id": "e", "status": "completed",
                  "medicationCodeableConcept": {"text": "Etoposide 100 mg/m2 IV"}, "subject": {"reference": "Patient/x"},
