@@ -71,8 +71,11 @@ def _parent(obj: Any, loc: tuple) -> Any:
 
 
 def _ignorable(err: dict, draft: bool) -> bool:
-    """An unsigned order without a medication yet (order-select fires before one is chosen)."""
-    return draft and not err.get("loc") and "medicationCodeableConcept" in str(err.get("msg", ""))
+    """Faults that do not touch what we read: an unsigned order without a medication yet (order-select fires
+    before one is chosen), or a missing subject (the prefetch is already scoped to the patient)."""
+    if draft and not err.get("loc") and "medicationCodeableConcept" in str(err.get("msg", "")):
+        return True
+    return tuple(err.get("loc", ())) in {("subject",), ("patient",)} and str(err.get("type", "")).endswith("missing")
 
 
 def _repair(resource: dict, errors: list[dict], draft: bool) -> tuple[dict | None, list[str]]:
@@ -111,7 +114,7 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
     except Exception as exc:  # pydantic ValidationError, or anything a broken input provokes
         errors = exc.errors() if hasattr(exc, "errors") else []
     if errors and all(_ignorable(e, draft) for e in errors):
-        return resource, []
+        return resource, [Problem(f"{rtype} read leniently (no medication or no subject)", ref)]
     current, repaired_all = resource, []
     for _ in range(3):  # a repair can uncover the next quirk inside what it repaired
         fixed, repaired = _repair(current, errors, draft) if errors else (None, [])
@@ -125,6 +128,6 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
         except Exception as exc:
             errors = exc.errors() if hasattr(exc, "errors") else []
             if errors and all(_ignorable(e, draft) for e in errors):
-                return current, [Problem(f"{rtype} read leniently (no medication yet)", ref)]
+                return current, [Problem(f"{rtype} read leniently (no medication or no subject)", ref)]
     fields = sorted({".".join(str(p) for p in e.get("loc", ())) for e in errors})[:5]
     return None, [Problem(f"{rtype} failed FHIR R4 validation and was skipped (fields: {', '.join(fields) or '?'})", ref)]

@@ -52,3 +52,14 @@ def test_other_patients_are_dropped():
     theirs = obs("t", code="718-7", subject={"reference": "https://ehr.example.org/fhir/Patient/p2"})
     pool = collect([mine, theirs, {"resourceType": "Patient", "id": "p2"}, {"resourceType": "Patient", "id": "p1"}], "p1")
     assert sorted(r["id"] for r in pool.resources) == ["m", "p1"]
+
+
+def test_condition_without_subject_is_read_leniently():
+    from datetime import date
+
+    from fhir_mappings import case_from_resources
+    aml = {"resourceType": "Condition", "id": "aml", "code": {"coding": [{"system": "http://snomed.info/sct",
+                                                                          "code": "91861009"}]}}
+    case = case_from_resources([aml], reference_date=date(2025, 6, 1))
+    assert case.lineage.value == "AML"
+    assert any("leniently" in p.message for p in case.problems)
