@@ -96,6 +96,11 @@ def _split_top(text: str, sep: str) -> list[str]:
 _START = re.compile(r"\d{2,3}(?:~\d{2,3})?(?:<\d?n>)?,\s*[XY]", re.IGNORECASE)
 
 
+def looks_like_karyotype(text: str | None) -> bool:
+    """Whether a text holds an ISCN karyotype ("46,XY,...") or a nuc ish result."""
+    return isinstance(text, str) and bool(_START.search(text) or re.search(r"\bnuc\s*ish\b", text, re.I))
+
+
 def _parse_karyotype(text: str, result: IscnResult) -> None:
     start = _START.search(text)  # labs prefix "Karyotype: " and the like
     if not start:

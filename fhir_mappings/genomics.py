@@ -36,7 +36,8 @@ def _loinc_kind(resource: dict) -> str | None:
 def is_genetic(resource: dict) -> bool:
     """Cheap pre-filter on raw JSON."""
     if resource.get("resourceType") == "DiagnosticReport":
-        return bool(term.gene_alias_pattern().search(_report_text(resource)))
+        words = _report_text(resource)
+        return bool(term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words))
     if resource.get("resourceType") != "Observation":
         return False
     kind = _loinc_kind(resource)
@@ -52,15 +53,16 @@ def is_genetic(resource: dict) -> bool:
 def map_resource(resource: dict) -> GeneticResult:
     source = Source(reference_of(resource), effective_date(resource))
     if resource.get("resourceType") == "DiagnosticReport":
-        return from_text(_report_text(resource), source, _method_from_words(_report_text(resource)))
+        return _from_report(_report_text(resource), source)
     kind = _loinc_kind(resource)
     if kind == "genomic-variant":
         return _from_variant(resource, source)
     if kind == "karyotype" or (not kind and term.pattern("karyotype").search(concept_text(resource.get("code")))):
         return _from_karyotype(_value_text(resource), source)
-    words = " ".join([concept_text(resource.get("code")), _value_text(resource), notes(resource)])
-    method = "fish" if term.pattern("fish").search(words) else "molecular"
-    return from_text(_result_sentence(resource), source, method)
+    sentence = _result_sentence(resource)
+    method_words = f"{sentence} {concept_text(resource.get('method'))}"
+    method = "fish" if kind == "fish-panel" or term.pattern("fish").search(method_words) else "molecular"
+    return from_text(sentence, source, method)
 
 
 # --- plain results ---------------------------------------------------------------------------------
@@ -92,7 +94,17 @@ def _result_sentence(resource: dict) -> str:
         if meaning in ("present", "absent") and not value:
             value = "detected" if meaning == "present" else "not detected"
     sentence = f"{concept_text(resource.get('code'))}: {value}".replace(";", ",")
-    return sentence + ("\n" + notes(resource) if notes(resource) else "")
+    parts = [sentence] + [_result_sentence(c) for c in dicts(resource.get("component")) if c.get("code")]
+    return "\n".join(parts) + ("\n" + notes(resource) if notes(resource) else "")
+
+
+def _from_report(words: str, source: Source) -> GeneticResult:
+    """A report's conclusion: an ISCN karyotype in it is parsed as one, the rest read as words."""
+    result = _from_karyotype(words, source) if cytogenetics.looks_like_karyotype(words) else GeneticResult()
+    text = from_text(words, source, _method_from_words(words))
+    result.kmt2a.extend(f for f in text.kmt2a if f.method != "fish" or not result.kmt2a)
+    result.findings.extend(text.findings)
+    return result
 
 
 def _report_text(report: dict) -> str:

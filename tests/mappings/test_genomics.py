@@ -148,3 +148,20 @@ def test_superseded_result_replaced_by_corrected():
     fixed["component"][1] = gene("HGNC:7134", "MLLT1")
     case = case_from_resources([bundle(first, fixed)], reference_date=REF)
     assert case.kmt2a.partner == "MLLT1" and len(case.kmt2a.findings) == 1
+
+
+def test_fish_panel_components_are_read_one_by_one():
+    panel = observation("panel", "102103-9", component=[
+        {"code": {"text": "RUNX1T1/RUNX1 dual fusion"}, "valueCodeableConcept": {"text": "Negative"}},
+        {"code": {"text": "KMT2A (MLL) break-apart"}, "valueCodeableConcept": {"text": "Positive"}},
+        {"code": {"text": "CBFB break-apart"}, "valueCodeableConcept": {"text": "Negative"}}])
+    case = case_from_resources([panel], reference_date=REF)
+    assert (case.kmt2a.status, case.kmt2a.findings[0].method) == (Kmt2aStatus.REARRANGED, "fish")
+
+
+def test_karyotype_in_a_report_conclusion():
+    report = {"resourceType": "DiagnosticReport", "id": "cyto", "status": "final", "code": {"text": "Cytogenetics"},
+              "effectiveDateTime": "2025-03-03",
+              "conclusion": "Abnormal male karyotype: 46,XY,t(6;11)(q27;q23)[18]/46,XY[2]"}
+    case = case_from_resources([report], reference_date=REF)
+    assert (case.kmt2a.partner, case.karyotype.clones) == ("AFDN", 2)
