@@ -61,7 +61,8 @@ def map_resource(resource: dict) -> GeneticResult:
         return _from_karyotype(_value_text(resource), source)
     sentence = _result_sentence(resource)
     method_words = f"{sentence} {concept_text(resource.get('method'))}"
-    method = "fish" if kind == "fish-panel" or term.pattern("fish").search(method_words) else "molecular"
+    fish_coded = bool({(s, c) for s, c, _ in codings(resource.get("method"))} & FISH_METHOD)
+    method = "fish" if kind == "fish-panel" or fish_coded or term.pattern("fish").search(method_words) else "molecular"
     return from_text(sentence, source, method)
 
 
