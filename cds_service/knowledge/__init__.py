@@ -21,3 +21,10 @@ def version() -> str:
 def source(key: str) -> dict:
     """A citable source by key ("S9"): {"label", "url", "tag"}. KeyError for an unknown key."""
     return load("sources.json")["sources"][key]
+
+
+def load_all() -> None:
+    """Read every knowledge file now (before gunicorn forks), so no request pays for it."""
+    for entry in resources.files(__package__).iterdir():
+        if entry.name.endswith(".json"):
+            load(entry.name)
