@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fhir_mappings.case import Kmt2aStatus, Lineage, MrdTimepoint
+from fhir_mappings.case import Kmt2aStatus, Lineage, Measurement, MrdTimepoint
 from cds_service.stratification import kb, mrd, text
 from cds_service.stratification.facts import Facts, mrd_positive
 from cds_service.stratification.findings import Findings
@@ -23,24 +23,25 @@ def _age_line(f: Facts) -> str:
     return f"younger than 365 days at diagnosis (current age {f.case.age_days} days; diagnosis date unknown)"
 
 
-def _wbc_high(f: Facts) -> bool | None:
-    wbc = f.wbc_at_diagnosis
-    if wbc is None:
+def _reaches(result: Measurement | None, threshold: str) -> bool | None:
+    """Whether a result is at or above a threshold; None when there is no result or its comparator
+    cannot tell (a "<500" cannot be placed against 300, nor a ">250")."""
+    if result is None:
         return None
-    limit = kb.threshold("interfant06_wbc_high")
-    if wbc.comparator in ("<", "<="):
-        return False if wbc.value <= limit else None
-    return wbc.value >= limit
+    limit = kb.threshold(threshold)
+    if result.comparator in ("<", "<="):
+        return False if result.value <= limit else None
+    if result.comparator in (">", ">="):
+        return True if result.value >= limit else None
+    return result.value >= limit
+
+
+def _wbc_high(f: Facts) -> bool | None:
+    return _reaches(f.wbc_at_diagnosis, "interfant06_wbc_high")
 
 
 def _poor_prednisone_response(f: Facts) -> bool | None:
-    blasts = f.day8_blasts
-    if blasts is None:
-        return None
-    limit = kb.threshold("prednisone_poor_response_blasts")
-    if blasts.comparator in ("<", "<="):
-        return False if blasts.value <= limit else None
-    return blasts.value >= limit
+    return _reaches(f.day8_blasts, "prednisone_poor_response_blasts")
 
 
 def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:

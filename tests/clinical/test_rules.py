@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -49,6 +50,22 @@ def test_infant_young_low_wbc_without_ppr_needs_only_ppr():
     a = assess(make_case(age_at_dx_days=130, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=100))
     assert not a.risk_groups
     assert "prednisone-response" in a.missing_data and "wbc-at-diagnosis" not in a.missing_data
+
+
+@pytest.mark.parametrize("comparator, value, decided", [(">", 500, True), (">", 250, False), ("<", 100, False),
+                                                        ("<", 500, False)])
+def test_infant_wbc_reported_with_a_comparator_decides_only_when_it_can(comparator, value, decided):
+    # ">500" is certainly >= 300 (high); ">250" and "<500" cannot be placed against 300; "<100" is certainly below.
+    case = make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=value, day8=0.2)
+    case.wbc_at_diagnosis = replace(case.wbc_at_diagnosis, comparator=comparator)
+    a = assess(case)
+    certain_below = comparator == "<" and value <= 300
+    if decided:
+        assert groups(a) == {("interfant-06", "high")}
+    elif certain_below:
+        assert groups(a) == {("interfant-06", "medium")}  # good prednisone response and WBC below 300
+    else:
+        assert not a.risk_groups and "wbc-at-diagnosis" in a.missing_data
 
 
 def test_infant_six_months_or_older_is_medium_whatever_wbc():
