@@ -142,12 +142,22 @@ class Facts:
         return "; ".join(parts) or "no KMT2A result"
 
 
+def at_or_above(value: float, comparator: str | None, limit: float) -> bool | None:
+    """Whether a reported value is at or above a limit; None when its comparator cannot tell
+    ("<0.05 %" against 0.01 %, or ">250" against 300)."""
+    if comparator in ("<", "<="):
+        return False if value <= limit else None
+    if comparator in (">", ">="):
+        return True if value >= limit else None
+    return value >= limit
+
+
 def mrd_positive(mrd: MrdResult) -> bool | None:
-    """Positive at >= 1e-4 (0.01 %); a coded result counts when no value was sent."""
+    """Positive at >= 1e-4 (0.01 %); the lab's coded result counts when the value cannot tell or is absent."""
     if mrd.value is not None:
-        if mrd.comparator in ("<", "<=") and mrd.value <= kb.threshold("mrd_positive"):
-            return False
-        return mrd.value >= kb.threshold("mrd_positive")
+        decided = at_or_above(mrd.value, mrd.comparator, kb.threshold("mrd_positive"))
+        if decided is not None:
+            return decided
     return mrd.positive
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fhir_mappings.case import Kmt2aStatus, Lineage, Measurement, MrdTimepoint
 from cds_service.stratification import kb, mrd, text
-from cds_service.stratification.facts import Facts, mrd_positive
+from cds_service.stratification.facts import Facts, at_or_above, mrd_positive
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
 
@@ -24,16 +24,7 @@ def _age_line(f: Facts) -> str:
 
 
 def _reaches(result: Measurement | None, threshold: str) -> bool | None:
-    """Whether a result is at or above a threshold; None when there is no result or its comparator
-    cannot tell (a "<500" cannot be placed against 300, nor a ">250")."""
-    if result is None:
-        return None
-    limit = kb.threshold(threshold)
-    if result.comparator in ("<", "<="):
-        return False if result.value <= limit else None
-    if result.comparator in (">", ">="):
-        return True if result.value >= limit else None
-    return result.value >= limit
+    return None if result is None else at_or_above(result.value, result.comparator, kb.threshold(threshold))
 
 
 def _wbc_high(f: Facts) -> bool | None:

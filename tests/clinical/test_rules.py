@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from cds_service.stratification import assess
-from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage
+from cds_service.stratification.facts import mrd_positive
+from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage, MrdResult
 from tests.clinical.cases import REF, crlf2, kmt2a, make_case, marker, medication, src, tp53, years
 
 
@@ -50,6 +51,19 @@ def test_infant_young_low_wbc_without_ppr_needs_only_ppr():
     a = assess(make_case(age_at_dx_days=130, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=100))
     assert not a.risk_groups
     assert "prednisone-response" in a.missing_data and "wbc-at-diagnosis" not in a.missing_data
+
+
+@pytest.mark.parametrize("comparator, value, coded, expected", [
+    ("<", 0.00005, None, False),   # "<0.005 %": certainly below 0.01 %
+    ("<", 0.0005, None, None),     # "<0.05 %": the assay cannot tell against 0.01 %
+    ("<", 0.0005, True, True),     # ... then the lab's own interpretation decides
+    (">", 0.00005, None, None),    # ">0.005 %" cannot tell either
+    (">", 0.0002, None, True),
+    (None, 0.0001, None, True),    # exactly 0.01 % is positive
+])
+def test_mrd_positive_uses_the_comparator_and_falls_back_to_the_coded_result(comparator, value, coded, expected):
+    result = MrdResult(src("Observation/mrd", REF), value=value, comparator=comparator, positive=coded)
+    assert mrd_positive(result) is expected
 
 
 @pytest.mark.parametrize("comparator, value, decided", [(">", 500, True), (">", 250, False), ("<", 100, False),
