@@ -44,10 +44,7 @@ def ambiguous_karyotype(f: Facts, out: Findings) -> None:
             continue  # FISH or molecular testing already confirmed a KMT2A rearrangement
         if code != "t11-17-may-be-apl" and f.partner:
             continue  # the partner is already named by a better test
-        try:
-            out.caution(code)
-        except KeyError:
-            continue  # an ambiguity we have no text for; the partner still needs confirming below
+        out.caution(code)  # every ambiguity code the mapper can emit has a text (tests/clinical/test_rules.py)
     if codes and (not f.kmt2a_confirmed or not f.partner):
         out.consider("confirm-fusion-partner")
         out.missing("fusion-partner")

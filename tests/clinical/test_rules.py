@@ -399,6 +399,24 @@ def test_every_knowledge_entry_names_sources_and_a_tag():
             assert entry.get("sources") and set(entry["sources"]) <= set(sources), (section, key)
 
 
+def test_every_karyotype_ambiguity_the_mapper_can_emit_has_a_caution_text():
+    """A caution without text would otherwise fail at run time; the data must be complete instead."""
+    from cds_service import knowledge
+    from fhir_mappings import terminology
+
+    emitted = {row["ambiguity"] for row in terminology.rows("iscn_partners.csv") if row["ambiguity"]}
+    assert emitted, "the ISCN table names no ambiguity: this test would check nothing"
+    assert emitted <= set(knowledge.load("rules.json")["cautions"])
+
+
+def test_ambiguous_karyotype_names_its_caution_and_asks_for_the_partner():
+    a = assess(make_case(age_at_dx_days=years(45), lineage=Lineage.AML,
+                         summary=kmt2a(K.REARRANGED, method="karyotype", candidates=("MLLT1", "ELL"),
+                                       ambiguity="t11-19-partner-ambiguous")))
+    assert "t11-19-partner-ambiguous" in codes(a.cautions)
+    assert "fusion-partner" in a.missing_data
+
+
 def test_child_under_40_kg_without_bsa_needs_height_for_the_dose():
     a = assess(make_case(age_at_dx_days=years(6), days_since_dx=400, lineage=Lineage.AML,
                          summary=kmt2a(K.REARRANGED, "MLLT3"), status=DiseaseStatus.RELAPSED, weight=20, qtc=410))
