@@ -54,3 +54,4 @@ def pediatric_aml(f: Facts, out: Findings) -> None:
     if group == "high-risk-partner":
         out.consider("hsct-cr1", note=f"Pediatric AML with high-risk partner {f.partner}: discuss, do not assume, transplant in CR1.", sources=("S7", "S24"))
         out.caution("hsct-benefit-contested")
+        out.disagree("pediatric-aml-hsct-cr1")

@@ -175,6 +175,9 @@ def test_pediatric_aml_high_risk_partners(partner):
     assert groups(a) == {("pediatric-aml-kmt2a", "high-risk-partner")}
     assert {"gemtuzumab-ozogamicin", "hsct-cr1"} <= codes(a.considerations)
     assert "hsct-benefit-contested" in codes(a.cautions)
+    assert "source-disagreement" in codes(a.cautions)  # overview vs I-BFM: the card says they disagree
+    assert any("I-BFM" in d and "overview" in d for d in a.disagreements)
+    assert a.consideration("hsct-cr1").strength == "consider"
 
 
 @pytest.mark.parametrize("partner", ["MLLT3", "MLLT11", "ELL", "SEPTIN6"])
@@ -182,6 +185,7 @@ def test_pediatric_aml_standard_partners(partner):
     a = assess(make_case(age_at_dx_days=years(5), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, partner)))
     assert groups(a) == {("pediatric-aml-kmt2a", "standard-partner")}
     assert "hsct-cr1" not in codes(a.considerations)
+    assert "source-disagreement" not in codes(a.cautions)
     assert "gemtuzumab-ozogamicin" in codes(a.considerations)
 
 
