@@ -188,6 +188,11 @@ def _gene_of(component: dict) -> str | None:
     return term.gene_symbol(text.split()[0]) if text.strip() else None
 
 
+def genes_studied(observation: dict) -> list[str]:
+    """The genes a Variant Observation is about (its gene-studied components), as HGNC symbols."""
+    return _components(observation).genes
+
+
 def _components(observation: dict) -> _Components:
     out = _Components()
     for component in dicts(observation.get("component")):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from fhir_mappings import genomics
 from fhir_mappings.access import as_list, codings, dicts, get, reference_of
 from fhir_mappings.case import Problem
 
@@ -111,14 +112,40 @@ def _result_key(resource: dict) -> tuple | None:
     return (tuple(codes), when)
 
 
-def _rank(resource: dict) -> tuple:
+def _status_rank(resource: dict) -> int:
     status = resource.get("status")
+    return STATUS_RANK.get(status, 0) if isinstance(status, str) else 0
+
+
+def _rank(resource: dict) -> tuple:
     updated = get(resource, "meta", "lastUpdated") or resource.get("issued") or ""
-    return (STATUS_RANK.get(status, 0) if isinstance(status, str) else 0, updated if isinstance(updated, str) else "")
+    return (_status_rank(resource), updated if isinstance(updated, str) else "")
+
+
+def _genes_studied(resource: dict) -> frozenset[str]:
+    try:
+        return frozenset(genomics.genes_studied(resource))
+    except Exception:  # an odd component: treat as "about anything", as before
+        return frozenset()
+
+
+def _same_result(a: dict, b: dict) -> bool:
+    """Two results of the same code and time are one result reported twice -- unless they are Genomics Reporting
+    Variants about different genes (one report's KMT2A fusion and TP53 variant share code 69548-6 and time)."""
+    genes_a, genes_b = _genes_studied(a), _genes_studied(b)
+    return not (genes_a and genes_b) or bool(genes_a & genes_b)
+
+
+def _superseded(resource: dict, group: list[dict]) -> bool:
+    """A result is superseded by another of the same code, time and subject matter with a higher status
+    (preliminary < final < amended/corrected). Two results of equal status are both kept: which one is right
+    cannot be told, so a disagreement stays visible to the mappers instead of being settled silently."""
+    return any(other is not resource and _status_rank(other) > _status_rank(resource) and _same_result(resource, other)
+               for other in group)
 
 
 def clean(pool: Pool, patient_id: str | None) -> Pool:
-    """Drop withdrawn results, other patients' resources, duplicates and superseded results."""
+    """Drop withdrawn results, other patients' resources, the same resource sent twice, and superseded results."""
     kept: dict[Any, dict] = {}
     order: list[Any] = []
     for r in pool.resources:
@@ -130,14 +157,20 @@ def clean(pool: Pool, patient_id: str | None) -> Pool:
             continue
         if r.get("resourceType") == "Patient" and patient_id and r.get("id") and r.get("id") != patient_id:
             continue
-        key = _result_key(r) or (reference_of(r) if r.get("id") else id(r))
+        key = reference_of(r) if r.get("id") else id(r)
         if key in kept:
             if _rank(r) > _rank(kept[key]):
                 kept[key] = r
             continue
         kept[key] = r
         order.append(key)
-    pool.resources = [kept[k] for k in order]
+    resources = [kept[k] for k in order]
+    groups: dict[tuple, list[dict]] = {}
+    for r in resources:
+        key = _result_key(r)
+        if key:
+            groups.setdefault(key, []).append(r)
+    pool.resources = [r for r in resources if not (_result_key(r) and _superseded(r, groups[_result_key(r)]))]
     return pool
 
 

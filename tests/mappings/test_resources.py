@@ -63,3 +63,27 @@ def test_condition_without_subject_is_read_leniently():
     case = case_from_resources([aml], reference_date=date(2025, 6, 1))
     assert case.lineage.value == "AML"
     assert any("leniently" in p.message for p in case.problems)
+
+
+def _variant(oid, *genes, status="final"):
+    components = [{"code": {"coding": [{"system": "http://loinc.org", "code": "48018-6"}]},
+                   "valueCodeableConcept": {"coding": [{"system": "http://www.genenames.org", "code": g}]}}
+                  for g in genes]
+    return obs(oid, status, code="69548-6", component=components)
+
+
+def test_variants_of_one_report_about_different_genes_are_all_kept():
+    # one NGS report: the KMT2A fusion and a TP53 variant share code 69548-6 and the report's time
+    pool = collect([_variant("fusion", "HGNC:7132", "HGNC:7135", status="preliminary"), _variant("tp53", "HGNC:11998")])
+    assert sorted(r["id"] for r in pool.resources) == ["fusion", "tp53"]
+
+
+def test_a_corrected_variant_supersedes_the_preliminary_one_about_the_same_gene():
+    pool = collect([_variant("first", "HGNC:7132", "HGNC:7136", status="preliminary"),
+                    _variant("fixed", "HGNC:7132", "HGNC:7134", status="corrected")])
+    assert [r["id"] for r in pool.resources] == ["fixed"]
+
+
+def test_two_results_of_equal_status_are_both_kept_so_a_disagreement_stays_visible():
+    pool = collect([obs("one"), obs("two")])
+    assert sorted(r["id"] for r in pool.resources) == ["one", "two"]
