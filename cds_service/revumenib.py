@@ -40,6 +40,8 @@ def dosing() -> dict:
 
 
 VERIFY_TEXT: str = dosing()["verify_text"]
+# Below this an ordered and an expected amount are the same dose (BSA rounding, float noise), not a difference.
+ROUNDING_MG = 0.5
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,21 @@ def tablets_for(mg: float) -> str | None:
 def dispensable_dose(mg: float) -> float:
     """The amount of whole tablets nearest to `mg` (ties go to the lower amount)."""
     return float(min(_tablet_amounts(), key=lambda amount: (abs(amount - mg), amount)))
+
+
+def is_tablet_rounding(ordered_mg: float, expected_mg: float) -> bool:
+    """The ordered amount is the expected one, or a whole-tablet amount right below or above it: rounding,
+    not a different dose (only such an order may be said to match the label dose)."""
+    amounts = _tablet_amounts()
+    below = max((a for a in amounts if a <= expected_mg), default=expected_mg)
+    above = min((a for a in amounts if a >= expected_mg), default=expected_mg)
+    return any(abs(ordered_mg - amount) <= ROUNDING_MG for amount in (expected_mg, below, above))
+
+
+def tolerance_text() -> str:
+    """The local tolerance in words, with its tag: "10 % or 12.5 mg, whichever is wider [U, local policy]"."""
+    tol = dosing()["tolerance"]
+    return f"{tol['fraction'] * 100:g} % or {tol['absolute_mg']:g} mg, whichever is wider [{tol['tag']}, local policy]"
 
 
 def within_tolerance(ordered_mg: float, expected_mg: float) -> bool:

@@ -110,6 +110,8 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
         _flag(part, 55, f"Revumenib dose cannot be checked: {lacking} missing")
         return part, None, []
     if verdict == "ok":
+        if not _is_label_dose(ordered, expected):
+            _note_tolerated(part, ordered, expected)
         return part, None, []
     part.verdict = verdict
     shown = " ".join(p for p in (_fmt(ordered.value), ordered.unit, ordered.frequency) if p)
@@ -118,6 +120,24 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
     fixed, changes = _correction(order, ordered, expected, "frequency-not-q12h" in why)
     return part, fixed, changes
+
+
+def _is_label_dose(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> bool:
+    """The order is the table's dose, up to rounding to whole tablets (an mg/m2 order: the same mg/m2)."""
+    if ordered.unit == "mg/m2" and expected.per_m2 is not None:
+        return abs(ordered.value - expected.per_m2) <= revumenib.ROUNDING_MG
+    return revumenib.is_tablet_rounding(ordered.mg, expected.value)
+
+
+def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> None:
+    """An accepted dose that is not the label's says so: it is accepted by local policy, not matched."""
+    in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
+    got, want, unit = (ordered.value, expected.per_m2, "mg/m2") if in_m2 else (ordered.mg, expected.value, "mg")
+    where = "above" if got > want else "below"
+    part.reasons.append("dose-within-local-tolerance")
+    part.lines.insert(0, f"Ordered {_fmt(got)} {unit} is {_fmt(abs(got - want))} {unit} ({abs(got - want) / want:.0%}) "
+                         f"{where} the table's {_fmt(want)} {unit}: not the label dose, accepted only by the local "
+                         f"tolerance ({revumenib.tolerance_text()}).")
 
 
 def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose, expected: revumenib.ExpectedDose,
@@ -264,7 +284,7 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
 def _summary(parts: list[Part], dose: Part, ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose) -> str:
     lead = min(parts, key=lambda p: p.rank)
     if lead.rank == 99:
-        return _ok_summary(ordered, expected)
+        return _ok_summary(ordered, expected, "dose-within-local-tolerance" in dose.reasons)
     if dose.verdict.startswith("dose-") and lead is not dose:  # a wrong dose is never left out of the summary
         return f"{lead.summary}; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
     return lead.summary
@@ -294,10 +314,12 @@ def _override_group(verdict: str) -> str:
     return "interaction" if verdict == "interaction" else "safety"
 
 
-def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose) -> str:
+def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose, tolerated: bool) -> str:
     if ordered is None or (expected.value is None and expected.per_m2 is None):
         return "Revumenib: indication and dose checked"
     shown = " ".join(part for part in (_fmt(ordered.value), ordered.unit, ordered.frequency) if part)
+    if tolerated:
+        return f"Revumenib {shown} is within the local tolerance of the expected {_target(ordered, expected)} q12h"
     return f"Revumenib {shown} matches the expected {_target(ordered, expected)} q12h"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service import knowledge, protocol
+from cds_service import knowledge, protocol, revumenib
 from cds_service.orders.cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import VERDICTS
@@ -85,6 +85,30 @@ def test_reduced_dose_with_inhibitor_is_ok_and_trial_dose_is_tolerated():
     for dose in (ADULT_INHIBITED, 163):
         the_case = case(orders=[draft("revumenib", dose)], meds=["itraconazole"])
         assert only(evaluate(the_case)).verdict == "ok"
+
+
+def test_a_tolerated_dose_that_is_not_the_label_dose_is_never_called_matching():
+    one_tablet_more = ADULT + min(TABLE["dosing"]["tablet_strengths_mg"]["values"])  # a whole-tablet amount
+    for dose in (one_tablet_more, 276):  # 276: the trial dose
+        the_case = case(orders=[draft("revumenib", dose)])
+        check = only(evaluate(the_case))
+        assert check.verdict == "ok", dose  # accepted by the local tolerance...
+        assert "matches" not in check.summary and "local tolerance" in check.summary
+        assert "dose-within-local-tolerance" in check.reasons
+        (card,) = cards(the_case, "order-select")
+        assert "not the label dose" in card["detail"] and "local policy" in card["detail"]
+    exact = only(evaluate(case(orders=[draft("revumenib", ADULT)])))
+    assert "matches" in exact.summary and "dose-within-local-tolerance" not in exact.reasons
+
+
+def test_a_bsa_dose_rounded_to_whole_tablets_matches():
+    bsa = 0.9
+    expected_mg = CHILD_PER_M2 * bsa
+    rounded = revumenib.dispensable_dose(expected_mg)
+    assert rounded != expected_mg  # the case is about rounding
+    check = only(evaluate(case(weight=25, bsa=bsa, orders=[draft("revumenib", rounded)])))
+    assert check.verdict == "ok" and "matches" in check.summary
+    assert "dose-within-local-tolerance" not in check.reasons
 
 
 def test_reduced_dose_without_inhibitor_is_too_low():

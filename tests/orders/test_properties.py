@@ -7,7 +7,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service import protocol
+from cds_service import knowledge, protocol
 from cds_service.orders.cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import VERDICTS
@@ -28,6 +28,31 @@ def order_from(resource: dict):
                    dose=Dose(quantity["value"], quantity["code"], "q12h", 2))
 
 
+STRENGTHS = knowledge.load("menin_inhibitors.json")["revumenib"]["dosing"]["tablet_strengths_mg"]["values"]
+
+
+def whole_tablet_amounts(most: int = 6) -> set[float]:
+    amounts = {0.0}
+    for _ in range(most):
+        amounts |= {a + s for a in amounts for s in STRENGTHS}
+    return amounts - {0.0}
+
+
+def assert_only_tablet_rounding(check, value: float, unit: str, bsa: float) -> None:
+    """A card may say "matches" only when the order is the expected dose, or a whole-tablet amount with no
+    other whole-tablet amount between it and the expected dose."""
+    expected = check.expected_dose
+    if unit == "mg/m2" and expected["unit"] == "mg/m2":
+        assert abs(value - expected["value"]) <= 0.5, check.summary
+        return
+    ordered_mg = value * bsa if unit == "mg/m2" else value
+    if abs(ordered_mg - expected["value"]) <= 1:
+        return
+    assert ordered_mg in whole_tablet_amounts(), check.summary
+    low, high = sorted((ordered_mg, expected["value"]))
+    assert not [a for a in whole_tablet_amounts() if low < a < high], check.summary
+
+
 @settings(max_examples=200, deadline=None)
 @given(weight=st.floats(3, 150), bsa=st.floats(0.2, 2.5), inhibitor=st.booleans(),
        value=st.floats(1, 1000).map(lambda v: round(v, 1)), unit=st.sampled_from(["mg", "mg/m2"]),
@@ -40,6 +65,8 @@ def test_generated_orders_give_valid_cards_and_corrections_that_fix_the_dose(wei
     assert check.verdict in VERDICTS
     for hook in ("order-select", "order-sign"):
         assert protocol.validate_response({"cards": render((check,), hook)}) == []
+    if "matches" in check.summary:
+        assert_only_tablet_rounding(check, value, unit, round(bsa, 2))
     if check.verdict in ("dose-too-high", "dose-too-low"):
         assert check.corrected is not None and check.unsafe
         (again,) = evaluate(case(weight=round(weight, 1), bsa=round(bsa, 2), meds=meds,
