@@ -76,6 +76,10 @@ def interfant_06(f: Facts, out: Findings) -> None:
     if not f.relapsed_or_refractory:
         out.consider("interfant-protocol")
     basis = [_age_line(f)]
+    if f.lineage is Lineage.T_ALL:
+        # Interfant-21 excludes T-ALL and Interfant-06's eligibility for it is unverified: say so, do not hide it.
+        out.caution("infant-t-all-protocol")
+        basis.append("T-ALL: Interfant-06 eligibility unconfirmed (see caution)")
     status = f.kmt2a_status
     if status is Kmt2aStatus.NOT_DETECTED:
         out.group(SCHEME, "low", basis + [f"KMT2A germline: {f.evidence_text()}"],

@@ -148,6 +148,14 @@ def test_interfant_21_context_only_for_b_lineage():
     assert t.consideration("clinical-trial") is None
 
 
+def test_infant_t_all_group_comes_with_a_caution_that_the_protocol_is_unconfirmed():
+    t = assess(make_case(age_at_dx_days=120, lineage=Lineage.T_ALL, summary=kmt2a(K.REARRANGED, "MLLT1"), wbc=50, day8=0.2))
+    b = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "MLLT1"), wbc=50, day8=0.2))
+    assert "infant-t-all-protocol" in codes(t.cautions)
+    assert any("T-ALL" in line for g in t.risk_groups for line in g.basis)
+    assert "infant-t-all-protocol" not in codes(b.cautions)
+
+
 # --- childhood ALL --------------------------------------------------------------------------------
 
 def test_child_all_kmt2a_r_high_and_aff1_caution():
