@@ -169,8 +169,10 @@ def co_medications(case: Case, order: DraftMedicationOrder) -> list[tuple[str, f
     return out
 
 
-def interaction_part(co: list[tuple[str, frozenset[str], str]]) -> Part:
-    """Inducers and QT-prolonging drugs (strong inhibitors are handled by the dose)."""
+def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_for: tuple[str, ...] = ()) -> Part:
+    """Inducers and QT-prolonging drugs (strong inhibitors are handled by the dose). `dose_adjusted_for`:
+    inhibitors the ordered dose is already right for (posaconazole, voriconazole also prolong QT): for them
+    the card says the dose is right and asks only for ECG monitoring."""
     part = Part()
     for rule in knowledge.load("order_checks.json")["interactions"]:
         if rule["effect"] == "reduce-dose":
@@ -180,8 +182,15 @@ def interaction_part(co: list[tuple[str, frozenset[str], str]]) -> Part:
             continue
         part.verdict, part.problem = "interaction", True
         part.reasons += [f"{rule['code']}:{name}" for name in names]
-        part.lines.append(f"With {', '.join(names)}: {_tagged(rule)}")
-        _flag(part, 40 if rule["effect"] == "avoid" else 45, f"Revumenib with {', '.join(names)}: {rule['short']}")
+        adjusted = [name for name in names if name in dose_adjusted_for and "text_dose_adjusted" in rule]
+        others = [name for name in names if name not in adjusted]
+        rank = 40 if rule["effect"] == "avoid" else 45
+        if adjusted:
+            part.lines.append(f"With {', '.join(adjusted)}: {rule['text_dose_adjusted']} [{rule['tag']}]")
+            _flag(part, rank, f"Revumenib with {', '.join(adjusted)}: {rule['short_dose_adjusted']}")
+        if others:
+            part.lines.append(f"With {', '.join(others)}: {_tagged(rule)}")
+            _flag(part, rank - 1, f"Revumenib with {', '.join(others)}: {rule['short']}")
     return part
 
 
@@ -260,7 +269,8 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
     expected = revumenib.expected_dose(case, draft_inhibitors)
     ordered = doses.ordered_dose(case, order)
     dose, fixed, changes = dose_part(order, expected, ordered)
-    others = [indication_part(case), interaction_part(co)]
+    dose_adjusted_for = revumenib.strong_cyp3a4_inhibitors(case, draft_inhibitors) if dose.verdict == "ok" else ()
+    others = [indication_part(case), interaction_part(co, dose_adjusted_for)]
     if medications_unknown:
         others.append(medications_part())
     continuing = revumenib.on_treatment(case)

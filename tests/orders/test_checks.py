@@ -266,6 +266,29 @@ def test_qt_prolonging_co_medication_is_an_interaction():
     assert check.verdict == "interaction" and "qt-prolonging:ondansetron" in check.reasons
 
 
+QT_RULE = next(r for r in knowledge.load("order_checks.json")["interactions"] if r["class"] == "qt-prolonging")
+
+
+@pytest.mark.parametrize("azole", ["posaconazole", "voriconazole"])
+def test_correctly_reduced_dose_with_a_qt_prolonging_azole_asks_only_for_ecg_monitoring(azole):
+    the_case = case(meds=[azole], orders=[draft("revumenib", ADULT_INHIBITED)])
+    check = only(evaluate(the_case))
+    assert check.verdict == "interaction" and f"qt-prolonging:{azole}" in check.reasons
+    (card,) = cards(the_case, "order-sign")
+    assert card["indicator"] == "warning" and "suggestions" not in card  # no dose change offered
+    assert "monitor ECG" in card["summary"] and "avoid" not in card["summary"].lower()
+    assert "already the reduced dose" in card["detail"] and QT_RULE["text"] not in card["detail"]
+    # a child on mg/m2, the same
+    child = case(weight=25, bsa=0.9, meds=[azole], orders=[draft("revumenib", CHILD_INHIBITED_PER_M2, unit="mg/m2")])
+    assert "already the reduced dose" in "\n".join(only(evaluate(child)).lines)
+
+
+def test_full_dose_with_a_qt_prolonging_azole_is_not_called_right():
+    check = only(evaluate(case(meds=["posaconazole"], orders=[draft("revumenib", ADULT)])))
+    assert check.verdict == "dose-too-high"
+    assert not any("already the reduced dose" in line for line in check.lines)
+
+
 def test_inhibitor_ordered_for_patient_on_revumenib_gives_the_reduced_dose():
     the_case = case(meds=["revumenib"], orders=[draft("posaconazole", 300)])
     check = only(evaluate(the_case), "MedicationRequest/draft-posaconazole")
