@@ -104,10 +104,19 @@ def _overview_hsct_reasons(f: Facts) -> list[str]:
         reasons.append("younger than 3 months at diagnosis (any WBC)")
     if f.dx_age.below(kb.threshold("interfant06_young_age_days")) is True and _wbc_high(f):
         reasons.append("younger than 6 months with WBC >= 300 x10^9/L")
-    positives = [r for r in f.case.mrd_results if mrd_positive(r)]
-    if len(positives) >= 2:
-        reasons.append("persistent MRD positivity")
+    persistent = _persistent_mrd(f)
+    if persistent:
+        reasons.append(f"persistent MRD positivity ({'; '.join(map(text.mrd, persistent))})")
     return reasons
+
+
+def _persistent_mrd(f: Facts) -> list:
+    """Positive MRD on two or more sample dates (two assays of one sample are one time point, not persistence)."""
+    by_date = {}
+    for result in f.case.mrd_results:
+        if result.source.date is not None and mrd_positive(result):
+            by_date.setdefault(result.source.date, result)
+    return [by_date[d] for d in sorted(by_date)] if len(by_date) >= 2 else []
 
 
 def _interfant06_hsct_reasons(f: Facts, out: Findings) -> list[str]:

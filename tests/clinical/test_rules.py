@@ -9,7 +9,7 @@ import pytest
 
 from cds_service.stratification import assess
 from cds_service.stratification.facts import mrd_positive
-from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage, MrdResult
+from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage, MrdMethod, MrdResult, MrdTimepoint
 from tests.clinical.cases import REF, crlf2, kmt2a, make_case, marker, medication, src, tp53, years
 
 
@@ -139,6 +139,31 @@ def test_infant_hsct_note_names_both_protocols_when_both_agree():
     note = a.consideration("hsct-infant-timing").note
     assert "Interfant-06" in note and "seed overview" in note
     assert not any("transplant criteria differ" in d for d in a.disagreements)
+
+
+def _with_mrd(case, *results):
+    case.mrd_results = tuple(results)
+    return case
+
+
+def test_overview_persistent_mrd_needs_positives_on_two_dates_and_shows_them():
+    day40, day90 = REF - timedelta(days=60), REF - timedelta(days=10)
+    first = MrdResult(src("Observation/mrd-1", day40), value=0.002, timepoint=MrdTimepoint.END_OF_INDUCTION)
+    later = MrdResult(src("Observation/mrd-2", day90), value=0.001, timepoint=MrdTimepoint.OTHER)
+    case = _with_mrd(make_case(age_at_dx_days=250, days_since_dx=100, summary=kmt2a(K.REARRANGED, "MLLT1")), first, later)
+    note = assess(case).consideration("hsct-infant-timing").note
+    assert "persistent MRD positivity" in note
+    assert str(day40) in note and str(day90) in note  # the results and their dates
+
+
+def test_two_assays_of_one_sample_are_not_persistent_mrd():
+    day40 = REF - timedelta(days=60)
+    flow = MrdResult(src("Observation/mrd-flow", day40), value=0.002, timepoint=MrdTimepoint.END_OF_INDUCTION,
+                     method=MrdMethod.FLOW)
+    pcr = MrdResult(src("Observation/mrd-pcr", day40), value=0.003, timepoint=MrdTimepoint.END_OF_INDUCTION,
+                    method=MrdMethod.PCR)
+    case = _with_mrd(make_case(age_at_dx_days=250, days_since_dx=100, summary=kmt2a(K.REARRANGED, "MLLT1")), flow, pcr)
+    assert assess(case).consideration("hsct-infant-timing") is None
 
 
 def test_interfant_21_context_only_for_b_lineage():
