@@ -8,6 +8,7 @@ because CDS Hooks forbids null and empty values anywhere in a response.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from fhir_mappings.case import Source
@@ -28,6 +29,8 @@ class DiseaseFacts:
     setting: str = "unknown"  # newly-diagnosed | relapsed-refractory | unknown
     therapy_related: bool | None = None
     has_leukemia: bool = False  # a leukemia Condition or any KMT2A finding is on the chart
+    diagnosis_date: date | None = None  # cards only: ages at diagnosis rest on it
+    chart_status: str = "unknown"  # cards only: the chart's own status ("in-remission" maps to newly-diagnosed)
 
 
 @dataclass(frozen=True)

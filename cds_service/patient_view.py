@@ -173,15 +173,21 @@ def _kmt2a_line(a: Assessment) -> str:
     return "Status unknown: not tested, not readable, or results conflict." + (" Results seen:" if k.evidence else "")
 
 
+# The contract has no "in remission" setting; say which way it was read, since a second remission is not first-line.
+IN_REMISSION_NOTE = (" (the chart says in remission: read as first-line therapy; if this is a remission after relapse, "
+                     "the first-line considerations do not apply)")
+
+
 def _patient_line(a: Assessment) -> str:
     p, d = a.patient, a.disease
     parts = [f"age group {p.age_group}"]
+    parts.append(f"diagnosed {d.diagnosis_date.isoformat()}" if d.diagnosis_date else "diagnosis date unknown")
     if p.age_at_diagnosis_days is not None:
         parts.append(f"age at diagnosis {text.age(p.age_at_diagnosis_days)}")
     if p.age_days is not None:
         parts.append(f"current age {text.age(p.age_days)}")
     parts.append(f"lineage {d.lineage}")
-    parts.append(f"setting {d.setting}")
+    parts.append(f"setting {d.setting}" + (IN_REMISSION_NOTE if d.chart_status == "in-remission" else ""))
     if d.therapy_related:
         parts.append("therapy-related")
     if p.weight_kg is not None:

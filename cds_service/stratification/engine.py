@@ -61,6 +61,8 @@ def _assemble(f: Facts, out: Findings) -> Assessment:
             setting=f.setting,
             therapy_related=therapy_related.therapy_related(f),
             has_leukemia=f.has_leukemia,
+            diagnosis_date=case.diagnosis_date,
+            chart_status=case.disease_status.value,
         ),
         kmt2a=Kmt2aFacts(
             status=status.value,

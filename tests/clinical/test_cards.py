@@ -126,3 +126,26 @@ def test_karyotype_only_says_why_kmt2a_fish_is_needed():
     assert card["indicator"] == "warning"
     assert "cryptic KMT2A rearrangement" in card["detail"]
     assert "FISH" in card["suggestions"][0]["actions"][0]["resource"]["code"]["text"]
+
+
+def _patient_section(card) -> str:
+    return card["detail"].split("### Patient", 1)[1].split("\n\n", 1)[0]
+
+
+def test_patient_line_shows_the_diagnosis_date_or_says_it_is_unknown():
+    case = make_case(age_at_dx_days=years(40), days_since_dx=20, lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN"))
+    dated = _patient_section(by_topic(cards_for(assess(case)), "risk-stratification")[0])
+    assert f"diagnosed {case.diagnosis_date.isoformat()}" in dated
+    case.diagnosis_date, case.age_at_diagnosis_days = None, None
+    undated = _patient_section(by_topic(cards_for(assess(case)), "risk-stratification")[0])
+    assert "diagnosis date unknown" in undated and "None" not in undated
+
+
+def test_in_remission_is_shown_as_read_first_line():
+    remission = assess(make_case(age_at_dx_days=years(40), days_since_dx=60, lineage=Lineage.AML,
+                                 status=DiseaseStatus.IN_REMISSION, summary=kmt2a(K.REARRANGED, "AFDN")))
+    assert remission.to_json()["disease"]["setting"] == "newly-diagnosed"
+    line = _patient_section(by_topic(cards_for(remission), "risk-stratification")[0])
+    assert "in remission" in line and "after relapse" in line
+    new = assess(make_case(age_at_dx_days=years(40), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
+    assert "in remission" not in _patient_section(by_topic(cards_for(new), "risk-stratification")[0])
