@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fhir_mappings.case import Kmt2aStatus
+from fhir_mappings.case import Kmt2aStatus, Lineage
 from cds_service.stratification import text
 from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
@@ -32,7 +32,7 @@ def kmt2a_amplified(f: Facts, out: Findings) -> None:
     out.caution("amplification-not-rearrangement")
     tp53 = _known(f, "TP53")
     out.consider("tp53-testing", note=f"Already found: {tp53}; consider germline TP53 testing." if tp53 else None)
-    if f.lineage.is_lymphoblastic:
+    if f.lineage in (Lineage.B_ALL, Lineage.ALL):  # Ph-like is a B-ALL entity; T-ALL has no Ph-like work-up
         crlf2 = _known(f, "CRLF2")
         out.consider("ph-like-testing", note=f"Already found: {crlf2} (Ph-like B-ALL); complete the Ph-like work-up." if crlf2 else None)
     out.consider("clinical-trial", note="KMT2A-amplified leukemia: very poor prognosis in published cases; refer for a trial.", sources=("S18",))

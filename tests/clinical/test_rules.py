@@ -318,6 +318,13 @@ def test_amplified_aml_no_ph_like_testing():
     assert "ph-like-testing" not in codes(a.considerations)
 
 
+def test_amplified_t_all_no_ph_like_testing_but_b_all_has_it():
+    t = assess(make_case(age_at_dx_days=years(30), lineage=Lineage.T_ALL, summary=kmt2a(K.AMPLIFIED, copies=(8, 8))))
+    b = assess(make_case(age_at_dx_days=years(30), lineage=Lineage.B_ALL, summary=kmt2a(K.AMPLIFIED, copies=(8, 8))))
+    assert "ph-like-testing" not in codes(t.considerations)
+    assert "ph-like-testing" in codes(b.considerations)
+
+
 def test_case_report_2_crlf2_known():
     a = assess(make_case(age_at_dx_days=years(66), summary=kmt2a(K.AMPLIFIED, copies=(8, 11)), genetics=[crlf2()]))
     assert "CRLF2" in a.consideration("ph-like-testing").note
