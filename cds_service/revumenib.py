@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Iterable
 
 from cds_service import knowledge
-from fhir_mappings.case import Case, DiseaseStatus, Kmt2aStatus, Lineage
+from fhir_mappings.case import Case, DiseaseStatus, Kmt2aStatus, Lineage, Measurement
 
 RELAPSED_REFRACTORY = {DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY}
 KMT2A_NOT_REARRANGED_REASON = {
@@ -69,6 +70,7 @@ class ExpectedDose:
     tablets_mg: float | None = None  # value rounded to whole tablets (what a corrected order uses)
     source: str | None = None
     tag: str | None = None
+    rests_on: tuple[Measurement, ...] = ()  # the weight (and, for mg/m2 rows, the BSA) the dose was computed from
 
 
 # --- eligibility -----------------------------------------------------------------------------------
@@ -210,14 +212,17 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
     row = _row(band, bool(inhibitors))
     common = dict(frequency=row["frequency"], doses_per_day=row["doses_per_day"],
                   reasons=(band,) + inhibitor_reasons, source=row["source"], tag=row["tag"])
-    why = f"weight {_fmt(case.weight.value)} kg {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
+    dated = f" on {case.weight.source.date.isoformat()}" if case.weight.source.date else " (undated)"
+    why = f"weight {_fmt(case.weight.value)} kg{dated} {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
     if inhibitors:
         why += f", strong CYP3A4 inhibitor ({', '.join(inhibitors)})"
     common["why"] = why
     if row["unit"] == "mg":
-        return ExpectedDose(float(row["value"]), basis=why, tablets_mg=dispensable_dose(row["value"]), **common)
+        return ExpectedDose(float(row["value"]), basis=why, tablets_mg=dispensable_dose(row["value"]),
+                            rests_on=(case.weight,), **common)
     if case.bsa is None:
-        return ExpectedDose(None, per_m2=float(row["value"]), missing_data=("height",), **common)
+        return ExpectedDose(None, per_m2=float(row["value"]), missing_data=("height",), rests_on=(case.weight,), **common)
+    common["rests_on"] = (case.weight, case.bsa)
     bsa = round(case.bsa.value, 2)  # BSA to 0.01 m2, as dosed in clinic, so the basis shown multiplies out
     value = row["value"] * bsa
     return ExpectedDose(round(value, 1), basis=f"{_fmt(row['value'])} mg/m2 x {_fmt(bsa)} m2",
@@ -267,6 +272,16 @@ def tolerance_text() -> str:
     """The local tolerance in words, with its tag: "10 % or 12.5 mg, whichever is wider [U, local policy]"."""
     tol = dosing()["tolerance"]
     return f"{tol['fraction'] * 100:g} % or {tol['absolute_mg']:g} mg, whichever is wider [{tol['tag']}, local policy]"
+
+
+def stale_measurements(expected: ExpectedDose, on: date) -> tuple[Measurement, ...]:
+    """The weight or BSA behind a BSA-based dose that is older than the table allows (or undated): the dose may
+    no longer fit the child. A flat dose only needs the weight band and is not judged here."""
+    if expected.per_m2 is None:
+        return ()
+    limit = dosing()["weight_max_age_days"]["value"]
+    by_source = {m.source: m for m in expected.rests_on}  # a Mosteller BSA carries the weight's source
+    return tuple(m for m in by_source.values() if m.source.date is None or (on - m.source.date).days > limit)
 
 
 def within_tolerance(ordered_mg: float, expected_mg: float) -> bool:

@@ -9,6 +9,7 @@ missingData; a QTcF above the start limit makes the order unsafe (critical at or
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 from cds_service import knowledge, revumenib
 from cds_service.orders import correction, doses
@@ -138,6 +139,21 @@ def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.
     part.lines.insert(0, f"Ordered {_fmt(got)} {unit} is {_fmt(abs(got - want))} {unit} ({abs(got - want) / want:.0%}) "
                          f"{where} the table's {_fmt(want)} {unit}: not the label dose, accepted only by the local "
                          f"tolerance ({revumenib.tolerance_text()}).")
+
+
+def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
+    """A BSA-based dose computed from an old (or undated) weight: shown, and the prescriber asked to re-weigh."""
+    part = Part()
+    stale = revumenib.stale_measurements(expected, on)
+    if not stale:
+        return part
+    rule = revumenib.dosing()["weight_max_age_days"]
+    part.reasons.append("weight-not-recent")
+    named = ", ".join(f"{m.source.reference} of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)"
+                      if m.source.date else f"{m.source.reference} (undated)" for m in stale)
+    part.lines.append(f"The dose rests on {named}: {_tagged(rule)}")
+    _flag(part, 56, "Revumenib dose by BSA from an old weight: re-weigh before dosing")
+    return part
 
 
 def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose, expected: revumenib.ExpectedDose,
@@ -270,7 +286,8 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
     ordered = doses.ordered_dose(case, order)
     dose, fixed, changes = dose_part(order, expected, ordered)
     dose_adjusted_for = revumenib.strong_cyp3a4_inhibitors(case, draft_inhibitors) if dose.verdict == "ok" else ()
-    others = [indication_part(case), interaction_part(co, dose_adjusted_for)]
+    others = [indication_part(case), interaction_part(co, dose_adjusted_for),
+              dosing_weight_part(expected, case.reference_date)]
     if medications_unknown:
         others.append(medications_part())
     continuing = revumenib.on_treatment(case)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 import pytest
 
 from cds_service import knowledge, protocol, revumenib
@@ -9,7 +12,7 @@ from cds_service.orders.cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import VERDICTS
 from cds_service.orders.service import order_checks
-from fhir_mappings.case import DiseaseStatus, Kmt2aStatus, Lineage
+from fhir_mappings.case import DiseaseStatus, Kmt2aStatus, Lineage, Source
 from tests.orders.builders import case, draft
 
 TABLE = knowledge.load("menin_inhibitors.json")["revumenib"]
@@ -142,6 +145,36 @@ def test_child_adult_flat_dose_is_too_high_and_corrected_to_whole_tablets():
     value = check.corrected["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]["value"]
     assert abs(value - CHILD_PER_M2 * 0.8) <= 12.5  # nearest whole-tablet amount
     assert value % 5 == 0
+
+
+def weighed_days_ago(the_case, days: int | None):
+    """The case with its weight (and the Mosteller BSA from it) taken `days` before the reference date."""
+    when = None if days is None else date.fromordinal(the_case.reference_date.toordinal() - days)
+    source = Source("Observation/weight-1", when)
+    return replace(the_case, weight=replace(the_case.weight, source=source),
+                   bsa=replace(the_case.bsa, source=source) if the_case.bsa else None)
+
+
+def test_a_bsa_dose_from_an_old_or_undated_weight_asks_to_reweigh_and_shows_the_date():
+    limit = TABLE["dosing"]["weight_max_age_days"]["value"]
+    child = case(weight=25, bsa=0.9, orders=[draft("revumenib", CHILD_PER_M2, unit="mg/m2")])
+    old = only(evaluate(weighed_days_ago(child, limit + 1)))
+    assert "weight-not-recent" in old.reasons and old.problem and old.verdict == "ok"
+    (card,) = cards(weighed_days_ago(child, limit + 1), "order-sign")
+    assert card["indicator"] == "warning" and "re-weigh" in card["summary"]
+    assert f"({limit + 1} days old)" in card["detail"]
+    undated = only(evaluate(weighed_days_ago(child, None)))
+    assert "weight-not-recent" in undated.reasons and "(undated)" in "\n".join(undated.lines)
+    recent = only(evaluate(weighed_days_ago(child, limit)))
+    assert "weight-not-recent" not in recent.reasons and not recent.problem
+    assert cards(weighed_days_ago(child, limit), "order-sign") == []
+
+
+def test_a_flat_dose_shows_the_weight_date_without_asking_to_reweigh():
+    adult = weighed_days_ago(case(orders=[draft("revumenib", ADULT)]), 200)
+    check = only(evaluate(adult))
+    assert "weight-not-recent" not in check.reasons and not check.problem
+    assert adult.weight.source.date.isoformat() in check.expected_dose["basis"]
 
 
 def test_child_without_bsa_cannot_be_checked_in_mg_and_names_height():
