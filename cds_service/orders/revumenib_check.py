@@ -224,14 +224,15 @@ def prestart_part(case: Case) -> Part:
     for code, limit_key in (("potassium", "potassium_min_mmol_l"), ("magnesium", "magnesium_min_mmol_l")):
         value = getattr(case, code)
         limit = rules[limit_key]
-        if value is None:
+        if value is None:  # none on record, or none in a unit that converts to mmol/L (never compared raw)
             part.missing.append(code)
-            part.lines.append(f"No {code} on record: {rules['electrolytes']['text']} [{rules['electrolytes']['tag']}].")
+            part.lines.append(f"No {code} in a readable unit on record: {_tagged(rules['electrolytes'])}.")
         elif value.value < limit["value"]:
             part.reasons.append(f"{code}-low")
             _flag(part, 50, f"Correct {code} before starting revumenib ({_fmt(value.value)} mmol/L)")
-            part.lines.append(f"{code.capitalize()} {_fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} "
-                              f"[{limit['tag']}]: {rules['electrolytes']['text']}.")
+            # the limit is the usual range, not the lab's: its text says the lab's own range prevails
+            part.lines.append(f"{code.capitalize()} {_fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} mmol/L "
+                              f"({_tagged(limit)}): {_tagged(rules['electrolytes'])}.")
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
         part.missing.append("wbc")

@@ -253,6 +253,31 @@ def test_inducer_co_order_is_an_interaction():
     assert "strong-cyp3a4-inducer:rifampin" in check(cards[0])["reasons"]
 
 
+def lab(request: dict, lab_id: str) -> dict:
+    return next(e["resource"] for e in request["prefetch"]["labs"]["entry"] if e["resource"]["id"] == lab_id)
+
+
+@pytest.mark.parametrize("value, low", [(1.5, True), (2.0, False)])
+def test_magnesium_in_mg_per_dl_is_converted_before_the_mmol_limit(value, low):
+    limit = knowledge.load("menin_inhibitors.json")["revumenib"]["pre_start"]["magnesium_min_mmol_l"]
+    request = adult()
+    lab(request, "mg-1")["valueQuantity"] = {"value": value, "unit": "mg/dL", "system": "http://unitsofmeasure.org",
+                                             "code": "mg/dL"}
+    assert (value < limit["value"]) is False  # compared raw, neither would be low: the test needs the conversion
+    (card,) = answer(request, "order-select")
+    assert ("magnesium-low" in check(card).get("reasons", [])) == low
+    if low:
+        assert "lab's own range prevails" in card["detail"] and f"[{limit['tag']}]" in card["detail"]
+
+
+def test_magnesium_without_a_unit_is_missing_not_compared():
+    request = adult()
+    lab(request, "mg-1")["valueQuantity"] = {"value": 0.2}
+    (card,) = answer(request, "order-select")
+    assert "magnesium" in check(card)["missingData"] and "magnesium-low" not in check(card).get("reasons", [])
+    assert card["indicator"] == "warning"
+
+
 def test_amplification_is_not_indicated():
     request = adult()
     # no translocation on the karyotype, 8-11 KMT2A signals on FISH: amplification, not rearrangement
