@@ -11,13 +11,17 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cds_service import cardkit, knowledge, protocol
 from cds_service.patient_view import EXTENSION_KEY, cards_for
-from cds_service.stratification import assess, kb
+from cds_service.stratification import assess
 from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage
 from tests.clinical.cases import REF, crlf2, kmt2a, make_case, marker, medication, src, tp53
 
 PARTNERS = ["AFF1", "MLLT3", "MLLT1", "MLLT10", "AFDN", "ABI1", "ELL", "MLLT11", "SEPTIN6", "MLLT6"]
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HTML_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+# Restated from clinical-knowledge.md section 4, not read from rules.json: a wrong value there must fail here.
+INTERFANT06_WBC_HIGH = 300  # x10^9/L (4.1)
+POOR_PREDNISONE_RESPONSE_BLASTS = 1.0  # x10^9/L on day 8 (4.1, BFM)
+PEDIATRIC_AML_HIGH_RISK_PARTNERS = {"AFF1", "AFDN", "MLLT10", "ABI1", "MLLT1"}  # I-BFM (4.3)
 CONTRACT_MISSING = {"lineage", "kmt2a-status", "fusion-partner", "age", "wbc-at-diagnosis", "prednisone-response",
                     "mrd-end-of-induction", "disease-status", "weight", "height", "qtc"}
 
@@ -97,11 +101,11 @@ def test_no_menin_inhibitor_without_proven_rearrangement_in_relapse(case):
 
 
 def _wbc_high(case):
-    return case.wbc_at_diagnosis is not None and case.wbc_at_diagnosis.value >= kb.threshold("interfant06_wbc_high")
+    return case.wbc_at_diagnosis is not None and case.wbc_at_diagnosis.value >= INTERFANT06_WBC_HIGH
 
 
 def _ppr(case):
-    return case.day8_blood_blasts is not None and case.day8_blood_blasts.value >= kb.threshold("prednisone_poor_response_blasts")
+    return case.day8_blood_blasts is not None and case.day8_blood_blasts.value >= POOR_PREDNISONE_RESPONSE_BLASTS
 
 
 def _check_group_inputs(case, g) -> None:
@@ -126,9 +130,9 @@ def _check_group_inputs(case, g) -> None:
     elif g.scheme == "pediatric-aml-kmt2a":
         assert proven_rearrangement(case) and case.lineage is Lineage.AML and age is not None
         if g.group == "high-risk-partner":
-            assert s.partner in kb.partners("pediatric_aml_high_risk")
+            assert s.partner in PEDIATRIC_AML_HIGH_RISK_PARTNERS
         if g.group == "standard-partner":
-            assert s.partner and s.partner not in kb.partners("pediatric_aml_high_risk")
+            assert s.partner and s.partner not in PEDIATRIC_AML_HIGH_RISK_PARTNERS
         if g.group == "partner-unknown":
             assert s.partner is None
     elif g.scheme == "eln-2022":
