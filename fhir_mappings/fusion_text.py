@@ -74,8 +74,8 @@ def _read_clause(clause: str, method: str) -> tuple[list[Kmt2aEvent], list[tuple
         if "KMT2A" in (a, b):
             partner = b if a == "KMT2A" else a
             fusion = f"{a}::{b}" if sep == "::" else f"KMT2A::{partner}"
-            if no:
-                events.append(Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, m.group(0)))
+            if no:  # rules out this fusion only, not other partners
+                events.append(Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, m.group(0), partner=partner, fusion=fusion))
             else:
                 events.append(Kmt2aEvent(Kmt2aStatus.REARRANGED, method, m.group(0), partner=partner, fusion=fusion))
         else:
@@ -91,7 +91,16 @@ def _read_clause(clause: str, method: str) -> tuple[list[Kmt2aEvent], list[tuple
     return events, others
 
 
+def _sequence_variant_only(clause: str) -> bool:
+    """A KMT2A point mutation or small indel ("KMT2A c.4321del detected", "no KMT2A mutation"): a sequencing
+    result that says nothing about rearrangement either way."""
+    is_variant = term.pattern("variant_words").search(clause) or protein_change(clause)
+    return bool(is_variant) and not term.pattern("structural_words").search(clause)
+
+
 def _kmt2a_without_partner(clause: str, no: bool, method: str) -> Kmt2aEvent | None:
+    if _sequence_variant_only(clause):
+        return None
     if term.pattern("ptd").search(clause):
         return None if no else Kmt2aEvent(Kmt2aStatus.PTD, method, clause)
     if term.pattern("amplification").search(clause):

@@ -306,13 +306,18 @@ def _kmt2a_variant(comp: _Components, present: bool, source: Source, method: str
     is_cnv = bool(comp.changes & {"copy-number", "copy-number-gain"} or comp.copy_high is not None)
     is_ptd = bool("duplication" in comp.changes and not partners) or bool(
         term.pattern("ptd").search(comp.variation or ""))
+    partner = named.partner if named else (partners[0] if len(partners) == 1 else None)
+    fusion = (named.fusion if named else None) or (f"KMT2A::{partner}" if partner else None)
     if not present:
         if is_ptd or (is_cnv and not is_fusion):
             return None  # "no PTD" / "no amplification" says nothing about a rearrangement
-        return Kmt2aFinding(Kmt2aStatus.NOT_DETECTED, source, method, text=comp.variation or None)
+        if not (is_fusion or method == "fish" or term.pattern("structural_words").search(comp.variation)):
+            return None  # no KMT2A point mutation (or a test that does not say what it looked for)
+        # a named partner: that fusion is ruled out, not KMT2A rearrangement as a whole
+        return Kmt2aFinding(Kmt2aStatus.NOT_DETECTED, source, method, partner=partner, fusion=fusion,
+                            candidate_partners=tuple(partners) if len(partners) > 1 else (),
+                            text=comp.variation or None)
     if is_fusion:
-        partner = named.partner if named else (partners[0] if len(partners) == 1 else None)
-        fusion = (named.fusion if named else None) or (f"KMT2A::{partner}" if partner else None)
         return Kmt2aFinding(Kmt2aStatus.REARRANGED, source, method, partner=partner, fusion=fusion,
                             candidate_partners=tuple(partners) if len(partners) > 1 else (),
                             text=comp.variation or comp.iscn or None)

@@ -8,6 +8,8 @@ Rules (in this order):
 3. Else amplification, else PTD: neither is ever a rearrangement. A strong negative for rearrangement next to an
    amplification or PTD is no conflict (the break-apart probe stays intact).
 4. Else a strong "not detected" gives NOT_DETECTED; anything less (karyotype only, nothing) is UNKNOWN.
+   A negative for one named fusion ("KMT2A::AFF1 not detected" by a targeted PCR or a dual-fusion probe) rules out
+   that partner only, never KMT2A rearrangement as a whole; it conflicts only with a rearrangement to that partner.
 5. Partner: from strong findings if they agree, else from weak ones; disagreement is recorded in `conflicts` and
    leaves the partner empty when it cannot be settled by rule 5's order.
 6. Ambiguity codes propagate, except t11-19-partner-ambiguous once a strong finding names the partner and
@@ -41,6 +43,11 @@ def _partner(rearranged: list[Kmt2aFinding], conflicts: list[str]) -> tuple[str 
     return partner, finding
 
 
+def _ruled_out_partners(negative: Kmt2aFinding) -> tuple[str, ...]:
+    """The partners a "not detected" result is specific to; empty for a whole-gene test (break-apart FISH)."""
+    return tuple(p for p in (negative.partner, *negative.candidate_partners) if p)
+
+
 def _ambiguities(findings: tuple[Kmt2aFinding, ...], partner_from_strong: bool, confirmed: bool) -> tuple[str, ...]:
     codes = []
     for f in findings:
@@ -67,11 +74,14 @@ def summarise(findings: list[Kmt2aFinding] | tuple[Kmt2aFinding, ...]) -> Kmt2aS
     findings = tuple(findings)
     by = {s: [f for f in findings if f.status == s] for s in Kmt2aStatus}
     rearranged, amplified, ptd = by[Kmt2aStatus.REARRANGED], by[Kmt2aStatus.AMPLIFIED], by[Kmt2aStatus.PTD]
-    negative = [f for f in by[Kmt2aStatus.NOT_DETECTED] if f.method in STRONG]
+    strong_negative = [f for f in by[Kmt2aStatus.NOT_DETECTED] if f.method in STRONG]
+    negative = [f for f in strong_negative if not _ruled_out_partners(f)]
+    against = negative + [f for f in strong_negative
+                          if any(r.partner in _ruled_out_partners(f) for r in rearranged if r.partner)]
     conflicts: list[str] = []
     partner, chosen = _partner(rearranged, conflicts) if rearranged else (None, None)
-    if rearranged and negative:
-        conflicts.insert(0, "KMT2A rearrangement: " + " vs ".join(_label(f) for f in rearranged + negative))
+    if rearranged and against:
+        conflicts.insert(0, "KMT2A rearrangement: " + " vs ".join(_label(f) for f in rearranged + against))
         status = Kmt2aStatus.UNKNOWN
     elif rearranged:
         status = Kmt2aStatus.REARRANGED
@@ -84,7 +94,7 @@ def summarise(findings: list[Kmt2aFinding] | tuple[Kmt2aFinding, ...]) -> Kmt2aS
     else:
         status = Kmt2aStatus.UNKNOWN
     copy_low, copy_high = _copies(amplified)
-    confirmed = any(f.method in STRONG for f in rearranged) and not negative
+    confirmed = any(f.method in STRONG for f in rearranged) and not against
     partner_from_strong = bool(chosen and chosen.method in STRONG)
     if status != Kmt2aStatus.REARRANGED:
         partner, chosen = None, None

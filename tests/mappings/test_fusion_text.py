@@ -39,9 +39,17 @@ def test_break_apart_and_words(text, status):
     assert events[0].partner is None
 
 
-def test_negative_fusion_names_no_partner():
+def test_negative_fusion_keeps_the_partner_it_rules_out():
+    # a targeted KMT2A::MLLT3 PCR that is negative rules out that fusion, not KMT2A rearrangement with AFF1 or ELL
     events, _ = read("KMT2A::MLLT3 fusion not detected")
-    assert [(e.status, e.partner) for e in events] == [(Kmt2aStatus.NOT_DETECTED, None)]
+    assert [(e.status, e.partner) for e in events] == [(Kmt2aStatus.NOT_DETECTED, "MLLT3")]
+
+
+@pytest.mark.parametrize("text", ["KMT2A mutation detected: c.1234A>G", "KMT2A variant p.R1234H present",
+                                  "KMT2A c.4321del detected", "No KMT2A mutation detected"])
+def test_kmt2a_point_mutations_say_nothing_about_rearrangement(text):
+    events, _ = read(text, "molecular")
+    assert events == []
 
 
 def test_copy_numbers_in_text():

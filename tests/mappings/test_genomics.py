@@ -87,6 +87,24 @@ def test_absent_fusion_is_not_detected(value):
     assert case.kmt2a.status == Kmt2aStatus.NOT_DETECTED
 
 
+@pytest.mark.parametrize("components,note", [
+    ([gene("HGNC:7132", "KMT2A"), change("SO:1000002")], None),
+    ([gene("HGNC:7132", "KMT2A")], "No pathogenic KMT2A mutation detected."),
+])
+def test_absent_kmt2a_sequence_variant_says_nothing_about_rearrangement(components, note):
+    o = variant("n", components, present="LA9634-2", method={"coding": [{"system": "http://loinc.org", "code": "LA26398-0"}]})
+    if note:
+        o["note"] = [{"text": note}]
+    assert case_from_resources([o], reference_date=REF).kmt2a.status == Kmt2aStatus.UNKNOWN
+
+
+def test_absent_targeted_fusion_rules_out_that_partner_only():
+    o = variant("n", [gene("HGNC:7132", "KMT2A"), gene("HGNC:7135", "AFF1"), change("SO:0001565")], present="LA9634-2")
+    case = case_from_resources([o], reference_date=REF)
+    assert case.kmt2a.status == Kmt2aStatus.UNKNOWN
+    assert [(f.status, f.partner) for f in case.kmt2a.findings] == [(Kmt2aStatus.NOT_DETECTED, "AFF1")]
+
+
 def test_absent_ptd_says_nothing_about_rearrangement():
     o = variant("n", [gene("HGNC:7132", "KMT2A"), change("SO:1000035")], present="LA9634-2")
     assert case_from_resources([o], reference_date=REF).kmt2a.status == Kmt2aStatus.UNKNOWN

@@ -52,3 +52,20 @@ def test_ambiguity_propagates_until_resolved():
 def test_two_molecular_partners_disagree():
     s = summarise([f(R, "molecular", "a", "AFF1"), f(R, "molecular", "b", "MLLT3")])
     assert s.status == R and s.partner is None and "disagrees" in s.conflicts[0]
+
+
+def test_a_negative_for_one_fusion_does_not_rule_out_other_partners():
+    only_aff1_excluded = f(N, "molecular", "pcr", "AFF1")
+    assert summarise([only_aff1_excluded]).status == U
+    s = summarise([only_aff1_excluded, f(R, "fish", "ba")])
+    assert (s.status, s.conflicts) == (R, ())
+    assert summarise([only_aff1_excluded, f(R, "molecular", "rna", "MLLT3")]).status == R
+
+
+def test_a_negative_for_the_fusion_that_was_found_is_a_conflict():
+    s = summarise([f(N, "molecular", "pcr", "AFF1"), f(R, "karyotype", "k", "AFF1")])
+    assert s.status == U and "Observation/pcr" in s.conflicts[0] and "Observation/k" in s.conflicts[0]
+    panel = Kmt2aFinding(N, Source("Observation/panel", date(2025, 3, 1)), "molecular",
+                         candidate_partners=("AFF1", "MLLT3", "MLLT1"))
+    assert summarise([panel]).status == U
+    assert summarise([panel, f(R, "karyotype", "k", "MLLT3")]).status == U
