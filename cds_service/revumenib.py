@@ -284,8 +284,9 @@ def stale_measurements(expected: ExpectedDose, on: date) -> tuple[Measurement, .
     return tuple(m for m in by_source.values() if m.source.date is None or (on - m.source.date).days > limit)
 
 
-def within_tolerance(ordered_mg: float, expected_mg: float) -> bool:
-    """Ordered vs expected per dose, with the table's tolerance (fraction or absolute, the wider)."""
+def within_tolerance(ordered_mg: float, expected_mg: float, in_mg: bool = True) -> bool:
+    """Ordered vs expected per dose, with the table's tolerance (fraction or absolute, the wider). The absolute
+    part is half a tablet in mg: it does not apply to amounts in mg/m2 (`in_mg=False`)."""
     tol = dosing()["tolerance"]
-    allowed = max(tol["fraction"] * expected_mg, tol["absolute_mg"])
+    allowed = max(tol["fraction"] * expected_mg, tol["absolute_mg"] if in_mg else 0.0)
     return abs(ordered_mg - expected_mg) <= allowed + 1e-9

@@ -93,23 +93,26 @@ def compare(ordered: OrderedDose, expected: revumenib.ExpectedDose) -> tuple[str
         return _judge(ordered.mg, expected.value, ordered, expected)
     if ordered.unit == "mg/m2" and expected.per_m2 is not None:
         # Both in mg/m2 and no BSA: the per-m2 numbers still compare.
-        return _judge(ordered.value, expected.per_m2, ordered, expected)
+        return _judge(ordered.value, expected.per_m2, ordered, expected, in_mg=False)
     if ordered.mg is None and not ordered.missing_data:
         return "cannot-check", [f"dose-unit-not-comparable:{ordered.unit or 'none'}"]
     return "cannot-check", []
 
 
 def _judge(ordered_value: float, expected_value: float, ordered: OrderedDose,
-           expected: revumenib.ExpectedDose) -> tuple[str, list[str]]:
+           expected: revumenib.ExpectedDose, in_mg: bool = True) -> tuple[str, list[str]]:
+    def outside(got: float, want: float) -> bool:
+        return not revumenib.within_tolerance(got, want, in_mg)
+
     reasons: list[str] = []
-    high = ordered_value > expected_value and not revumenib.within_tolerance(ordered_value, expected_value)
-    low = ordered_value < expected_value and not revumenib.within_tolerance(ordered_value, expected_value)
+    high = ordered_value > expected_value and outside(ordered_value, expected_value)
+    low = ordered_value < expected_value and outside(ordered_value, expected_value)
     per_day, expected_per_day = ordered.doses_per_day, expected.doses_per_day
     if per_day and expected_per_day and per_day != expected_per_day:
         reasons.append(f"frequency-not-{expected.frequency}")
         daily, expected_daily = ordered_value * per_day, expected_value * expected_per_day
-        high = high or (daily > expected_daily and not revumenib.within_tolerance(daily, expected_daily))
-        low = low or (daily < expected_daily and not revumenib.within_tolerance(daily, expected_daily))
+        high = high or (daily > expected_daily and outside(daily, expected_daily))
+        low = low or (daily < expected_daily and outside(daily, expected_daily))
     elif not per_day:
         reasons.append("frequency-not-stated")
     if high:  # an overdose outranks an underdose when per dose and per day disagree

@@ -189,6 +189,16 @@ def test_child_without_bsa_mg_per_m2_order_still_compares_per_m2():
     assert check.expected_dose == {"value": CHILD_PER_M2, "unit": "mg/m2", "frequency": "q12h"}
 
 
+def test_without_bsa_an_mg_per_m2_order_gets_no_half_tablet_allowance():
+    fraction = TABLE["dosing"]["tolerance"]["fraction"]
+    absolute = TABLE["dosing"]["tolerance"]["absolute_mg"]
+    over = CHILD_INHIBITED_PER_M2 * (1 + fraction) + 1  # outside the fraction...
+    assert over - CHILD_INHIBITED_PER_M2 < absolute  # ...but inside the mg allowance, were it applied to mg/m2
+    check = only(evaluate(case(weight=20, bsa=None, meds=["itraconazole"],
+                               orders=[draft("revumenib", over, unit="mg/m2")])))
+    assert check.verdict == "dose-too-high"
+
+
 def test_missing_weight_cannot_be_checked():
     check = only(evaluate(case(weight=None, orders=[draft("revumenib", ADULT)])))
     assert check.verdict == "cannot-check" and "weight" in check.missing_data
