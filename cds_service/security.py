@@ -117,8 +117,8 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise AuthError(f"malformed token ({type(error).__name__})") from error
         alg = header.get("alg")
-        if alg not in ALLOWED_ALGS:
-            raise AuthError(f"algorithm {alg!r} is not accepted")
+        if not isinstance(alg, str) or alg not in ALLOWED_ALGS:  # a list or object here must not raise
+            raise AuthError(f"algorithm {str(alg)[:40]!r} is not accepted")
         issuer = self.trusted.issuers.get(claims.get("iss")) if isinstance(claims.get("iss"), str) else None
         if issuer is None:
             raise AuthError(f"issuer {str(claims.get('iss'))[:100]!r} is not trusted")

@@ -72,9 +72,18 @@ def refused_cases(base: str, issuer: TestIssuer, rogue: TestIssuer, jku_url: str
         "RS256 with a key pinned to RS384": issuer.mint(aud=aud, alg="RS256"),
         "missing jti": issuer.mint(aud=aud, claims={"jti": DROP}),
         "missing exp": issuer.mint(aud=aud, claims={"exp": DROP}),
+        "alg as a list": _with_header(valid, alg=["ES384"]),
+        "alg as an object": _with_header(valid, alg={"ES384": True}),
         "non-allowlisted jku": rogue.mint(aud=aud, claims={"iss": issuer.iss},
                                           header={"jku": jku_url, "kid": rogue.ec_kid}),
     }
+
+
+def _with_header(token: str, **fields) -> str:
+    """The token with header fields replaced (signature kept): shapes PyJWT would never mint."""
+    head, payload, signature = token.split(".")
+    header = json.loads(jwt.utils.base64url_decode(head)) | fields
+    return f"{jwt.utils.base64url_encode(json.dumps(header).encode()).decode()}.{payload}.{signature}"
 
 
 def test_every_refusal_is_the_same_bare_401(prod, test_issuer, caplog):
