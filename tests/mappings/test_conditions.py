@@ -112,3 +112,14 @@ def test_prior_all_in_remission_does_not_set_status_of_new_aml():
     case = case_from_resources([old_all, new_aml], reference_date=REF)
     assert (case.lineage, case.disease_status) == (Lineage.AML, DiseaseStatus.NEWLY_DIAGNOSED)
     assert case.therapy_related is True and case.diagnosis_date == date(2025, 4, 1)
+
+
+@pytest.mark.parametrize("text,status", [
+    ("ALL not in remission", DiseaseStatus.NEWLY_DIAGNOSED),
+    ("B-ALL, not in CR after induction", DiseaseStatus.NEWLY_DIAGNOSED),
+    ("ALL in complete remission", DiseaseStatus.IN_REMISSION),
+    ("B-ALL in CR1", DiseaseStatus.IN_REMISSION),
+])
+def test_remission_words_read_with_their_negation(text, status):
+    all_ = condition("c", [{"system": SCT, "code": "91857003"}], text=text, clinical=None)
+    assert case_from_resources([all_], reference_date=REF).disease_status == status
