@@ -101,7 +101,7 @@ def _check_selections(context: dict) -> None:
         resource = entry.get("resource") or {}
         if resource.get("id"):
             known.add(f"{resource['resourceType']}/{resource['id']}")
-        if entry.get("fullUrl"):
+        if isinstance(entry.get("fullUrl"), str):  # the schema leaves fullUrl free: a list must not raise
             known.add(entry["fullUrl"])
     for selection in context["selections"]:
         if selection not in known and not any(selection.endswith("/" + ref) for ref in known):

@@ -86,6 +86,13 @@ def test_selection_outside_draft_orders_is_400(base):
     assert_outcome(requests.post(base + "/cds-services/kmt2a-order-select", json=request), 400, "invalid")
 
 
+@pytest.mark.parametrize("full_url", [["MedicationRequest/request-123"], {"url": "x"}, 7])
+def test_entry_full_url_of_the_wrong_type_is_not_a_500(base, full_url):
+    request = copy.deepcopy(sandbox.raw("order-select-3")["body"])
+    request["context"]["draftOrders"]["entry"][0]["fullUrl"] = full_url
+    assert requests.post(base + "/cds-services/kmt2a-order-select", json=request).status_code == 200
+
+
 def test_unknown_context_fields_are_ignored(base):
     request = patient_view_request()
     request["context"]["selections"] = ["MedicationRequest/x"]  # meaningless for patient-view
@@ -229,7 +236,8 @@ def test_no_input_makes_a_500(base, field, value):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(target=st.sampled_from(["selections", "draftOrders", "entry", "resource", "prefetch-key", "context-extra"]),
+@given(target=st.sampled_from(["selections", "draftOrders", "entry", "resource", "fullUrl", "prefetch-key",
+                               "context-extra"]),
        value=json_values)
 def test_no_order_input_makes_a_500(base, target, value):
     request = copy.deepcopy(sandbox.raw("order-select-3")["body"])
@@ -240,6 +248,8 @@ def test_no_order_input_makes_a_500(base, target, value):
         context["draftOrders"]["entry"] = value
     elif target == "resource":
         context["draftOrders"]["entry"][0]["resource"] = value
+    elif target == "fullUrl":
+        context["draftOrders"]["entry"][0]["fullUrl"] = value
     elif target == "prefetch-key":
         request["prefetch"]["patient"] = value
     else:
