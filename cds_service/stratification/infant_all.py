@@ -95,6 +95,15 @@ def interfant_06(f: Facts, out: Findings) -> None:
 def infant_mrd(f: Facts, out: Findings) -> None:
     if applies(f) and f.kmt2a_status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.NOT_DETECTED):
         mrd.after_induction(f, out, sources=("S9",))
+        if _group(out) == "high" and out.has_consideration("continue-risk-adapted-chemotherapy"):
+            # "Continue chemotherapy" beside a transplant card would read as a contradiction for high risk.
+            out.consider("continue-risk-adapted-chemotherapy",
+                         note="For Interfant-06 high risk the risk-adapted path still includes HSCT in first remission.")
+
+
+def _group(out: Findings) -> str | None:
+    """The Interfant-06 group decided earlier in this run, if any."""
+    return next((g.group for g in out.risk_groups if g.scheme == SCHEME), None)
 
 
 def _overview_hsct_reasons(f: Facts) -> list[str]:
@@ -121,7 +130,7 @@ def _persistent_mrd(f: Facts) -> list:
 
 def _interfant06_hsct_reasons(f: Facts, out: Findings) -> list[str]:
     reasons = []
-    group = next((g.group for g in out.risk_groups if g.scheme == SCHEME), None)
+    group = _group(out)
     if group == "high":
         reasons.append("high risk (HSCT in first remission was allocated to all high-risk patients)")
     late = [r for r in f.case.mrd_results if r.timepoint is MrdTimepoint.END_OF_CONSOLIDATION and mrd_positive(r)]

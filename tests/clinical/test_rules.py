@@ -113,6 +113,15 @@ def test_infant_mrd_negative_continue_positive_intensify():
     assert "intensified-consolidation" in codes(pos.considerations)
 
 
+def test_infant_high_risk_mrd_negative_does_not_read_as_chemotherapy_only():
+    high = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450, mrd_eoi=0.00001,
+                            days_since_dx=40))
+    assert "HSCT" in high.consideration("continue-risk-adapted-chemotherapy").note
+    assert high.consideration("hsct-infant-timing") is not None
+    medium = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), mrd_eoi=0.00001, days_since_dx=40))
+    assert "HSCT" not in medium.consideration("continue-risk-adapted-chemotherapy").note
+
+
 def test_mrd_threshold_is_one_in_ten_thousand():
     at = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), mrd_eoi=0.0001, days_since_dx=40))
     assert "intensified-consolidation" in codes(at.considerations)
