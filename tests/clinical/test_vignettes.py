@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cds_service.patient_view import EXTENSION_KEY, cards_for
 from cds_service.stratification import assess
 from fhir_mappings.build import case_from_bundle
 from tests.clinical.vignettes import NAMES, REFERENCE_DATE, check, load
+from tests.fixtures.vignettes.build import bundle_for
 
 
 def assessment(name: str):
@@ -17,6 +20,12 @@ def assessment(name: str):
 def test_enough_vignettes():
     assert len(NAMES) >= 25
     assert {"case-report-patient-1", "case-report-patient-2"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vignette_file_is_what_build_py_writes(name):
+    """The tests read the JSON files; a vignette edited in build.py but not rewritten would test stale input."""
+    assert json.loads(json.dumps(bundle_for(name))) == load(name), "run: python -m tests.fixtures.vignettes.build"
 
 
 @pytest.mark.parametrize("name", NAMES)
