@@ -86,5 +86,9 @@ def is_valid_r4(resource: dict) -> bool:
 
 def corrected_order(resource: dict, value: float, unit: str, frequency: str | None = None) -> tuple[dict | None, list[str]]:
     """(valid corrected copy or None, normalisations applied)."""
-    fixed, changes = with_dose(resource, value, unit, frequency)
+    try:
+        fixed, changes = with_dose(resource, value, unit, frequency)
+    except (AttributeError, TypeError):  # a dosage part that is not an object: it could not become valid R4 anyway
+        log.warning("draft MedicationRequest has a malformed dosage; no update action")
+        return None, []
     return (fixed if is_valid_r4(fixed) else None), changes

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -82,6 +83,21 @@ def test_an_order_that_cannot_become_r4_gets_no_correction():
     assert fixed is None
 
 
+@pytest.mark.parametrize("dosage", [
+    ["take with water"],
+    [{"timing": "once daily", "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "mg"}}]}],
+    [{"timing": {"repeat": [{"frequency": 1}]}, "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "mg"}}]}],
+    [{"doseAndRate": ["1 mg"]}],
+    None,
+], ids=["text-only", "timing-text", "repeat-list", "rate-text", "null"])
+def test_a_malformed_dosage_gets_no_correction_and_no_crash(dosage):
+    broken = {"resourceType": "MedicationRequest", "id": "x", "status": "draft", "intent": "order",
+              "subject": {"reference": "Patient/p"}, "medicationCodeableConcept": {"text": "revumenib"},
+              "dosageInstruction": dosage}
+    fixed, changes = corrected_order(broken, 160, "mg", "q12h")
+    assert fixed is None or MedicationRequest.model_validate(fixed).id == "x"
+
+
 QUIRKS = st.fixed_dictionaries({}, optional={
     "category": st.just({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-category",
                                       "code": "community"}]}),
@@ -91,20 +107,48 @@ QUIRKS = st.fixed_dictionaries({}, optional={
 })
 
 
+# Dosages as EHRs send them: a coded or repeat schedule (once daily, BID), a dose range, Epic's second
+# "admin amount" in tablets, doseAndRate as a single object.
+TIMINGS = st.sampled_from([
+    {"code": {"text": "BID"}},
+    {"code": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation", "code": "QD"}]}},
+    {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d", "when": ["MORN"]}},
+    {"repeat": {"frequency": 2, "period": 1, "periodUnit": "d", "boundsPeriod": {"start": "2026-11-21"}}},
+])
+FIRST_RATES = st.sampled_from([
+    {"doseQuantity": {"value": 1, "unit": "mg", "code": "mg"}},
+    {"doseRange": {"low": {"value": 100, "unit": "mg"}, "high": {"value": 300, "unit": "mg"}}},
+    {"type": {"text": "calculated"}, "doseQuantity": {"value": 2, "unit": "mg/m2", "code": "mg/m2"}},
+])
+TABLET_RATE = {"type": {"text": "admin-amount"}, "doseQuantity": {"value": 2, "unit": "tablet", "code": "{tbl}"}}
+DOSAGES = st.builds(
+    lambda timing, first, tablets, as_object: {"timing": timing,
+                                               "doseAndRate": first if as_object and not tablets else
+                                               [first, TABLET_RATE] if tablets else [first]},
+    TIMINGS, FIRST_RATES, st.booleans(), st.booleans())
+
+
 @settings(max_examples=200, deadline=None)
-@given(quirks=QUIRKS, value=st.floats(min_value=1, max_value=2000, allow_nan=False).map(lambda v: round(v, 1)),
+@given(quirks=QUIRKS, dosage=DOSAGES,
+       value=st.floats(min_value=1, max_value=2000, allow_nan=False).map(lambda v: round(v, 1)),
        unit=st.sampled_from(["mg", "mg/m2"]), reschedule=st.booleans())
-def test_any_corrected_copy_is_r4_and_changes_only_dose_and_quirks(quirks, value, unit, reschedule):
+def test_any_corrected_copy_is_r4_and_changes_only_dose_and_quirks(quirks, dosage, value, unit, reschedule):
     original = {"resourceType": "MedicationRequest", "id": "eT0.opaque-" + "x" * 40, "status": "draft",
                 "subject": {"reference": "Patient/p"}, "medicationCodeableConcept": {"text": "revumenib"},
-                "authoredOn": "2026-11-21",
-                "dosageInstruction": [{"timing": {"code": {"text": "BID"}},
-                                       "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "mg", "code": "mg"}}]}],
+                "authoredOn": "2026-11-21", "dosageInstruction": [copy.deepcopy(dosage)],
                 **copy.deepcopy(quirks)}
     fixed, _ = corrected_order(original, value, unit, "q12h" if reschedule else None)
     assert fixed is not None
     assert_valid_r4(fixed)
     assert dose_of(fixed)["value"] == value and dose_of(fixed)["code"] == unit
+    rates = fixed["dosageInstruction"][0]["doseAndRate"]
+    assert [r for r in rates if "doseQuantity" in r or "doseRange" in r] == [rates[0]]  # one dose, no contradiction
+    timing = fixed["dosageInstruction"][0]["timing"]
+    if reschedule:  # every 12 hours, and nothing left that says otherwise
+        assert "code" not in timing and {k: timing["repeat"][k] for k in ("frequency", "period", "periodUnit")} == {
+            "frequency": 1, "period": 12, "periodUnit": "h"} and "when" not in timing["repeat"]
+    else:
+        assert timing == dosage["timing"]
     normalised, _ = normalise_r4(original)
     untouched = {k: v for k, v in normalised.items() if k != "dosageInstruction"}
     assert {k: v for k, v in fixed.items() if k != "dosageInstruction"} == untouched
