@@ -142,12 +142,24 @@ def empty_values(value: Any, path: str = "") -> list[str]:
     return found
 
 
+def as_sent(value: Any) -> Any:
+    """`value` as the client will read it: orjson writes NaN and Infinity as null (caught as empty values
+    afterwards). Raises TypeError for what JSON cannot carry (integers beyond 64 bits, non-string keys)."""
+    return orjson.loads(orjson.dumps(value))
+
+
 def card_problems(card: Any) -> list[str]:
-    """Why `card` must not be sent (schema, invariants); empty list when it is fine."""
+    """Why `card` must not be sent (serialisation, schema, invariants); empty list when it is fine."""
+    try:
+        card = as_sent(card)
+    except TypeError as error:
+        return [f"card cannot be sent as JSON ({error})"]
     problems = schema_problems("response.json", {"cards": [card]})
     if not isinstance(card, dict):
         return problems or ["card is not an object"]
-    return problems + [f"empty value at {p}" for p in empty_values(card)] + _card_invariants(card)
+    if problems:  # the invariants assume the schema's shapes
+        return problems
+    return [f"empty value at {p}" for p in empty_values(card)] + _card_invariants(card)
 
 
 def _card_invariants(card: dict) -> list[str]:
@@ -160,7 +172,8 @@ def _card_invariants(card: dict) -> list[str]:
         problems.append("suggestions without selectionBehavior")
     if card.get("selectionBehavior") and not suggestions:
         problems.append("selectionBehavior without suggestions")
-    if card.get("selectionBehavior") == "at-most-one" and sum(bool(s.get("isRecommended")) for s in suggestions) > 1:
+    recommended = [s for s in suggestions if isinstance(s, dict) and s.get("isRecommended")]
+    if card.get("selectionBehavior") == "at-most-one" and len(recommended) > 1:
         problems.append("more than one recommended suggestion with at-most-one")
     for index, suggestion in enumerate(suggestions):
         if isinstance(suggestion, dict):
@@ -187,6 +200,10 @@ def action_problems(action: Any) -> list[str]:
 
 def validate_response(obj: Any) -> list[str]:
     """Every problem with a whole response (`{"cards": [...], "systemActions"?: [...]}`); [] when valid."""
+    try:
+        obj = as_sent(obj)
+    except TypeError as error:
+        return [f"response cannot be sent as JSON ({error})"]
     problems = schema_problems("response.json", obj)
     if not isinstance(obj, dict):
         return problems

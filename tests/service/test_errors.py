@@ -195,7 +195,10 @@ def test_invalid_cards_are_dropped_and_logged(live_service, caplog):
         bad_indicator = {**good(call), "indicator": "hard-stop"}
         null_inside = {**good(call), "extension": {"org.example": None}}
         no_selection = {**good(call), "suggestions": [cardkit.suggestion("Do it")]}
-        return [too_long, no_uuid, bad_indicator, null_inside, no_selection, good(call)]
+        # What JSON cannot carry: orjson would write Infinity as null, and refuses integers beyond 64 bits.
+        infinite = {**good(call), "extension": {"org.example": {"bsaM2": float("inf")}}}
+        huge = {**good(call), "extension": {"org.example": {"ageDays": 10**30}}}
+        return [too_long, no_uuid, bad_indicator, null_inside, no_selection, infinite, huge, good(call)]
     base = live_service(handlers={**HANDLERS, "kmt2a-patient-view": mixed})
     with caplog.at_level(logging.ERROR, logger="kmt2a_cds.app"):
         response = requests.post(base + PV, json=patient_view_request())
@@ -203,7 +206,7 @@ def test_invalid_cards_are_dropped_and_logged(live_service, caplog):
     cards = response.json()["cards"]
     assert [c["summary"] for c in cards] == ["A valid card."]
     assert protocol.validate_response(response.json()) == []
-    assert len([r for r in caplog.records if "dropped" in r.getMessage()]) == 5
+    assert len([r for r in caplog.records if "dropped" in r.getMessage()]) == 7
 
 
 def test_handler_returning_a_non_list_is_500(live_service):
