@@ -319,6 +319,23 @@ def test_order_sign_reuses_order_select_when_nothing_changed():
     assert check(changed)["verdict"] == "ok" or check(changed)["verdict"] == "interaction"
 
 
+def test_the_cache_never_answers_for_another_patient_or_changed_chart():
+    limit = knowledge.load("menin_inhibitors.json")["revumenib"]["pre_start"]["qtcf_max_ms"]["value"]
+    request = adult()
+    the_order(request)["id"] = "request-cache-stale-test"
+    (first,) = answer(request, "order-select")
+    assert check(first)["verdict"] == "ok"
+    # a new ECG above the start limit, same orders: re-evaluated, not the cached "ok"
+    lab(request, "qtc-1")["valueQuantity"]["value"] = limit + 20
+    before = order_cache.stats()["evaluations"]
+    (signed,) = answer(request, "order-sign")
+    assert check(signed)["verdict"] == "do-not-start" and signed["indicator"] == "critical"
+    # the same chart content under another patient id is another key
+    request["context"]["patientId"] = "another-patient"
+    answer(request, "order-sign")
+    assert order_cache.stats()["evaluations"] - before == 2
+
+
 # --- the CLI's orderChecks --------------------------------------------------------------------------
 
 
