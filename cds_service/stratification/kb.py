@@ -19,6 +19,11 @@ def partners(name: str) -> frozenset[str]:
     return frozenset(_rules()["partners"][name]["genes"])
 
 
+def partner_note(name: str) -> str:
+    """The sourced remark on a partner list, e.g. the EFS of MLLT10 fusions."""
+    return _rules()["partners"][name]["note"]
+
+
 def section(name: str) -> dict:
     """A whole section of rules.json, e.g. "lineage_switch" or "adverse_independent_of_kmt2a"."""
     return _rules()[name]

@@ -16,12 +16,12 @@ def _group(f: Facts) -> tuple[str, list[str]]:
     if f.partner in high:
         notes = [f"fusion partner {f.partner} is a high-risk partner (I-BFM: {', '.join(sorted(high))})"]
         if f.partner in kb.partners("pediatric_aml_very_high_risk"):
-            notes.append(f"{f.partner} fusions carry a very high relapse risk (5-yr EFS 18.6 % vs 49 %)")
+            notes.append(f"{f.partner}: very high risk ({kb.partner_note('pediatric_aml_very_high_risk')})")
         return "high-risk-partner", notes
     if f.partner:
         notes = [f"fusion partner {f.partner} is not on the high-risk list ({', '.join(sorted(high))})"]
         if f.partner in kb.partners("pediatric_aml_not_favourable"):
-            notes.append(f"{f.partner}: do not treat as favourable (not confirmed in multivariable analysis)")
+            notes.append(f"{f.partner}: do not treat as favourable ({kb.partner_note('pediatric_aml_not_favourable')})")
         return "standard-partner", notes
     candidates = f" (karyotype allows {' or '.join(f.candidate_partners)})" if f.candidate_partners else ""
     return "partner-unknown", [f"fusion partner not identified{candidates}"]

@@ -222,6 +222,13 @@ def test_pediatric_aml_high_risk_partners(partner):
     assert a.consideration("hsct-cr1").strength == "consider"
 
 
+def test_pediatric_aml_basis_names_mllt10_very_high_risk_and_mllt11_not_favourable():
+    mllt10 = assess(make_case(age_at_dx_days=years(5), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT10")))
+    mllt11 = assess(make_case(age_at_dx_days=years(5), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT11")))
+    assert any("very high risk" in b and "18.6" in b for b in mllt10.risk_groups[0].basis)
+    assert any("do not treat as favourable" in b for b in mllt11.risk_groups[0].basis)
+
+
 @pytest.mark.parametrize("partner", ["MLLT3", "MLLT11", "ELL", "SEPTIN6"])
 def test_pediatric_aml_standard_partners(partner):
     a = assess(make_case(age_at_dx_days=years(5), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, partner)))
