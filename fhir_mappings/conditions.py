@@ -74,7 +74,7 @@ def _status(condition: dict, rows: list[tuple[dict, str]], text: str) -> Disease
         return DiseaseStatus.IN_REMISSION
     if "resolved" in found:
         return DiseaseStatus.UNKNOWN
-    return DiseaseStatus.NEWLY_DIAGNOSED if found & {"active"} or not found else DiseaseStatus.UNKNOWN
+    return DiseaseStatus.NEWLY_DIAGNOSED if "active" in found else DiseaseStatus.UNKNOWN
 
 
 def onset_date(condition: dict) -> date | None:

@@ -115,11 +115,19 @@ def test_prior_all_in_remission_does_not_set_status_of_new_aml():
 
 
 @pytest.mark.parametrize("text,status", [
-    ("ALL not in remission", DiseaseStatus.NEWLY_DIAGNOSED),
-    ("B-ALL, not in CR after induction", DiseaseStatus.NEWLY_DIAGNOSED),
+    ("ALL not in remission", DiseaseStatus.UNKNOWN),
+    ("B-ALL, not in CR after induction", DiseaseStatus.UNKNOWN),
     ("ALL in complete remission", DiseaseStatus.IN_REMISSION),
     ("B-ALL in CR1", DiseaseStatus.IN_REMISSION),
 ])
 def test_remission_words_read_with_their_negation(text, status):
     all_ = condition("c", [{"system": SCT, "code": "91857003"}], text=text, clinical=None)
     assert case_from_resources([all_], reference_date=REF).disease_status == status
+
+
+def test_a_condition_that_says_nothing_about_status_is_not_assumed_newly_diagnosed():
+    # no clinicalStatus, no ICD fifth character, no words: it may as well be a relapse
+    silent = condition("c", [{"system": SCT, "code": "91861009"}], clinical=None)
+    assert case_from_resources([silent], reference_date=REF).disease_status == DiseaseStatus.UNKNOWN
+    active = condition("c", [{"system": SCT, "code": "91861009"}], clinical="active")
+    assert case_from_resources([active], reference_date=REF).disease_status == DiseaseStatus.NEWLY_DIAGNOSED
