@@ -196,7 +196,8 @@ def _row(band: str, inhibitor: bool) -> dict:
     raise LookupError(f"no revumenib dosing row for {band}, inhibitor={inhibitor}")
 
 
-def _fmt(number: float) -> str:
+def fmt(number: float) -> str:
+    """A dose or measurement as the card writes it: 95, 0.9, 163.5 (no trailing zeros)."""
     return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
@@ -213,7 +214,7 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
     common = dict(frequency=row["frequency"], doses_per_day=row["doses_per_day"],
                   reasons=(band,) + inhibitor_reasons, source=row["source"], tag=row["tag"])
     dated = f" on {case.weight.source.date.isoformat()}" if case.weight.source.date else " (undated)"
-    why = f"weight {_fmt(case.weight.value)} kg{dated} {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
+    why = f"weight {fmt(case.weight.value)} kg{dated} {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
     if inhibitors:
         why += f", strong CYP3A4 inhibitor ({', '.join(inhibitors)})"
     common["why"] = why
@@ -225,7 +226,7 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
     common["rests_on"] = (case.weight, case.bsa)
     bsa = round(case.bsa.value, 2)  # BSA to 0.01 m2, as dosed in clinic, so the basis shown multiplies out
     value = row["value"] * bsa
-    return ExpectedDose(round(value, 1), basis=f"{_fmt(row['value'])} mg/m2 x {_fmt(bsa)} m2",
+    return ExpectedDose(round(value, 1), basis=f"{fmt(row['value'])} mg/m2 x {fmt(bsa)} m2",
                         per_m2=float(row["value"]), tablets_mg=dispensable_dose(value), **common)
 
 

@@ -32,10 +32,6 @@ class OrderedDose:
         return {"value": self.value, "unit": self.unit, "frequency": self.frequency}
 
 
-def _fmt(number: float) -> str:
-    return f"{number:.2f}".rstrip("0").rstrip(".")
-
-
 def tablet_strength_mg(order: DraftMedicationOrder) -> float | None:
     """The strength of a single-strength tablet product from its name ("Revuforj 160 MG Oral Tablet")."""
     names = [order.text or ""]
@@ -72,17 +68,17 @@ def ordered_dose(case: Case, order: DraftMedicationOrder) -> OrderedDose | None:
         if case.bsa is None:
             return OrderedDose(mg=None, missing_data=("height",) if case.weight else ("weight", "height"), **common)
         return OrderedDose(mg=dose.value * case.bsa.value,
-                           note=f"{_fmt(dose.value)} mg/m2 x {_fmt(case.bsa.value)} m2", **common)
+                           note=f"{revumenib.fmt(dose.value)} mg/m2 x {revumenib.fmt(case.bsa.value)} m2", **common)
     if unit == "mg/kg":
         if case.weight is None:
             return OrderedDose(mg=None, missing_data=("weight",), **common)
         return OrderedDose(mg=dose.value * case.weight.value,
-                           note=f"{_fmt(dose.value)} mg/kg x {_fmt(case.weight.value)} kg", **common)
+                           note=f"{revumenib.fmt(dose.value)} mg/kg x {revumenib.fmt(case.weight.value)} kg", **common)
     if unit.lower() in TABLET_UNITS:
         strength = tablet_strength_mg(order)
         if strength is not None:
             return OrderedDose(mg=dose.value * strength,
-                               note=f"{_fmt(dose.value)} tablet(s) x {_fmt(strength)} mg", **common)
+                               note=f"{revumenib.fmt(dose.value)} tablet(s) x {revumenib.fmt(strength)} mg", **common)
     return OrderedDose(mg=None, **common)
 
 

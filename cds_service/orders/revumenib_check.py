@@ -40,10 +40,6 @@ def _flag(part: Part, rank: int, summary: str, unsafe: bool = False) -> None:
         part.rank, part.summary = rank, summary
 
 
-def _fmt(number: float) -> str:
-    return f"{number:.2f}".rstrip("0").rstrip(".")
-
-
 def _tagged(item: dict) -> str:
     return f"{item['text']} [{item['tag']}]"
 
@@ -115,7 +111,7 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
             _note_tolerated(part, ordered, expected)
         return part, None, []
     part.verdict = verdict
-    shown = " ".join(p for p in (_fmt(ordered.value), ordered.unit, ordered.frequency) if p)
+    shown = " ".join(p for p in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if p)
     where = "above" if verdict == "dose-too-high" else "below"
     _flag(part, 30, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)} q12h", unsafe=True)
     part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
@@ -136,8 +132,9 @@ def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.
     got, want, unit = (ordered.value, expected.per_m2, "mg/m2") if in_m2 else (ordered.mg, expected.value, "mg")
     where = "above" if got > want else "below"
     part.reasons.append("dose-within-local-tolerance")
-    part.lines.insert(0, f"Ordered {_fmt(got)} {unit} is {_fmt(abs(got - want))} {unit} ({abs(got - want) / want:.0%}) "
-                         f"{where} the table's {_fmt(want)} {unit}: not the label dose, accepted only by the local "
+    gap = abs(got - want)
+    part.lines.insert(0, f"Ordered {revumenib.fmt(got)} {unit} is {revumenib.fmt(gap)} {unit} ({gap / want:.0%}) {where} "
+                         f"the table's {revumenib.fmt(want)} {unit}: not the label dose, accepted only by the local "
                          f"tolerance ({revumenib.tolerance_text()}).")
 
 
@@ -229,9 +226,9 @@ def prestart_part(case: Case) -> Part:
             part.lines.append(f"No {code} in a readable unit on record: {_tagged(rules['electrolytes'])}.")
         elif value.value < limit["value"]:
             part.reasons.append(f"{code}-low")
-            _flag(part, 50, f"Correct {code} before starting revumenib ({_fmt(value.value)} mmol/L)")
+            _flag(part, 50, f"Correct {code} before starting revumenib ({revumenib.fmt(value.value)} mmol/L)")
             # the limit is the usual range, not the lab's: its text says the lab's own range prevails
-            part.lines.append(f"{code.capitalize()} {_fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} mmol/L "
+            part.lines.append(f"{code.capitalize()} {revumenib.fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} mmol/L "
                               f"({_tagged(limit)}): {_tagged(rules['electrolytes'])}.")
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
@@ -240,7 +237,7 @@ def prestart_part(case: Case) -> Part:
     elif wbc.value >= limit["value"]:
         part.reasons.append("wbc-above-start-limit")
         _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib")
-        part.lines.append(f"WBC {_fmt(wbc.value)} x10^9/L{_when(wbc)}: {_tagged(limit)}.")
+        part.lines.append(f"WBC {revumenib.fmt(wbc.value)} x10^9/L{_when(wbc)}: {_tagged(limit)}.")
     if part.missing:
         _flag(part, 58, "Before starting revumenib: " + ", ".join(reason_text(m) for m in part.missing) + " missing")
     return part
@@ -255,16 +252,16 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
     if qtc.method != rules["qtc_method"]["value"]:
         part.missing.append("qtc")
         part.reasons.append(f"qtc-method:{qtc.method or 'unknown'}")
-        part.lines.append(f"QTc {_fmt(qtc.value)} ms{_when(qtc)} is not Fridericia-corrected ({qtc.method or 'method not stated'}): "
+        part.lines.append(f"QTc {revumenib.fmt(qtc.value)} ms{_when(qtc)} is not Fridericia-corrected ({qtc.method or 'method not stated'}): "
                           f"obtain QTcF; {_tagged(limit)}.")
         return
     if qtc.value > limit["value"]:
         part.verdict = "do-not-start"
         part.reasons.append("qtcf-above-limit")
-        _flag(part, 20, f"Do not start revumenib: QTcF {_fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True)
-        part.lines.append(f"QTcF {_fmt(qtc.value)} ms{_when(qtc)}: {_tagged(limit)}. Correct potassium and magnesium, review QT-prolonging drugs, repeat the ECG.")
+        _flag(part, 20, f"Do not start revumenib: QTcF {revumenib.fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True)
+        part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)}: {_tagged(limit)}. Correct potassium and magnesium, review QT-prolonging drugs, repeat the ECG.")
     else:
-        part.lines.append(f"QTcF {_fmt(qtc.value)} ms{_when(qtc)} is within the start limit ({limit['value']} ms).")
+        part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)} is within the start limit ({limit['value']} ms).")
 
 
 # --- the whole check -------------------------------------------------------------------------------
@@ -345,7 +342,7 @@ def _override_group(verdict: str) -> str:
 def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose, tolerated: bool) -> str:
     if ordered is None or (expected.value is None and expected.per_m2 is None):
         return "Revumenib: indication and dose checked"
-    shown = " ".join(part for part in (_fmt(ordered.value), ordered.unit, ordered.frequency) if part)
+    shown = " ".join(part for part in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if part)
     if tolerated:
         return f"Revumenib {shown} is within the local tolerance of the expected {_target(ordered, expected)} q12h"
     return f"Revumenib {shown} matches the expected {_target(ordered, expected)} q12h"
@@ -363,13 +360,13 @@ def _correction_label(fixed: dict | None) -> str | None:
     if fixed is None:
         return None
     quantity = _dose_of(fixed)
-    return f"Change revumenib to {_fmt(quantity['value'])} {quantity['unit']} every 12 hours"
+    return f"Change revumenib to {revumenib.fmt(quantity['value'])} {quantity['unit']} every 12 hours"
 
 
 def _correction_text(fixed: dict, changes: list[str]) -> str:
     quantity = _dose_of(fixed)
     tablets = revumenib.tablets_for(quantity["value"]) if quantity["unit"] == "mg" else None
-    text = (f"Update this revumenib order to {_fmt(quantity['value'])} {quantity['unit']} every 12 hours"
+    text = (f"Update this revumenib order to {revumenib.fmt(quantity['value'])} {quantity['unit']} every 12 hours"
             f"{f' ({tablets} tablets)' if tablets else ''}, the dose of the label table. {revumenib.VERIFY_TEXT}")
     if changes:
         text += " Also: " + "; ".join(changes) + "."
