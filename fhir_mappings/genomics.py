@@ -292,7 +292,8 @@ def _kind(comp: _Components) -> str:
     if comp.changes & {"copy-number", "copy-number-gain"} or comp.copy_high is not None:
         if comp.copy_high is not None and comp.copy_high < 2:
             return "deletion"
-        return "amplification" if (comp.copy_high or amp) >= amp or "copy-number-gain" in comp.changes else "copy-number"
+        # a copy-number change without a number may be a loss (TP53): only a stated gain or count is an amplification
+        return "amplification" if (comp.copy_high or 0) >= amp or "copy-number-gain" in comp.changes else "copy-number"
     if comp.changes & {"deletion"}:
         return "deletion"
     return "variant"

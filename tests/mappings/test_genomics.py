@@ -183,3 +183,10 @@ def test_karyotype_in_a_report_conclusion():
               "conclusion": "Abnormal male karyotype: 46,XY,t(6;11)(q27;q23)[18]/46,XY[2]"}
     case = case_from_resources([report], reference_date=REF)
     assert (case.kmt2a.partner, case.karyotype.clones) == ("AFDN", 2)
+
+
+def test_copy_number_change_without_a_count_is_not_called_amplification():
+    loss_or_gain = variant("cnv", [gene("HGNC:11998", "TP53"), change("SO:0001019")])
+    gain = variant("gain", [gene("HGNC:7910", "NPM1"), change("SO:0001742")])
+    case = case_from_resources([loss_or_gain, gain], reference_date=REF)
+    assert [(f.gene, f.kind) for f in case.genetic_findings] == [("TP53", "copy-number"), ("NPM1", "amplification")]
