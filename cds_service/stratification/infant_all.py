@@ -166,15 +166,9 @@ def infant_hsct(f: Facts, out: Findings) -> None:
 
 @rule("interfant-21")
 def interfant_21(f: Facts, out: Findings) -> None:
-    eligible_lineages = (Lineage.B_ALL, Lineage.ALL, Lineage.MPAL)
-    if f.is_infant_at_dx() is not True or f.lineage not in eligible_lineages or not f.rearranged:
+    trial = kb.section("interfant21")
+    if f.is_infant_at_dx() is not True or f.lineage.value not in trial["lineages"] or not f.rearranged:
         return
     if f.relapsed_or_refractory:
         return
-    out.consider(
-        "clinical-trial",
-        note="Interfant-21 (NCT05327894) enrols KMT2A-r B-ALL or B/myeloid MPAL under 1 year: one blinatumomab cycle "
-        "after induction; medium risk with good MRD gets a second cycle; high risk goes to HSCT only if MRD-negative "
-        "after blinatumomab.",
-        sources=("S11",),
-    )
+    out.consider("clinical-trial", note=trial["note"], sources=tuple(trial["sources"]))
