@@ -266,7 +266,7 @@ def is_tablet_rounding(ordered_mg: float, expected_mg: float) -> bool:
     amounts = _tablet_amounts()
     below = max((a for a in amounts if a <= expected_mg), default=expected_mg)
     above = min((a for a in amounts if a >= expected_mg), default=expected_mg)
-    return any(abs(ordered_mg - amount) <= ROUNDING_MG for amount in (expected_mg, below, above))
+    return abs(ordered_mg - expected_mg) <= ROUNDING_MG or any(abs(ordered_mg - a) < 1e-6 for a in (below, above))
 
 
 def tolerance_text() -> str:
