@@ -135,7 +135,7 @@ def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.
     gap = abs(got - want)
     part.lines.insert(0, f"Ordered {revumenib.fmt(got)} {unit} is {revumenib.fmt(gap)} {unit} ({gap / want:.0%}) {where} "
                          f"the table's {revumenib.fmt(want)} {unit}: not the label dose, accepted only by the local "
-                         f"tolerance ({revumenib.tolerance_text()}).")
+                         f"tolerance ({revumenib.tolerance_text()}). {_tagged(revumenib.dosing()['trial_doses_note'])}.")
 
 
 def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
@@ -299,7 +299,7 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
         ordered_dose=ordered.as_contract() if ordered else None, expected_dose=_expected_contract(expected, ordered),
         reasons=tuple(dict.fromkeys(r for p in parts for r in p.reasons)),
         missing_data=tuple(dict.fromkeys(m for p in parts for m in p.missing)),
-        sources=("S12", "S13", "S14"), unsafe=any(p.unsafe for p in parts), problem=any(p.problem for p in parts),
+        sources=_sources(), unsafe=any(p.unsafe for p in parts), problem=any(p.problem for p in parts),
         corrected=fixed, correction_label=_correction_label(fixed),
         correction_text=_correction_text(fixed, changes) if fixed is not None else None,
         override_group=_override_group(verdict),
@@ -313,6 +313,14 @@ def _summary(parts: list[Part], dose: Part, ordered: doses.OrderedDose | None, e
     if dose.verdict.startswith("dose-") and lead is not dose:  # a wrong dose is never left out of the summary
         return f"{lead.summary}; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
     return lead.summary
+
+
+def _sources() -> tuple[str, ...]:
+    """The label first (the card's source), then the sources of the warnings and trial doses the card cites."""
+    entry = revumenib.table()
+    cited = [entry["source"], *(w["source"] for w in entry["warnings"].values()),
+             entry["dosing"]["trial_doses_note"]["source"]]
+    return tuple(dict.fromkeys(cited))
 
 
 def _lines(parts: list[Part], continuing: bool) -> tuple[str, ...]:

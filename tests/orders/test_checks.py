@@ -100,6 +100,7 @@ def test_a_tolerated_dose_that_is_not_the_label_dose_is_never_called_matching():
         assert "dose-within-local-tolerance" in check.reasons
         (card,) = cards(the_case, "order-select")
         assert "not the label dose" in card["detail"] and "local policy" in card["detail"]
+        assert TABLE["dosing"]["trial_doses_note"]["text"] in card["detail"]  # the trial doses, cited
     exact = only(evaluate(case(orders=[draft("revumenib", ADULT)])))
     assert "matches" in exact.summary and "dose-within-local-tolerance" not in exact.reasons
 
