@@ -131,10 +131,6 @@ def case_lineage(diagnoses: tuple[Diagnosis, ...]) -> Lineage:
 
 # --- disease status -------------------------------------------------------------------------------
 
-def is_disease_status(observation: dict) -> bool:
-    return any(s == "loinc" and c == "97509-4" for s, c, _ in codings(observation.get("code")))
-
-
 def status_observation(observation: dict) -> tuple[str | None, Source]:
     """An mCODE CancerDiseaseStatus value -> "relapsed" / "in-remission" / "improved" / ..."""
     source = Source(reference_of(observation), parse_date(observation.get("effectiveDateTime"))

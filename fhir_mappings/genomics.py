@@ -15,10 +15,6 @@ from fhir_mappings.access import codings, concept_text, dicts, effective_date, n
 from fhir_mappings.case import GeneticFinding, Karyotype, Kmt2aFinding, Kmt2aStatus, Source
 from fhir_mappings.cytogenetics import Kmt2aEvent
 
-FISH_METHOD = {("snomed", "426329006")}
-KARYOTYPE_METHOD = {("loinc", "LA26406-1")}
-
-
 @dataclass
 class GeneticResult:
     kmt2a: list[Kmt2aFinding] = field(default_factory=list)
@@ -61,7 +57,7 @@ def map_resource(resource: dict) -> GeneticResult:
         return _from_karyotype(_value_text(resource), source)
     sentence = _result_sentence(resource)
     method_words = f"{sentence} {concept_text(resource.get('method'))}"
-    fish_coded = bool({(s, c) for s, c, _ in codings(resource.get("method"))} & FISH_METHOD)
+    fish_coded = "fish" in _coded_methods(resource)
     method = "fish" if kind == "fish-panel" or fish_coded or term.pattern("fish").search(method_words) else "molecular"
     return from_text(sentence, source, method)
 
@@ -249,11 +245,15 @@ def _present(observation: dict) -> bool | None:
     return True
 
 
+def _coded_methods(observation: dict) -> set[str]:
+    return {term.test_methods().get((s, c.upper())) for s, c, _ in codings(observation.get("method"))} - {None}
+
+
 def _variant_method(observation: dict) -> str:
-    pairs = {(s, c) for s, c, _ in codings(observation.get("method"))}
-    if pairs & FISH_METHOD or term.pattern("fish").search(concept_text(observation.get("method"))):
+    coded = _coded_methods(observation)
+    if "fish" in coded or term.pattern("fish").search(concept_text(observation.get("method"))):
         return "fish"
-    if pairs & KARYOTYPE_METHOD:
+    if "karyotype" in coded:
         return "karyotype"
     return "molecular"
 

@@ -170,6 +170,12 @@ def system_key(system: str | None) -> str:
 
 
 @lru_cache(maxsize=None)
+def test_methods() -> dict[tuple[str, str], str]:
+    """Observation.method codes -> "fish" / "karyotype" / "molecular"."""
+    return {(r["system"], r["code"].upper()): r["method"] for r in rows("test_methods.csv")}
+
+
+@lru_cache(maxsize=None)
 def coded_values() -> dict[tuple[str, str], str]:
     return {(r["system"], r["code"].upper()): r["meaning"] for r in rows("coded_values.csv")}
 

@@ -190,3 +190,14 @@ def test_copy_number_change_without_a_count_is_not_called_amplification():
     gain = variant("gain", [gene("HGNC:7910", "NPM1"), change("SO:0001742")])
     case = case_from_resources([loss_or_gain, gain], reference_date=REF)
     assert [(f.gene, f.kind) for f in case.genetic_findings] == [("TP53", "copy-number"), ("NPM1", "amplification")]
+
+
+@pytest.mark.parametrize("method,expected", [
+    ({"system": "http://snomed.info/sct", "code": "426329006"}, "fish"),
+    ({"system": "http://loinc.org", "code": "LA26406-1"}, "karyotype"),
+    ({"system": "http://loinc.org", "code": "LA26398-0"}, "molecular"),
+])
+def test_coded_test_method_sets_the_strength_of_the_evidence(method, expected):
+    o = variant("v", [gene("HGNC:7132", "KMT2A"), gene("HGNC:7135", "AFF1")], method={"coding": [method]})
+    case = case_from_resources([o], reference_date=REF)
+    assert [f.method for f in case.kmt2a.findings] == [expected]
