@@ -18,6 +18,8 @@ from tests.clinical.cases import REF, crlf2, kmt2a, make_case, marker, medicatio
 PARTNERS = ["AFF1", "MLLT3", "MLLT1", "MLLT10", "AFDN", "ABI1", "ELL", "MLLT11", "SEPTIN6", "MLLT6"]
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HTML_TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+# What partial data must never print: Python's None/nan, an empty slot, a doubled "unknown".
+PLACEHOLDER = re.compile(r"\bNone\b|\bnan\b|\bunknown unknown\b|\(\)|: \.|, ,|KMT2A::None")
 # Restated from clinical-knowledge.md section 4, not read from rules.json: a wrong value there must fail here.
 INTERFANT06_WBC_HIGH = 300  # x10^9/L (4.1)
 POOR_PREDNISONE_RESPONSE_BLASTS = 1.0  # x10^9/L on day 8 (4.1, BFM)
@@ -59,7 +61,7 @@ def cases(draw):
     ]), max_size=3, unique_by=lambda m: m.ingredient))
     karyotype = draw(st.sampled_from([None, Karyotype("45,XY,-7,+8,del(5)(q31),-17[20]", src("Observation/kt"), 4, True,
                                                       ("-7", "+8", "del(5)(q31)", "-17"))]))
-    return make_case(
+    case = make_case(
         age_at_dx_days=draw(st.one_of(AGES, AGES, AGES, st.none())),
         days_since_dx=draw(st.integers(0, 3000)),
         lineage=draw(st.sampled_from([Lineage.B_ALL, Lineage.AML] * 2 + list(Lineage))),
@@ -79,6 +81,9 @@ def cases(draw):
         therapy_related=draw(st.sampled_from([None, True, False])),
         diagnosed=draw(st.booleans()),
     )
+    if draw(st.integers(0, 5)) == 0:  # the diagnosis date unknown: ages at diagnosis are only bounded
+        case.diagnosis_date, case.age_at_diagnosis_days = None, None
+    return case
 
 
 def proven_rearrangement(case) -> bool:
@@ -110,10 +115,13 @@ def _ppr(case):
 
 def _check_group_inputs(case, g) -> None:
     """Each group only with the inputs its scheme needs (restated from the contract and the sources)."""
-    age = case.age_at_diagnosis_days
+    # Without a diagnosis date the current age is the only bound: the age at diagnosis was at most that.
+    age = case.age_at_diagnosis_days if case.diagnosis_date else case.age_days
     s = case.kmt2a
     if g.scheme != "kmt2a-amplified":
         assert case.lineage is not Lineage.UNKNOWN
+    if g.scheme in ("pediatric-all-kmt2a", "eln-2022", "adult-all"):  # need a lower bound on the age at diagnosis
+        assert case.diagnosis_date is not None
     if g.scheme == "interfant-06":
         assert age is not None and age < 365 and case.lineage.is_lymphoblastic
         if g.group == "low":  # germline shown by FISH or a molecular test, not by a karyotype alone
@@ -194,6 +202,8 @@ def test_every_card_is_valid(case):
         assert len(card["summary"]) < 140
         assert card["indicator"] in ("info", "warning", "critical")
         assert not HTML_TAG.search(card.get("detail", "")), "detail is Markdown without HTML"
+        words = card["summary"] + "\n" + card.get("detail", "")
+        assert not PLACEHOLDER.search(words), PLACEHOLDER.search(words).group(0)
         assert card["source"]["label"].startswith(cardkit.SERVICE_LABEL)
     assert len(cards) <= 4
 
