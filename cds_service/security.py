@@ -28,6 +28,8 @@ log = logging.getLogger("kmt2a_cds.security")
 
 ALGORITHMS = {"EC": {"ES256": "P-256", "ES384": "P-384"}, "RSA": {"RS256": None, "RS384": None}}
 ALLOWED_ALGS = {alg for algs in ALGORITHMS.values() for alg in algs}
+JWKS_MAX_BYTES = 256 * 1024  # a JWKS holds a few keys: a few KB
+JWKS_FETCH_LIMIT_S = 5.0  # the whole fetch, however slowly the body drips in
 
 
 class AuthError(Exception):
@@ -62,31 +64,65 @@ class TrustedIssuers:
 
 
 class JwksCache:
-    """JWKS documents fetched from allowlisted URLs, per process, with a TTL."""
+    """JWKS documents fetched from allowlisted URLs, per process, with a TTL.
+
+    A fetch is tried at most once per `min_refresh_s` per URL, whatever the reason (first use, TTL passed,
+    unknown `kid`) and whether it worked or not: tokens naming made-up kids, or a jku that is down, cannot
+    make us fetch on every request. When a refresh fails, the keys we had stay in use."""
 
     def __init__(self, ttl_s: float, min_refresh_s: float, fetch: Callable[[str], dict] | None = None):
         self.ttl_s, self.min_refresh_s = ttl_s, min_refresh_s
         self._fetch = fetch or _fetch_jwks
-        self._entries: dict[str, tuple[float, tuple[dict, ...]]] = {}
+        self._entries: dict[str, tuple[float, tuple[dict, ...]]] = {}  # url -> (fetched at, keys)
+        self._last_try: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def keys(self, url: str, kid: str | None) -> tuple[dict, ...]:
         with self._lock:
-            entry = self._entries.get(url)
-            keys = entry[1] if entry else ()
-            age = time.monotonic() - entry[0] if entry else None  # monotonic() may be small after boot
+            now = time.monotonic()  # may be small after boot: compare with stored values only
+            fetched_at, keys = self._entries.get(url, (None, ()))
             unknown_kid = kid is not None and not any(k.get("kid") == kid for k in keys)
-            if age is None or age > self.ttl_s or (unknown_kid and age > self.min_refresh_s):
-                keys = tuple(self._fetch(url).get("keys", ()))
-                self._entries[url] = (time.monotonic(), keys)
+            wanted = fetched_at is None or now - fetched_at > self.ttl_s or unknown_kid
+            last_try = self._last_try.get(url)
+            if not wanted or (last_try is not None and now - last_try < self.min_refresh_s):
+                return keys
+            self._last_try[url] = now
+            try:
+                keys = _keys_of(self._fetch(url))
+            except AuthError as error:
+                if not keys:
+                    raise
+                log.warning("JWKS refresh failed, keeping the cached keys: %s", error)
+                return keys
+            self._entries[url] = (now, keys)
             return keys
 
 
+def _keys_of(document: dict) -> tuple[dict, ...]:
+    keys = document.get("keys")
+    if not isinstance(keys, list):
+        raise AuthError("jku did not return a JWKS (no keys list)")
+    return tuple(k for k in keys if isinstance(k, dict))
+
+
 def _fetch_jwks(url: str) -> dict:
+    """GET a JWKS: connect/read timeouts, an overall time limit and a size limit (a JWKS is a few KB)."""
+    give_up_at = time.monotonic() + JWKS_FETCH_LIMIT_S
     try:
-        response = requests.get(url, timeout=(2, 3), headers={"Accept": "application/json"}, allow_redirects=False)
-        response.raise_for_status()
-        document = response.json()
+        with requests.get(url, timeout=(2, 3), headers={"Accept": "application/json"}, allow_redirects=False,
+                          stream=True) as response:
+            response.raise_for_status()
+            if int(response.headers.get("Content-Length") or 0) > JWKS_MAX_BYTES:
+                raise AuthError("jku answer too large")
+            read = getattr(response.raw, "read1", response.raw.read)  # read1: returns what has arrived
+            body = bytearray()
+            while chunk := read(16384, decode_content=True):
+                body += chunk
+                if len(body) > JWKS_MAX_BYTES:
+                    raise AuthError("jku answer too large")
+                if time.monotonic() > give_up_at:
+                    raise AuthError("jku answered too slowly")
+        document = json.loads(body)
     except (requests.RequestException, ValueError) as error:
         raise AuthError(f"jku could not be fetched ({type(error).__name__})") from error
     if not isinstance(document, dict):

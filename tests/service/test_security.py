@@ -236,7 +236,64 @@ def test_jwks_cache_ttl_and_unknown_kid_refresh():
     eager = JwksCache(ttl_s=3600, min_refresh_s=0, fetch=fetch)
     eager.keys("https://b/jwks", None)
     assert eager.keys("https://b/jwks", "k3")[0]["kid"] == "k3"  # unknown kid -> refetched
-    expired = JwksCache(ttl_s=0, min_refresh_s=3600, fetch=fetch)
+    expired = JwksCache(ttl_s=0, min_refresh_s=0, fetch=fetch)
     expired.keys("https://c/jwks", None)
     expired.keys("https://c/jwks", None)
     assert fetched[-2:] == ["https://c/jwks", "https://c/jwks"]  # TTL passed -> refetched
+
+
+def test_a_failing_jku_is_not_fetched_on_every_request():
+    attempts = []
+
+    def down(url):
+        attempts.append(url)
+        raise AuthError("jku could not be fetched (ConnectionError)")
+
+    cache = JwksCache(ttl_s=3600, min_refresh_s=3600, fetch=down)
+    with pytest.raises(AuthError):
+        cache.keys("https://a/jwks", "k1")
+    for _ in range(4):
+        assert cache.keys("https://a/jwks", "k1") == ()  # no key: the token is refused without a new fetch
+    assert attempts == ["https://a/jwks"]
+
+
+def test_a_failed_refresh_keeps_the_cached_keys():
+    answers = [{"keys": [{"kid": "k1"}]}, AuthError("down")]
+
+    def flaky(url):
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    cache = JwksCache(ttl_s=0, min_refresh_s=0, fetch=flaky)
+    assert cache.keys("https://a/jwks", "k1") == ({"kid": "k1"},)
+    assert cache.keys("https://a/jwks", "k1") == ({"kid": "k1"},)  # TTL passed, refresh failed: old keys
+    assert answers == []
+
+
+@pytest.mark.parametrize("document", [
+    lambda issuer: {"keys": "not-a-list"},
+    lambda issuer: {**issuer.jwks(), "padding": "x" * (300 * 1024)},  # the right keys, but over the size limit
+], ids=["keys-not-a-list", "oversized"])
+def test_a_bad_jwks_answer_is_a_401_not_a_500(live_service, service_dir, test_issuer, document):
+    with JsonServer(document(test_issuer)) as jwks_server:
+        jku = jwks_server.url + "/jwks.json"
+        trusted = service_dir / "trusted-bad-jku.json"
+        trusted.write_text(json.dumps({"issuers": [test_issuer.issuer_entry(jku=[jku])]}))
+        base = live_service(profile="production", trusted_issuers=trusted, jwks_min_refresh_s=60)
+        for _ in range(3):
+            assert post(base, test_issuer.mint(aud=base + PV, header={"jku": jku})).status_code == 401
+        assert len(jwks_server.requests) == 1  # the failure is remembered for jwks_min_refresh_s
+
+
+def test_made_up_kids_do_not_make_us_refetch(live_service, service_dir, test_issuer):
+    with JsonServer(test_issuer.jwks()) as jwks_server:
+        jku = jwks_server.url + "/jwks.json"
+        trusted = service_dir / "trusted-kid-flood.json"
+        trusted.write_text(json.dumps({"issuers": [test_issuer.issuer_entry(jku=[jku])]}))
+        base = live_service(profile="production", trusted_issuers=trusted, jwks_min_refresh_s=60)
+        assert post(base, test_issuer.mint(aud=base + PV)).status_code == 200
+        for n in range(5):
+            assert post(base, test_issuer.mint(aud=base + PV, header={"kid": f"made-up-{n}"})).status_code == 401
+        assert len(jwks_server.requests) == 1
