@@ -116,10 +116,10 @@ def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderChe
     if any(rule["effect"] == "reduce-dose" for rule in matched):
         reduced = revumenib.expected_dose(case, extra_inhibitors=[name])
         if reduced.value is not None:
-            dose = f"{reduced.value:g} mg q12h ({reduced.basis})"
+            dose = f"{reduced.value:g} mg {reduced.frequency} ({reduced.basis})"
             lines.insert(0, f"With {name}, the revumenib dose is {dose}: reduce the revumenib order while both are given. "
                             f"{revumenib.VERIFY_TEXT}")
-            summary = f"{name.capitalize()} with revumenib: reduce revumenib to {reduced.value:g} mg q12h"
+            summary = f"{name.capitalize()} with revumenib: reduce revumenib to {reduced.value:g} mg {reduced.frequency}"
         else:
             lines.insert(0, "Reduce the revumenib dose while both are given; the reduced dose cannot be computed: "
                             + ", ".join(reason_text(m) for m in reduced.missing_data) + ".")

@@ -72,18 +72,19 @@ def indication_part(case: Case) -> Part:
 
 
 def _target(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> str:
-    """The expected dose in the order's own terms: mg/m2 for an mg/m2 order, else mg."""
+    """The expected dose in the order's own terms: "95 mg/m2 q12h" for an mg/m2 order, else "160 mg q12h"."""
     in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
-    return f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
+    amount = f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
+    return f"{amount} {expected.frequency}"
 
 
 def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
     cited = f"[{expected.tag}, {expected.source}]. {revumenib.VERIFY_TEXT}"
     if expected.value is not None:
         how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
-        return f"Expected dose: {expected.value:g} mg q12h ({how}) {cited}"
+        return f"Expected dose: {expected.value:g} mg {expected.frequency} ({how}) {cited}"
     if expected.per_m2 is not None:
-        return f"Expected dose: {expected.per_m2:g} mg/m2 q12h ({expected.why}) {cited}"
+        return f"Expected dose: {expected.per_m2:g} mg/m2 {expected.frequency} ({expected.why}) {cited}"
     return None
 
 
@@ -113,9 +114,9 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     part.verdict = verdict
     shown = " ".join(p for p in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if p)
     where = "above" if verdict == "dose-too-high" else "below"
-    _flag(part, 30, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)} q12h", unsafe=True)
+    _flag(part, 30, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)}", unsafe=True)
     part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
-    fixed, changes = _correction(order, ordered, expected, "frequency-not-q12h" in why)
+    fixed, changes = _correction(order, ordered, expected, f"frequency-not-{expected.frequency}" in why)
     return part, fixed, changes
 
 
@@ -352,8 +353,8 @@ def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedD
         return "Revumenib: indication and dose checked"
     shown = " ".join(part for part in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if part)
     if tolerated:
-        return f"Revumenib {shown} is within the local tolerance of the expected {_target(ordered, expected)} q12h"
-    return f"Revumenib {shown} matches the expected {_target(ordered, expected)} q12h"
+        return f"Revumenib {shown} is within the local tolerance of the expected {_target(ordered, expected)}"
+    return f"Revumenib {shown} matches the expected {_target(ordered, expected)}"
 
 
 def _dose_of(fixed: dict) -> dict:
