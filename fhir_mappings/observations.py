@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from fhir_mappings import terminology as term
 from fhir_mappings import units
@@ -111,12 +111,12 @@ def latest(readings: list[Reading], kind: str) -> Measurement | None:
 
 
 def at_diagnosis(readings: list[Reading], kind: str, diagnosis: date | None) -> Measurement | None:
-    """The first value within the window (days either side) of the diagnosis date."""
+    """The first value within the at-diagnosis window around the diagnosis date (params.json says why)."""
     if diagnosis is None:
         return None
-    window = timedelta(days=term.param("wbc_at_diagnosis_window_days"))
+    first_day, last_day = term.param("wbc_at_diagnosis_window_days")
     ms = [r.measurement for r in readings if r.kind == kind and r.measurement.source.date
-          and abs(r.measurement.source.date - diagnosis) <= window]
+          and first_day <= (r.measurement.source.date - diagnosis).days <= last_day]
     return min(ms, key=_when) if ms else None
 
 

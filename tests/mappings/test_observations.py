@@ -147,3 +147,21 @@ def test_aml_flow_mrd_uses_the_aml_threshold():
     o = observation("m", "67128-9", when="2025-04-01", valueQuantity=qty(0.05, "%"))
     assert build(o, dx=aml).mrd_results[0].positive is False  # 0.05% < 0.1% for AML flow
     assert build(o).mrd_results[0].positive is True  # >= 0.01% in B-ALL
+
+
+@pytest.mark.parametrize("when,picked", [
+    ("2025-02-22", True),   # day -7: the presenting count, drawn before the diagnosis was recorded
+    ("2025-02-21", False),  # day -8: too early to be the diagnostic count
+    ("2025-03-08", True),   # day +7
+    ("2025-03-09", False),  # day +8
+])
+def test_wbc_at_diagnosis_window_edges(when, picked):
+    case = build(observation("w", "6690-2", when=when, valueQuantity=qty(45, "10*9/L")))
+    assert (case.wbc_at_diagnosis is not None) is picked
+    assert case.wbc_latest.value == 45  # the count was read either way
+
+
+def test_wbc_at_diagnosis_prefers_the_count_before_treatment_over_a_later_one():
+    case = build(observation("later", "6690-2", when="2025-03-04", valueQuantity=qty(90, "10*9/L")),
+                 observation("presenting", "6690-2", when="2025-02-28", valueQuantity=qty(410, "10*9/L")))
+    assert case.wbc_at_diagnosis.source.reference == "Observation/presenting"
