@@ -13,7 +13,7 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from cds_service import knowledge, protocol
 from cds_service.handlers import HANDLERS
 from cds_service.orders import order_cache, order_select, order_sign
-from tests.orders.test_requests import add_active, adult, epic, set_dose, the_order
+from tests.orders.test_requests import TODAY, add_active, adult, epic, set_dose, the_order
 from tests.support import sandbox
 from tests.support.live import LiveService, test_config
 
@@ -23,7 +23,9 @@ PREFETCH_KEYS = ("patient", "conditions", "genomics", "labs", "vitals", "medicat
 
 @pytest.fixture(scope="module")
 def base(service_dir, test_issuer):
-    live = LiveService(test_config(service_dir, test_issuer))  # the app as shipped, handlers from cds_service.handlers
+    # the app as shipped (handlers from cds_service.handlers), on the fixtures' date: the weight's age, the
+    # patient's age and the ECG's date are judged against it, so the answers do not drift with the calendar
+    live = LiveService(test_config(service_dir, test_issuer, reference_date=TODAY))
     yield live
     live.stop()
 
