@@ -140,12 +140,12 @@ def _interfant06_hsct_reasons(f: Facts, out: Findings) -> list[str]:
 
 
 def _timing_note(f: Facts) -> str:
-    note = "Not before 6 months of age; non-TBI conditioning."
+    """When the infant reaches the transplant age (the 6-month rule itself is in the consideration's text)."""
     birth = f.case.birth_date
     if birth and f.case.age_days is not None and f.case.age_days < kb.threshold("hsct_min_age_days"):
         ready = birth + timedelta(days=int(kb.threshold("hsct_min_age_days")))
-        note += f" The infant reaches 6 months on {ready.isoformat()}."
-    return note
+        return f" The infant reaches 6 months on {ready.isoformat()}."
+    return ""
 
 
 @rule("infant-hsct")
@@ -159,7 +159,7 @@ def infant_hsct(f: Facts, out: Findings) -> None:
     used = "; ".join(
         [f"Interfant-06: {r}" for r in by_protocol] + [f"seed overview: {r}" for r in by_overview]
     )
-    out.consider("hsct-infant-timing", note=f"Criteria met: {used}. {_timing_note(f)}")
+    out.consider("hsct-infant-timing", note=f"Criteria met: {used}.{_timing_note(f)}")
     if bool(by_protocol) != bool(by_overview):
         out.disagree("infant-hsct-criteria")
 

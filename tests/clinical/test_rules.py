@@ -145,8 +145,10 @@ def test_infant_under_3_months_overview_hsct_disagrees_with_interfant():
 
 def test_infant_hsct_note_names_both_protocols_when_both_agree():
     a = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450))
-    note = a.consideration("hsct-infant-timing").note
-    assert "Interfant-06" in note and "seed overview" in note
+    c = a.consideration("hsct-infant-timing")
+    assert "Interfant-06" in c.note and "seed overview" in c.note
+    assert "reaches 6 months on" in c.note
+    assert (c.text + c.note).count("non-TBI") == 1  # said once on the card, not twice
     assert not any("transplant criteria differ" in d for d in a.disagreements)
 
 
