@@ -201,6 +201,11 @@ def fmt(number: float) -> str:
     return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
+def dosing_bsa(case: Case) -> float | None:
+    """The BSA to 0.01 m2, as dosed in clinic, so every "mg/m2 x m2" shown multiplies out."""
+    return round(case.bsa.value, 2) if case.bsa is not None else None
+
+
 def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedDose:
     """The revumenib dose the label table gives for this patient's weight, BSA and inhibitors."""
     table_ = dosing()
@@ -224,7 +229,7 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
     if case.bsa is None:
         return ExpectedDose(None, per_m2=float(row["value"]), missing_data=("height",), rests_on=(case.weight,), **common)
     common["rests_on"] = (case.weight, case.bsa)
-    bsa = round(case.bsa.value, 2)  # BSA to 0.01 m2, as dosed in clinic, so the basis shown multiplies out
+    bsa = dosing_bsa(case)
     value = row["value"] * bsa
     return ExpectedDose(round(value, 1), basis=f"{fmt(row['value'])} mg/m2 x {fmt(bsa)} m2",
                         per_m2=float(row["value"]), tablets_mg=dispensable_dose(value), **common)

@@ -67,8 +67,8 @@ def ordered_dose(case: Case, order: DraftMedicationOrder) -> OrderedDose | None:
     if unit == "mg/m2":
         if case.bsa is None:
             return OrderedDose(mg=None, missing_data=("height",) if case.weight else ("weight", "height"), **common)
-        return OrderedDose(mg=dose.value * case.bsa.value,
-                           note=f"{revumenib.fmt(dose.value)} mg/m2 x {revumenib.fmt(case.bsa.value)} m2", **common)
+        bsa = revumenib.dosing_bsa(case)
+        return OrderedDose(mg=dose.value * bsa, note=f"{revumenib.fmt(dose.value)} mg/m2 x {revumenib.fmt(bsa)} m2", **common)
     if unit == "mg/kg":
         if case.weight is None:
             return OrderedDose(mg=None, missing_data=("weight",), **common)

@@ -178,6 +178,14 @@ def test_a_flat_dose_shows_the_weight_date_without_asking_to_reweigh():
     assert adult.weight.source.date.isoformat() in check.expected_dose["basis"]
 
 
+def test_an_mg_per_m2_order_is_converted_with_the_bsa_the_expected_dose_uses():
+    bsa = 0.905  # Mosteller to 3 decimals; dosed to 0.01 m2
+    check = only(evaluate(case(weight=25, bsa=bsa, orders=[draft("revumenib", CHILD_PER_M2 * 1.2, unit="mg/m2")])))
+    assert check.verdict == "dose-too-high"
+    shown_bsa = check.expected_dose["basis"].split(" x ")[1]
+    assert f"mg/m2 x {shown_bsa}" in check.lines[0]  # the ordered and the expected dose use one BSA
+
+
 def test_child_without_bsa_cannot_be_checked_in_mg_and_names_height():
     check = only(evaluate(case(weight=20, bsa=None, orders=[draft("revumenib", 130)])))
     assert check.verdict == "cannot-check" and "height" in check.missing_data
