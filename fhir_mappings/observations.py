@@ -170,16 +170,16 @@ _NUMBER_UNIT = re.compile(
 
 
 def _fraction_from_text(text: str) -> tuple[float | None, str | None]:
-    m = _NUMBER_UNIT.search(text or "")
-    if not m:
+    """The first number with a unit ("Day 29: 0.02 %" -> 2e-4: the day is not the result)."""
+    matches = list(_NUMBER_UNIT.finditer(text or ""))
+    m = next((m for m in matches if m.group(3) or m.group(4)), None)
+    if m is None:  # bare numbers only: percent or fraction? do not guess
         return None, None
     comparator = {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
     number = float(m.group(2).replace(",", "."))
     if m.group(3):
         return number / 100.0, comparator
-    if m.group(4):
-        return number * 10 ** int(m.group(4).replace(" ", "")), comparator
-    return None, comparator  # a bare number: percent or fraction? do not guess
+    return number * 10 ** int(m.group(4).replace(" ", "")), comparator
 
 
 def _coded_positive(resource: dict) -> bool | None:
@@ -238,6 +238,15 @@ def _threshold(method: MrdMethod, lineage_is_aml: bool) -> float:
     return term.param("mrd_positive_threshold")
 
 
+def _at_or_above(value: float, comparator: str | None, threshold: float) -> bool | None:
+    """None when the comparator cannot tell: "<0.05 %" is not negative against 0.01 %."""
+    if comparator in ("<", "<="):
+        return False if value <= threshold else None
+    if comparator in (">", ">="):
+        return True if value >= threshold else None
+    return value >= threshold
+
+
 def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) -> MrdResult:
     words = " ".join([concept_text(resource.get("code")), notes(resource), concept_text(resource.get("method")),
                       " ".join(concept_text(i) for i in dicts(resource.get("interpretation"))),
@@ -249,10 +258,8 @@ def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) ->
     sensitivity = _sensitivity(resource, words + " " + text_of(resource.get("valueString")))
     method = _mrd_method(resource, words)
     positive = _coded_positive(resource)
-    if positive is None and comparator in ("<", "<="):
-        positive = False  # below the assay's limit
-    elif positive is None and value is not None:
-        positive = value >= _threshold(method, lineage_is_aml)
+    if positive is None and value is not None:
+        positive = _at_or_above(value, comparator, _threshold(method, lineage_is_aml))
     return MrdResult(
         source=source, value=value, comparator=comparator, positive=positive,
         timepoint=_mrd_timepoint(words, source.date, diagnosis), method=method, sensitivity=sensitivity,

@@ -99,6 +99,10 @@ def test_unit_missing_is_a_problem_not_a_guess():
     ({"valueQuantity": qty(0.00005, "1")}, 5e-5, None, False),
     ({"valueString": "<0.01%"}, 1e-4, "<", False),
     ({"valueString": "2 x 10^-3"}, 2e-3, None, True),
+    ({"valueString": "Day 29 marrow: 0.02 %"}, 2e-4, None, True),  # the day is not the result
+    ({"valueQuantity": qty(0.05, "%", "<")}, 5e-4, "<", None),  # below 0.05 % may still be >= 0.01 %
+    ({"valueQuantity": qty(0.5, "%", ">")}, 5e-3, ">", True),
+    ({"valueString": "<0.01"}, None, None, None),  # 0.01 % or 0.01 (1 %)? neither value nor verdict
     ({"valueCodeableConcept": {"coding": [{"system": "http://snomed.info/sct", "code": "260385009", "display": "Negative"}]}},
      None, None, False),
     ({"valueCodeableConcept": {"text": "Positive"}}, None, None, True),
