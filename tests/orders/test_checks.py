@@ -214,6 +214,18 @@ def test_missing_weight_cannot_be_checked():
     assert check.verdict == "cannot-check" and "weight" in check.missing_data
 
 
+def test_an_mg_per_kg_order_is_converted_with_the_weight_and_corrected_in_mg():
+    weight = 70
+    label = only(evaluate(case(weight=weight, orders=[draft("revumenib", round(ADULT / weight, 2), unit="mg/kg")])))
+    assert label.verdict == "ok" and label.ordered_dose["unit"] == "mg/kg"
+    double = only(evaluate(case(weight=weight, orders=[draft("revumenib", 2 * ADULT / weight, unit="mg/kg")])))
+    assert double.verdict == "dose-too-high"
+    quantity = double.corrected["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"]
+    assert (quantity["value"], quantity["code"]) == (ADULT, "mg")  # whole tablets in mg, not a new mg/kg figure
+    unknown = only(evaluate(case(weight=None, orders=[draft("revumenib", 4, unit="mg/kg")])))
+    assert unknown.verdict == "cannot-check" and "weight" in unknown.missing_data
+
+
 def test_once_daily_is_too_low_and_the_correction_sets_q12h():
     check = only(evaluate(case(orders=[draft("revumenib", ADULT, frequency="daily", per_day=1)])))
     assert check.verdict == "dose-too-low" and "frequency-not-q12h" in check.reasons
