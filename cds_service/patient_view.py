@@ -43,7 +43,7 @@ def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[d
         return []
     cards = [assessment_card(assessment, tuple(unavailable))]
     if assessment.considerations:
-        cards.append(considerations_card(assessment))
+        cards.append(considerations_card(assessment, tuple(unavailable)))
     safety = [c for c in assessment.cautions if c.safety]
     if safety:
         cards.append(cautions_card(safety))
@@ -218,11 +218,21 @@ def _consideration_line(c: Consideration) -> str:
     return f"- **{entry['label']}** ({strength}, `{c.code}`): {c.text}{note} Sources: {_cite(c.citations)}."
 
 
-def considerations_card(a: Assessment) -> dict:
+def _unchecked_medications(a: Assessment, unavailable: tuple[str, ...]) -> list[str]:
+    """A menin-inhibitor dose computed without the medication lists may miss a strong CYP3A4 inhibitor."""
+    lists = [key for key in unavailable if key.lower().startswith("medication")]
+    if not lists or a.consideration("menin-inhibitor") is None:
+        return []
+    return [f"**Medication lists could not be retrieved ({', '.join(lists)}):** the revumenib dose below assumes no "
+            "strong CYP3A4 inhibitor. Check the current medications before ordering.", ""]
+
+
+def considerations_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
     labels = [kb.consideration(c.code)["label"] + (" (off-label)" if c.code in OFF_LABEL_CODES and _off_label(a) else "")
               for c in a.considerations]
     summary = _listing("Consider: ", labels, "; ")
-    detail = ["### Treatment considerations", *map(_consideration_line, a.considerations), "", TAG_LEGEND]
+    detail = ["### Treatment considerations", *_unchecked_medications(a, unavailable),
+              *map(_consideration_line, a.considerations), "", TAG_LEGEND]
     if a.disagreements:
         detail += ["", "Where sources disagree, the wording is 'consider': see the assessment card."]
     keys = [k for c in a.considerations for k in c.citations]

@@ -92,6 +92,15 @@ def test_unavailable_prefetch_is_named_on_the_assessment_card(live):
     assert "medicationRequests" in card["detail"] and "incomplete" in card["detail"]
 
 
+def test_menin_dose_without_the_medication_lists_says_inhibitors_were_not_checked(live):
+    cards = call(live, load("relapsed-adult-all-posaconazole"), drop=("medicationRequests",)).json()["cards"]
+    detail = next(c["detail"] for c in cards if "`menin-inhibitor`" in c.get("detail", ""))
+    assert "could not be retrieved (medicationRequests)" in detail and "CYP3A4" in detail
+    complete = call(live, load("relapsed-adult-all-posaconazole")).json()["cards"]
+    detail = next(c["detail"] for c in complete if "`menin-inhibitor`" in c.get("detail", ""))
+    assert "could not be retrieved" not in detail
+
+
 def test_missing_data_suggestion_is_a_draft_service_request(live):
     cards = call(live, load("adult-aml-untested")).json()["cards"]
     missing = next(c for c in cards if c["summary"].startswith("Missing"))
