@@ -115,7 +115,15 @@ def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderChe
     summary = f"{name.capitalize()} interacts with revumenib"
     if any(rule["effect"] == "reduce-dose" for rule in matched):
         reduced = revumenib.expected_dose(case, extra_inhibitors=[name])
-        if reduced.value is not None:
+        already = [other for other in revumenib.strong_cyp3a4_inhibitors(case) if other != name]
+        if reduced.value is not None and already:
+            # e.g. an azole switch: the revumenib dose should already be the reduced one, not be reduced again
+            lines.insert(0, f"With {name}, the revumenib dose is {reduced.value:g} mg {reduced.frequency} ({reduced.basis}). "
+                            f"The patient already takes {', '.join(already)}, also a strong CYP3A4 inhibitor: the current "
+                            f"revumenib dose should already be this one; check it. {revumenib.VERIFY_TEXT}")
+            summary = (f"{name.capitalize()} with revumenib: check revumenib is {reduced.value:g} mg {reduced.frequency} "
+                       f"(already on {', '.join(already)})")
+        elif reduced.value is not None:
             dose = f"{reduced.value:g} mg {reduced.frequency} ({reduced.basis})"
             lines.insert(0, f"With {name}, the revumenib dose is {dose}: reduce the revumenib order while both are given. "
                             f"{revumenib.VERIFY_TEXT}")

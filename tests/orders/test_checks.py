@@ -365,6 +365,14 @@ def test_inhibitor_ordered_for_patient_on_revumenib_gives_the_reduced_dose():
     assert cards(the_case, "order-sign")[0]["indicator"] == "warning"
 
 
+def test_azole_switch_for_a_patient_on_revumenib_does_not_ask_to_reduce_again():
+    the_case = case(meds=["revumenib", "voriconazole"], orders=[draft("posaconazole", 300)])
+    check = only(evaluate(the_case), "MedicationRequest/draft-posaconazole")
+    assert check.verdict == "interaction"
+    assert "reduce" not in check.summary and "already on voriconazole" in check.summary
+    assert f"{ADULT_INHIBITED:g} mg" in check.summary
+
+
 def test_inhibitor_next_to_a_selected_revumenib_draft_gets_no_second_card():
     the_case = case(orders=[draft("revumenib", ADULT), draft("posaconazole", 300)])
     sign = cards(the_case, "order-sign")
