@@ -91,7 +91,8 @@ def read(resource: dict, kind: str, problems: list[Problem]) -> list[Reading]:
         value, comparator = units.read_quantity(unit_kind, quantity)
         if value is None:
             if isinstance(quantity, dict):
-                problems.append(Problem(f"{kind} value without a known unit was not used", source.reference))
+                problems.append(Problem(f"{kind} value not readable (no number, or no known unit); not used",
+                                        source.reference))
             continue
         method = _qtc_method({"code": code}, words) if kind == "qtc" else None
         method = "measured" if kind == "bsa" else method

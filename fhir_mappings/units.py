@@ -8,6 +8,7 @@ The factors are data (terminology/units.csv); conversion is linear, so it round-
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 
 from fhir_mappings import terminology as term
@@ -61,13 +62,32 @@ def quantity_unit(quantity: dict) -> str | None:
     return None
 
 
+_DECIMAL = re.compile(r"[+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+def number(value: object) -> float | None:
+    """A FHIR decimal as a float: a JSON number, or a plain decimal string (some interfaces quote numbers; the
+    R4B model accepts them too). Anything else ("12,5", "high", NaN, true) is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except OverflowError:
+            return None
+        return value if math.isfinite(value) else None
+    return None
+
+
 def read_quantity(kind: str, quantity: dict | None) -> tuple[float | None, str | None]:
     """(canonical value, comparator) of a FHIR Quantity; value None when unreadable or of unknown unit."""
     if not isinstance(quantity, dict):
         return None, None
-    value = quantity.get("value")
+    value = number(quantity.get("value"))
     comparator = quantity.get("comparator") if quantity.get("comparator") in ("<", "<=", ">", ">=") else None
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
+    if value is None:
         return None, comparator
     unit = quantity_unit(quantity)
     if unit is None and kind == "fraction":

@@ -30,3 +30,16 @@ def test_unknown_unit_and_unitless_fraction_give_none():
     assert units.to_canonical("count", 5, "furlongs") is None
     assert units.read_quantity("fraction", {"value": 0.02}) == (None, None)
     assert units.read_quantity("fraction", {"value": 0.01, "comparator": "<", "code": "%"}) == (pytest.approx(1e-4), "<")
+
+
+@pytest.mark.parametrize("raw,expected", [
+    (12.5, 12.5), (3, 3.0), ("12.5", 12.5), (" 4e3 ", 4000.0), ("-0.5", -0.5),
+    ("12,5", None), ("high", None), ("", None), (True, None), (None, None), (float("nan"), None),
+    (float("inf"), None), (10 ** 400, None), ([1], None),
+])
+def test_number_reads_json_numbers_and_plain_decimal_strings_only(raw, expected):
+    assert units.number(raw) == expected
+
+
+def test_quoted_wbc_value_is_read():
+    assert units.read_quantity("count", {"value": "112000", "code": "/uL"}) == (pytest.approx(112.0), None)
