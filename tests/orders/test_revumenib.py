@@ -19,6 +19,15 @@ def test_dosing_table_is_one_table_with_source_and_tag():
     assert all(r["source"] == "S12" and r["tag"] == "U" and r["frequency"] == "q12h" for r in ROWS)
 
 
+def test_local_numbers_are_tagged_unverified_and_not_attributed_to_the_label():
+    table = knowledge.load("menin_inhibitors.json")["revumenib"]
+    local = [table["dosing"]["tolerance"], table["dosing"]["weight_max_age_days"],
+             table["pre_start"]["potassium_min_mmol_l"], table["pre_start"]["magnesium_min_mmol_l"]]
+    for entry in local:
+        assert entry["tag"] == "U" and "source" not in entry
+    assert all("lab's own range prevails" in e["text"] for e in local[2:])
+
+
 def _weights(band: str) -> list[float]:
     return [THRESHOLD, THRESHOLD + 30] if band == "weight-40kg-or-more" else [THRESHOLD - 0.1, 12]
 
