@@ -234,7 +234,7 @@ def prestart_part(case: Case) -> Part:
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
         part.missing.append("wbc")
-        part.lines.append(f"No recent WBC on record: {_tagged(limit)}.")
+        part.lines.append(f"No WBC on record: {_tagged(limit)}.")  # any date counts, so not "recent"
     elif wbc.value >= limit["value"]:
         part.reasons.append("wbc-above-start-limit")
         _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib")

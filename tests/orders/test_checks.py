@@ -305,6 +305,7 @@ def test_electrolytes_and_wbc_before_start():
     assert low.problem and not low.unsafe
     missing = only(evaluate(case(potassium=None, magnesium=None, wbc=None, orders=[draft("revumenib", ADULT)])))
     assert {"potassium", "magnesium", "wbc"} <= set(missing.missing_data)
+    assert not any("recent" in line for line in missing.lines)  # no recency is checked, so none is claimed
 
 
 def test_differentiation_syndrome_warning_is_always_in_the_detail():
