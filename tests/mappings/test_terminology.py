@@ -21,6 +21,12 @@ def test_every_row_has_source_and_tag(table):
         assert row["source"] in SOURCES and row["tag"] in TAGS, row
 
 
+@pytest.mark.parametrize("table", TABLES)
+def test_a_row_sourced_to_the_seed_overview_alone_is_not_tagged_verified(table):
+    # [V] means seen in a cited primary source; SRC is the unchecked seed overview (clinical-knowledge.md tags)
+    assert [r for r in term.rows(table) if r["source"] == "SRC" and r["tag"] == "V"] == []
+
+
 def test_json_documents_have_source_and_tag():
     for name in ("text_patterns.json", "params.json"):
         for key, entry in term.document(name).items():
