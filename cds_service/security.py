@@ -28,6 +28,7 @@ log = logging.getLogger("kmt2a_cds.security")
 
 ALGORITHMS = {"EC": {"ES256": "P-256", "ES384": "P-384"}, "RSA": {"RS256": None, "RS384": None}}
 ALLOWED_ALGS = {alg for algs in ALGORITHMS.values() for alg in algs}
+JTI_MAX_LENGTH = 255  # the store's seen_jti column
 JWKS_MAX_BYTES = 256 * 1024  # a JWKS holds a few keys: a few KB
 JWKS_FETCH_LIMIT_S = 5.0  # the whole fetch, however slowly the body drips in
 
@@ -168,8 +169,8 @@ class TokenVerifier:
         except jwt.PyJWTError as error:
             raise AuthError(f"{type(error).__name__}: {error}") from error
         self._check_times(verified, now)
-        if not isinstance(verified["jti"], str) or not verified["jti"]:
-            raise AuthError("jti is not a non-empty string")
+        if not isinstance(verified["jti"], str) or not 0 < len(verified["jti"]) <= JTI_MAX_LENGTH:
+            raise AuthError(f"jti is not a string of 1 to {JTI_MAX_LENGTH} characters")
         if not self.remember_jti(issuer.iss, verified["jti"], float(verified["exp"]) + self.leeway_s):
             raise AuthError("jti was already used (replay)")
         return Verified(issuer.iss, verified["jti"], verified.get("sub"))

@@ -58,7 +58,9 @@ def test_json_that_is_not_an_object_is_400(base):
     lambda r: r["context"].update(userId="COREPRACTITIONER1"),  # not a relative reference
     lambda r: r.update(prefetch=["not", "an", "object"]),
     lambda r: r.update(fhirServer="not a url"),
-], ids=["no-context", "no-hookInstance", "no-patientId", "bad-userId", "prefetch-list", "bad-fhirServer"])
+    lambda r: r.update(hookInstance="h" * 129),  # longer than the store's column: PostgreSQL would refuse it
+], ids=["no-context", "no-hookInstance", "no-patientId", "bad-userId", "prefetch-list", "bad-fhirServer",
+        "hookInstance-too-long"])
 def test_bad_envelope_is_400(base, mutate):
     request = patient_view_request()
     mutate(request)

@@ -94,10 +94,13 @@ def test_feedback_for_an_unknown_card_is_accepted_but_flagged(service, caplog):
                    "overrideReason": {"reason": {"code": "x", "system": "y"}}}]},
     {"feedback": [{"outcome": "overridden", "outcomeTimestamp": "2026-11-21T06:00:00Z"}]},
     {"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-21T06:00:00Z"}]},
+    {"feedback": [{"card": "c" * 65, "outcome": "overridden", "outcomeTimestamp": "2026-11-21T06:00:00Z"}]},
+    {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-21T06:00:00." + "1" * 40 + "Z"}]},
     {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-21T06:00:00Z",
                    "overrideReason": {}}]},
 ], ids=["empty", "no-items", "bad-outcome", "bad-timestamp", "accepted-with-override", "no-card",
-        "accepted-without-suggestions (cds-fb-2)", "override-reason-without-reason-or-comment (cds-fb-3)"])
+        "accepted-without-suggestions (cds-fb-2)", "override-reason-without-reason-or-comment (cds-fb-3)",
+        "card-id-longer-than-ours", "timestamp-longer-than-the-column"])
 def test_invalid_feedback_is_400(service, body):
     response = requests.post(service + PV + "/feedback", json=body)
     assert response.status_code == 400

@@ -71,6 +71,7 @@ def refused_cases(base: str, issuer: TestIssuer, rogue: TestIssuer, jku_url: str
         "tampered payload": tamper(valid, aud=aud, sub="someone-else"),
         "RS256 with a key pinned to RS384": issuer.mint(aud=aud, alg="RS256"),
         "missing jti": issuer.mint(aud=aud, claims={"jti": DROP}),
+        "jti longer than the store keeps": issuer.mint(aud=aud, claims={"jti": "j" * 256}),
         "missing exp": issuer.mint(aud=aud, claims={"exp": DROP}),
         "alg as a list": _with_header(valid, alg=["ES384"]),
         "alg as an object": _with_header(valid, alg={"ES384": True}),
