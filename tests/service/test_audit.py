@@ -5,13 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import uuid
 
 import requests
 from sqlalchemy import select, text
 
-from cds_service import cardkit
+from cds_service import cardkit, protocol, security
 from cds_service.handlers import HANDLERS
-from cds_service.store import AuditEvent, Store
+from cds_service.store import AuditEvent, Feedback, IssuedCard, SeenJti, Store
 from tests.support import sandbox
 from tests.support.fhir_server import FhirTestServer
 
@@ -46,20 +47,19 @@ def test_one_audit_line_per_call_without_tokens_or_patient_ids(live_service, tes
 def test_audit_rows_are_stored(live_service):
     base = live_service()
     body = copy.deepcopy(sandbox.raw("patient-view")["body"])
-    body["hookInstance"] = "audit-row-test-1"
+    body["hookInstance"] = f"audit-row-test-{uuid.uuid4()}"  # unique: the store may outlive the test run
     requests.post(base + PV, json=body)
     requests.post(base + PV, data=b"{", headers={"Content-Type": "application/json"})
     store = Store(base.config.database_url)
     with store.sessions() as session:
         events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
-    mine = [e for e in events if e.hook_instance == "audit-row-test-1"]
+    mine = [e for e in events if e.hook_instance == body["hookInstance"]]
     assert len(mine) == 1 and mine[0].status == 200 and mine[0].outcome.startswith("unauthenticated")
     assert events[-1].status == 400 and events[-1].outcome == "refused"
 
 
-def test_sqlite_store_runs_in_wal_mode(live_service):
-    base = live_service()
-    store = Store(base.config.database_url)
+def test_sqlite_store_runs_in_wal_mode(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'kmt2a-cds.db'}")
     with store.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
@@ -80,3 +80,20 @@ def test_healthz(live_service):
     base = live_service()
     response = requests.get(base + "/healthz")
     assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_store_columns_hold_everything_the_schemas_let_in():
+    # SQLite ignores VARCHAR lengths, PostgreSQL refuses longer values (a 500): the limits must agree.
+    request = protocol.validator("request.json").schema["properties"]
+    feedback = protocol.validator("feedback.json").schema["properties"]["feedback"]["items"]["properties"]
+    length = lambda column: column.property.columns[0].type.length  # noqa: E731
+    hook_instance = request["hookInstance"]["maxLength"]
+    assert hook_instance <= min(length(IssuedCard.hook_instance), length(Feedback.hook_instance),
+                                length(AuditEvent.hook_instance))
+    assert feedback["card"]["maxLength"] <= length(Feedback.card_uuid)
+    longest = {"card": "c", "outcome": "overridden", "outcomeTimestamp": "2026-11-21T06:00:00.123456789+01:00"}
+    assert protocol.schema_problems("feedback.json", {"feedback": [longest]}) == []
+    one_digit_more = {**longest, "outcomeTimestamp": longest["outcomeTimestamp"].replace("9+", "90+")}
+    assert protocol.schema_problems("feedback.json", {"feedback": [one_digit_more]}) != []
+    assert len(longest["outcomeTimestamp"]) <= length(Feedback.outcome_timestamp)
+    assert security.JTI_MAX_LENGTH <= length(SeenJti.jti)

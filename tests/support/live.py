@@ -5,6 +5,7 @@
     live.restart()                         # a new app instance on the same port and the same database
     live.stop()
 
+Set KMT2A_TEST_DATABASE_URL to run them against another store (PostgreSQL) by hand.
 Most tests use the `live_service(**config_overrides)` fixture from tests/conftest.py instead, which
 builds the config with `test_config` and stops every service it started.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Callable, Mapping
@@ -34,7 +36,10 @@ def test_config(directory: Path, issuer: TestIssuer, **overrides) -> Config:
     if not trusted.exists():
         sandbox = json.loads(development_trusted_issuers().read_text())["issuers"]
         issuer.write_trusted_issuers(trusted, extra=sandbox)
-    defaults = {"database_url": f"sqlite:///{directory / 'kmt2a-cds.db'}", "trusted_issuers": trusted}
+    # KMT2A_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/kmt2a_test) runs the live services on a
+    # real PostgreSQL, by hand; CI has no server and uses a SQLite file per test module.
+    database_url = os.environ.get("KMT2A_TEST_DATABASE_URL") or f"sqlite:///{directory / 'kmt2a-cds.db'}"
+    defaults = {"database_url": database_url, "trusted_issuers": trusted}
     return Config(**(defaults | overrides))
 
 
