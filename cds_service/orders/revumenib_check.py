@@ -1,9 +1,9 @@
 """The revumenib order check: indication, dose, co-medications and pre-start safety, merged into one
 OrderCheck per order (one card, one verdict; every finding is a reason or a detail line).
 
-Verdict: the most consequential of not-indicated > dose-too-high > dose-too-low > interaction >
-cannot-check > ok. Pre-start safety (QTcF, potassium, magnesium, WBC) is reported in reasons and
-missingData; a QTcF above the start limit makes the order unsafe (critical at order-sign).
+Verdict: the most consequential one (model.VERDICT_PRIORITY: not-indicated > do-not-start > dose-too-high >
+dose-too-low > interaction > cannot-check > ok). Pre-start safety (QTcF, potassium, magnesium, WBC) is reported
+in reasons and missingData; a QTcF above the start limit gives "do-not-start" (critical at order-sign).
 """
 
 from __future__ import annotations
