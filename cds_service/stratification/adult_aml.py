@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fhir_mappings.case import Kmt2aStatus, Lineage
 from cds_service.stratification import kb, text
 from cds_service.stratification.facts import Facts
@@ -12,7 +14,7 @@ SCHEME = "eln-2022"
 
 
 def _adverse_lesions(f: Facts) -> list[str]:
-    """TP53 mutation, -17/abn(17p), complex karyotype: adverse whatever KMT2A shows."""
+    """TP53 mutation, -17/abn(17p), complex or monosomal karyotype: adverse whatever KMT2A shows."""
     table = kb.section("adverse_independent_of_kmt2a")
     lesions = [
         f"{g.gene} {g.detail or g.kind} ({g.source})"
@@ -27,7 +29,17 @@ def _adverse_lesions(f: Facts) -> list[str]:
         # The ELN complex-karyotype definition excludes KMT2A rearrangements: do not double-count.
         if karyotype.complex and not f.rearranged:
             lesions.append(f"complex karyotype {karyotype.iscn} ({karyotype.source})")
+        if _monosomal(karyotype.aberrations, table["monosomal_karyotype"]):
+            lesions.append(f"monosomal karyotype {karyotype.iscn} ({karyotype.source})")
     return lesions
+
+
+def _monosomal(aberrations: tuple[str, ...], definition: dict) -> bool:
+    """ELN: two autosomal monosomies, or one with a structural abnormality (the monosomal-karyotype definition has
+    no KMT2A exclusion, unlike the complex-karyotype one)."""
+    monosomies = [a for a in aberrations if re.match(definition["autosomal_monosomy_pattern"], a)]
+    structural = [a for a in aberrations if not a.startswith(tuple(definition["structural_if_not_starting_with"]))]
+    return len(set(monosomies)) >= 2 or (len(monosomies) == 1 and bool(structural))
 
 
 @rule("eln-2022")
@@ -58,7 +70,7 @@ def _rearranged(f: Facts, out: Findings, age: str, adverse: list[str]) -> None:
             out.disagree("eln-mllt3-precedence")
         else:
             out.group(SCHEME, "intermediate", basis + [f"t(9;11)/KMT2A::{f.partner}: intermediate in ELN 2022"],
-                      would_change="A TP53 mutation or 17p abnormality would make it adverse.")
+                      would_change="A TP53 mutation, a 17p abnormality or a monosomal karyotype would make it adverse.")
     elif f.partner:
         out.group(SCHEME, "adverse", basis + [f"KMT2A::{f.partner}: any KMT2A rearrangement other than t(9;11) is adverse", *adverse],
                   would_change="Only a revised partner (MLLT3) would make it intermediate.")

@@ -289,10 +289,27 @@ def test_eln_tp53_adverse_independent_of_kmt2a():
 
 
 def test_eln_complex_karyotype_not_double_counted_with_mllt3():
-    kt = Karyotype("47,XY,+8,-7,del(5)(q31),t(9;11)(p21.3;q23.3)[20]", src("Observation/kt"), 4, True,
-                   ("+8", "-7", "del(5)(q31)", "t(9;11)(p21.3;q23.3)"))
+    kt = Karyotype("48,XY,+8,+19,del(9)(q22),t(9;11)(p21.3;q23.3)[20]", src("Observation/kt"), 4, True,
+                   ("+8", "+19", "del(9)(q22)", "t(9;11)(p21.3;q23.3)"))
     a = assess(make_case(age_at_dx_days=years(45), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT3"), karyotype=kt))
     assert groups(a) == {("eln-2022", "intermediate")}
+
+
+def test_eln_monosomal_karyotype_is_adverse_even_with_mllt3_and_says_sources_disagree():
+    kt = Karyotype("45,XY,-7,t(9;11)(p21.3;q23.3)[20]", src("Observation/kt"), 2, False, ("-7", "t(9;11)(p21.3;q23.3)"))
+    a = assess(make_case(age_at_dx_days=years(45), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "MLLT3"), karyotype=kt))
+    assert groups(a) == {("eln-2022", "adverse")}
+    assert any("monosomal karyotype" in b for b in a.risk_groups[0].basis)
+    assert "source-disagreement" in codes(a.cautions)
+
+
+def test_eln_monosomal_karyotype_without_kmt2a_rearrangement_is_adverse():
+    two = Karyotype("44,XX,-5,-7[20]", src("Observation/kt"), 2, False, ("-5", "-7"))
+    one = Karyotype("45,XX,-7[20]", src("Observation/kt"), 1, False, ("-7",))
+    adverse = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.NOT_DETECTED), karyotype=two))
+    single = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.NOT_DETECTED), karyotype=one))
+    assert groups(adverse) == {("eln-2022", "adverse")}
+    assert not groups(single)  # one monosomy alone is not a monosomal karyotype (and -7 is outside our KMT2A rows)
 
 
 def test_eln_mllt3_with_tp53_is_adverse_and_flags_disagreement():
