@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Mapping
 
 PROFILES = ("development", "production")
-REPO_ROOT = Path(__file__).resolve().parents[1]
+# The repository's hooks.json, seen from the package: `cds_service/hooks.json` is a symlink to it in the
+# source tree, and the wheel carries its content, so a non-editable install finds it too.
+HOOKS_FILE = Path(__file__).resolve().parent / "hooks.json"
 
 
 def development_trusted_issuers() -> Path:
@@ -32,7 +34,7 @@ class Config:
     # Empty: development allows any origin, production none.
     cors_origins: tuple[str, ...] = ()
     port: int = 8080
-    hooks_file: Path = REPO_ROOT / "hooks.json"
+    hooks_file: Path = HOOKS_FILE
     max_body_bytes: int = 5 * 1024 * 1024
     prefetch_deadline_s: float = 2.0
     fhir_connect_timeout_s: float = 1.0

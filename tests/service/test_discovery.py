@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
 import requests
 
 from cds_service import protocol, services
-from cds_service.config import REPO_ROOT
+from cds_service.config import HOOKS_FILE, Config
 from cds_service.handlers import HANDLERS
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = {"kmt2a-patient-view": "patient-view", "kmt2a-order-select": "order-select",
             "kmt2a-order-sign": "order-sign"}
 
@@ -31,6 +34,14 @@ def test_discovery_lists_the_three_contract_services(live_service):
     patient_view = next(s for s in document["services"] if s["id"] == "kmt2a-patient-view")
     assert patient_view["extension"][services.REQUIRED_PREFETCH] == ["patient"]
     assert requests.get(base + "/cds-services/").json() == document  # a trailing slash is the same
+
+
+def test_the_package_serves_the_repository_hooks_file_installed_or_not():
+    # One file, two ways to reach it: the symlink in the source tree, its content in the wheel (package data).
+    assert Config().hooks_file == HOOKS_FILE and HOOKS_FILE.is_symlink()
+    assert HOOKS_FILE.resolve() == (REPO_ROOT / "hooks.json").resolve()
+    package_data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "hooks.json" in package_data["cds_service"]
 
 
 def test_discovery_is_the_hooks_file():
