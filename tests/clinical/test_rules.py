@@ -231,6 +231,14 @@ def test_pediatric_aml_basis_names_mllt10_very_high_risk_and_mllt11_not_favourab
     assert any("do not treat as favourable" in b for b in mllt11.risk_groups[0].basis)
 
 
+def test_relapsed_pediatric_aml_high_risk_partner_gets_no_hsct_in_cr1():
+    a = assess(make_case(age_at_dx_days=years(5), days_since_dx=500, lineage=Lineage.AML, status=DiseaseStatus.RELAPSED,
+                         summary=kmt2a(K.REARRANGED, "AFDN"), weight=20, bsa=0.8, qtc=420))
+    assert groups(a) == {("pediatric-aml-kmt2a", "high-risk-partner")}
+    assert "hsct-cr1" not in codes(a.considerations)
+    assert "menin-inhibitor-bridge-to-hsct" in codes(a.considerations)
+
+
 @pytest.mark.parametrize("partner", ["MLLT3", "MLLT11", "ELL", "SEPTIN6"])
 def test_pediatric_aml_standard_partners(partner):
     a = assess(make_case(age_at_dx_days=years(5), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, partner)))
