@@ -88,7 +88,9 @@ def _subject(a: Assessment) -> str:
     words = [ages.get(a.patient.age_group, ""), marker or "", lineage]
     subject = " ".join(w for w in words if w)
     if a.disease.setting == "relapsed-refractory":
-        subject = f"Relapsed/refractory {subject[0].lower()}{subject[1:]}"
+        # "Relapsed/refractory infant ..." but never "kMT2A::AFF1": only the age word is lower-cased.
+        age_word = ages.get(a.patient.age_group)
+        subject = f"Relapsed/refractory {age_word.lower() + subject[len(age_word):] if age_word else subject}"
     if marker is None:
         subject += ", KMT2A status unknown"
     return subject
@@ -107,10 +109,11 @@ def _rule_tag(label: str) -> str:
 
 
 def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
+    needs = _risk_group_needs(a)
     if a.risk_groups:
         summary = f"{_subject(a)}: " + "; ".join(_scheme(g) for g in a.risk_groups)
-    elif blocks_stratification(a):
-        summary = _listing(f"{_subject(a)}: risk group needs ", [_short(m) for m in a.missing if m.blocks], ", ")
+    elif needs:
+        summary = _listing(f"{_subject(a)}: risk group needs ", [_short(m) for m in needs], ", ")
     else:
         summary = f"{_subject(a)}: no KMT2A risk scheme applies"
     keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
@@ -135,9 +138,9 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...]) -> str:
         lines.append("")
     if not a.risk_groups:
         lines.append("No risk group was assigned.")
-        blocking = [m for m in a.missing if m.blocks]
-        if blocking:
-            lines.append("It needs: " + ", ".join(m.label for m in blocking) + " (see the missing-data card).")
+        needs = _risk_group_needs(a)
+        if needs:
+            lines.append("It needs: " + ", ".join(m.label for m in needs) + " (see the missing-data card).")
         lines.append("")
     lines.append("### KMT2A")
     lines.append(_kmt2a_line(a))
@@ -313,10 +316,19 @@ def _missing_source(items: Iterable[MissingItem]) -> str:
     return keys[0] if keys else "SRC"
 
 
+def _blocks_a_risk_group(m: MissingItem) -> bool:
+    schemes = kb.section("schemes")
+    return any(b in schemes or b in STRATIFICATION_BLOCKS for b in m.blocks)
+
+
+def _risk_group_needs(a: Assessment) -> list[MissingItem]:
+    """What keeps a risk group from being assigned (not what a drug dose or start needs)."""
+    return [m for m in a.missing if _blocks_a_risk_group(m)]
+
+
 def missing_data_card(a: Assessment) -> dict:
     blocking = blocks_stratification(a)
-    schemes = kb.section("schemes")
-    stratifying = any(b in schemes or b in STRATIFICATION_BLOCKS for m in a.missing for b in m.blocks)
+    stratifying = bool(_risk_group_needs(a))
     lead = "Missing for risk stratification: " if stratifying else "Missing for a treatment decision: "
     summary = _listing(lead if blocking else "Still needed: ", [_short(m) for m in a.missing], ", ")
     suggestions = [

@@ -149,3 +149,21 @@ def test_in_remission_is_shown_as_read_first_line():
     assert "in remission" in line and "after relapse" in line
     new = assess(make_case(age_at_dx_days=years(40), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
     assert "in remission" not in _patient_section(by_topic(cards_for(new), "risk-stratification")[0])
+
+
+def test_relapsed_subject_without_age_group_keeps_the_gene_symbol_case():
+    a = assess(make_case(age_at_dx_days=None, status=DiseaseStatus.RELAPSED, summary=kmt2a(K.REARRANGED, "AFF1")))
+    summary = by_topic(cards_for(a), "risk-stratification")[0]["summary"]
+    assert summary.startswith("Relapsed/refractory KMT2A::AFF1 B-ALL")
+    infant = assess(make_case(age_at_dx_days=100, days_since_dx=60, status=DiseaseStatus.RELAPSED,
+                              summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert by_topic(cards_for(infant), "risk-stratification")[0]["summary"].startswith("Relapsed/refractory infant KMT2A")
+
+
+def test_risk_group_needs_only_what_blocks_a_risk_group_not_the_drug_dose():
+    a = assess(make_case(age_at_dx_days=None, status=DiseaseStatus.RELAPSED, summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert {"weight", "qtc"} <= set(a.missing_data)
+    card = by_topic(cards_for(a), "risk-stratification")[0]
+    assert card["summary"].endswith("risk group needs age at diagnosis")
+    needs = next(line for line in card["detail"].splitlines() if line.startswith("It needs:"))
+    assert "weight" not in needs.lower() and "qtc" not in needs.lower()
