@@ -65,12 +65,31 @@ def validator(name: str) -> Draft202012Validator:
 
 
 def schema_problems(name: str, instance: Any) -> list[str]:
-    """Every way `instance` breaks schema `name`, as short "path: message" strings."""
+    """Every way `instance` breaks schema `name`, as short "path: rule" strings that never quote the
+    offending value: they go into 400 answers and our log, and a value may be a token or a patient id."""
     problems = []
     for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path)):
         where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-        problems.append(f"{where}: {_short(error.message)}")
+        problems.append(f"{where}: {_short(_rule_broken(error))}")
     return problems
+
+
+# jsonschema's own messages quote the instance ("'<token>' is not of type 'object'"); these say the rule only.
+RULE_TEXT = {
+    "type": "is not of type {}", "enum": "is not one of {}", "const": "is not {}", "pattern": "does not match {}",
+    "maxLength": "is too long (more than {} characters)", "minLength": "is too short (fewer than {} characters)",
+    "minItems": "has fewer than {} items", "minProperties": "has fewer than {} properties",
+    "minimum": "is less than {}", "maxItems": "has more than {} items",
+    "anyOf": "matches none of the allowed shapes", "oneOf": "matches none of the allowed shapes",
+    "not": "has a combination of fields that is not allowed",
+}
+
+
+def _rule_broken(error) -> str:
+    if error.validator in ("required", "dependentRequired"):
+        return error.message  # names properties, never values
+    template = RULE_TEXT.get(error.validator, "breaks the schema rule " + str(error.validator))
+    return template.format(orjson.dumps(error.validator_value).decode())
 
 
 def _short(message: str, limit: int = 160) -> str:

@@ -67,6 +67,17 @@ def test_bad_envelope_is_400(base, mutate):
     assert_outcome(requests.post(base + PV, json=request), 400, "invalid")
 
 
+def test_400_diagnostics_name_the_rule_not_the_value(base):
+    request = patient_view_request()
+    request["fhirServer"] = "https://ehr.example/fhir"
+    request["fhirAuthorization"] = "Bearer secret-access-token-42"  # an object is required
+    request["context"]["patientId"] = "pat 77/secret"
+    body = assert_outcome(requests.post(base + PV, json=request), 400, "invalid")
+    diagnostics = body["issue"][0]["diagnostics"]
+    assert "fhirAuthorization: is not of type" in diagnostics and "context/patientId: does not match" in diagnostics
+    assert "secret" not in diagnostics and "pat 77" not in diagnostics
+
+
 def test_hook_mismatch_is_400(base):
     request = patient_view_request()
     request["hook"] = "order-sign"
@@ -209,6 +220,15 @@ def test_invalid_cards_are_dropped_and_logged(live_service, caplog):
     assert [c["summary"] for c in cards] == ["A valid card."]
     assert protocol.validate_response(response.json()) == []
     assert len([r for r in caplog.records if "dropped" in r.getMessage()]) == 7
+
+
+def test_a_dropped_card_is_logged_without_its_values(live_service, caplog):
+    leaky = lambda call: [cardkit.card("A card.", "info", {"label": "test"}, links=[  # noqa: E731
+        {"label": "Chart", "url": "Patient/pat-secret-9", "type": "absolute"}])]  # not an absolute URL
+    base = live_service(handlers={**HANDLERS, "kmt2a-patient-view": leaky})
+    with caplog.at_level(logging.INFO):
+        assert requests.post(base + PV, json=patient_view_request()).json() == {"cards": []}
+    assert "links/0/url: does not match" in caplog.text and "pat-secret-9" not in caplog.text
 
 
 def test_handler_returning_a_non_list_is_500(live_service):
