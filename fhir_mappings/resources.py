@@ -164,13 +164,12 @@ def clean(pool: Pool, patient_id: str | None) -> Pool:
             continue
         kept[key] = r
         order.append(key)
-    resources = [kept[k] for k in order]
+    keyed = [(kept[k], _result_key(kept[k])) for k in order]
     groups: dict[tuple, list[dict]] = {}
-    for r in resources:
-        key = _result_key(r)
+    for r, key in keyed:
         if key:
             groups.setdefault(key, []).append(r)
-    pool.resources = [r for r in resources if not (_result_key(r) and _superseded(r, groups[_result_key(r)]))]
+    pool.resources = [r for r, key in keyed if not (key and len(groups[key]) > 1 and _superseded(r, groups[key]))]
     return pool
 
 
