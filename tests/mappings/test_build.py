@@ -97,7 +97,8 @@ def test_large_prefetch_shape_and_content():
 
 
 def test_measure_cpu_time_of_large_prefetch(capsys):
-    """Measures (does not assert) the CPU time per call; the benchmark in bench/ owns the budget."""
+    """Measures the CPU time per call. The benchmark in bench/ owns the 10 ms budget; here only a loose ceiling
+    (a suite on a busy 2-core machine must not flake) that still catches validating every resource again."""
     request = {"context": {"patientId": "bench-1"}, "prefetch": make_large_prefetch()}
     case_from_hook_request(request, reference_date=REF)
     times = []
@@ -107,4 +108,4 @@ def test_measure_cpu_time_of_large_prefetch(capsys):
         times.append(time.process_time() - start)
     with capsys.disabled():
         print(f"\n[fhir_mappings] large prefetch: median {statistics.median(times) * 1000:.2f} ms CPU per call")
-    assert len(times) == 50
+    assert statistics.median(times) < 0.030
