@@ -101,6 +101,11 @@ def _configure_logging() -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
+    # urllib3 logs every URL it fetches at DEBUG, and prefetch URLs hold patient ids: not even a host that
+    # logs everything gets those, unless it asked for urllib3 by name.
+    urllib3_log = logging.getLogger("urllib3")
+    if urllib3_log.level == logging.NOTSET:
+        urllib3_log.setLevel(logging.WARNING)
 
 
 def runtime() -> Runtime:
