@@ -42,6 +42,8 @@ def kind_of(resource: dict) -> str | None:
     words = concept_text(resource.get("code"))
     if not words:
         return None
+    if term.pattern("other_specimen").search(f"{words} {text_of(get(resource, 'specimen', 'display'))}"):
+        return None  # not blood or marrow
     if term.pattern("mrd").search(words):
         return "mrd"
     if term.pattern("marker").search(words):

@@ -169,3 +169,15 @@ def test_wbc_at_diagnosis_prefers_the_count_before_treatment_over_a_later_one():
     case = build(observation("later", "6690-2", when="2025-03-04", valueQuantity=qty(90, "10*9/L")),
                  observation("presenting", "6690-2", when="2025-02-28", valueQuantity=qty(410, "10*9/L")))
     assert case.wbc_at_diagnosis.source.reference == "Observation/presenting"
+
+
+def test_csf_and_urine_counts_named_only_in_words_are_not_blood_counts():
+    csf_wbc = observation("csf", "26465-5", when="2025-03-01", text="Leukocytes [#/volume] in Cerebral spinal fluid",
+                          valueQuantity=qty(3, "/uL"))
+    csf_blasts = observation("csfb", None, when="2025-03-01", text="Blasts", valueQuantity=qty(40, "%"),
+                             specimen={"display": "CSF"})
+    urine = observation("ur", None, when="2025-03-05", text="WBC, urine", valueQuantity=qty(12, "/uL"))
+    blood = observation("wbc", None, when="2025-03-02", text="WBC", valueQuantity=qty(52, "10*3/uL"))
+    case = build(csf_wbc, csf_blasts, urine, blood)
+    assert case.wbc_at_diagnosis.source.reference == case.wbc_latest.source.reference == "Observation/wbc"
+    assert case.blood_blasts is None
