@@ -16,11 +16,7 @@ SCHEME = "eln-2022"
 def _adverse_lesions(f: Facts) -> list[str]:
     """TP53 mutation, -17/abn(17p), complex or monosomal karyotype: adverse whatever KMT2A shows."""
     table = kb.section("adverse_independent_of_kmt2a")
-    lesions = [
-        f"{g.gene} {g.detail or g.kind} ({g.source})"
-        for g in f.case.genetic_findings
-        if g.gene in table["genes"] and g.present
-    ]
+    lesions = [text.finding(g) for g in f.case.genetic_findings if g.gene in table["genes"] and g.present]
     karyotype = f.case.karyotype
     if karyotype:
         hits = [a for a in karyotype.aberrations if any(a.startswith(p) for p in table["karyotype_patterns"])]

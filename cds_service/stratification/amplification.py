@@ -20,7 +20,7 @@ def _copies(f: Facts) -> str:
 
 def _known(f: Facts, gene: str) -> str | None:
     hits = [g for g in f.case.finding(gene) if g.present]
-    return "; ".join(f"{g.gene} {g.detail or g.kind} ({g.source})" for g in hits) or None
+    return "; ".join(map(text.finding, hits)) or None
 
 
 @rule("kmt2a-amplified")

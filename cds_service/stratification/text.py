@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fhir_mappings.case import Measurement, MrdResult
+from fhir_mappings.case import GeneticFinding, Measurement, MrdResult
 
 DAYS_PER_MONTH = 30.44
 
@@ -14,6 +14,13 @@ def number(value: float) -> str:
 def measurement(label: str, m: Measurement, unit: str) -> str:
     comparator = m.comparator or ""
     return f"{label} {comparator}{number(m.value)} {unit} ({m.source})"
+
+
+def finding(g: GeneticFinding) -> str:
+    """'TP53 p.Arg175His (Observation/x of ...)'; a lab detail that already names the gene is not prefixed twice."""
+    what = g.detail or g.kind
+    label = what if what.upper().startswith(g.gene.upper()) else f"{g.gene} {what}"
+    return f"{label} ({g.source})"
 
 
 def percent(fraction: float) -> str:

@@ -368,6 +368,17 @@ def test_amplified_t_all_no_ph_like_testing_but_b_all_has_it():
     assert "ph-like-testing" in codes(b.considerations)
 
 
+def test_a_finding_whose_detail_names_the_gene_is_not_doubled():
+    from fhir_mappings.case import GeneticFinding
+
+    named = GeneticFinding("CRLF2", "rearrangement", True, src("Observation/crlf2"), "CRLF2 rearrangement")
+    a = assess(make_case(age_at_dx_days=years(66), summary=kmt2a(K.AMPLIFIED, copies=(8, 11)), genetics=[named]))
+    note = a.consideration("ph-like-testing").note
+    assert "CRLF2 rearrangement (Observation/crlf2" in note and "CRLF2 CRLF2" not in note
+    assert "TP53 p.Arg175His" in assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)),
+                                                  genetics=[tp53()])).consideration("tp53-testing").note
+
+
 def test_case_report_2_crlf2_known():
     a = assess(make_case(age_at_dx_days=years(66), summary=kmt2a(K.AMPLIFIED, copies=(8, 11)), genetics=[crlf2()]))
     assert "CRLF2" in a.consideration("ph-like-testing").note
