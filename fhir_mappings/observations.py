@@ -42,14 +42,15 @@ def kind_of(resource: dict) -> str | None:
     words = concept_text(resource.get("code"))
     if not words:
         return None
-    if term.pattern("other_specimen").search(f"{words} {text_of(get(resource, 'specimen', 'display'))}"):
+    with_specimen = f"{words} {text_of(get(resource, 'specimen', 'display'))}"
+    if term.pattern("other_specimen").search(with_specimen):
         return None  # not blood or marrow
     if term.pattern("mrd").search(words):
         return "mrd"
     if term.pattern("marker").search(words):
         return "marker"
     if term.pattern("blasts").search(words):
-        if term.pattern("marrow").search(words):
+        if term.pattern("marrow").search(with_specimen):
             return "blasts-marrow-percent"
         return "blasts-blood"
     for regex, kind in term.pattern_list("lab_words", "kind"):

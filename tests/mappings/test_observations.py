@@ -181,3 +181,10 @@ def test_csf_and_urine_counts_named_only_in_words_are_not_blood_counts():
     case = build(csf_wbc, csf_blasts, urine, blood)
     assert case.wbc_at_diagnosis.source.reference == case.wbc_latest.source.reference == "Observation/wbc"
     assert case.blood_blasts is None
+
+
+def test_blasts_named_only_in_words_on_a_marrow_specimen_are_marrow_blasts():
+    aspirate = observation("bm", None, when="2025-03-01", text="Blasts", valueQuantity=qty(85, "%"),
+                           specimen={"reference": "Specimen/bm", "display": "Bone marrow aspirate"})
+    case = build(aspirate)
+    assert case.blood_blasts is None and case.marrow_blasts.value == pytest.approx(0.85)
