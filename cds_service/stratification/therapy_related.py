@@ -28,7 +28,9 @@ def therapy_related_rule(f: Facts, out: Findings) -> None:
     if not f.rearranged or not therapy_related(f):
         return
     exposures = prior_topoisomerase_ii(f)
-    evidence = [f"{m.ingredient} ({m.source})" for m in exposures] + [str(s) for s in f.case.therapy_related_evidence]
+    named = {m.source.reference for m in exposures}  # the mapper's evidence is often the same exposure
+    evidence = [f"{m.ingredient} ({m.source})" for m in exposures] + [
+        str(s) for s in f.case.therapy_related_evidence if s.reference not in named]
     out.caution("therapy-related", note=f"Based on: {', '.join(dict.fromkeys(evidence))}." if evidence else None)
     if not f.relapsed_or_refractory:
         out.consider("hsct-cr1", note="Therapy-related KMT2A-r leukemia: allogeneic HSCT for curative intent (seed overview).")

@@ -70,3 +70,9 @@ def test_missing_wbc_and_ppr_card_is_a_warning_with_orders():
     resources = [a["resource"] for s in missing["suggestions"] for a in s["actions"]]
     assert any(r["resourceType"] == "ServiceRequest" and r["status"] == "draft" for r in resources)
     assert all(r["subject"]["reference"] == "Patient/inf-missing" for r in resources)
+
+
+def test_therapy_related_caution_names_each_exposure_once():
+    caution = next(c for c in assessment("therapy-related-aml").cautions if c.code == "therapy-related")
+    assert "etoposide (MedicationStatement/taml-etop" in caution.text
+    assert caution.text.count("MedicationStatement/taml-etop") == 1
