@@ -48,6 +48,7 @@ def _menin_inhibitor(f: Facts, out: Findings) -> None:
     if verdict.verdict == "off-label-age":
         out.consider(MENIN, strength="info", note=f"Off-label under 1 year (current age {f.case.age_days} days). " + dose_summary(f))
         out.caution("menin-inhibitor-off-label-age")
+        out.disagree("menin-inhibitor-label-age")
     elif verdict.verdict in ("eligible", "cannot-check"):
         out.consider(MENIN, note=dose_summary(f))
     else:

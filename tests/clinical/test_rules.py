@@ -419,6 +419,7 @@ def test_relapsed_infant_off_label():
                          status=DiseaseStatus.RELAPSED, weight=8.2, bsa=0.4, qtc=400))
     assert "menin-inhibitor-off-label-age" in codes(a.cautions)
     assert a.consideration("menin-inhibitor").strength == "info"
+    assert any("30 days" in d and "label" in d for d in a.disagreements)  # label vs trial age: said on the card
 
 
 def test_relapsed_unknown_kmt2a_no_menin_and_named_missing():
