@@ -18,4 +18,6 @@ class HookCall:
     context: dict
     prefetch: dict  # key -> resource (often a Bundle) or None ("no data"); keys that were unavailable are absent
     reference_date: date
-    unavailable: tuple[str, ...] = field(default=())  # prefetch keys neither sent nor fetchable (timeouts, errors)
+    # Prefetch keys neither sent nor fetchable (timeouts, errors). Also a paged Bundle whose other pages could
+    # not be read: its first pages ARE in `prefetch`, and it is named here because it is incomplete.
+    unavailable: tuple[str, ...] = field(default=())

@@ -4,7 +4,9 @@ What a prefetch key can be when it arrives:
 - absent: not attempted by the EHR -> we fetch it from `fhirServer`, but only with the EHR's token;
 - `null`: the EHR has no data -> "no data", never refetched;
 - an OperationOutcome: the EHR failed to get it -> unavailable (refetching would likely fail again);
-- a resource or a Bundle (maybe paged: we follow `link[next]` only when we fetch it ourselves).
+- a resource or a Bundle, maybe paged (2.0 allows it): we follow `link[next]` with the EHR's token; a
+  Bundle whose pages we could not all read is kept AND named unavailable, so no one reads the absence
+  of a drug on page 2 as "not taking it".
 
 All fetches of one call share ONE deadline: when it passes we go on with what we have and name the
 keys we could not get. URLs hold patient ids and headers hold tokens, so neither is ever logged.
@@ -95,8 +97,14 @@ def resolve(templates: Mapping[str, str], request: Mapping, settings: FetchSetti
             result.unavailable[key] = "the EHR could not provide it"
         else:
             result.data[key] = sent[key]
-    if absent:
-        _fetch_absent(absent, templates, request, settings, result)
+    paged = [key for key, value in result.data.items() if _next_link(value)]
+    if absent or paged:
+        _fetch_missing(absent, paged, templates, request, settings, result)
+    for key, value in result.data.items():
+        if _next_link(value) and key not in result.unavailable:
+            # A list cut short would read as "none on the other pages": keep it, and say it is partial.
+            result.unavailable[key] = "only part of it could be read (Bundle pages left unread)"
+            log.info("prefetch key %s is partial: Bundle pages left unread", key)
     return result
 
 
@@ -112,22 +120,26 @@ def fhir_access(request: Mapping) -> tuple[str, str] | str:
     return server.rstrip("/"), auth["access_token"]
 
 
-def _fetch_absent(keys, templates, request, settings: FetchSettings, result: Prefetched) -> None:
+def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, result: Prefetched) -> None:
+    """Fetch the absent keys and the remaining pages of paged Bundles the EHR sent, within one deadline."""
     access = fhir_access(request)
     if isinstance(access, str):
-        result.unavailable.update({key: access for key in keys})
+        result.unavailable.update({key: access for key in absent})
         return
     base, token = access
     deadline_at = time.monotonic() + settings.deadline_s
     jobs = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, min(settings.workers, len(keys))), thread_name_prefix="prefetch")
+    workers = max(1, min(settings.workers, len(absent) + len(paged)))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prefetch")
     try:
-        for key in keys:
+        for key in absent:
             relative = render(templates[key], request.get("context", {}))
             if relative is None:
                 result.unavailable[key] = "its prefetch template has no value for a token"
                 continue
             jobs[pool.submit(_fetch, base, relative, token, settings, deadline_at)] = key
+        for key in paged:
+            jobs[pool.submit(_read_remaining_pages, base, result.data[key], token, settings, deadline_at)] = key
         done, _ = wait(jobs, timeout=max(0.0, deadline_at - time.monotonic()))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -139,15 +151,33 @@ def _fetch_absent(keys, templates, request, settings: FetchSettings, result: Pre
         if ok:
             result.data[key] = value
             result.fetched.append(key)
-        else:
+        elif key not in result.data:  # a paged Bundle we could not complete stays, marked partial by resolve
             result.unavailable[key] = value
     for key, reason in result.unavailable.items():
         log.info("prefetch key %s unavailable: %s", key, reason)
 
 
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json, application/json"}
+
+
+def _read_remaining_pages(base: str, bundle: dict, token: str, settings: FetchSettings,
+                          deadline_at: float) -> tuple[bool, Any]:
+    """(True, a copy of a Bundle the EHR sent with its next pages merged) or (False, reason). Never raises.
+    A copy: a worker still paging after the deadline must not change what the handler reads."""
+    entries = bundle.get("entry")
+    merged = {**bundle, "entry": list(entries) if isinstance(entries, list) else []}
+    try:
+        with requests.Session() as session:
+            _follow_pages(session, base, merged, _headers(token), settings, deadline_at)
+    except (requests.RequestException, ValueError) as error:
+        return False, f"its next pages could not be read ({type(error).__name__})"
+    return True, merged
+
+
 def _fetch(base: str, relative: str, token: str, settings: FetchSettings, deadline_at: float) -> tuple[bool, Any]:
     """(True, resource or None) or (False, reason). Never raises."""
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json, application/json"}
+    headers = _headers(token)
     is_read = "?" not in relative
     try:
         with requests.Session() as session:
@@ -202,9 +232,11 @@ def _follow_pages(session, base, bundle: dict, headers, settings: FetchSettings,
         bundle.pop("link", None)
 
 
-def _next_link(bundle: dict) -> str | None:
-    for link in bundle.get("link") or []:
-        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+def _next_link(bundle: Any) -> str | None:
+    """The `link[next]` URL of a Bundle; None for anything else (links come from the EHR: any shape)."""
+    links = bundle.get("link") if isinstance(bundle, dict) and bundle.get("resourceType") == "Bundle" else None
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return link["url"]
     return None
 

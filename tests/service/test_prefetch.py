@@ -117,6 +117,42 @@ def test_page_cap_keeps_the_next_link(live_service, capture, fhir):
     labs = capture.calls[-1].prefetch["labs"]
     assert len(labs["entry"]) == 4
     assert any(link["relation"] == "next" for link in labs["link"])  # a reader can tell it is partial
+    assert "labs" in capture.calls[-1].unavailable  # and the handler is told so
+
+
+def first_page(fhir_server: FhirTestServer, query: str) -> dict:
+    """Page 1 of a search, as an EHR would put it in the prefetch (with its link[next])."""
+    page = requests.get(f"{fhir_server.base}/{query}", timeout=5).json()
+    fhir_server.requests.clear()
+    assert any(link["relation"] == "next" for link in page["link"])
+    return page
+
+
+def test_a_paged_bundle_the_ehr_sent_is_completed_with_its_token(service, capture, fhir):
+    labs = first_page(fhir, "Observation?patient=pat-1&category=laboratory")
+    requests.post(service + PV, json=hook_request(fhir, {"patient": PATIENT, "labs": labs}))
+    call = capture.calls[-1]
+    assert len(call.prefetch["labs"]["entry"]) == 6 and "labs" not in call.unavailable
+    pages = [r for r in fhir.requests if r.query.get("category") == ["laboratory"]]
+    assert [r.query["_page"] for r in pages] == [["2"], ["3"]]
+    assert {r.authorization for r in pages} == {f"Bearer {TOKEN}"}
+
+
+def test_a_paged_bundle_that_cannot_be_completed_is_kept_and_named_partial(service, capture, fhir):
+    labs = first_page(fhir, "Observation?patient=pat-1&category=laboratory")
+    requests.post(service + PV, json=hook_request(fhir, {"patient": PATIENT, "labs": labs}, token=None))
+    call = capture.calls[-1]
+    assert len(call.prefetch["labs"]["entry"]) == 2  # what was sent is still used ...
+    assert "labs" in call.unavailable  # ... but nobody may read it as the whole list
+    assert fhir.requests == []
+
+
+@pytest.mark.parametrize("links", [5, "next", [{"relation": "next", "url": {"x": 1}}], [None]])
+def test_odd_bundle_links_from_the_ehr_are_not_a_500(service, capture, fhir, links):
+    labs = {"resourceType": "Bundle", "type": "searchset", "link": links, "entry": [{"resource": lab(1)}]}
+    response = requests.post(service + PV, json=hook_request(fhir, {"patient": PATIENT, "labs": labs}))
+    assert response.status_code == 200
+    assert "labs" not in capture.calls[-1].unavailable
 
 
 def test_null_is_no_data_and_never_fetched(service, capture, fhir):
