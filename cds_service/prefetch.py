@@ -49,7 +49,6 @@ class FetchSettings:
 class Prefetched:
     data: dict[str, Any] = field(default_factory=dict)  # key -> resource, Bundle or None ("no data")
     unavailable: dict[str, str] = field(default_factory=dict)  # key -> why we could not get it
-    fetched: list[str] = field(default_factory=list)  # keys we fetched ourselves
 
 
 def token_values(context: Mapping) -> dict[str, str]:
@@ -150,7 +149,6 @@ def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, r
         ok, value = future.result()
         if ok:
             result.data[key] = value
-            result.fetched.append(key)
         elif key not in result.data:  # a paged Bundle we could not complete stays, marked partial by resolve
             result.unavailable[key] = value
     for key, reason in result.unavailable.items():
