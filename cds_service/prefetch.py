@@ -240,5 +240,8 @@ def _next_link(bundle: Any) -> str | None:
 
 
 def _same_server(url: str, base: str) -> bool:
+    """Whether `url` lies under the FHIR base (the token may go there): "/fhir-other" is not under "/fhir"."""
     a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc) and a.path.startswith(b.path)
+    under = b.path.rstrip("/") + "/"
+    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower()) and (
+        a.path == b.path or a.path.startswith(under))

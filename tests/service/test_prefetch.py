@@ -281,3 +281,14 @@ def test_fhir_access_rules():
     auth = {"access_token": "t", "patient": "p1"}
     assert prefetch.fhir_access({**base, "fhirAuthorization": auth}) == ("https://ehr/fhir", "t")
     assert isinstance(prefetch.fhir_access({**base, "fhirAuthorization": {**auth, "patient": "p2"}}), str)
+
+
+@pytest.mark.parametrize("url, same", [
+    ("https://ehr.example/fhir/Observation?_page=2", True),
+    ("HTTPS://EHR.example/fhir/Observation", True),
+    ("https://ehr.example/fhir-evil/Observation", False),  # same host, another application: not our token's
+    ("https://other.example/fhir/Observation", False),
+    ("http://ehr.example/fhir/Observation", False),
+])
+def test_paging_stays_under_the_fhir_base(url, same):
+    assert prefetch._same_server(url, "https://ehr.example/fhir") is same
