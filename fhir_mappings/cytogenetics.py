@@ -76,7 +76,7 @@ def _split_fish(text: str) -> tuple[str, list[str]]:
     return karyotype.strip().rstrip("."), fish
 
 
-def _split_top(text: str, sep: str) -> list[str]:
+def split_top_level(text: str, sep: str) -> list[str]:
     """Split on `sep` outside parentheses and brackets."""
     out, depth, current = [], 0, []
     for ch in text:
@@ -106,10 +106,10 @@ def _parse_karyotype(text: str, result: IscnResult) -> None:
     if not start:
         return
     text = text[start.start():]
-    clones = _split_top(text.split(".ish")[0], "/")
+    clones = split_top_level(text.split(".ish")[0], "/")
     seen: list[str] = []
     for clone in clones:
-        items = _split_top(clone, ",")
+        items = split_top_level(clone, ",")
         if not items or not re.match(r"^\d{2,3}", items[0]):
             continue  # not a karyotype (free text, or a stray token)
         result.has_karyotype = True
@@ -228,7 +228,7 @@ def _parse_nuc_ish(part: str, result: IscnResult) -> None:
                 if count:
                     kmt2a_counts.append((float(count.group(1)), float(count.group(2) or count.group(1))))
             continue
-        for item in _split_top(content, ","):
+        for item in split_top_level(content, ","):
             m = _SIGNAL.match(item.strip())
             if not m or not m.group(2):
                 continue

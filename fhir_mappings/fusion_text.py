@@ -30,8 +30,35 @@ def _pair_pattern() -> re.Pattern[str]:
 
 
 def clauses(text: str) -> list[str]:
+    """Sentences and lines, each cut into statements so that a negation reaches only its own statement:
+    "KMT2A::AFF1 detected, no TP53 mutation" is two statements, "KMT2A rearrangement, not detected" one."""
     text = text.replace("–", "-").replace("—", "-")
-    return [c.strip() for c in _CLAUSES.split(text) if c and c.strip()]
+    out: list[str] = []
+    for sentence in _CLAUSES.split(text):
+        out.extend(_statements(sentence))
+    return out
+
+
+_WITHOUT = re.compile(r"\s(?=without\b)", re.IGNORECASE)
+
+
+def _statements(sentence: str) -> list[str]:
+    out: list[str] = []
+    for part in cytogenetics.split_top_level(sentence, ","):
+        for i, piece in enumerate(p.strip() for p in _WITHOUT.split(part)):
+            if not piece:
+                continue
+            names_a_gene = bool(term.gene_alias_pattern().search(piece))
+            if out and i == 0 and not names_a_gene and not _names_a_change(piece):
+                out[-1] = f"{out[-1]}, {piece}"  # the result or detail of the statement before it
+            else:
+                out.append(piece)
+    return out
+
+
+def _names_a_change(text: str) -> bool:
+    return any(term.pattern(name).search(text) for name in
+               ("amplification", "ptd", "structural_words", "deletion_words", "variant_words"))
 
 
 def negated(clause: str) -> bool:

@@ -77,3 +77,18 @@ def test_other_genes():
 ])
 def test_protein_hgvs_forms(text, expected):
     assert protein_change(text) == expected
+
+
+@pytest.mark.parametrize("text,kmt2a,others", [
+    ("KMT2A::AFF1 fusion detected, no TP53 mutation", [(Kmt2aStatus.REARRANGED, "AFF1")], [("TP53", "variant", False)]),
+    ("No TP53 mutation, KMT2A::AFF1 detected", [(Kmt2aStatus.REARRANGED, "AFF1")], [("TP53", "variant", False)]),
+    ("KMT2A-AFF1 positive without additional abnormalities", [(Kmt2aStatus.REARRANGED, "AFF1")], []),
+    ("KMT2A rearranged (break-apart), no amplification", [(Kmt2aStatus.REARRANGED, None)], []),
+    ("TP53 p.R175H detected, no KMT2A rearrangement", [(Kmt2aStatus.NOT_DETECTED, None)], [("TP53", "variant", True)]),
+    ("KMT2A rearrangement, not detected", [(Kmt2aStatus.NOT_DETECTED, None)], []),
+    ("KMT2A (MLL, 11q23) rearranged", [(Kmt2aStatus.REARRANGED, None)], []),
+])
+def test_a_negation_reaches_only_its_own_statement(text, kmt2a, others):
+    events, found = read(text, "molecular")
+    assert [(e.status, e.partner) for e in events] == kmt2a
+    assert [(gene, kind, present) for gene, kind, present, _ in found] == others
