@@ -7,7 +7,7 @@ without a known code the words (generic or brand name) are matched against the s
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from fhir_mappings import terminology as term
 from fhir_mappings.access import codings, concept_text, dicts, get, parse_date, reference_of
@@ -126,8 +126,10 @@ def map_medication(resource: dict, pool: Pool, today: date) -> list[MedicationUs
 
 
 def therapy_related(uses: tuple[MedicationUse, ...], diagnosis: date | None) -> tuple[Source, ...]:
-    """Topoisomerase II inhibitor exposures that began before the leukemia diagnosis (not its own induction)."""
+    """Topoisomerase II inhibitor exposures that began well before the leukemia diagnosis (not its own induction,
+    even when the diagnosis was charted a few days after induction began; params.json says how long)."""
     if diagnosis is None:
         return ()
+    latest_start = diagnosis - timedelta(days=term.param("prior_exposure_min_days_before_diagnosis"))
     return tuple(u.source for u in uses
-                 if "topoisomerase-ii-inhibitor" in u.classes and u.start is not None and u.start < diagnosis)
+                 if "topoisomerase-ii-inhibitor" in u.classes and u.start is not None and u.start <= latest_start)

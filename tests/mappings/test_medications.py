@@ -78,3 +78,18 @@ def test_etoposide_for_a_prior_all_makes_a_later_aml_therapy_related():
     case = case_from_resources([old_all, aml, etoposide], reference_date=REF)
     assert case.therapy_related is True
     assert [s.reference for s in case.therapy_related_evidence] == ["MedicationAdministration/e"]
+
+
+def test_induction_charted_before_the_diagnosis_date_is_not_a_prior_exposure():
+    # the AML was recorded on 03-05; its daunorubicin induction began on 03-03; etoposide was given in 2021
+    aml = {"resourceType": "Condition", "id": "aml", "recordedDate": "2025-03-05", "subject": {"reference": "Patient/x"},
+           "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91861009"}]}}
+
+    def given(rid, drug, when):
+        return {"resourceType": "MedicationAdministration", "id": rid, "status": "completed",
+                "medicationCodeableConcept": {"text": drug}, "subject": {"reference": "Patient/x"},
+                "effectiveDateTime": when}
+    induction = given("dauno", "daunorubicin 60 mg/m2", "2025-03-03")
+    assert case_from_resources([aml, induction], reference_date=REF).therapy_related is None
+    case = case_from_resources([aml, induction, given("etop", "etoposide", "2021-06-01")], reference_date=REF)
+    assert [s.reference for s in case.therapy_related_evidence] == ["MedicationAdministration/etop"]
