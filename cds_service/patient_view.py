@@ -180,6 +180,9 @@ def _kmt2a_line(a: Assessment) -> str:
 IN_REMISSION_NOTE = (" (the chart says in remission: read as first-line therapy; if this is a remission after relapse, "
                      "the first-line considerations do not apply)")
 
+UNKNOWN_STATUS_NOTE = (" (no disease status in the chart: the first-line considerations assume newly diagnosed disease; "
+                       "a relapse would change them)")
+
 
 def _patient_line(a: Assessment) -> str:
     p, d = a.patient, a.disease
@@ -190,7 +193,8 @@ def _patient_line(a: Assessment) -> str:
     if p.age_days is not None:
         parts.append(f"current age {text.age(p.age_days)}")
     parts.append(f"lineage {d.lineage}")
-    parts.append(f"setting {d.setting}" + (IN_REMISSION_NOTE if d.chart_status == "in-remission" else ""))
+    notes = {"in-remission": IN_REMISSION_NOTE, "unknown": UNKNOWN_STATUS_NOTE}
+    parts.append(f"setting {d.setting}" + notes.get(d.chart_status, ""))
     if d.therapy_related:
         parts.append("therapy-related")
     if p.weight_kg is not None:

@@ -167,3 +167,10 @@ def test_risk_group_needs_only_what_blocks_a_risk_group_not_the_drug_dose():
     assert card["summary"].endswith("risk group needs age at diagnosis")
     needs = next(line for line in card["detail"].splitlines() if line.startswith("It needs:"))
     assert "weight" not in needs.lower() and "qtc" not in needs.lower()
+
+
+def test_unknown_disease_status_says_first_line_was_assumed():
+    a = assess(make_case(age_at_dx_days=years(9), status=DiseaseStatus.UNKNOWN, summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert "hsct-cr1" in {c.code for c in a.considerations}
+    line = _patient_section(by_topic(cards_for(a), "risk-stratification")[0])
+    assert "setting unknown" in line and "assume newly diagnosed" in line
