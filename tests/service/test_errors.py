@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import requests
@@ -16,6 +17,11 @@ from cds_service.handlers import HANDLERS
 from tests.support import sandbox
 
 PV = "/cds-services/kmt2a-patient-view"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# Requests that reach deep into the handlers (a relapsed KMT2A AML chart, revumenib draft orders).
+RICH_REQUESTS = {"kmt2a-patient-view": FIXTURES / "requests" / "patient-view-relapsed-child-aml.json",
+                 "kmt2a-order-select": FIXTURES / "orders" / "epic-order-select-revumenib-child.json",
+                 "kmt2a-order-sign": FIXTURES / "orders" / "sandbox-order-sign-revumenib-adult.json"}
 
 
 def patient_view_request() -> dict:
@@ -281,5 +287,49 @@ def test_no_order_input_makes_a_500(base, target, value):
         context["somethingElse"] = value
     response = requests.post(base + "/cds-services/kmt2a-order-select", json=request)
     assert response.status_code in (200, 400, 412), response.text
+    if response.status_code == 200:
+        assert protocol.validate_response(response.json()) == []
+
+
+def _paths(value, path=()):
+    """Every path below `value` (dict keys and list indexes)."""
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return
+    for key, item in items:
+        yield path + (key,)
+        yield from _paths(item, path + (key,))
+
+
+RICH_PATHS = [(service_id, path) for service_id, file in RICH_REQUESTS.items()
+              for path in _paths(json.loads(file.read_text(encoding="utf-8")))
+              if path[0] in ("context", "prefetch")]
+odd_values = json_values | st.sampled_from([1e308, -1e308, 10**20, -(10**20), "1e999", "2026-13-45", "-1"])
+
+
+@pytest.fixture(scope="module")
+def full_size_base(service_dir, test_issuer):
+    from tests.support.live import LiveService, test_config
+
+    live = LiveService(test_config(service_dir, test_issuer))  # the default body limit: rich requests fit
+    yield live
+    live.stop()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(target=st.sampled_from(RICH_PATHS), value=odd_values)
+def test_no_value_anywhere_in_a_rich_request_makes_a_500(full_size_base, target, value):
+    base = full_size_base
+    service_id, path = target
+    request = json.loads(RICH_REQUESTS[service_id].read_text(encoding="utf-8"))
+    parent = request
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    response = requests.post(f"{base}/cds-services/{service_id}", json=request)
+    assert response.status_code in (200, 400, 412), (path, response.text)
     if response.status_code == 200:
         assert protocol.validate_response(response.json()) == []
