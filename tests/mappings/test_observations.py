@@ -188,3 +188,14 @@ def test_blasts_named_only_in_words_on_a_marrow_specimen_are_marrow_blasts():
                            specimen={"reference": "Specimen/bm", "display": "Bone marrow aspirate"})
     case = build(aspirate)
     assert case.blood_blasts is None and case.marrow_blasts.value == pytest.approx(0.85)
+
+
+@pytest.mark.parametrize("words,is_day8", [
+    ("Blasts, peripheral blood - start of prednisone prophase", False),
+    ("Blasts, peripheral blood - after prednisone prophase", True),
+    ("Peripheral blasts day 8 (prednisone response)", True),
+])
+def test_day8_words_name_the_end_of_prophase_not_its_start(words, is_day8):
+    # dated day 2, so only the words can make it a day-8 count
+    blasts = observation("b", None, text=words, when="2025-03-02", valueQuantity=qty(12000, "/uL"))
+    assert (build(blasts).day8_blood_blasts is not None) is is_day8
