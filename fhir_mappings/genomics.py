@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fhir_mappings import cytogenetics, fusion_text
+from fhir_mappings import cytogenetics, fusion_text, observations
 from fhir_mappings import terminology as term
 from fhir_mappings.access import codings, concept_text, dicts, effective_date, notes, reference_of, text_of
 from fhir_mappings.case import GeneticFinding, Karyotype, Kmt2aFinding, Kmt2aStatus, Source
@@ -23,10 +23,8 @@ class GeneticResult:
 
 
 def _loinc_kind(resource: dict) -> str | None:
-    for system, code, _ in codings(resource.get("code")):
-        if system == "loinc" and code in term.loinc_kinds():
-            return term.loinc_kinds()[code]["kind"]
-    return None
+    rows = observations.loinc_rows(resource)
+    return rows[0]["kind"] if rows else None
 
 
 def is_genetic(resource: dict) -> bool:

@@ -30,13 +30,14 @@ class Reading:
     resource: dict | None = None  # the raw Observation, validated only if this reading is picked
 
 
-def _loinc_rows(resource: dict) -> list[dict]:
+def loinc_rows(resource: dict) -> list[dict]:
+    """The loinc.csv rows of the LOINC codes an Observation carries, in coding order."""
     return [term.loinc_kinds()[c] for s, c, _ in codings(resource.get("code")) if s == "loinc" and c in term.loinc_kinds()]
 
 
 def kind_of(resource: dict) -> str | None:
     """What a lab/vital Observation measures, from LOINC, else from its words. Cheap: runs before validation."""
-    rows = _loinc_rows(resource)
+    rows = loinc_rows(resource)
     if rows:
         return rows[0]["kind"]
     words = concept_text(resource.get("code"))
@@ -64,7 +65,7 @@ def _source(resource: dict) -> Source:
 
 
 def _qtc_method(resource: dict, words: str) -> str:
-    for row in _loinc_rows(resource):
+    for row in loinc_rows(resource):
         if row["detail"] in ("QTcF", "QTcB"):
             return row["detail"]
     if term.pattern("fridericia").search(words):
@@ -214,7 +215,7 @@ def _mrd_timepoint(words: str, when: date | None, diagnosis: date | None) -> Mrd
 
 
 def _mrd_method(resource: dict, words: str) -> MrdMethod:
-    for row in _loinc_rows(resource):
+    for row in loinc_rows(resource):
         if row["kind"] == "mrd" and row["detail"]:
             return MrdMethod(row["detail"])
     for regex, method in term.pattern_list("mrd_method", "method"):
@@ -281,7 +282,7 @@ def markers(resource: dict) -> list[MarkerResult]:
     source = _source(resource)
     found = []
     names = {f"CD{m.group(1)}" for m in term.pattern("marker").finditer(concept_text(resource.get("code")))}
-    for row in _loinc_rows(resource):
+    for row in loinc_rows(resource):
         if row["kind"] == "marker":
             names.add(row["detail"])
     for name in sorted(names):

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from fhir_mappings import genomics, observations
 from fhir_mappings import terminology as term
-from fhir_mappings.access import codings, concept_text
+from fhir_mappings.access import concept_text
 
 GENETIC_KINDS = {"genomic-variant", "karyotype", "fish-panel"}
 _TOKENS = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
@@ -41,15 +41,14 @@ def route(resource: dict) -> tuple[str | None, str | None]:
         return ("genetic", None) if genomics.is_genetic(resource) else (None, None)
     if resource.get("resourceType") != "Observation":
         return None, None
-    kinds = term.loinc_kinds()
-    for system, code, _ in codings(resource.get("code")):
-        if system == "loinc" and code in kinds:
-            kind = kinds[code]["kind"]
-            if kind == "disease-status":
-                return "disease-status", None
-            if kind in GENETIC_KINDS:
-                return "genetic", None
-            return "lab", kind
+    rows = observations.loinc_rows(resource)
+    if rows:
+        kind = rows[0]["kind"]
+        if kind == "disease-status":
+            return "disease-status", None
+        if kind in GENETIC_KINDS:
+            return "genetic", None
+        return "lab", kind
     words = concept_text(resource.get("code"))
     if not words or not _worth_a_look(words):
         return None, None
