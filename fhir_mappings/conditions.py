@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from fhir_mappings import terminology as term
-from fhir_mappings.access import codings, concept_label, concept_text, get, parse_date, reference_of
+from fhir_mappings.access import codings, concept_label, concept_text, effective_date, get, parse_date, reference_of
 from fhir_mappings.case import Diagnosis, DiseaseStatus, Lineage, Source
 
 # Most specific lineage wins when code and text both speak (text "B-ALL" refines code "ALL").
@@ -133,8 +133,7 @@ def case_lineage(diagnoses: tuple[Diagnosis, ...]) -> Lineage:
 
 def status_observation(observation: dict) -> tuple[str | None, Source]:
     """An mCODE CancerDiseaseStatus value -> "relapsed" / "in-remission" / "improved" / ..."""
-    source = Source(reference_of(observation), parse_date(observation.get("effectiveDateTime"))
-                    or parse_date(get(observation, "effectivePeriod", "start")))
+    source = Source(reference_of(observation), effective_date(observation))
     for system, code, _ in codings(observation.get("valueCodeableConcept")):
         status = term.disease_status_codes().get((system, code))
         if status:
