@@ -93,6 +93,8 @@ def test_large_prefetch_shape_and_content():
     assert case.wbc_at_diagnosis.value == pytest.approx(48.2) and case.qtc.method == "QTcF"
     assert case.mrd_end_of_induction.positive is True and case.therapy_related is True
     assert case.karyotype.aberrations == ("+8", "t(9;11)(p21.3;q23.3)")
+    # the NPM1 result shares code 69548-6 and date with the KMT2A fusion: a second result, not a duplicate
+    assert [(f.gene, f.present) for f in case.finding("NPM1")] == [("NPM1", False)]
     assert case.problems == ()
 
 
