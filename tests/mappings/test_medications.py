@@ -93,3 +93,17 @@ def test_induction_charted_before_the_diagnosis_date_is_not_a_prior_exposure():
     assert case_from_resources([aml, induction], reference_date=REF).therapy_related is None
     case = case_from_resources([aml, induction, given("etop", "etoposide", "2021-06-01")], reference_date=REF)
     assert [s.reference for s in case.therapy_related_evidence] == ["MedicationAdministration/etop"]
+
+
+def test_contained_and_top_level_medications_with_the_same_id_are_not_confused():
+    top = {"resourceType": "Medication", "id": "m1", "code": {"text": "etoposide"}}
+    inner = [{"resourceType": "Medication", "id": "m1", "code": {"text": "posaconazole"}}]
+    contained_ref = {"resourceType": "MedicationRequest", "id": "r", "status": "active", "intent": "order",
+                     "subject": {"reference": "Patient/x"}, "contained": inner, "medicationReference": {"reference": "#m1"}}
+    bundle_ref = {"resourceType": "MedicationStatement", "id": "s", "status": "completed", "subject": {"reference": "Patient/x"},
+                  "effectiveDateTime": "2021-01-01", "contained": inner, "medicationReference": {"reference": "Medication/m1"}}
+    case = case_from_resources([{"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Bundle", "entry": [{"resource": top}]}}, {"resource": contained_ref},
+        {"resource": bundle_ref}]}], reference_date=REF)
+    assert {(m.ingredient, m.source.reference) for m in case.medications} == {
+        ("posaconazole", "MedicationRequest/r"), ("etoposide", "MedicationStatement/s")}
