@@ -199,3 +199,14 @@ def test_day8_words_name_the_end_of_prophase_not_its_start(words, is_day8):
     # dated day 2, so only the words can make it a day-8 count
     blasts = observation("b", None, text=words, when="2025-03-02", valueQuantity=qty(12000, "/uL"))
     assert (build(blasts).day8_blood_blasts is not None) is is_day8
+
+
+def test_partial_and_zoned_dates_are_never_stretched_into_a_day():
+    month_only = condition("dx", [{"system": "http://snomed.info/sct", "code": "277571004"}], onset="2025-03")
+    wbc_month = observation("wm", "6690-2", when="2025-03", valueQuantity=qty(300, "10*9/L"))
+    case = build(wbc_month, dx=month_only)
+    assert case.diagnosis_date is None and case.wbc_at_diagnosis is None  # no day: no window, no guess
+    assert case.wbc_latest.source.date is None
+    zoned = observation("wz", "6690-2", when="2025-03-01T23:30:00-05:00", valueQuantity=qty(41, "10*9/L"))
+    case = build(zoned)
+    assert case.wbc_at_diagnosis.source.date == date(2025, 3, 1)  # the day as the lab wrote it
