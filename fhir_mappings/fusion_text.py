@@ -48,16 +48,16 @@ def _statements(sentence: str) -> list[str]:
         for i, piece in enumerate(p.strip() for p in _WITHOUT.split(part)):
             if not piece:
                 continue
-            names_a_gene = bool(term.gene_alias_pattern().search(piece))
-            if out and i == 0 and not names_a_gene and not _names_a_change(piece):
-                out[-1] = f"{out[-1]}, {piece}"  # the result or detail of the statement before it
+            if out and i == 0 and (_is_detail(piece) or _is_detail(out[-1])):
+                out[-1] = f"{out[-1]}, {piece}"  # a result or heading belongs to the gene named beside it
             else:
                 out.append(piece)
     return out
 
 
-def _names_a_change(text: str) -> bool:
-    return any(term.pattern(name).search(text) for name in
+def _is_detail(text: str) -> bool:
+    """Names neither a gene nor a change ("not detected", "in 85% of nuclei", "FISH result: negative")."""
+    return not term.gene_alias_pattern().search(text) and not any(term.pattern(name).search(text) for name in
                ("amplification", "ptd", "structural_words", "deletion_words", "variant_words"))
 
 

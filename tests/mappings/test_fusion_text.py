@@ -87,6 +87,7 @@ def test_protein_hgvs_forms(text, expected):
     ("TP53 p.R175H detected, no KMT2A rearrangement", [(Kmt2aStatus.NOT_DETECTED, None)], [("TP53", "variant", True)]),
     ("KMT2A rearrangement, not detected", [(Kmt2aStatus.NOT_DETECTED, None)], []),
     ("KMT2A (MLL, 11q23) rearranged", [(Kmt2aStatus.REARRANGED, None)], []),
+    ("FISH result: negative, KMT2A::AFF1", [(Kmt2aStatus.NOT_DETECTED, "AFF1")], []),
 ])
 def test_a_negation_reaches_only_its_own_statement(text, kmt2a, others):
     events, found = read(text, "molecular")
