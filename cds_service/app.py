@@ -4,8 +4,9 @@
 the handler table (default: `cds_service.handlers.HANDLERS`; tests may pass their own). gunicorn serves
 `'cds_service.app:create_app()'` with `--preload`.
 
-A service call goes: CORS -> body size (413) -> content type (415) -> JSON (400) -> JWT (401, one body
-for every cause) -> service id (404) / method (405) -> envelope and context schema, hook match (400)
+A service call goes: CORS -> JWT (401, one body for every cause; before we read what an unknown caller
+sent) -> body size (413) -> content type (415) -> JSON (400) -> service id (404) / method (405) ->
+envelope and context schema, hook match (400)
 -> prefetch (412 when a required key cannot be had) -> handler -> card validation (invalid cards are
 dropped and logged) -> issued cards recorded -> audit line -> 200. Every non-2xx answer is a FHIR
 OperationOutcome; an unexpected error is logged and answered 500 without details.
@@ -128,8 +129,8 @@ def discovery() -> Response:
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Response:
-    body = _read_json()
     _authenticate()
+    body = _read_json()
     service = _service(service_id)
     config = runtime().config
     protocol.check_request(body, service.hook, config.production)
@@ -159,8 +160,8 @@ def call_service(service_id: str) -> Response:
 def feedback(service_id: str) -> Response:
     """Store feedback on our cards. Answers 200 with `{}` once every item is committed; a repeated
     item is a no-op; feedback on a card we did not issue is kept but flagged (known_card = False)."""
-    body = _read_json()
     _authenticate()
+    body = _read_json()
     service = _service(service_id)
     protocol.check_feedback(body)
     result = runtime().store.record_feedback(service.id, body["feedback"])

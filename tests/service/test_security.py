@@ -113,6 +113,14 @@ def test_every_refusal_is_the_same_bare_401(prod, test_issuer, caplog):
             assert not signature or signature not in caplog.text
 
 
+@pytest.mark.parametrize("path", [PV, PV + "/feedback"])
+def test_an_unauthenticated_body_is_not_read(prod, path):
+    # Production answers 401 before parsing: no 400/413/415 tells an unknown caller how we read input.
+    for data, content_type in ((b'{"not json', "application/json"), (b"<xml/>", "text/xml")):
+        response = requests.post(prod + path, data=data, headers={"Content-Type": content_type})
+        assert response.status_code == 401, (data, response.text)
+
+
 def test_replayed_jti_is_refused_across_app_instances(live_service, test_issuer, caplog):
     base = live_service(profile="production")
     token = test_issuer.mint(aud=base + PV)
