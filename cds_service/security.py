@@ -166,6 +166,9 @@ class TokenVerifier:
                 options={"verify_exp": False, "verify_nbf": False, "verify_iat": False,
                          "require": ["iss", "aud", "exp", "iat", "jti"]},
             )
+        except jwt.InvalidAudienceError as error:
+            # The usual site misconfiguration (a proxy without CDS_PUBLIC_BASE_URL): name both URLs.
+            raise AuthError(f"aud {str(claims.get('aud'))[:200]!r} is not the URL called, {audience!r}") from error
         except jwt.PyJWTError as error:
             raise AuthError(f"{type(error).__name__}: {error}") from error
         self._check_times(verified, now)

@@ -106,6 +106,7 @@ def test_every_refusal_is_the_same_bare_401(prod, test_issuer, caplog):
     # The reasons are in our log (not in the answer), and no token is.
     assert "replay" not in caplog.text and "jku is not allowlisted" in caplog.text
     assert "token expired" in caplog.text and "iat is in the future" in caplog.text
+    assert f"'https://other.example/cds-services/kmt2a-patient-view' is not the URL called, '{prod + PV}'" in caplog.text
     for token in cases.values():
         if token and len(token) > 20:
             assert token not in caplog.text
