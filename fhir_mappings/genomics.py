@@ -244,7 +244,7 @@ def _present(observation: dict) -> bool | None:
 
 
 def _coded_methods(observation: dict) -> set[str]:
-    return {term.test_methods().get((s, c.upper())) for s, c, _ in codings(observation.get("method"))} - {None}
+    return {term.lab_methods().get((s, c.upper())) for s, c, _ in codings(observation.get("method"))} - {None}
 
 
 def _variant_method(observation: dict) -> str:

@@ -121,24 +121,9 @@ def sequence_ontology() -> dict[str, str]:
     return {r["code"].upper(): r["change"] for r in rows("sequence_ontology.csv")}
 
 
-SYSTEM_ALIASES = {
-    "http://loinc.org": "loinc",
-    "http://snomed.info/sct": "snomed",
-    "http://hl7.org/fhir/sid/icd-10-cm": "icd10cm",
-    "http://hl7.org/fhir/sid/icd-10": "icd10cm",
-    "http://terminology.hl7.org/CodeSystem/icd-o-3": "icdo3",
-    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": "v3-interp",
-    "http://terminology.hl7.org/CodeSystem/condition-clinical": "condition-clinical",
-    "http://www.nlm.nih.gov/research/umls/rxnorm": "rxnorm",
-    "http://www.genenames.org": "hgnc",
-    "http://www.genenames.org/geneId": "hgnc",
-    "http://www.sequenceontology.org": "so",
-    "http://www.sequenceontology.org/": "so",
-    "http://sequenceontology.org": "so",
-    "https://iscn.karger.com": "iscn",
-    "urn:oid:2.16.840.1.113883.6.299": "iscn",
-    "http://varnomen.hgvs.org": "hgvs",
-}
+@lru_cache(maxsize=None)
+def _system_aliases() -> dict[str, str]:
+    return {r["uri"]: r["key"] for r in rows("code_systems.csv")}
 
 
 def system_key(system: str | None) -> str:
@@ -146,33 +131,34 @@ def system_key(system: str | None) -> str:
     if not system or not isinstance(system, str):
         return ""
     s = system.strip()
-    if s in SYSTEM_ALIASES:
-        return SYSTEM_ALIASES[s]
+    aliases = _system_aliases()
+    if s in aliases:
+        return aliases[s]
     low = s.lower().rstrip("/")
-    for uri, key in SYSTEM_ALIASES.items():
+    for uri, key in aliases.items():
         if low == uri.lower().rstrip("/"):
             return key
     if "icd-o" in low or "2.16.840.1.113883.6.43" in low:
         return "icdo3"
-    if "icd-10" in low or "icd10" in low or low == "urn:oid:2.16.840.1.113883.6.90":
+    if "icd-10" in low or "icd10" in low:
         return "icd10cm"
     if "genenames" in low:
         return "hgnc"
     if "sequenceontology" in low:
         return "so"
-    if "rxnorm" in low or low == "urn:oid:2.16.840.1.113883.6.88":
+    if "rxnorm" in low:
         return "rxnorm"
-    if "loinc" in low or low == "urn:oid:2.16.840.1.113883.6.1":
+    if "loinc" in low:
         return "loinc"
-    if "snomed" in low or low == "urn:oid:2.16.840.1.113883.6.96":
+    if "snomed" in low:
         return "snomed"
     return low
 
 
 @lru_cache(maxsize=None)
-def test_methods() -> dict[tuple[str, str], str]:
+def lab_methods() -> dict[tuple[str, str], str]:
     """Observation.method codes -> "fish" / "karyotype" / "molecular"."""
-    return {(r["system"], r["code"].upper()): r["method"] for r in rows("test_methods.csv")}
+    return {(r["system"], r["code"].upper()): r["method"] for r in rows("lab_methods.csv")}
 
 
 @lru_cache(maxsize=None)

@@ -84,3 +84,10 @@ def test_the_wrong_codes_public_repos_carry_are_not_in_our_tables():
     assert dx[("snomed", "91857003")]["lineage"] == "ALL"
     assert dx[("icd10cm", "C92.A")]["mentions_11q23"] == "false"
     assert dx[("icd10cm", "C92.6")]["mentions_11q23"] == "true"
+
+
+@pytest.mark.parametrize("system,key", [("urn:oid:2.16.840.1.113883.6.1", "loinc"), ("urn:oid:2.16.840.1.113883.6.96", "snomed"),
+                                        ("urn:oid:2.16.840.1.113883.6.90", "icd10cm"), ("urn:oid:2.16.840.1.113883.6.88", "rxnorm"),
+                                        ("http://www.genenames.org/geneId/", "hgnc"), ("HTTP://LOINC.ORG", "loinc")])
+def test_code_system_oids_and_spelling_drift_from_the_table(system, key):
+    assert term.system_key(system) == key
