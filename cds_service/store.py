@@ -138,6 +138,10 @@ class Store:
         """INSERT that is a no-op on a duplicate key (atomic across workers); True if a row was added."""
         insert = _dialect_insert(self.engine.dialect.name)
         statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+        if self.engine.dialect.name == "postgresql":
+            # psycopg 3 reports rowcount -1 here (every jti looked replayed): a returned key means "added".
+            returning = statement.returning(*(getattr(table, key) for key in keys))
+            return session.execute(returning).first() is not None
         return session.execute(statement).rowcount == 1
 
     def remember_jti(self, issuer: str, jti: str, expires_at: float) -> bool:
@@ -185,9 +189,17 @@ def _feedback_row(service_id: str, item: dict, issued: IssuedCard | None) -> dic
     )
 
 
+def engine_url(database_url: str) -> str:
+    """A plain postgresql:// URL uses psycopg (3), the driver of the 'postgresql' extra: SQLAlchemy 2.0 and
+    2.1 would pick different drivers for it (psycopg2, psycopg)."""
+    if database_url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+    return database_url
+
+
 def make_engine(database_url: str) -> Engine:
     if not database_url.startswith("sqlite"):
-        return create_engine(database_url, pool_pre_ping=True)
+        return create_engine(engine_url(database_url), pool_pre_ping=True)
     engine = create_engine(database_url, connect_args={"timeout": 10})
 
     @event.listens_for(engine, "connect")

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 
 from cds_service import cardkit, protocol, security
 from cds_service.handlers import HANDLERS
-from cds_service.store import AuditEvent, Feedback, IssuedCard, SeenJti, Store
+from cds_service.store import AuditEvent, Feedback, IssuedCard, SeenJti, Store, engine_url
 from tests.support import sandbox
 from tests.support.fhir_server import FhirTestServer
 
@@ -97,3 +97,9 @@ def test_store_columns_hold_everything_the_schemas_let_in():
     assert protocol.schema_problems("feedback.json", {"feedback": [one_digit_more]}) != []
     assert len(longest["outcomeTimestamp"]) <= length(Feedback.outcome_timestamp)
     assert security.JTI_MAX_LENGTH <= length(SeenJti.jti)
+
+
+def test_a_plain_postgresql_url_uses_the_driver_of_the_postgresql_extra():
+    assert engine_url("postgresql://cds@db.example/kmt2a") == "postgresql+psycopg://cds@db.example/kmt2a"
+    assert engine_url("postgresql+psycopg2://cds@db/kmt2a") == "postgresql+psycopg2://cds@db/kmt2a"  # explicit
+    assert engine_url("sqlite:///kmt2a-cds.db") == "sqlite:///kmt2a-cds.db"
