@@ -112,8 +112,12 @@ def _match_indication(case: Case, indication: dict) -> tuple[bool, list[str], li
         reasons += list(case.kmt2a.ambiguities)  # e.g. "t11-17-may-be-apl": why the status stays unknown
         return False, reasons, ["kmt2a-status"] if status is Kmt2aStatus.UNKNOWN else []
     npm1 = _npm1_mutated(case)
-    if not npm1:
-        return False, ["npm1-not-mutated" if npm1 is False else "npm1-status-unknown"], []
+    if npm1 is False:
+        return False, ["npm1-not-mutated"], []
+    if npm1 is None:
+        # Untested is not "not mutated": for AML (or an unrecorded lineage) name the NPM1 result as missing.
+        may_be_aml = case.lineage in (Lineage.AML, Lineage.UNKNOWN)
+        return False, ["npm1-status-unknown"], ["npm1"] if may_be_aml else []
     lineages = indication["lineages"]
     if lineages == "any" or case.lineage.value in lineages:
         return True, ["npm1-mutated-aml"], []

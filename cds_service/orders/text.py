@@ -41,6 +41,7 @@ PHRASES = {
     "wbc": "white cell count",
     "disease-status": "disease status (relapsed or refractory?)",
     "kmt2a-status": "KMT2A result",
+    "npm1": "NPM1 mutation result (the label's other indication: relapsed/refractory NPM1-mutated AML)",
     "lineage": "leukemia lineage",
     "medications": "medication list",
     "age": "age (birth date)",

@@ -251,6 +251,16 @@ def test_not_a_rearrangement_is_critical_at_sign(status):
     assert "off-label use decided by the treating team" in {r["display"] for r in card["overrideReasons"]}
 
 
+@pytest.mark.parametrize("lineage, npm1, names_npm1", [(Lineage.AML, None, True), (Lineage.UNKNOWN, None, True),
+                                                       (Lineage.AML, False, False), (Lineage.B_ALL, None, False)])
+def test_untested_npm1_is_named_missing_not_taken_as_wild_type(lineage, npm1, names_npm1):
+    # KMT2A not rearranged: the only label route left is R/R NPM1-mutated AML, which an untested AML may still be.
+    check = only(evaluate(case(kmt2a=Kmt2aStatus.NOT_DETECTED, lineage=lineage, npm1=npm1,
+                               orders=[draft("revumenib", ADULT)])))
+    assert check.verdict == "not-indicated"
+    assert ("npm1" in check.missing_data) is names_npm1
+
+
 def test_infant_is_flagged_off_label():
     the_case = case(age_days=200, lineage=Lineage.B_ALL, weight=7, bsa=0.36,
                     orders=[draft("revumenib", CHILD_PER_M2, unit="mg/m2")])
