@@ -191,6 +191,8 @@ class TokenVerifier:
 
     def _key(self, issuer: Issuer, header: Mapping, alg: str):
         kid, jku = header.get("kid"), header.get("jku")
+        if not kid:
+            raise AuthError("kid missing (CDS Hooks requires it in the JWT header)")
         if jku is not None and jku not in issuer.jku:
             # Checked before any key lookup: a jku outside the allowlist is never fetched.
             raise AuthError("jku is not allowlisted for this issuer")
@@ -200,15 +202,12 @@ class TokenVerifier:
                 candidates += self.jwks_cache.keys(url, kid)
         matching = _matching(candidates, kid)
         if len(matching) != 1:
-            raise AuthError("no single key matches the token's kid" if matching or kid else "kid missing")
+            raise AuthError("no single key matches the token's kid")
         return _public_key(matching[0], alg)
 
 
-def _matching(keys: list[dict], kid: str | None) -> list[dict]:
-    usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"]
-    if kid is None:
-        return usable if len(usable) == 1 else []
-    return [k for k in usable if k.get("kid") == kid]
+def _matching(keys: list[dict], kid: str) -> list[dict]:
+    return [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig" and k.get("kid") == kid]
 
 
 def _public_key(jwk: dict, alg: str):

@@ -13,7 +13,7 @@ import requests
 from cds_service import protocol
 
 from cds_service.config import development_trusted_issuers
-from cds_service.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers
+from cds_service.security import AuthError, Issuer, JwksCache, TokenVerifier, TrustedIssuers
 from tests.support import sandbox
 from tests.support.fhir_server import JsonServer
 from tests.support.tokens import DROP, TestIssuer, hmac_with_public_key, tamper, unsigned_token
@@ -70,6 +70,7 @@ def refused_cases(base: str, issuer: TestIssuer, rogue: TestIssuer, jku_url: str
         "rogue key, trusted iss": rogue.mint(aud=aud, claims={"iss": issuer.iss}, header={"kid": issuer.ec_kid}),
         "tampered payload": tamper(valid, aud=aud, sub="someone-else"),
         "RS256 with a key pinned to RS384": issuer.mint(aud=aud, alg="RS256"),
+        "missing kid": issuer.mint(aud=aud, header={"kid": DROP}),
         "missing jti": issuer.mint(aud=aud, claims={"jti": DROP}),
         "jti longer than the store keeps": issuer.mint(aud=aud, claims={"jti": "j" * 256}),
         "missing exp": issuer.mint(aud=aud, claims={"exp": DROP}),
@@ -212,6 +213,15 @@ def test_captured_sandbox_tokens_verify_against_the_shipped_key_with_a_frozen_cl
         verifier.verify(token, claims["aud"])  # the real clock: long expired
     with pytest.raises(AuthError):
         verifier.verify(token, "http://127.0.0.1:8091/cds-services/elsewhere", now=claims["iat"] + 5)
+
+
+def test_a_token_without_kid_is_refused_even_if_the_issuer_has_one_key(test_issuer):
+    single_key = TrustedIssuers({test_issuer.iss: Issuer(test_issuer.iss, keys=(test_issuer.public_jwk("EC"),))})
+    verifier = TokenVerifier(single_key, _NoFetch(), lambda iss, jti, exp: True)
+    aud = "https://cds.example.org/cds-services/kmt2a-patient-view"
+    assert verifier.verify(test_issuer.mint(aud=aud), aud).issuer == test_issuer.iss
+    with pytest.raises(AuthError, match="kid missing"):
+        verifier.verify(test_issuer.mint(aud=aud, header={"kid": DROP}), aud)
 
 
 def test_shipped_sandbox_key_is_the_published_one():
