@@ -165,8 +165,12 @@ def _map_drafts(case: Case, work: _Work, bundle: dict | None, selections: list[s
     raws += [r for r in work.pool.resources if medications.is_draft(r) and reference_of(r) not in sent]
     orders = []
     for raw in raws:
-        order = _guard(work, raw, lambda r: draft_orders.map_order(r, raw, [drafts_pool, work.pool], selections),
-                       draft=True)
+        pools = [drafts_pool, work.pool]
+        order = _guard(work, raw, lambda r: draft_orders.map_order(r, raw, pools, selections), draft=True)
+        if order is None and work.readable(raw, draft=True) is None:
+            # An order that fails validation is still somebody's prescription: keep its drug, never its dose,
+            # so the checks can say "could not be read" instead of saying nothing.
+            order = _guard(work, raw, lambda r: draft_orders.map_unreadable(r, pools, selections), validate=False)
         if order:
             orders.append(order)
     case.draft_orders = tuple(orders)

@@ -210,6 +210,7 @@ class DraftMedicationOrder:
     text: str | None = None
     dose: Dose | None = None
     selected: bool = True  # in `context.selections` (order-sign: all orders)
+    unreadable: str | None = None  # why the order failed R4 validation: its drug was read, its dose not trusted
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fhir_mappings import medications
 from fhir_mappings import terminology as term
 from fhir_mappings import units
@@ -79,3 +81,12 @@ def map_order(order: dict, raw: dict, pools: list[Pool], selections: list[str]) 
         text=concept_label(concept) or (get(order, "medicationReference", "display") or None),
         dose=dose(order), selected=_selected(reference, selections),
     )
+
+
+UNREADABLE = "not valid FHIR R4"
+
+
+def map_unreadable(raw: dict, pools: list[Pool], selections: list[str]) -> DraftMedicationOrder:
+    """An order that failed validation: read for its drug (to know whether it concerns us), dose withheld."""
+    order = map_order(raw, raw, pools, selections)
+    return replace(order, dose=None, unreadable=UNREADABLE)

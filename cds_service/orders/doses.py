@@ -56,7 +56,10 @@ def _raw_dose(order: DraftMedicationOrder) -> Dose | None:
 
 
 def ordered_dose(case: Case, order: DraftMedicationOrder) -> OrderedDose | None:
-    """The order's dose per administration, converted to mg where the case allows it."""
+    """The order's dose per administration, converted to mg where the case allows it; None for an order that
+    could not be read (its dose is not trusted)."""
+    if order.unreadable:
+        return None
     dose = order.dose or _raw_dose(order)
     if dose is None:
         return None

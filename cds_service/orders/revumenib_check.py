@@ -92,6 +92,12 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
               ordered: doses.OrderedDose | None) -> tuple[Part, dict | None, list[str]]:
     """(part, corrected order or None, changes made to the corrected copy)."""
     part = Part(reasons=list(expected.reasons), missing=list(expected.missing_data))
+    if ordered is None and order.unreadable:
+        part.verdict = "cannot-check"
+        _flag(part, 15, "Revumenib order could not be read: dose not checked")  # ranks first: re-enter it
+        part.reasons.append("order-not-readable")
+        part.lines.append(f"The order is {order.unreadable}, so its dose was not read; check it by hand or re-enter it.")
+        return part, None, []
     if ordered is None:
         part.verdict = "cannot-check"
         _flag(part, 55, "Revumenib order states no dose: cannot check it")

@@ -26,6 +26,7 @@ PHRASES = {
     "weight-under-40kg": "weight under 40 kg (dose by BSA)",
     "frequency-not-q12h": "ordered schedule is not every 12 hours",
     "frequency-not-stated": "the order states no schedule",
+    "order-not-readable": "the order could not be read as FHIR R4, so its dose was not checked",
     "weight-not-recent": "the weight behind the BSA-based dose is not recent",
     "dose-within-local-tolerance": "not the label dose, accepted by the local dose tolerance",
     "qtcf-above-limit": "QTcF above the start limit",

@@ -51,11 +51,14 @@ def test_quirk_in_an_element_we_read_is_repaired_and_reported():
     assert any("leniently" in p.message and "dosageInstruction" in p.message for p in case.problems)
 
 
-def test_invalid_draft_is_skipped_with_a_problem():
+def test_invalid_draft_keeps_its_drug_but_not_its_dose_with_a_problem():
+    # Still a prescription: the checks must be able to say "could not be read" instead of nothing.
     body = fixture("order_sign_revumenib.json")
     body["context"]["draftOrders"]["entry"][3]["resource"]["authoredOn"] = "last tuesday"
     case = case_from_hook_request(body, reference_date=REF)
-    assert "MedicationRequest/go-order" not in {d.reference for d in case.draft_orders}
+    (order,) = [d for d in case.draft_orders if d.reference == "MedicationRequest/go-order"]
+    assert order.ingredient == "gemtuzumab ozogamicin" and order.unreadable and order.dose is None
+    assert all(d.unreadable is None for d in case.draft_orders if d is not order)
     assert any(p.reference == "MedicationRequest/go-order" and "authoredOn" in p.message for p in case.problems)
 
 

@@ -346,3 +346,19 @@ def test_order_checks_from_a_bundle_with_draft_requests():
     objects = order_checks(case_from_bundle(bundle, reference_date=TODAY))
     assert [o["medication"] for o in objects] == ["revumenib"]
     assert objects[0]["verdict"] == "ok"
+
+
+def test_order_that_fails_r4_validation_still_gets_a_cannot_check_card():
+    # A schedule written as free text where R4 wants a Timing: the mapper cannot read the order as R4, but it
+    # is still a revumenib prescription; silence here would let a wrong dose through unchecked.
+    request = epic()
+    the_order(request)["dosageInstruction"][0]["timing"] = "twice daily"
+    draft = next(o for o in built_case(request).draft_orders if o.ingredient == "revumenib")
+    assert draft.unreadable and draft.dose is None
+    for hook in ("order-select", "order-sign"):
+        (card,) = [c for c in answer(request, hook) if check(c)["medication"] == "revumenib"]
+        assert "order-not-readable" in check(card)["reasons"] and "could not be read" in card["summary"]
+        assert "orderedDose" not in check(card) and "suggestions" not in card
+    request["prefetch"]["medicationRequests"]["entry"] = []  # no inhibitor: nothing outranks the unreadable order
+    (card,) = answer(request, "order-sign")
+    assert check(card)["verdict"] == "cannot-check" and card["indicator"] == "warning"
