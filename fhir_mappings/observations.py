@@ -98,6 +98,11 @@ def read(resource: dict, kind: str, problems: list[Problem]) -> list[Reading]:
                 problems.append(Problem(f"{kind} value not readable (no number, or no known unit); not used",
                                         source.reference))
             continue
+        low, high = term.param("plausible_ranges")[kind]
+        if not low <= value <= high:
+            problems.append(Problem(f"{kind} value outside the plausible range {low}-{high} {canonical}; not used",
+                                    source.reference))
+            continue
         method = _qtc_method({"code": code}, words) if kind == "qtc" else None
         method = "measured" if kind == "bsa" else method
         out.append(Reading(kind, Measurement(value, canonical, source, comparator, method), words, resource))

@@ -81,6 +81,16 @@ def test_weight_height_bsa():
     assert build(w, h, stale).bsa.method == "mosteller"
 
 
+@pytest.mark.parametrize("value, unit", [(1e308, "kg"), (6100, "kg"), (-3, "kg")])
+def test_implausible_weight_is_reported_and_skipped_not_dosed_from(value, unit):
+    # 6100 "kg" is an infant's 6100 g sent with the wrong unit: dosing from it would be a disaster.
+    good = observation("w-ok", "29463-7", when="2025-04-01", valueQuantity=qty(6.0, "kg"))
+    bad = observation("w-bad", "29463-7", when="2025-05-01", valueQuantity=qty(value, unit))
+    case = build(good, bad)
+    assert case.weight.source.reference == "Observation/w-ok"
+    assert any(p.reference == "Observation/w-bad" and "plausible" in p.message for p in case.problems)
+
+
 def test_potassium_magnesium():
     case = build(observation("k", "2823-3", valueQuantity=qty(3.2, "mmol/L")),
                  observation("mg", "19123-9", valueQuantity=qty(1.6, "mg/dL")))
