@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from fhir_mappings import Case, case_from_hook_request
+
 
 @dataclass(frozen=True)
 class HookCall:
@@ -21,3 +23,9 @@ class HookCall:
     # Prefetch keys neither sent nor fetchable (timeouts, errors). Also a paged Bundle whose other pages could
     # not be read: its first pages ARE in `prefetch`, and it is named here because it is incomplete.
     unavailable: tuple[str, ...] = field(default=())
+
+
+def case_of(call: HookCall) -> Case:
+    """The patient's Case from what the call carries: its resolved prefetch and its context (draft orders)."""
+    request = {"hook": call.hook, "hookInstance": call.hook_instance, "context": call.context, "prefetch": call.prefetch}
+    return case_from_hook_request(request, reference_date=call.reference_date, prefetch=call.prefetch)

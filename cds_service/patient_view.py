@@ -12,9 +12,8 @@ from typing import Iterable
 
 from cds_service import cardkit
 from cds_service.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
-from cds_service.hook_call import HookCall
+from cds_service.hook_call import HookCall, case_of
 from cds_service.stratification import assess, blocks_stratification, kb, text
-from fhir_mappings.build import case_from_hook_request
 
 EXTENSION_KEY = "org.kmt2a-cds.assessment"
 TAG_LEGEND = ("Tags: [V] verified in the source, [P] partly verified, [U] unverified (verify before use), "
@@ -33,9 +32,7 @@ MISSING_OVERRIDES = (
 
 
 def patient_view(call: HookCall) -> list[dict]:
-    request = {"hook": call.hook, "hookInstance": call.hook_instance, "context": call.context, "prefetch": call.prefetch}
-    case = case_from_hook_request(request, reference_date=call.reference_date, prefetch=call.prefetch)
-    return cards_for(assess(case), unavailable=call.unavailable)
+    return cards_for(assess(case_of(call)), unavailable=call.unavailable)
 
 
 def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[dict]:

@@ -5,12 +5,11 @@ request -> (fast exit for empty orders) -> cache(Case -> OrderChecks) -> cards f
 
 from __future__ import annotations
 
-from cds_service.hook_call import HookCall
+from cds_service.hook_call import HookCall, case_of
 from cds_service.orders.cache import TtlCache, content_key
 from cds_service.orders.cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import OrderCheck
-from fhir_mappings.build import case_from_hook_request
 from fhir_mappings.case import Case
 
 # order-sign follows order-select within minutes; 5 minutes bounds how long an unchanged chart is trusted.
@@ -52,12 +51,7 @@ def order_checks_for(call: HookCall) -> tuple[OrderCheck, ...]:
     key = content_key(call.context.get("patientId"), call.context.get("draftOrders"), call.prefetch,
                       sorted(call.unavailable), call.reference_date.isoformat())
     medications_unknown = any(k in call.unavailable for k in MEDICATION_PREFETCH)
-    return order_cache.get_or_compute(key, lambda: evaluate(_case(call), medications_unknown))
-
-
-def _case(call: HookCall) -> Case:
-    request = {"hook": call.hook, "hookInstance": call.hook_instance, "context": call.context, "prefetch": call.prefetch}
-    return case_from_hook_request(request, reference_date=call.reference_date, prefetch=call.prefetch)
+    return order_cache.get_or_compute(key, lambda: evaluate(case_of(call), medications_unknown))
 
 
 def _answer(call: HookCall) -> list[dict]:
