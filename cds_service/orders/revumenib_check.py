@@ -221,6 +221,19 @@ def _when(measurement: Measurement) -> str:
     return f" on {measurement.source.date.isoformat()}" if measurement.source.date else ""
 
 
+def _too_old(case: Case, result: Measurement, code: str, label: str, rules: dict, part: Part) -> bool:
+    """A pre-start result older than the table allows (or undated) is shown, asked for again, and not judged."""
+    limit = rules["result_max_age_days"]
+    when = result.source.date
+    if when is not None and (case.reference_date - when).days <= limit["value"]:
+        return False
+    part.missing.append(code)
+    part.reasons.append(f"{code}-not-recent")
+    age = f"{(case.reference_date - when).days} days old" if when else "undated"
+    part.lines.append(f"{label}{_when(result)} is {age}: {_tagged(limit)}.")
+    return True
+
+
 def prestart_part(case: Case) -> Part:
     rules = revumenib.table()["pre_start"]
     part = Part()
@@ -231,6 +244,8 @@ def prestart_part(case: Case) -> Part:
         if value is None:  # none on record, or none in a unit that converts to mmol/L (never compared raw)
             part.missing.append(code)
             part.lines.append(f"No {code} in a readable unit on record: {_tagged(rules['electrolytes'])}.")
+        elif _too_old(case, value, code, f"{code.capitalize()} {revumenib.fmt(value.value)} mmol/L", rules, part):
+            pass
         elif value.value < limit["value"]:
             part.reasons.append(f"{code}-low")
             _flag(part, 50, f"Correct {code} before starting revumenib ({revumenib.fmt(value.value)} mmol/L)")
@@ -240,7 +255,9 @@ def prestart_part(case: Case) -> Part:
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
         part.missing.append("wbc")
-        part.lines.append(f"No WBC on record: {_tagged(limit)}.")  # any date counts, so not "recent"
+        part.lines.append(f"No WBC on record: {_tagged(limit)}.")
+    elif _too_old(case, wbc, "wbc", f"WBC {revumenib.fmt(wbc.value)} x10^9/L", rules, part):
+        pass
     elif wbc.value >= limit["value"]:
         part.reasons.append("wbc-above-start-limit")
         _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib")
@@ -261,6 +278,8 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
         part.reasons.append(f"qtc-method:{qtc.method or 'unknown'}")
         part.lines.append(f"QTc {revumenib.fmt(qtc.value)} ms{_when(qtc)} is not Fridericia-corrected ({qtc.method or 'method not stated'}): "
                           f"obtain QTcF; {_tagged(limit)}.")
+        return
+    if _too_old(case, qtc, "qtc", f"QTcF {revumenib.fmt(qtc.value)} ms", rules, part):
         return
     if qtc.value > limit["value"]:
         part.verdict = "do-not-start"

@@ -33,6 +33,10 @@ PHRASES = {
     "potassium-low": "potassium low",
     "magnesium-low": "magnesium low",
     "wbc-above-start-limit": "WBC above the start limit",
+    "qtc-not-recent": "the last ECG is not recent enough to be the baseline",
+    "potassium-not-recent": "the last potassium is not recent",
+    "magnesium-not-recent": "the last magnesium is not recent",
+    "wbc-not-recent": "the last WBC is not recent",
     # missing-data codes
     "weight": "weight",
     "height": "height (for the BSA)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -14,7 +14,7 @@ from cds_service.orders.checks import evaluate
 from cds_service.orders.model import VERDICTS
 from cds_service.orders.service import order_checks
 from fhir_mappings.case import DiseaseStatus, Kmt2aStatus, Lineage, Source
-from tests.orders.builders import case, draft
+from tests.orders.builders import TODAY, case, draft
 
 TABLE = knowledge.load("menin_inhibitors.json")["revumenib"]
 ROWS = TABLE["dosing"]["rows"]
@@ -299,6 +299,23 @@ def test_missing_ecg_asks_for_it():
     assert "qtc" in check.missing_data and check.problem and not check.unsafe
     (card,) = cards(case(qtcf=None, orders=[draft("revumenib", ADULT)]), "order-select")
     assert card["indicator"] == "warning" and "ECG" in card["detail"]
+
+
+@pytest.mark.parametrize("kind", ["qtc", "potassium", "magnesium", "wbc"])
+def test_pre_start_result_older_than_the_table_allows_is_asked_for_again(kind):
+    limit = PRE["result_max_age_days"]["value"]
+    old = Source("Observation/old", TODAY - timedelta(days=limit + 1))
+    the_case = case(qtcf=500, potassium=2.0, magnesium=0.3, wbc=60, orders=[draft("revumenib", ADULT)])
+    field = "wbc_latest" if kind == "wbc" else kind
+    the_case = replace(the_case, **{field: replace(getattr(the_case, field), source=old)})
+    check = only(evaluate(the_case))
+    assert kind in check.missing_data and f"{kind}-not-recent" in check.reasons
+    judged = {"qtc": "qtcf-above-limit", "potassium": "potassium-low", "magnesium": "magnesium-low",
+              "wbc": "wbc-above-start-limit"}
+    assert judged[kind] not in check.reasons  # an old value is shown and repeated, not judged
+    assert all(r in check.reasons for k, r in judged.items() if k != kind)  # the recent ones still are
+    within = replace(the_case, **{field: replace(getattr(the_case, field), source=Source("Observation/ok", TODAY - timedelta(days=limit)))})
+    assert f"{kind}-not-recent" not in only(evaluate(within)).reasons
 
 
 def test_bazett_qtc_asks_for_fridericia():
