@@ -135,11 +135,12 @@ class Facts:
     def evidence_text(self) -> str:
         """'FISH Observation/x of 2025-03-02; karyotype Observation/y of ...' for a basis line."""
         status = self.case.kmt2a.status
-        parts = dict.fromkeys(
-            f"{method(f.method)} {f.source}" + ("" if f.status is status else f" ({f.status.value})")
-            for f in self.case.kmt2a.findings
-        )
-        return "; ".join(parts) or "no KMT2A result"
+        # One report can hold several findings (a fusion with an ISCN component): name it once, with its methods.
+        methods: dict[str, dict[str, None]] = {}
+        for f in self.case.kmt2a.findings:
+            label = f"{f.source}" + ("" if f.status is status else f" ({f.status.value})")
+            methods.setdefault(label, {})[method(f.method)] = None
+        return "; ".join(f"{' and '.join(kinds)} {label}" for label, kinds in methods.items()) or "no KMT2A result"
 
 
 def at_or_above(value: float, comparator: str | None, limit: float) -> bool | None:

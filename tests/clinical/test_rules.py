@@ -534,3 +534,12 @@ def test_normal_karyotype_alone_is_not_germline():
     a = assess(make_case(age_at_dx_days=150, summary=kmt2a(K.NOT_DETECTED, method="karyotype"), wbc=60))
     assert not a.risk_groups
     assert a.kmt2a.status == "unknown" and "kmt2a-status" in a.missing_data
+
+
+def test_one_report_with_two_findings_is_named_once_in_the_basis():
+    # A Genomics Reporting fusion with an ISCN component yields a FISH and a karyotype finding from one Observation.
+    summary = kmt2a(K.REARRANGED, "AFF1")
+    both = replace(summary, findings=(*summary.findings, replace(summary.findings[0], method="karyotype")))
+    a = assess(make_case(age_at_dx_days=120, summary=both, wbc=450))
+    (basis,) = [line for g in a.risk_groups for line in g.basis if line.startswith("KMT2A rearranged")]
+    assert basis.count("Observation/kmt2a") == 1 and "FISH" in basis and "karyotype" in basis
