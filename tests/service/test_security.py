@@ -163,12 +163,16 @@ def test_discovery_and_feedback_check_their_own_audience(prod, test_issuer):
     assert requests.post(prod + path, json=feedback).status_code == 401
 
 
+def jku_service(live_service, trusted_file, issuer: TestIssuer, jku: str, **overrides) -> str:
+    """A production service that trusts `issuer` through the allowlisted `jku` only (no inline keys)."""
+    trusted_file.write_text(json.dumps({"issuers": [issuer.issuer_entry(jku=[jku])]}))
+    return live_service(profile="production", trusted_issuers=trusted_file, **overrides)
+
+
 def test_allowlisted_jku_is_fetched_once_and_cached(live_service, service_dir, test_issuer):
     with JsonServer(test_issuer.jwks()) as jwks_server:
         jku = jwks_server.url + "/.well-known/jwks.json"
-        trusted = service_dir / "trusted-jku.json"
-        trusted.write_text(json.dumps({"issuers": [test_issuer.issuer_entry(jku=[jku])]}))
-        base = live_service(profile="production", trusted_issuers=trusted, jwks_min_refresh_s=0)
+        base = jku_service(live_service, service_dir / "trusted-jku.json", test_issuer, jku, jwks_min_refresh_s=0)
         for alg in ("ES384", "RS384", "ES384"):
             assert post(base, test_issuer.mint(aud=base + PV, alg=alg, header={"jku": jku})).status_code == 200
         assert len(jwks_server.requests) == 1
@@ -299,9 +303,7 @@ def test_a_failed_refresh_keeps_the_cached_keys():
 def test_a_bad_jwks_answer_is_a_401_not_a_500(live_service, service_dir, test_issuer, document):
     with JsonServer(document(test_issuer)) as jwks_server:
         jku = jwks_server.url + "/jwks.json"
-        trusted = service_dir / "trusted-bad-jku.json"
-        trusted.write_text(json.dumps({"issuers": [test_issuer.issuer_entry(jku=[jku])]}))
-        base = live_service(profile="production", trusted_issuers=trusted, jwks_min_refresh_s=60)
+        base = jku_service(live_service, service_dir / "trusted-bad-jku.json", test_issuer, jku, jwks_min_refresh_s=60)
         for _ in range(3):
             assert post(base, test_issuer.mint(aud=base + PV, header={"jku": jku})).status_code == 401
         assert len(jwks_server.requests) == 1  # the failure is remembered for jwks_min_refresh_s
@@ -310,9 +312,7 @@ def test_a_bad_jwks_answer_is_a_401_not_a_500(live_service, service_dir, test_is
 def test_made_up_kids_do_not_make_us_refetch(live_service, service_dir, test_issuer):
     with JsonServer(test_issuer.jwks()) as jwks_server:
         jku = jwks_server.url + "/jwks.json"
-        trusted = service_dir / "trusted-kid-flood.json"
-        trusted.write_text(json.dumps({"issuers": [test_issuer.issuer_entry(jku=[jku])]}))
-        base = live_service(profile="production", trusted_issuers=trusted, jwks_min_refresh_s=60)
+        base = jku_service(live_service, service_dir / "trusted-kid-flood.json", test_issuer, jku, jwks_min_refresh_s=60)
         assert post(base, test_issuer.mint(aud=base + PV)).status_code == 200
         for n in range(5):
             assert post(base, test_issuer.mint(aud=base + PV, header={"kid": f"made-up-{n}"})).status_code == 401
