@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fhir_mappings.case import Kmt2aStatus
-from cds_service.stratification import mrd, text
+from cds_service.stratification import kb, mrd, text
 from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
@@ -29,5 +29,6 @@ def adult_all(f: Facts, out: Findings) -> None:
     out.group(SCHEME, "high", basis, would_change="Only a KMT2A result revised to germline.")
     mrd.after_induction(f, out)
     if not f.relapsed_or_refractory:
-        out.consider("hsct-cr1", note="Adult high-risk ALL: MRD-directed therapy and allogeneic HSCT consideration (adult ALL specifics unverified: follow the local protocol).")
+        note, sources = kb.hsct_note("adult-all")
+        out.consider("hsct-cr1", note=note, sources=sources)
         out.consider("clinical-trial")

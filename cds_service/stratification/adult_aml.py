@@ -81,4 +81,5 @@ def _rearranged(f: Facts, out: Findings, age: str, adverse: list[str]) -> None:
         out.missing("fusion-partner", blocks=(SCHEME,))
         out.consider("confirm-fusion-partner")
     if not f.relapsed_or_refractory:
-        out.consider("hsct-cr1", note="Adult KMT2A-r AML: allogeneic HSCT in CR1 improved overall survival (TROPHY, HR 0.56); MRD before transplant predicts relapse.", sources=("S24",))
+        note, sources = kb.hsct_note("adult-aml")
+        out.consider("hsct-cr1", note=note, sources=sources)

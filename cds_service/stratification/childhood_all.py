@@ -31,5 +31,6 @@ def pediatric_all(f: Facts, out: Findings) -> None:
         out.missing("fusion-partner")  # refines (t(4;11) is the worst subgroup); does not block the group
     mrd.after_induction(f, out)
     if not f.relapsed_or_refractory:
-        out.consider("hsct-cr1", note="Childhood KMT2A-r ALL: for high-risk features such as persistent MRD or poor response (seed overview).")
+        note, sources = kb.hsct_note("childhood-all")
+        out.consider("hsct-cr1", note=note, sources=sources)
         out.consider("clinical-trial", note="Childhood KMT2A-r ALL: enrol in a clinical trial when one is available (seed overview).")

@@ -24,6 +24,12 @@ def partner_note(name: str) -> str:
     return _rules()["partners"][name]["note"]
 
 
+def hsct_note(population: str, **fill: str) -> tuple[str, tuple[str, ...]]:
+    """(note, extra sources) a rule adds to the hsct-cr1 consideration for its population."""
+    entry = _rules()["hsct_notes"][population]
+    return entry["text"].format(**fill), tuple(entry["sources"])
+
+
 def section(name: str) -> dict:
     """A whole section of rules.json, e.g. "lineage_switch" or "adverse_independent_of_kmt2a"."""
     return _rules()[name]

@@ -52,6 +52,7 @@ def pediatric_aml(f: Facts, out: Findings) -> None:
         out.consider("gemtuzumab-ozogamicin")
         out.consider("mrd-assessment", note="Pediatric AML: flow MRD after the second induction course (EOI2) predicts EFS and OS in both partner groups.", sources=("S7",))
     if group == "high-risk-partner" and not f.relapsed_or_refractory:  # CR1 is past after a relapse
-        out.consider("hsct-cr1", note=f"Pediatric AML with high-risk partner {f.partner}: discuss, do not assume, transplant in CR1.", sources=("S7", "S24"))
+        note, sources = kb.hsct_note("pediatric-aml-high-risk-partner", partner=f.partner)
+        out.consider("hsct-cr1", note=note, sources=sources)
         out.caution("hsct-benefit-contested")
         out.disagree("pediatric-aml-hsct-cr1")

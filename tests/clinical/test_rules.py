@@ -496,6 +496,11 @@ def test_every_knowledge_entry_names_sources_and_a_tag():
         for key, entry in rules[section].items():
             assert entry.get("tag") in ("V", "P", "U", "SRC"), (section, key)
             assert entry.get("sources") and set(entry["sources"]) <= set(sources), (section, key)
+    for key, note in rules["hsct_notes"].items():
+        if key.startswith("_"):
+            continue
+        assert note.get("tag") in ("V", "P", "U", "SRC") and set(note["sources"]) <= set(sources), key
+        assert note["sources"] or note["tag"] == "U", key  # no source of its own: it must say it is unverified
 
 
 def test_every_karyotype_ambiguity_the_mapper_can_emit_has_a_caution_text():
