@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fhir_mappings.case import Kmt2aStatus
 from cds_service.stratification import kb, mrd, text
-from cds_service.stratification.facts import Facts
+from cds_service.stratification.facts import Facts, rearranged_for
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
 
@@ -15,10 +14,7 @@ SCHEME = "pediatric-all-kmt2a"
 def pediatric_all(f: Facts, out: Findings) -> None:
     if not f.lineage.is_lymphoblastic or f.is_infant_at_dx() is not False or f.is_adult_at_dx() is not False:
         return
-    if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
-        out.missing("kmt2a-status", blocks=(SCHEME,))
-        return
-    if not f.rearranged:
+    if not rearranged_for(SCHEME, f, out):
         return
     basis = [f"age at diagnosis {text.age(f.dx_age.exact)}" if f.dx_age.exact is not None else "age 1-17 years at diagnosis",
              f"KMT2A rearranged: {f.evidence_text()}"]

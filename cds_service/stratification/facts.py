@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from fhir_mappings.case import (
     Case,
@@ -24,6 +25,10 @@ from cds_service.stratification.text import method
 
 DAYS_PER_YEAR = 365.25
 UNCONFIRMED_AMBIGUITIES = frozenset({"t11-17-may-be-apl"})  # a karyotype alone cannot call these KMT2A-r
+
+
+if TYPE_CHECKING:
+    from cds_service.stratification.findings import Findings
 
 
 @dataclass(frozen=True)
@@ -141,6 +146,14 @@ class Facts:
             label = f"{f.source}" + ("" if f.status is status else f" ({f.status.value})")
             methods.setdefault(label, {})[method(f.method)] = None
         return "; ".join(f"{' and '.join(kinds)} {label}" for label, kinds in methods.items()) or "no KMT2A result"
+
+
+def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:
+    """Whether a rearrangement-only scheme applies; an unknown KMT2A status is named missing for it, never guessed."""
+    if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
+        out.missing("kmt2a-status", blocks=(scheme,))
+        return False
+    return f.rearranged
 
 
 def at_or_above(value: float, comparator: str | None, limit: float) -> bool | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fhir_mappings.case import Kmt2aStatus, Lineage
+from fhir_mappings.case import Lineage
 from cds_service.stratification import kb, text
-from cds_service.stratification.facts import Facts
+from cds_service.stratification.facts import Facts, rearranged_for
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
 
@@ -31,10 +31,7 @@ def _group(f: Facts) -> tuple[str, list[str]]:
 def pediatric_aml(f: Facts, out: Findings) -> None:
     if f.lineage is not Lineage.AML or f.is_adult_at_dx() is not False:
         return
-    if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
-        out.missing("kmt2a-status", blocks=(SCHEME,))
-        return
-    if not f.rearranged:
+    if not rearranged_for(SCHEME, f, out):
         return
     group, notes = _group(f)
     age = text.age(f.dx_age.exact) if f.dx_age.exact is not None else "younger than 18 years"
