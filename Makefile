@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/gunicorn --preload --workers $(WORKERS) --worker-class sync \
-	    --bind 127.0.0.1:$(PORT) --access-logfile - 'cds_service.app:create_app()'
+	    --bind 127.0.0.1:$(PORT) --access-logfile - 'cds_service.web.app:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest

@@ -114,7 +114,7 @@ def bench_service(request: dict, n: int) -> dict:
     workdir = tempfile.mkdtemp(prefix="kmt2a-bench-")
     env = dict(os.environ, CDS_DATABASE_URL=f"sqlite:///{workdir}/bench.sqlite")
     gunicorn = [sys.executable, "-m", "gunicorn", "--preload", "--workers", "1", "--worker-class", "sync",
-                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "cds_service.app:create_app()"]
+                "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "cds_service.web.app:create_app()"]
     server_log = open(Path(workdir) / "gunicorn.log", "wb")  # a pipe nobody reads would fill and stall the server
     server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -1,6 +1,6 @@
 """Order checks for kmt2a-order-select and kmt2a-order-sign (menin inhibitors, interactions, QTc, GO).
 
-    order_select(call) / order_sign(call) -> cards      (handlers, see cds_service.hook_call)
+    order_select(call) / order_sign(call) -> cards      (handlers, see cds_service.hooks.call)
     order_checks(case) -> [order-check objects]          (the CLI's `orderChecks`, contract)
     order_cache.stats()                                  (hits, misses, evaluations)
 """

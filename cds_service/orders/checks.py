@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from cds_service import knowledge, revumenib
+from cds_service import knowledge
+from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.revumenib_check import check_revumenib
 from cds_service.orders.text import reason_text, short_reason

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cds_service import revumenib
+from cds_service.stratification import menin_inhibitors as revumenib
 from fhir_mappings import draft_orders
 from fhir_mappings.case import Case, Dose, DraftMedicationOrder
 

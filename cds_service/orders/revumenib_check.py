@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from cds_service import knowledge, revumenib
+from cds_service import knowledge
+from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders import correction, doses
 from cds_service.orders.model import OrderCheck, worst
 from cds_service.orders.text import reason_text, short_reason

@@ -5,9 +5,9 @@ request -> (fast exit for empty orders) -> cache(Case -> OrderChecks) -> cards f
 
 from __future__ import annotations
 
-from cds_service.hook_call import HookCall, case_of
+from cds_service.hooks.call import HookCall, case_of
 from cds_service.orders.cache import TtlCache, content_key
-from cds_service.orders.cards import render
+from cds_service.cards.order_cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import OrderCheck
 from fhir_mappings.case import Case

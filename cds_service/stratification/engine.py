@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cds_service import knowledge
-from cds_service.assessment import Assessment, DiseaseFacts, Kmt2aFacts, PatientFacts
+from cds_service.stratification.assessment import Assessment, DiseaseFacts, Kmt2aFacts, PatientFacts
 from cds_service.stratification import adult_all, adult_aml, amplification, childhood_all, infant_all
 from cds_service.stratification import pediatric_aml, pitfalls, relapsed, therapy_related
 from cds_service.stratification.facts import Facts, facts_from_case

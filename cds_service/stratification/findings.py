@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from cds_service.assessment import Caution, Consideration, MissingItem, RiskGroup
+from cds_service.stratification.assessment import Caution, Consideration, MissingItem, RiskGroup
 from cds_service.stratification import kb
 
 if TYPE_CHECKING:

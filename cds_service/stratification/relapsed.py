@@ -1,9 +1,9 @@
 """Relapsed/refractory KMT2A-rearranged leukemia: the menin inhibitor revumenib (eligibility and dose from
-`cds_service.revumenib`, the single implementation shared with the order checks)."""
+`cds_service.stratification.menin_inhibitors`, the single implementation shared with the order checks)."""
 
 from __future__ import annotations
 
-from cds_service import revumenib
+from cds_service.stratification import menin_inhibitors as revumenib
 from fhir_mappings.case import Kmt2aStatus
 from cds_service.stratification import text
 from cds_service.stratification.facts import Facts

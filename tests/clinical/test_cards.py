@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from cds_service import protocol
-from cds_service.hook_call import HookCall
-from cds_service.patient_view import EXTENSION_KEY, cards_for, patient_view
+from cds_service.hooks import protocol
+from cds_service.hooks.call import HookCall
+from cds_service.cards.patient_view import EXTENSION_KEY, cards_for, patient_view
 from cds_service.stratification import assess
 from fhir_mappings.case import DiseaseStatus, Kmt2aStatus as K, Lineage
 from tests.clinical.cases import REF, kmt2a, make_case, years

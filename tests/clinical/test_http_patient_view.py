@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service import protocol
-from cds_service.patient_view import EXTENSION_KEY
+from cds_service.hooks import protocol
+from cds_service.cards.patient_view import EXTENSION_KEY
 from tests.clinical.vignettes import NAMES, REFERENCE_DATE, check, load
 
 HOOKS = json.loads((Path(__file__).resolve().parents[2] / "hooks.json").read_text())

@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from cds_service import cardkit, knowledge, protocol
-from cds_service.patient_view import EXTENSION_KEY, cards_for
+from cds_service import knowledge
+from cds_service.cards import toolkit as cardkit
+from cds_service.hooks import protocol
+from cds_service.cards.patient_view import EXTENSION_KEY, cards_for
 from cds_service.stratification import assess
 from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage
 from tests.clinical.cases import REF, crlf2, kmt2a, make_case, marker, medication, src, tp53

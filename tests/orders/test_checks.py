@@ -7,9 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from cds_service import knowledge, protocol, revumenib
+from cds_service import knowledge
+from cds_service.hooks import protocol
+from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders import doses
-from cds_service.orders.cards import render
+from cds_service.cards.order_cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import VERDICTS
 from cds_service.orders.service import order_checks

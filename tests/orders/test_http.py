@@ -10,8 +10,9 @@ import pytest
 import requests
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from cds_service import knowledge, protocol
-from cds_service.handlers import HANDLERS
+from cds_service import knowledge
+from cds_service.hooks import protocol
+from cds_service.hooks.handlers import HANDLERS
 from cds_service.orders import order_cache, order_select, order_sign
 from tests.orders.test_requests import TODAY, add_active, adult, epic, set_dose, the_order
 from tests.support import sandbox
@@ -23,7 +24,7 @@ PREFETCH_KEYS = ("patient", "conditions", "genomics", "labs", "vitals", "medicat
 
 @pytest.fixture(scope="module")
 def base(service_dir, test_issuer):
-    # the app as shipped (handlers from cds_service.handlers), on the fixtures' date: the weight's age, the
+    # the app as shipped (handlers from cds_service.hooks.handlers), on the fixtures' date: the weight's age, the
     # patient's age and the ECG's date are judged against it, so the answers do not drift with the calendar
     live = LiveService(test_config(service_dir, test_issuer, reference_date=TODAY))
     yield live

@@ -7,8 +7,9 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service import knowledge, protocol
-from cds_service.orders.cards import render
+from cds_service import knowledge
+from cds_service.hooks import protocol
+from cds_service.cards.order_cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import VERDICTS
 from fhir_mappings.case import Dose

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
-from cds_service import knowledge, protocol
-from cds_service.hook_call import HookCall
+from cds_service import knowledge
+from cds_service.hooks import protocol
+from cds_service.hooks.call import HookCall
 from cds_service.orders import order_cache, order_checks, order_select, order_sign
 from fhir_mappings.build import case_from_bundle, case_from_hook_request
 from tests.support import sandbox

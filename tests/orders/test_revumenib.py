@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service import knowledge, revumenib
+from cds_service import knowledge
+from cds_service.stratification import menin_inhibitors as revumenib
 from fhir_mappings.case import DiseaseStatus, Kmt2aStatus, Lineage
 from tests.orders.builders import case
 

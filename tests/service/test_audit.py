@@ -10,9 +10,11 @@ import uuid
 import requests
 from sqlalchemy import select, text
 
-from cds_service import cardkit, protocol, security
-from cds_service.handlers import HANDLERS
-from cds_service.store import AuditEvent, Feedback, IssuedCard, SeenJti, Store, engine_url
+from cds_service.cards import toolkit as cardkit
+from cds_service.hooks import protocol
+from cds_service.web import security
+from cds_service.hooks.handlers import HANDLERS
+from cds_service.web.store import AuditEvent, Feedback, IssuedCard, SeenJti, Store, engine_url
 from tests.support import sandbox
 from tests.support.fhir_server import FhirTestServer
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service.config import Config, development_trusted_issuers
+from cds_service.web.config import Config, development_trusted_issuers
 
 
 def test_defaults_match_the_contract():

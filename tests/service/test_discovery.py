@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service import protocol, services
-from cds_service.config import HOOKS_FILE, Config
-from cds_service.handlers import HANDLERS
+from cds_service.hooks import protocol
+from cds_service.hooks import registry as services
+from cds_service.web.config import HOOKS_FILE, Config
+from cds_service.hooks.handlers import HANDLERS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = {"kmt2a-patient-view": "patient-view", "kmt2a-order-select": "order-select",
@@ -41,7 +42,7 @@ def test_the_package_serves_the_repository_hooks_file_installed_or_not():
     assert Config().hooks_file == HOOKS_FILE and HOOKS_FILE.is_symlink()
     assert HOOKS_FILE.resolve() == (REPO_ROOT / "hooks.json").resolve()
     package_data = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
-    assert "hooks.json" in package_data["cds_service"]
+    assert "hooks/hooks.json" in package_data["cds_service"]
 
 
 def test_discovery_is_the_hooks_file():

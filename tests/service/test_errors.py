@@ -12,8 +12,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cds_service import cardkit, protocol
-from cds_service.handlers import HANDLERS
+from cds_service.cards import toolkit as cardkit
+from cds_service.hooks import protocol
+from cds_service.hooks.handlers import HANDLERS
 from tests.support import sandbox
 
 PV = "/cds-services/kmt2a-patient-view"

@@ -8,9 +8,10 @@ import logging
 import pytest
 import requests
 
-from cds_service import cardkit, knowledge
-from cds_service.handlers import HANDLERS
-from cds_service.store import Store
+from cds_service import knowledge
+from cds_service.cards import toolkit as cardkit
+from cds_service.hooks.handlers import HANDLERS
+from cds_service.web.store import Store
 from tests.support import sandbox
 
 PV = "/cds-services/kmt2a-patient-view"

@@ -9,10 +9,11 @@ import time
 import pytest
 import requests
 
-from cds_service import prefetch
-from cds_service import cardkit, services
-from cds_service.config import Config
-from cds_service.handlers import HANDLERS
+from cds_service.hooks import prefetch
+from cds_service.cards import toolkit as cardkit
+from cds_service.hooks import registry as services
+from cds_service.web.config import Config
+from cds_service.hooks.handlers import HANDLERS
 from tests.support import sandbox
 from tests.support.fhir_server import FhirTestServer
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service import cardkit, protocol
+from cds_service.cards import toolkit as cardkit
+from cds_service.hooks import protocol
 
 
 def good_card(**extra) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from cds_service import protocol
+from cds_service.hooks import protocol
 from tests.support import sandbox
 
 DROPPED_HEADERS = {"authorization", "host", "content-length", "connection", "accept-encoding"}

@@ -10,10 +10,10 @@ import jwt
 import pytest
 import requests
 
-from cds_service import protocol
+from cds_service.hooks import protocol
 
-from cds_service.config import development_trusted_issuers
-from cds_service.security import AuthError, Issuer, JwksCache, TokenVerifier, TrustedIssuers
+from cds_service.web.config import development_trusted_issuers
+from cds_service.web.security import AuthError, Issuer, JwksCache, TokenVerifier, TrustedIssuers
 from tests.support import sandbox
 from tests.support.fhir_server import JsonServer
 from tests.support.tokens import DROP, TestIssuer, hmac_with_public_key, tamper, unsigned_token
@@ -231,7 +231,7 @@ def test_a_token_without_kid_is_refused_even_if_the_issuer_has_one_key(test_issu
 def test_shipped_sandbox_key_is_the_published_one():
     shipped = json.loads(development_trusted_issuers().read_text())["issuers"][0]["jwks"]
     assert shipped == sandbox.sandbox_jwks()
-    from cds_service.config import Config
+    from cds_service.web.config import Config
 
     assert Config(profile="production").trusted_issuers_file() is None  # production trusts nobody by default
 

@@ -22,8 +22,8 @@ from typing import Callable, Mapping
 
 from werkzeug.serving import make_server
 
-from cds_service.app import create_app
-from cds_service.config import Config, development_trusted_issuers
+from cds_service.web.app import create_app
+from cds_service.web.config import Config, development_trusted_issuers
 from tests.support.tokens import TestIssuer
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request access lines in test output

@@ -1,8 +1,8 @@
 """The Flask app: discovery, service calls, feedback and a health check.
 
 `create_app(config=None, handlers=None)` builds one app from a `Config` (default: the environment) and
-the handler table (default: `cds_service.handlers.HANDLERS`; tests may pass their own). gunicorn serves
-`'cds_service.app:create_app()'` with `--preload`.
+the handler table (default: `cds_service.hooks.handlers.HANDLERS`; tests may pass their own). gunicorn serves
+`'cds_service.web.app:create_app()'` with `--preload`.
 
 A service call goes: CORS -> JWT (401, one body for every cause; before we read what an unknown caller
 sent) -> body size (413) -> content type (415) -> JSON (400) -> service id (404) / method (405) ->
@@ -27,13 +27,15 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 import fhir_mappings
-from cds_service import audit, cors, knowledge, prefetch, protocol, services
-from cds_service.config import Config
-from cds_service.handlers import HANDLERS
-from cds_service.hook_call import HookCall
-from cds_service.protocol import ProtocolError
-from cds_service.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers, bearer_token
-from cds_service.store import Store
+from cds_service import knowledge
+from cds_service.hooks import prefetch, protocol, registry
+from cds_service.hooks.call import HookCall
+from cds_service.hooks.handlers import HANDLERS
+from cds_service.hooks.protocol import ProtocolError
+from cds_service.web import audit, cors
+from cds_service.web.config import Config
+from cds_service.web.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers, bearer_token
+from cds_service.web.store import Store
 
 log = logging.getLogger("kmt2a_cds.app")
 security_log = logging.getLogger("kmt2a_cds.security")
@@ -48,7 +50,7 @@ JTI_PURGE_INTERVAL_S = 300.0
 @dataclass
 class Runtime:
     config: Config
-    registry: services.Registry
+    registry: registry.Registry
     store: Store
     verifier: TokenVerifier
     fetch_settings: prefetch.FetchSettings
@@ -64,7 +66,7 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     store = Store(config.database_url)
     runtime = Runtime(
         config=config,
-        registry=services.load(config.hooks_file, HANDLERS if handlers is None else handlers),
+        registry=registry.load(config.hooks_file, HANDLERS if handlers is None else handlers),
         store=store,
         verifier=TokenVerifier(
             TrustedIssuers.load(config.trusted_issuers_file()),
@@ -229,7 +231,7 @@ def _authenticate() -> None:
         rt.store.purge_expired_jti(time.time())
 
 
-def _service(service_id: str) -> services.Service:
+def _service(service_id: str) -> registry.Service:
     g.audit.service_id = service_id[:64]
     service = runtime().registry.get(service_id)
     if service is None:

@@ -24,7 +24,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
-from cds_service.services import TOKEN
+from cds_service.hooks.registry import TOKEN
 
 log = logging.getLogger("kmt2a_cds.prefetch")
 RETRY_STATUSES = (502, 503, 504)

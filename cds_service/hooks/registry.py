@@ -15,8 +15,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from cds_service import protocol
-from cds_service.hook_call import HookCall
+from cds_service.hooks import protocol
+from cds_service.hooks.call import HookCall
 
 Handler = Callable[[HookCall], list]
 REQUIRED_PREFETCH = "org.kmt2a-cds.required-prefetch"

@@ -11,7 +11,7 @@ import copy
 from typing import Iterable
 
 from cds_service import knowledge
-from cds_service.cardkit import action, card, links_for, override_reason, source_for, suggestion
+from cds_service.cards.toolkit import action, card, links_for, override_reason, source_for, suggestion
 from cds_service.orders.model import OrderCheck
 
 EXTENSION = "org.kmt2a-cds.order-check"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from cds_service import cardkit
-from cds_service.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
-from cds_service.hook_call import HookCall, case_of
+from cds_service.cards import toolkit as cardkit
+from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
+from cds_service.hooks.call import HookCall, case_of
 from cds_service.stratification import assess, blocks_stratification, kb, text
 
 EXTENSION_KEY = "org.kmt2a-cds.assessment"

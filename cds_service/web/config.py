@@ -15,7 +15,7 @@ from typing import Mapping
 PROFILES = ("development", "production")
 # The repository's hooks.json, seen from the package: `cds_service/hooks.json` is a symlink to it in the
 # source tree, and the wheel carries its content, so a non-editable install finds it too.
-HOOKS_FILE = Path(__file__).resolve().parent / "hooks.json"
+HOOKS_FILE = Path(__file__).resolve().parents[1] / "hooks" / "hooks.json"
 
 
 def development_trusted_issuers() -> Path:

@@ -1,6 +1,6 @@
 """What a service handler receives: one validated CDS Hooks call with its prefetch resolved.
 
-A handler is `def handle(call: HookCall) -> list[dict]` returning cards (see `cds_service.cardkit`).
+A handler is `def handle(call: HookCall) -> list[dict]` returning cards (see `cds_service.cards.toolkit`).
 Handlers never see HTTP, tokens or the FHIR server: the service layer resolved the prefetch already.
 """
 

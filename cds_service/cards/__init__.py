@@ -1,0 +1,1 @@
+"""Assessment and order checks -> CDS cards: all clinician-facing wording, one toolkit."""
