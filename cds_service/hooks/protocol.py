@@ -1,6 +1,6 @@
 """The CDS Hooks wire protocol: our JSON Schemas, the card invariants and OperationOutcome errors.
 
-No official CDS Hooks JSON Schema exists, so `cds_service/schemas/*.json` are ours, written from the 2.0
+No official CDS Hooks JSON Schema exists, so `cds_service/hooks/schemas/*.json` are ours, written from the 2.0
 tables. The schemas check shapes; the invariants below check what a schema cannot say (uuids on every
 card and suggestion, action rules, no null or empty value anywhere). Other modules' tests can call
 `validate_response(obj)` or load `schema_path("response.json")` directly.
