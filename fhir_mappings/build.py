@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from fhir_mappings import conditions, draft_orders, genomics, kmt2a, medications, observations, patient, routing
 from fhir_mappings.access import reference_of
-from fhir_mappings.case import Case, Lineage, Problem
+from fhir_mappings.case import Case, Problem
 from fhir_mappings.resources import Pool, collect, flatten
 from fhir_mappings.terminology import rows
 from fhir_mappings.validation import validated
@@ -139,7 +139,7 @@ def _pick_labs(case: Case, work: _Work) -> None:
     case.magnesium = _pick(work, lambda rs: observations.latest(rs, "magnesium"))
     results = []
     for resource in work.mrd_resources:
-        result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date, case.lineage == Lineage.AML))
+        result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date))
         if result:
             results.append(result)
     case.mrd_results = tuple(sorted(results, key=lambda r: r.source.date or date.min))

@@ -242,22 +242,9 @@ def _sensitivity(resource: dict, words: str) -> float | None:
     return 10.0 ** -int(exponent.group(1)) if exponent else None
 
 
-def _threshold(method: MrdMethod, lineage_is_aml: bool) -> float:
-    if lineage_is_aml and method == MrdMethod.FLOW:
-        return term.param("mrd_positive_threshold_aml_flow")
-    return term.param("mrd_positive_threshold")
-
-
-def _at_or_above(value: float, comparator: str | None, threshold: float) -> bool | None:
-    """None when the comparator cannot tell: "<0.05 %" is not negative against 0.01 %."""
-    if comparator in ("<", "<="):
-        return False if value <= threshold else None
-    if comparator in (">", ">="):
-        return True if value >= threshold else None
-    return value >= threshold
-
-
-def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) -> MrdResult:
+def mrd(resource: dict, diagnosis: date | None) -> MrdResult:
+    """An MRD result as the lab reported it: `positive` is the lab's own interpretation only. Whether a value is
+    positive is decided once, by the rules, against the knowledge threshold (cds_service.stratification.facts)."""
     words = " ".join([concept_text(resource.get("code")), notes(resource), concept_text(resource.get("method")),
                       " ".join(concept_text(i) for i in dicts(resource.get("interpretation"))),
                       text_of(get(resource, "specimen", "display"))])
@@ -268,8 +255,6 @@ def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) ->
     sensitivity = _sensitivity(resource, words + " " + text_of(resource.get("valueString")))
     method = _mrd_method(resource, words)
     positive = _coded_positive(resource)
-    if positive is None and value is not None:
-        positive = _at_or_above(value, comparator, _threshold(method, lineage_is_aml))
     return MrdResult(
         source=source, value=value, comparator=comparator, positive=positive,
         timepoint=_mrd_timepoint(words, source.date, diagnosis), method=method, sensitivity=sensitivity,

@@ -16,8 +16,8 @@ from cds_service.hooks.call import HookCall, case_of
 from cds_service.stratification import assess, blocks_stratification, kb, text
 
 EXTENSION_KEY = "org.kmt2a-cds.assessment"
-TAG_LEGEND = ("Tags: [V] verified in the source, [P] partly verified, [U] unverified (verify before use), "
-              "[SRC] from the seed guideline overview only.")
+TAG_LEGEND = ("Tags (each claim's own): [V] verified in the cited source, [P] partly verified, [U] unverified "
+              "(verify before use), [SRC] expert overview, not independently verified.")
 SUMMARY_LIMIT = 139  # the spec's "< 140 characters"
 OVERRIDES = (
     cardkit.override_reason("already-addressed", "Already addressed"),
@@ -68,7 +68,8 @@ def _listing(lead: str, items: list[str], sep: str) -> str:
 
 def _scheme(group: RiskGroup) -> str:
     entry = kb.section("schemes")[group.scheme]
-    return f"{entry['label']} {entry['groups'].get(group.group, group.group)}"
+    # At relapse a diagnosis-time classification is history: say so wherever the group is named.
+    return f"{entry['label']} {entry['groups'].get(group.group, group.group)}" + (" at diagnosis" if group.history else "")
 
 
 def _subject(a: Assessment) -> str:
@@ -97,9 +98,10 @@ def _cite(keys: Iterable[str]) -> str:
     return kb.cite(keys)
 
 
-def _rule_tag(label: str) -> str:
-    """The verification tag of the rule as a whole ("[U]" when its thresholds are unverified)."""
-    return f"[{kb.rule_meta(label.rsplit(' v', 1)[0])['tag']}]"
+def _claim(tag: str, evidence: str) -> str:
+    """'[V] guideline': the claim's own tag and its evidence level in a word."""
+    word = kb.evidence_word(evidence)
+    return f"[{tag}] {word}".strip() if tag else word
 
 
 # --- the assessment card ---------------------------------------------------------------------------
@@ -129,7 +131,7 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...]) -> str:
     for g in a.risk_groups:
         lines.append(f"**{_scheme(g)}** (`{g.scheme}` = `{g.group}`), decided from:")
         lines += [f"- {b}" for b in g.basis]
-        lines.append(f"- Rule `{g.rule}` {_rule_tag(g.rule)}; sources: {_cite(g.sources)}")
+        lines.append(f"- Rule `{g.rule}` {_claim(g.tag, g.evidence)}; sources: {_cite(g.sources)}")
         if g.would_change:
             lines.append(f"- What would change it: {g.would_change}")
         lines.append("")
@@ -219,7 +221,7 @@ def _consideration_line(c: Consideration) -> str:
     entry = kb.consideration(c.code)
     strength = {"consider": "consider", "avoid": "avoid", "info": "for information"}[c.strength]
     note = f" {c.note}" if c.note else ""
-    return f"- **{entry['label']}** ({strength}, `{c.code}`): {c.text}{note} Sources: {_cite(c.citations)}."
+    return f"- **{entry['label']}** ({strength}, `{c.code}`): {c.text}{note} {_claim(c.tag, c.evidence)}. Sources: {_cite(c.citations)}."
 
 
 def _unchecked_medications(a: Assessment, unavailable: tuple[str, ...]) -> list[str]:
@@ -252,13 +254,13 @@ def considerations_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dic
 
 def _caution_line(c: Caution) -> str:
     entry = kb.caution(c.code)
-    return f"- **{entry['label']}** (`{c.code}`): {c.text} Sources: {_cite(entry['sources'])}."
+    return f"- **{entry['label']}** (`{c.code}`): {c.text} {_claim(c.tag, c.evidence)}. Sources: {_cite(c.citations)}."
 
 
 def cautions_card(cautions: list[Caution]) -> dict:
     first = kb.caution(cautions[0].code)["label"]
     more = f" (+{len(cautions) - 1} more)" if len(cautions) > 1 else ""
-    keys = [k for c in cautions for k in kb.caution(c.code)["sources"]]
+    keys = [k for c in cautions for k in c.citations]
     return cardkit.card(
         _fit(f"Caution: {first}{more}"),
         "warning",
@@ -277,6 +279,7 @@ BLOCK_LABELS = {
     "menin-inhibitor-dose": "the revumenib dose",
     "menin-inhibitor-start": "the revumenib pre-start check",
     "post-induction-therapy": "the step after induction",
+    "apl-exclusion": "excluding acute promyelocytic leukemia",
 }
 
 
@@ -307,14 +310,16 @@ def _service_request(m: MissingItem, patient: str | None) -> dict:
         "code": code,
         "reasonCode": [{"text": f"KMT2A leukemia risk stratification: {m.label.lower()} missing"}],
     }
+    if m.order.get("priority"):
+        resource["priority"] = m.order["priority"]  # "stat": a possible APL cannot wait
     if patient:
         resource["subject"] = {"reference": patient}
     return resource
 
 
 def _missing_source(items: Iterable[MissingItem]) -> str:
-    keys = [k for m in items for k in kb.missing_data(m.code).get("sources", ())]
-    return keys[0] if keys else "SRC"
+    keys = [k for m in items for k in m.citations]
+    return keys[0] if keys else "POLICY"
 
 
 def _blocks_a_risk_group(m: MissingItem) -> bool:
@@ -331,7 +336,9 @@ def missing_data_card(a: Assessment) -> dict:
     blocking = blocks_stratification(a)
     stratifying = bool(_risk_group_needs(a))
     lead = "Missing for risk stratification: " if stratifying else "Missing for a treatment decision: "
-    summary = _listing(lead if blocking else "Still needed: ", [_short(m) for m in a.missing], ", ")
+    # An input whose time point has passed is reported as not recorded, never as still needed.
+    idle = "Not recorded (time point passed): " if all(m.window_passed for m in a.missing) else "Still needed: "
+    summary = _listing(lead if blocking else idle, [_short(m) for m in a.missing], ", ")
     suggestions = [
         cardkit.suggestion(
             f"Order {m.order['text']}"[:80],

@@ -38,6 +38,17 @@ def mrd(result: MrdResult) -> str:
     return f"MRD {result.timepoint.value} {value}{method} ({result.source})"
 
 
+def months(days: float) -> str:
+    """A day threshold in whole months: 183 -> '6 months', 90 -> '3 months'."""
+    n = round(days / DAYS_PER_MONTH)
+    return f"{n} month{'' if n == 1 else 's'}"
+
+
+def count(value: float) -> str:
+    """A blood count threshold: '300 x10^9/L'."""
+    return f"{number(value)} x10^9/L"
+
+
 def age(days: int) -> str:
     """'4 months (122 days)' under 2 years, else '6 years'."""
     if days < 730:

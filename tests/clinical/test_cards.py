@@ -8,7 +8,7 @@ import re
 from cds_service.hooks import protocol
 from cds_service.hooks.call import HookCall
 from cds_service.cards.patient_view import EXTENSION_KEY, cards_for, patient_view
-from cds_service.stratification import assess
+from cds_service.stratification import assess, kb
 from fhir_mappings.case import DiseaseStatus, Kmt2aStatus as K, Lineage
 from tests.clinical.cases import REF, kmt2a, make_case, years
 from tests.clinical.vignettes import load
@@ -31,7 +31,8 @@ def test_assessment_card_carries_the_extension_and_explains_itself():
     assert "Interfant-06 high risk" in card["summary"]
     detail = card["detail"]
     assert "Observation/wbc of " in detail  # the result and its date
-    assert "`interfant-06 v1`" in detail and "[V]" in detail  # rule, version, verification tag
+    version = kb.rule_meta("interfant-06")["version"]
+    assert f"`interfant-06 v{version}`" in detail and "[V]" in detail  # rule, version, verification tag
     assert "What would change it" in detail
     assert "Where sources disagree" in detail and "6 months" in detail
     assert card["links"] and all(link["type"] == "absolute" for link in card["links"])
