@@ -28,12 +28,21 @@ def _date(text: str) -> date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kmt2a-cds", description="KMT2A leukemia clinical decision support")
+    parser.add_argument("--version", action="version", version=f"kmt2a-cds knowledge {_knowledge_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    version = commands.add_parser("version", help="print the knowledge version (date and content hash)")
+    version.set_defaults(run=lambda args: print(_knowledge_version()) or 0)
     assess = commands.add_parser("assess", help="print the assessment of a FHIR Bundle or CDS Hooks request")
     assess.add_argument("file", metavar="FILE", help="a JSON file, or - for stdin")
     assess.add_argument("--today", type=_date, default=None, help="reference date YYYY-MM-DD (default: today)")
     assess.set_defaults(run=run_assess)
     return parser
+
+
+def _knowledge_version() -> str:
+    from cds_service import knowledge
+
+    return knowledge.version()
 
 
 def read_json(path: str) -> dict:

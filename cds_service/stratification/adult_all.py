@@ -1,4 +1,4 @@
-"""Adult ALL (>= 18 years at diagnosis) with a KMT2A rearrangement or amplification: high risk."""
+"""Adult ALL (adult at diagnosis) with a KMT2A rearrangement or amplification: high risk."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Childhood (non-infant, < 18 years) ALL with a KMT2A rearrangement: high-risk genetics."""
+"""Childhood (neither infant nor adult at diagnosis) ALL with a KMT2A rearrangement: high-risk genetics."""
 
 from __future__ import annotations
 

@@ -170,7 +170,7 @@ def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:
 
 def at_or_above(value: float, comparator: str | None, limit: float) -> bool | None:
     """Whether a reported value is at or above a limit; None when its comparator cannot tell
-    ("<0.05 %" against 0.01 %, or ">250" against 300)."""
+    ("<0.05 %" against a lower threshold, or ">250" against a higher one)."""
     if comparator in ("<", "<="):
         return False if value <= limit else None
     if comparator in (">", ">="):
@@ -185,7 +185,7 @@ def mrd_threshold(result: MrdResult, aml: bool = False) -> float:
 
 def mrd_positive(result: MrdResult, aml: bool = False) -> bool | None:
     """Positive at or above the knowledge threshold (the only MRD comparison in the service); the lab's coded
-    interpretation counts when the value cannot tell ("<0.05 %" against 0.01 %) or is absent."""
+    interpretation counts when the value cannot tell (a "<" value above the threshold) or is absent."""
     if result.value is not None:
         decided = at_or_above(result.value, result.comparator, mrd_threshold(result, aml))
         if decided is not None:

@@ -1,4 +1,4 @@
-"""Infant ALL (< 365 days at diagnosis): Interfant-06 risk groups, MRD, transplant timing, Interfant-21 context."""
+"""Infant ALL (infant at diagnosis): Interfant-06 risk groups, MRD, transplant timing, Interfant-21 context."""
 
 from __future__ import annotations
 

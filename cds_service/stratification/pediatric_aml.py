@@ -1,4 +1,4 @@
-"""Pediatric AML (< 18 years at diagnosis) with a KMT2A rearrangement: fusion-partner risk, GO, transplant."""
+"""Pediatric AML (not adult at diagnosis) with a KMT2A rearrangement: fusion-partner risk, GO, transplant."""
 
 from __future__ import annotations
 

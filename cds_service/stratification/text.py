@@ -39,13 +39,13 @@ def mrd(result: MrdResult) -> str:
 
 
 def months(days: float) -> str:
-    """A day threshold in whole months: 183 -> '6 months', 90 -> '3 months'."""
+    """A day threshold in whole months (the month is 30.44 days)."""
     n = round(days / DAYS_PER_MONTH)
     return f"{n} month{'' if n == 1 else 's'}"
 
 
 def count(value: float) -> str:
-    """A blood count threshold: '300 x10^9/L'."""
+    """A blood count threshold in x10^9/L."""
     return f"{number(value)} x10^9/L"
 
 

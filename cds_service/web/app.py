@@ -181,7 +181,7 @@ def healthz() -> Response:
     except Exception:  # noqa: BLE001 - any store failure means "not healthy"
         log.exception("health check: store unavailable")
         return json_response(protocol.operation_outcome("transient", "Store unavailable."), 503, FHIR_JSON)
-    return json_response({"status": "ok"})
+    return json_response({"status": "ok", "knowledgeVersion": knowledge.version()})
 
 
 # --- steps ----------------------------------------------------------------------------------------

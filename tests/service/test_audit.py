@@ -10,6 +10,7 @@ import uuid
 import requests
 from sqlalchemy import select, text
 
+from cds_service import knowledge
 from cds_service.cards import toolkit as cardkit
 from cds_service.hooks import protocol
 from cds_service.web import security
@@ -81,7 +82,7 @@ def test_replay_cache_is_shared_through_the_store(tmp_path):
 def test_healthz(live_service):
     base = live_service()
     response = requests.get(base + "/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200 and response.json() == {"status": "ok", "knowledgeVersion": knowledge.version()}
 
 
 def test_store_columns_hold_everything_the_schemas_let_in():
