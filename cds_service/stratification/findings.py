@@ -69,7 +69,9 @@ class Findings:
         tag, evidence level and note: an infant trial never backs a child's claim); `note` adds patient-specific text."""
         self._mark_applied()
         entry = kb.consideration(code)
-        block = kb.population(code, population) if population and population in entry.get("populations", {}) else None
+        blocks = entry.get("populations", {})
+        # A neutral prompt ("discuss HSCT") rests entirely on its population's support; "default" when none applies.
+        block = blocks.get(population) if population in blocks else blocks.get("default")
         sources = tuple(dict.fromkeys((*entry["sources"], *(block["sources"] if block else ()))))
         tag = kb.weakest([entry["tag"], block["tag"] if block else ""])
         evidence = block["evidence"] if block else entry["evidence"]

@@ -60,6 +60,9 @@ def test_every_claim_is_sourced_tagged_and_quoted_when_verified(name, entry):
         assert entry.get("support"), f"{name} is tagged {entry['tag']} without the quote it was verified against"
     if entry["tag"] == "SRC":
         assert "SRC" in entry["sources"] or not entry["sources"], name
+    if not entry["sources"] and entry["tag"] in ("V", "P") and not name.startswith("params."):
+        # Only a neutral prompt backed by its populations, or an item whose rule adds the population's source.
+        assert "default" in entry.get("populations", {}) or "sources" in entry.get("_about", ""), name
     if "SRC" in entry["sources"] and entry["sources"] == ["SRC"]:
         assert entry["tag"] == "SRC", f"{name} cites only the expert overview but claims {entry['tag']}"
 
