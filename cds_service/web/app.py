@@ -19,7 +19,6 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 import orjson
@@ -28,8 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 import fhir_mappings
 from cds_service import knowledge
-from cds_service.hooks import prefetch, protocol, registry
-from cds_service.hooks.call import HookCall
+from cds_service.hooks import pipeline, prefetch, protocol, registry
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.hooks.protocol import ProtocolError
 from cds_service.web import audit, cors
@@ -53,7 +51,7 @@ class Runtime:
     registry: registry.Registry
     store: Store
     verifier: TokenVerifier
-    fetch_settings: prefetch.FetchSettings
+    settings: pipeline.Settings  # what every call is answered with: profile, fetching, reference date
     last_jti_purge: float = 0.0
 
 
@@ -74,12 +72,16 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
             store.remember_jti,
             config.jwt_leeway_s,
         ),
-        fetch_settings=prefetch.FetchSettings(
-            deadline_s=config.prefetch_deadline_s,
-            connect_timeout_s=config.fhir_connect_timeout_s,
-            read_timeout_s=config.fhir_read_timeout_s,
-            page_cap=config.prefetch_page_cap,
-            workers=config.prefetch_workers,
+        settings=pipeline.Settings(
+            production=config.production,
+            fetch=prefetch.FetchSettings(
+                deadline_s=config.prefetch_deadline_s,
+                connect_timeout_s=config.fhir_connect_timeout_s,
+                read_timeout_s=config.fhir_read_timeout_s,
+                page_cap=config.prefetch_page_cap,
+                workers=config.prefetch_workers,
+            ),
+            reference_date=config.reference_date,
         ),
     )
     app = Flask(__name__)
@@ -134,28 +136,14 @@ def call_service(service_id: str) -> Response:
     _authenticate()
     body = _read_json()
     service = _service(service_id)
-    config = runtime().config
-    protocol.check_request(body, service.hook, config.production)
-    g.audit.hook_instance = body["hookInstance"]
-    prefetched = prefetch.resolve(service.prefetch, body, runtime().fetch_settings)
-    if missing := [key for key in service.required_prefetch if prefetched.data.get(key) is None]:
-        raise ProtocolError(
-            412, "processing",
-            f"Required prefetch data unavailable: {', '.join(missing)}. Send it as prefetch, or send "
-            "fhirServer with fhirAuthorization so that the service can read it.",
-            [f"prefetch.{key}" for key in missing],
-        )
-    call = HookCall(
-        service_id=service.id, hook=service.hook, hook_instance=body["hookInstance"], context=body["context"],
-        prefetch=prefetched.data, reference_date=config.reference_date or datetime.now(timezone.utc).date(),
-        unavailable=tuple(sorted(prefetched.unavailable)),
-    )
-    cards = _checked_cards(service.handler(call), service.id)
-    runtime().store.record_issued(cards, call.hook_instance, service.id, knowledge.version())
-    g.audit.card_uuids = [card["uuid"] for card in cards]
-    g.audit.unavailable = list(call.unavailable)
-    g.audit.outcome = "partial" if call.unavailable else "ok"
-    return json_response({"cards": cards})
+    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+        g.audit.hook_instance = body["hookInstance"][:64]
+    result = pipeline.answer(service, body, runtime().settings)
+    runtime().store.record_issued(result.cards, result.call.hook_instance, service.id, knowledge.version())
+    g.audit.card_uuids = [card["uuid"] for card in result.cards]
+    g.audit.unavailable = list(result.call.unavailable)
+    g.audit.outcome = "partial" if result.call.unavailable else "ok"
+    return json_response({"cards": result.cards})
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -237,15 +225,6 @@ def _service(service_id: str) -> registry.Service:
     if service is None:
         raise ProtocolError(404, "not-found", "No CDS service with this id; see GET /cds-services.")
     return service
-
-
-def _checked_cards(cards: Any, service_id: str) -> list[dict]:
-    if not isinstance(cards, list):
-        raise TypeError(f"handler of {service_id} returned {type(cards).__name__}, not a list of cards")
-    kept, dropped = protocol.keep_valid_cards(cards)
-    for index, problems in dropped:
-        log.error("card %d of %s dropped: %s", index, service_id, "; ".join(problems[:5]))
-    return kept
 
 
 # --- request bookkeeping, errors ------------------------------------------------------------------
