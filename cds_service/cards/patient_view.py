@@ -101,7 +101,8 @@ def _cite(keys: Iterable[str]) -> str:
 def _claim(tag: str, evidence: str) -> str:
     """'[V] guideline': the claim's own tag and its evidence level in a word."""
     word = kb.evidence_word(evidence)
-    return f"[{tag}] {word}".strip() if tag else word
+    verify = " (unverified: verify before use)" if tag == "U" else ""
+    return (f"[{tag}] {word}".strip() if tag else word) + verify
 
 
 # --- the assessment card ---------------------------------------------------------------------------

@@ -31,6 +31,10 @@ def _cell(text: object) -> str:
 
 
 def _value(entry: dict) -> str:
+    if "inputs" in entry:  # a rule
+        return f"{entry['title']} (v{entry['version']}; inputs: {', '.join(entry['inputs'])})"
+    if "applies_to" in entry:  # a risk scheme
+        return f"{entry['label']}: {', '.join(entry['groups'].values())} ({entry['applies_to']})"
     if "value" in entry:
         unit = entry.get("unit") or ""
         return f"{json.dumps(entry['value'], ensure_ascii=False)} {unit}".strip()
