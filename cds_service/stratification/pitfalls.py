@@ -42,13 +42,15 @@ APL_VARIANT = "t11-17-may-be-apl"  # t(11;17)(q23;q21): ZBTB16::RARA acute promy
 @rule("ambiguous-karyotype")
 def ambiguous_karyotype(f: Facts, out: Findings) -> None:
     codes = set(f.case.kmt2a.ambiguities) | {x.ambiguity for x in f.case.kmt2a.findings if x.ambiguity}
+    # APL is a myeloid leukemia: in an ALL the t(11;17) is only an unconfirmed KMT2A partner.
+    apl_possible = APL_VARIANT in codes and not f.kmt2a_confirmed and not f.lineage.is_lymphoblastic
     for code in sorted(codes):
-        if code == APL_VARIANT and f.kmt2a_confirmed:
-            continue  # FISH or molecular testing already confirmed a KMT2A rearrangement
+        if code == APL_VARIANT and not apl_possible:
+            continue  # confirmed KMT2A-r by FISH or molecular testing, or a lymphoblastic leukemia
         if code != APL_VARIANT and f.partner:
             continue  # the partner is already named by a better test
         out.caution(code)  # every ambiguity code the mapper can emit has a text (tests/clinical/test_rules.py)
-    if APL_VARIANT in codes and not f.kmt2a_confirmed:
+    if apl_possible:
         _possible_apl(f, out)
         return
     if codes and (not f.kmt2a_confirmed or not f.partner):

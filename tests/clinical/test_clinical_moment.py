@@ -157,6 +157,13 @@ def test_t11_17_asks_for_urgent_rara_testing_and_coagulation_with_one_fish_order
     assert card["indicator"] == "warning"
 
 
+def test_t11_17_in_all_is_an_unconfirmed_kmt2a_partner_not_an_apl_emergency():
+    summary = kmt2a(K.REARRANGED, candidates=("MLLT6",), method="karyotype", ambiguity="t11-17-may-be-apl")
+    a = assess(make_case(age_at_dx_days=years(9), lineage=Lineage.B_ALL, summary=summary))
+    assert "coagulation-work-up" not in a.missing_data and "t11-17-may-be-apl" not in codes(a.cautions)
+    assert {"kmt2a-status", "fusion-partner"} <= set(a.missing_data) and not a.risk_groups
+
+
 def test_t11_17_confirmed_by_kmt2a_fish_drops_the_apl_path():
     summary = kmt2a(K.REARRANGED, "MLLT6", method="fish", ambiguity="t11-17-may-be-apl")
     a = assess(make_case(age_at_dx_days=years(41), lineage=Lineage.AML, summary=summary))
