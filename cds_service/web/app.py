@@ -27,7 +27,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 import fhir_mappings
-from cds_service import knowledge
+from cds_service import knowledge, smart
 from cds_service.hooks import prefetch, protocol, registry
 from cds_service.hooks.call import HookCall
 from cds_service.hooks.handlers import HANDLERS
@@ -87,6 +87,7 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     app.extensions["kmt2a_cds"] = runtime
     app.url_map.strict_slashes = False
     app.register_blueprint(bp)
+    smart.init_app(app, config, store)  # the case summary app at /app/
     app.before_request(_start)
     app.after_request(_finish)
     app.register_error_handler(ProtocolError, _protocol_error)
