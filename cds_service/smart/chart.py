@@ -150,7 +150,8 @@ def _panel(panel: Panel, points: tuple[Point, ...], top: float, x) -> list[str]:
             out.append(f'<polyline class="series-line series-{index}" points="{path}" fill="none"/>')
         for p in mine:
             out.append(_marker(shape, index, x(p.when), y(p.value), p))
-        out.append(_legend(shape, index, name, LEFT + 8 + 170 * index, top + 12))
+        # legends sit on the title line, right of the title: inside the panel they would cover early results
+        out.append(_legend(shape, index, name, LEFT + 7.2 * len(panel.title) + 28 + 165 * index, top - 12))
     out.append("</g>")
     return out
 

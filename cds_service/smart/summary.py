@@ -41,7 +41,8 @@ BLOCK_WORDS = {"kmt2a-schemes": "the KMT2A risk schemes", "age": "the age-based 
                "menin-inhibitor-dose": "the revumenib dose", "menin-inhibitor-start": "the revumenib pre-start check",
                "post-induction-therapy": "the step after induction"}
 # "(Observation/obs-7 of 2026-03-02)" -> "(2026-03-02)": the page quotes results by content and date, not by id.
-_REFERENCE = re.compile(r"\b(?:[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64})(?: of (\d{4}-\d{2}-\d{2}))?")
+_REFERENCE = re.compile(r"\b(?:Observation|DiagnosticReport|Condition|Patient|Procedure|Medication\w*|Specimen|"
+                        r"ServiceRequest)/[A-Za-z0-9\-.]{1,64}(?: of (\d{4}-\d{2}-\d{2}))?")
 
 
 class ChartUnavailable(Exception):
@@ -96,6 +97,7 @@ class Summary:
     problems: list[str] = field(default_factory=list)
     chart_svg: str = ""
     chart_text: str = ""
+    table: list[tuple[str, str, str, str]] = field(default_factory=list)  # (date, what, result, panel or "event")
 
 
 def read_chart(registry: Registry, fhir_server: str, access_token: str, patient_id: str,
@@ -125,6 +127,9 @@ def summarise(case: Case, assessment: Assessment, resources: list[dict], unavail
     summary.problems = list(dict.fromkeys(p.message for p in case.problems))
     summary.chart_text = _chart_description(summary.timeline)
     summary.chart_svg = chart.render(summary.timeline, summary.chart_text)
+    summary.table = sorted([(e.when.isoformat(), "Event", e.label, "event") for e in summary.timeline.events] +
+                           [(p.when.isoformat(), p.series, p.display, p.panel) for p in summary.timeline.points],
+                           key=lambda row: (row[0], row[3] != "event"))
     return summary
 
 
@@ -223,9 +228,8 @@ def _consideration(c) -> Claim:
 def _caution(c) -> Claim:
     entry = kb.caution(c.code)
     tag, words = _tag(c, entry)
-    kind = None if c.safety else "Where the sources differ"
     return Claim(c.code, entry.get("label", c.code), without_ids(c.text or entry.get("text", "")), tag, words,
-                 _evidence_level(c, entry), kind, _sources(entry.get("sources", ())))
+                 _evidence_level(c, entry), None, _sources(entry.get("sources", ())))
 
 
 def _missing(m) -> Claim:
