@@ -117,7 +117,7 @@ def _ticks(panel: Panel) -> list[float]:
 def _tick_label(panel: Panel, value: float) -> str:
     if panel.percent:
         pct = value * 100
-        return f"{pct:g} %" if pct >= 0.01 or pct == 0 else f"{pct:.0e} %".replace("e-0", "e-")
+        return f"{pct:.6f}".rstrip("0").rstrip(".") + " %"
     return f"{value:g}"
 
 

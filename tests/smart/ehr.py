@@ -19,7 +19,7 @@ import base64
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from tests.support.fhir_server import FhirTestServer, Recorded, _Handler
@@ -146,3 +146,24 @@ class EhrDouble(FhirTestServer):
         self.tokens.append(token)
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "patient": self.patient,
                      "scope": grant.params["scope"], "need_patient_banner": True}
+
+
+def main() -> None:
+    """Try the app by hand: `make run` in one shell, then `.venv/bin/python -m tests.smart.ehr` and open the URL."""
+    import argparse
+    import time as _time
+
+    from tests.smart import demo_patient
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--app", default="http://127.0.0.1:8080", help="base URL of the running service")
+    args = parser.parse_args()
+    with EhrDouble(demo_patient.resources(), patient=demo_patient.PATIENT) as ehr:
+        print(f"EHR double (authorization + FHIR server) at {ehr.base}; open this in a browser:\n"
+              f"  {ehr.launch_url(args.app)}\n(development profile: any FHIR server may launch; Ctrl-C to stop)")
+        while True:
+            _time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

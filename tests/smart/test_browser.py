@@ -59,6 +59,9 @@ def test_the_launched_page_renders_without_errors_and_draws_every_result(browser
     assert page.locator(".banner").evaluate("e => getComputedStyle(e).display") == "flex"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "case-summary.png"), full_page=True)
+    page.set_viewport_size({"width": 1000, "height": 1460})  # the README's picture: header, risk group, timeline
+    page.screenshot(path=str(ARTIFACTS / "case-summary-top.png"))
+    page.set_viewport_size({"width": 1100, "height": 1400})
     page.emulate_media(media="print")
     assert page.locator("svg.timeline").is_visible() and not page.locator(".logout").is_visible()
     page.pdf(path=str(ARTIFACTS / "case-summary.pdf"))
