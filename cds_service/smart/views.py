@@ -155,11 +155,11 @@ def case_summary() -> Response:
     from cds_service.web.app import runtime  # the hooks' registry and fetch settings (app.py imports us)
 
     hooks = runtime()
-    reference_date = hooks.config.reference_date or datetime.now(timezone.utc).date()
+    reference_date = hooks.settings.reference_date or datetime.now(timezone.utc).date()
     started = time.perf_counter()
     try:
         content = summary.read_chart(hooks.registry, session.iss, session.access_token, session.patient,
-                                     summary.with_deadline(hooks.fetch_settings, rt.config.fetch_deadline_s),
+                                     summary.with_deadline(hooks.settings.fetch, rt.config.fetch_deadline_s),
                                      reference_date)
     except summary.ChartUnavailable as error:
         return _page("smart/message.html", 502, title="Chart not available", message=str(error))
