@@ -66,6 +66,14 @@ def discover(iss: str, timeout_s: float, production: bool) -> Endpoints:
     return Endpoints(authorize, token)
 
 
+def scope_for(scope: str, launch: str | None) -> str:
+    """The scopes of an EHR launch as configured; a standalone launch asks for `launch/patient` instead of
+    `launch`, so that the EHR has the user pick the patient."""
+    if launch:
+        return scope
+    return " ".join("launch/patient" if s == "launch" else s for s in scope.split())
+
+
 def authorize_url(endpoints: Endpoints, *, client_id: str, redirect_url: str, scope: str, state: str,
                   challenge: str, iss: str, launch: str | None) -> str:
     params = {"response_type": "code", "client_id": client_id, "redirect_uri": redirect_url, "scope": scope,

@@ -1,7 +1,8 @@
 """The app's routes under /app/: launch -> (EHR authorization) -> callback -> summary; logout.
 
     GET  /app/launch?iss=&launch=   EHR launch: checks iss against the allowlist, discovers the EHR's endpoints,
-                                    redirects to its authorization endpoint with PKCE (S256) and a fresh state
+                                    redirects to its authorization endpoint with PKCE (S256) and a fresh state;
+                                    without `launch` it is a standalone launch (the EHR asks the user for the patient)
     GET  /app/callback?code=&state= checks the state against this browser's pending launch, exchanges the code
                                     (with the PKCE verifier) and starts the session; redirects to the summary
     GET  /app/summary               reads the chart with the session's token and shows the case summary
@@ -85,9 +86,6 @@ def launch() -> Response:
         return _page("smart/message.html", 403, title="Launch refused",
                      message="This EHR's FHIR server is not on the list of servers this app trusts. "
                              "Ask the service's administrators to add it (CDS_SMART_FHIR_SERVERS).")
-    if not launch_token:
-        return _page("smart/message.html", 400, title="Launch incomplete",
-                     message="The EHR did not send a launch context. Open the app from the patient's chart.")
     try:
         endpoints = oauth.discover(iss, rt.config.http_timeout_s, rt.production)
     except oauth.LaunchError as error:
@@ -100,8 +98,8 @@ def launch() -> Response:
                          redirect_url=rt.redirect_url())
     session_id = rt.sessions.create(pending, rt.config.pending_s)
     target = oauth.authorize_url(endpoints, client_id=rt.config.client_id, redirect_url=pending.redirect_url,
-                                 scope=rt.config.scope, state=state, challenge=challenge, iss=pending.iss,
-                                 launch=launch_token)
+                                 scope=oauth.scope_for(rt.config.scope, launch_token), state=state,
+                                 challenge=challenge, iss=pending.iss, launch=launch_token)
     response = redirect(target, 302)
     _set_cookie(response, session_id, rt.config.pending_s)
     return response

@@ -120,7 +120,8 @@ class EhrDouble(FhirTestServer):
             problems.append("client_id")
         if self.redirect_uri and p.get("redirect_uri") != self.redirect_uri:
             problems.append("redirect_uri")
-        if p.get("launch") != self.launch_token:
+        standalone = "launch" not in p and "launch/patient" in p.get("scope", "").split()
+        if p.get("launch") != self.launch_token and not standalone:
             problems.append("launch")
         if p.get("aud") != self.base:
             problems.append("aud")

@@ -169,3 +169,16 @@ def test_the_launch_cookie_is_httponly_and_the_callback_query_never_reaches_the_
     assert "HttpOnly" in responses[0].headers["Set-Cookie"]
     code = parse_qs(urlsplit(responses[2].url).query)["code"][0]
     assert code not in responses[-1].text and code not in responses[2].headers.get("Location", "")
+
+
+def test_a_standalone_launch_asks_the_ehr_for_a_patient(ehr, app_for):
+    app = app_for(ehr)
+    browser = requests.Session()
+    first = browser.get(f"{app}/app/launch", params={"iss": ehr.base}, allow_redirects=False, timeout=30)
+    second = browser.get(first.headers["Location"], allow_redirects=False, timeout=30)
+    third = browser.get(second.headers["Location"], allow_redirects=False, timeout=30)
+    page = browser.get(f"{app}{third.headers['Location']}", timeout=30)
+    asked = ehr.authorizations[0]
+    assert "launch" not in asked and "launch/patient" in asked["scope"].split()
+    assert "launch" not in asked["scope"].split()
+    assert page.status_code == 200 and "Interfant-06 high risk" in page.text
