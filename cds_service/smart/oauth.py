@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 import requests
+
+
+MAX_ANSWER_BYTES = 256 * 1024  # a SMART configuration or token answer is a few kB; a server may be hostile
 
 
 class LaunchError(Exception):
@@ -48,14 +52,8 @@ def s256(verifier: str) -> str:
 
 def discover(iss: str, timeout_s: float, production: bool) -> Endpoints:
     """The authorization and token endpoints from `{iss}/.well-known/smart-configuration`."""
-    try:
-        response = requests.get(f"{iss.rstrip('/')}/.well-known/smart-configuration",
-                                headers={"Accept": "application/json"}, timeout=timeout_s, allow_redirects=False)
-        document = response.json() if response.status_code == 200 else None
-    except (requests.RequestException, ValueError):
-        raise LaunchError("The EHR's SMART configuration could not be read.") from None
-    if not isinstance(document, dict):
-        raise LaunchError(f"The EHR's SMART configuration could not be read (answer {response.status_code}).")
+    document = _json_answer("GET", f"{iss.rstrip('/')}/.well-known/smart-configuration", timeout_s,
+                            "The EHR's SMART configuration could not be read")
     authorize, token = document.get("authorization_endpoint"), document.get("token_endpoint")
     if not all(isinstance(url, str) and _usable(url, production) for url in (authorize, token)):
         raise LaunchError("The EHR's SMART configuration names no usable authorization and token endpoints.")
@@ -89,14 +87,7 @@ def exchange_code(token_endpoint: str, *, code: str, redirect_url: str, client_i
     """The access token for `code` (a public client: the PKCE verifier proves we started this launch)."""
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_url, "client_id": client_id,
             "code_verifier": code_verifier}
-    try:
-        response = requests.post(token_endpoint, data=form, headers={"Accept": "application/json"},
-                                 timeout=timeout_s, allow_redirects=False)
-        body = response.json() if response.status_code == 200 else None
-    except (requests.RequestException, ValueError):
-        raise LaunchError("The EHR's token endpoint could not be reached.") from None
-    if not isinstance(body, dict):
-        raise LaunchError(f"The EHR refused to issue an access token (answer {response.status_code}).")
+    body = _json_answer("POST", token_endpoint, timeout_s, "The EHR did not issue an access token", data=form)
     token, patient = body.get("access_token"), body.get("patient")
     if not isinstance(token, str) or not token or str(body.get("token_type", "")).lower() != "bearer":
         raise LaunchError("The EHR's token answer holds no bearer access token.")
@@ -105,6 +96,25 @@ def exchange_code(token_endpoint: str, *, code: str, redirect_url: str, client_i
     expires_in = body.get("expires_in")
     return Token(token, patient, float(expires_in) if isinstance(expires_in, (int, float)) else None,
                  body.get("need_patient_banner") is not False)
+
+
+def _json_answer(method: str, url: str, timeout_s: float, failure: str, **send) -> dict:
+    """The JSON object a 200 answer holds, read up to MAX_ANSWER_BYTES; else LaunchError("<failure> (...)")."""
+    try:
+        with requests.request(method, url, headers={"Accept": "application/json"}, timeout=timeout_s,
+                              allow_redirects=False, stream=True, **send) as response:
+            if response.status_code != 200:
+                raise LaunchError(f"{failure} (answer {response.status_code}).")
+            raw = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True)
+    except requests.RequestException:
+        raise LaunchError(f"{failure} (not reachable).") from None
+    try:
+        document = json.loads(raw) if len(raw) <= MAX_ANSWER_BYTES else None
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise LaunchError(f"{failure} (not a JSON object).")
+    return document
 
 
 def _usable(url: str, production: bool) -> bool:

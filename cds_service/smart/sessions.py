@@ -59,6 +59,8 @@ class AppSession:
 class SessionStore:
     def __init__(self, engine: Engine):
         _Base.metadata.create_all(engine)
+        # gunicorn --preload forks after this: leave no pooled connection for the workers to share (as Store does).
+        engine.dispose()
         self._sessions = sessionmaker(engine)
         self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
 
