@@ -141,7 +141,7 @@ def _events(case: Case, items: list[dict]) -> list[Event]:
         if routing.route(resource)[0] == "disease-status" and validated(resource)[0] is not None:
             status, source = conditions.status_observation(resource)
             if status in ("relapsed", "refractory") and source.date:
-                events.append(Event("relapse", source.date, status.capitalize()))
+                events.append(Event("relapse", source.date, "Relapse" if status == "relapsed" else "Refractory"))
         elif resource.get("resourceType") == "Procedure" and _is_hsct(resource):
             when = effective_date(resource)
             if when and resource.get("status") not in ("not-done", "entered-in-error", "preparation"):

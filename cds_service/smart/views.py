@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import re
 import secrets
 import time
 import traceback
@@ -123,7 +124,7 @@ def callback() -> Response:
                      message="The authorization answer does not belong to this launch. Open the app again.")
     rt.sessions.end(session_id)  # one use: a replayed callback finds nothing
     if request.args.get("error"):
-        code = request.args["error"][:64]
+        code = re.sub(r"[^a-z_]", "", request.args["error"][:64]) or "unknown error"  # OAuth error codes only
         log.info("SMART authorization not granted (%s)", code)
         return _page("smart/message.html", 403, title="Access not granted",
                      message=f"The EHR did not grant access ({code}).")
