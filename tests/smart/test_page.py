@@ -90,6 +90,7 @@ def test_every_vignette_page_states_its_assessment(name, app_for):
     patient = next(r["id"] for r in resources if r["resourceType"] == "Patient")
     page, assessment = _page_and_assessment(resources, patient, app_for)
     _assert_same_facts(page, assessment)
+    assert ('data-fact="no-leukemia"' in page.text) == (not assessment.disease.has_leukemia)
 
 
 def test_the_assessment_card_links_to_the_app_as_a_smart_link(ehr, app_for):
