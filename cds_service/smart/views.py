@@ -93,6 +93,7 @@ def launch() -> Response:
         log.warning("SMART launch from %s failed: %s", _host(iss), error)
         return _page("smart/message.html", 502, title="Launch failed", message=str(error))
     rt.sessions.purge_expired()
+    rt.sessions.end(request.cookies.get(rt.cookie_name))  # a new launch ends this browser's previous session
     verifier, challenge = oauth.pkce_pair()
     state = secrets.token_urlsafe(32)
     pending = AppSession(iss=iss.rstrip("/"), state=state, code_verifier=verifier, token_endpoint=endpoints.token,

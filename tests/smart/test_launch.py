@@ -182,3 +182,13 @@ def test_a_standalone_launch_asks_the_ehr_for_a_patient(ehr, app_for):
     assert "launch" not in asked and "launch/patient" in asked["scope"].split()
     assert "launch" not in asked["scope"].split()
     assert page.status_code == 200 and "Interfant-06 high risk" in page.text
+
+
+def test_a_new_launch_ends_the_previous_session_of_the_browser(ehr, app_for, service_dir):
+    app = app_for(ehr)
+    browser = requests.Session()
+    launch(app, ehr, browser)
+    first = hashlib.sha256(next(iter(browser.cookies.values())).encode()).hexdigest()
+    launch(app, ehr, browser)
+    database = sqlite3.connect(service_dir / "kmt2a-cds.db")
+    assert database.execute("SELECT count(*) FROM smart_session WHERE id_hash = ?", (first,)).fetchone()[0] == 0
