@@ -16,9 +16,9 @@ from datetime import date, timedelta
 from html import escape
 
 from cds_service.smart.timeline import Point, Timeline
+from fhir_mappings import terminology
 
 WIDTH, LEFT, RIGHT, TOP, GAP, AXIS = 900, 92, 24, 46, 26, 34
-MRD_LINE = 1e-4  # the MRD threshold the issue asks to draw: 10^-4 (0.01 %)
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 SHAPES = ("circle", "square", "diamond", "triangle")
 
@@ -132,11 +132,13 @@ def _panel(panel: Panel, points: tuple[Point, ...], top: float, x) -> list[str]:
         out.append(f'<line class="grid" x1="{LEFT}" x2="{right}" y1="{ty:.1f}" y2="{ty:.1f}"/>')
         out.append(f'<text class="tick" x="{LEFT - 6}" y="{ty + 4:.1f}" text-anchor="end">{_tick_label(panel, tick)}</text>')
     if panel.name == "mrd":
-        ly = y(MRD_LINE)
+        # the MRD positivity threshold the mapper reads results against (10^-4), from the terminology data
+        threshold = terminology.param("mrd_positive_threshold")
+        ly = y(threshold)
         out.append(f'<line class="threshold" x1="{LEFT}" x2="{right}" y1="{ly:.1f}" y2="{ly:.1f}" '
                    'stroke-dasharray="8 4"/>')
         out.append(f'<text class="threshold-label" x="{right - 4}" y="{ly - 5:.1f}" text-anchor="end">'
-                   '10^-4 (0.01 %)</text>')
+                   f'10^{round(math.log10(threshold))} ({_tick_label(panel, threshold)})</text>')
     plotted = [p for p in points if p.value is not None]
     if not plotted:
         out.append(f'<text class="empty" x="{(LEFT + right) / 2:.0f}" y="{top + panel.height / 2 + 4:.1f}" '

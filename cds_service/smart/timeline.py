@@ -158,5 +158,6 @@ def _is_hsct(procedure: dict) -> bool:
     table = events_table()
     known = {(row["system"], row["code"]) for row in table["hsct_procedure_codes"]}
     if any((system, code) in known for system, code, _ in codings(procedure.get("code"))):
-        return True
-    return bool(re.search(table["hsct_words"], concept_text(procedure.get("code")), re.I))
+        return True  # a coded transplant; the words below are for the local codes and text EHRs also send
+    words = concept_text(procedure.get("code"))
+    return bool(re.search(table["hsct_words"], words, re.I)) and not re.search(table["hsct_exclude_words"], words, re.I)

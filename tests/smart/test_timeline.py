@@ -34,6 +34,8 @@ def test_relapse_from_a_disease_status_observation_and_transplants_by_words_or_c
         _procedure(f"{P}-sct", "Transplant", "2026-02-01", coding=[{"system": F.SNOMED, "code": "234336002"}]),
         _procedure(f"{P}-plan", "Allogeneic stem cell transplant", "2026-03-01", status="not-done"),
         _procedure(f"{P}-port", "Central venous port insertion", "2025-03-02"),
+        _procedure(f"{P}-eval", "Bone marrow transplant evaluation", "2025-06-01"),
+        _procedure(f"{P}-harvest", "Stem cell harvest (donor)", "2025-07-01"),
     ])
     assert [(e.kind, e.when.isoformat(), e.label) for e in t.events] == [
         ("diagnosis", "2025-03-01", "Diagnosis"), ("hsct", "2025-08-10", "HSCT"),
