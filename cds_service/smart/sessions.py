@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Float, LargeBinary, String, delete
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 
@@ -58,7 +59,10 @@ class AppSession:
 
 class SessionStore:
     def __init__(self, engine: Engine):
-        _Base.metadata.create_all(engine)
+        try:
+            _Base.metadata.create_all(engine)
+        except (OperationalError, ProgrammingError, IntegrityError):
+            _Base.metadata.create_all(engine)  # hosts starting together race to create it (as in Store)
         # gunicorn --preload forks after this: leave no pooled connection for the workers to share (as Store does).
         engine.dispose()
         self._sessions = sessionmaker(engine)
