@@ -105,3 +105,18 @@ def test_the_assessment_card_links_to_the_app_as_a_smart_link(ehr, app_for):
     assert smart_links == [{"label": smart_links[0]["label"], "url": f"{app}/app/launch", "type": "smart",
                             "appContext": "case-summary"}]
     assert "org.kmt2a-cds.assessment" in cards[0].get("extension", {})  # on the assessment card
+
+
+def test_an_evidence_level_is_shown_when_the_knowledge_carries_one(monkeypatch):
+    """Issue 10 adds evidence levels to the knowledge; the page shows a consideration's level beside its own tag."""
+    from cds_service.smart import summary
+    from cds_service.stratification import kb
+
+    case = case_from_resources(demo_patient.resources(), reference_date=demo_patient.REFERENCE_DATE,
+                               patient_id=demo_patient.PATIENT)
+    assessment = assess(case)
+    real = kb.consideration
+    monkeypatch.setattr(kb, "consideration", lambda code: {**real(code), "evidence_level": "FDA label"})
+    claims = summary.summarise(case, assessment, demo_patient.resources()).considerations
+    assert claims and all(c.evidence_level == "FDA label" for c in claims)
+    assert [c.tag for c in claims] == [real(c.code)["tag"] for c in assessment.considerations]
