@@ -4,8 +4,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_PORT ?= 8091
+DEMO_FHIR_PORT ?= 8090
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean demo
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -22,6 +24,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# The CDS service and a loopback FHIR R4 server with the demo patients (demo/); prints what to try.
+demo: $(VENV)/.installed
+	$(BIN)/python -m cds_service.devtools.demo --port $(DEMO_PORT) --fhir-port $(DEMO_FHIR_PORT)
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
