@@ -114,6 +114,17 @@ class FhirStore:
         hits = [r for r in self.all(rtype) if all(_matches(r, name, values) for name, values in used.items())]
         return sorted(hits, key=lambda r: r["id"]), used
 
+    def fetch(self, relative: str) -> dict | None:
+        """What `GET {base}/{relative}` answers, without HTTP: a resource (None if unknown) or a searchset Bundle
+        of every match (one page). `kmt2a-cds cards` fills a service's prefetch from a Bundle with it."""
+        path, _, query = relative.partition("?")
+        parts = [p for p in path.split("/") if p]
+        if len(parts) == 2 and not query:
+            return self.read(parts[0], parts[1])
+        hits, _ = self.search(parts[0], parse_qs(query))
+        bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(hits)}
+        return bundle | ({"entry": [{"resource": r} for r in hits]} if hits else {})
+
     def load_bundle(self, bundle: dict) -> dict:
         """Apply a transaction or batch Bundle (or store the entries of any other Bundle type).
 
