@@ -208,8 +208,8 @@ def run_assess_cohort(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     summary = [f"kmt2a-cds: assessed {total} patients from {report.resources} resources in {report.files} file(s) "
                f"in {elapsed:.1f} s ({total / elapsed if elapsed else 0:.0f} patients/s, {args.workers} workers)",
-               f"  KMT2A: " + (", ".join(f"{k} {v}" for k, v in statuses.most_common()) or "none"),
-               f"  risk groups: " + (", ".join(f"{k} {v}" for k, v in groups.most_common()) or "none")]
+               "  KMT2A: " + (", ".join(f"{k} {v}" for k, v in statuses.most_common()) or "none"),
+               "  risk groups: " + (", ".join(f"{k} {v}" for k, v in groups.most_common()) or "none")]
     if report.malformed:
         summary.append(f"  malformed lines skipped: {len(report.malformed)} (listed above)")
     if errors:
