@@ -11,15 +11,18 @@ DEMO_FHIR_PORT ?= 8090
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
+	@echo "==> creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "==> installing kmt2a-cds and its dependencies into $(VENV) (the first time takes 1-3 minutes)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[test]'
 	@touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/gunicorn --preload --workers $(WORKERS) --worker-class sync \
+	@echo "==> starting kmt2a-cds on http://127.0.0.1:$(PORT); it prints 'kmt2a-cds ready' when it answers"
+	$(BIN)/gunicorn -c python:cds_service.web.gunicorn_ready --preload --workers $(WORKERS) --worker-class sync \
 	    --bind 127.0.0.1:$(PORT) --access-logfile - 'cds_service.web.app:create_app()'
 
 test: $(VENV)/.installed
@@ -31,6 +34,7 @@ demo: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/cohort.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
