@@ -16,10 +16,12 @@ import dataclasses
 import json
 import os
 import shlex
+import signal
 import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import requests
 
@@ -43,6 +45,12 @@ def patient_view_request(patient_id: str, fhir_base: str) -> dict:
                               "scope": "patient/*.read", "subject": "kmt2a-cds-demo", "patient": patient_id},
         "context": {"patientId": patient_id, "userId": "Practitioner/demo-oncologist"},
     }
+
+
+def sandbox_url(fhir_base: str, patient_id: str, discovery: str, sandbox: str = "http://localhost:8080") -> str:
+    """The sandbox pre-configured by its URL parameters (fhirServiceUrl, patientId, serviceDiscoveryURL)."""
+    return f"{sandbox}/?" + urlencode({"fhirServiceUrl": fhir_base, "patientId": patient_id,
+                                       "serviceDiscoveryURL": discovery})
 
 
 class Demo:
@@ -104,6 +112,7 @@ class Demo:
                   f"  FHIR server (Change FHIR Server):   {self.fhir.base}",
                   f"  Patient (Change Patient):           {first}",
                   f"  CDS service (Add CDS Services):     {discovery}",
+                  f"  or open at once: {sandbox_url(self.fhir.base, first, discovery)}",
                   "", "Ready. Ctrl-C stops both servers."]
         return "\n".join(lines)
 
@@ -122,10 +131,14 @@ def main(argv: list[str] | None = None) -> int:
               "Choose others: make demo DEMO_PORT=9091 DEMO_FHIR_PORT=9090", file=sys.stderr)
         return 1
     print(demo.instructions(), flush=True)
+    # Ctrl-C, or a TERM from a supervisor or test, stops both servers cleanly.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
+        pass
+    finally:
         demo.stop()
     return 0
 

@@ -40,7 +40,7 @@ def demo(tmp_path_factory):
                 if line.startswith(("CDS service:", "FHIR server:"))}
         yield urls["CDS service"].removesuffix("/cds-services"), urls["FHIR server"], "".join(lines)
     finally:
-        os.killpg(process.pid, signal.SIGINT)
+        os.killpg(process.pid, signal.SIGTERM)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
