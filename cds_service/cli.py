@@ -142,9 +142,6 @@ def run_cards(args: argparse.Namespace) -> int:
         answer = cds_response(data, args.today or date.today(), hook=args.hook, patient_id=args.patient)
     except OfflineError as error:
         raise InputError(str(error)) from None
-    if answer.dropped:
-        print(f"kmt2a-cds: warning: {answer.dropped} card(s) failed the response schema and were dropped",
-              file=sys.stderr)
     if args.json:
         print(json.dumps(answer.response, indent=2, ensure_ascii=False))
     else:

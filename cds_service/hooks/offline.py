@@ -5,7 +5,8 @@
 A CDS Hooks request is answered by the service of its hook. A Bundle (a chart export, a demo patient) becomes the
 request an EHR would send with full prefetch: every prefetch template of the service is evaluated against the
 Bundle's resources, exactly as a FHIR server would answer it, so its cards are those the EHR would get. For the
-order hooks, the Bundle's draft MedicationRequests become `context.draftOrders`.
+order hooks, the Bundle's draft MedicationRequests become `context.draftOrders`. The call itself runs through
+`hooks.pipeline.answer`, as over HTTP (cards failing our schema are dropped and logged there).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from cds_service.hooks import prefetch, protocol, registry
-from cds_service.hooks.call import HookCall
+from cds_service.hooks import pipeline, prefetch, registry
 from cds_service.hooks.protocol import ProtocolError
 
 HOOK_INSTANCE = "00000000-0000-4000-8000-000000000000"
@@ -30,7 +30,6 @@ class Answer:
     service_id: str
     request: dict
     response: dict
-    dropped: int = 0  # cards that failed our response schema (the service drops and logs them too)
 
 
 def _registry() -> registry.Registry:
@@ -86,14 +85,7 @@ def cds_response(data: dict, today: date, hook: str | None = None, patient_id: s
     service = matching[0]
     request = request_from_bundle(data, service, patient_id) if is_bundle else data
     try:
-        protocol.check_request(request, service.hook, production=False)
-        resolved = prefetch.resolve(service.prefetch, request, prefetch.FetchSettings())
-        if missing := [key for key in service.required_prefetch if resolved.data.get(key) is None]:
-            raise OfflineError(f"required prefetch missing: {', '.join(missing)}")
+        answered = pipeline.answer(service, request, pipeline.Settings(reference_date=today))
     except ProtocolError as error:
         raise OfflineError(f"not a valid {service.hook} request: {error.diagnostics}") from None
-    call = HookCall(service_id=service.id, hook=service.hook, hook_instance=request["hookInstance"],
-                    context=request["context"], prefetch=resolved.data, reference_date=today,
-                    unavailable=tuple(sorted(resolved.unavailable)))
-    cards, dropped = protocol.keep_valid_cards(service.handler(call))
-    return Answer(service.id, request, {"cards": cards}, len(dropped))
+    return Answer(service.id, request, {"cards": answered.cards})
