@@ -15,7 +15,6 @@ import argparse
 import dataclasses
 import json
 import os
-import shlex
 import signal
 import sys
 import threading
@@ -93,6 +92,13 @@ class Demo:
         self._httpd.server_close()
         self.fhir.stop()
 
+    def curl_function(self) -> str:
+        """A one-line shell function `demo_cards PATIENT_ID`: patient-view without prefetch, pretty-printed."""
+        body = json.dumps(patient_view_request("__PATIENT__", self.fhir.base), separators=(",", ":"))
+        body = body.replace('"', '\\"').replace("__PATIENT__", "$1")
+        return (f"demo_cards() {{ curl -s -X POST {self.service}/cds-services/kmt2a-patient-view "
+                f"-H 'Content-Type: application/json' -d \"{body}\" | python3 -m json.tool; }}")
+
     def instructions(self) -> str:
         discovery = f"{self.service}/cds-services"
         lines = [f"CDS service: {discovery}", f"FHIR server: {self.fhir.base}", "",
@@ -100,11 +106,10 @@ class Demo:
         for p in self.patients:
             lines.append(f"  {p['id']:<28} {p['title']}")
         first = self.patients[0]["id"]
-        body = json.dumps(patient_view_request(first, self.fhir.base))
-        lines += ["", "Cards for one patient (the service reads the FHIR server itself; no prefetch sent):",
-                  f"  curl -s -X POST {self.service}/cds-services/kmt2a-patient-view -H 'Content-Type: application/json' \\",
-                  f"       -d {shlex.quote(body)} | python3 -m json.tool",
-                  "  (replace the two patient ids to try another patient)", "",
+        lines += ["", "Cards per patient with curl (the service reads the FHIR server itself; no prefetch is sent).",
+                  "Paste the function once, then call it with a patient id:",
+                  "  " + self.curl_function(),
+                  *[f"  demo_cards {p['id']}" for p in self.patients], "",
                   "The same cards in the terminal, from the Bundle file (no server needed):",
                   f"  .venv/bin/kmt2a-cds cards {self.data_dir.name}/{self.patients[0]['file']}",
                   f"  .venv/bin/kmt2a-cds assess {self.data_dir.name}/{self.patients[0]['file']}", "",

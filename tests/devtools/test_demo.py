@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -28,17 +29,18 @@ def demo(tmp_path_factory):
     process = subprocess.Popen([sys.executable, "-m", "cds_service.devtools.demo", "--port", "0", "--fhir-port", "0"],
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
-    lines: list[str] = []
-    deadline = time.monotonic() + 120
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    seen: list[str] = []
     try:
-        while not any(line.startswith("Ready.") for line in lines):
-            line = process.stdout.readline()
-            if not line or time.monotonic() > deadline:
-                pytest.fail("make demo did not get ready:\n" + "".join(lines))
-            lines.append(line)
-        urls = {line.split(":", 1)[0]: line.split(": ", 1)[1].strip() for line in lines
+        while not any(line.startswith("Ready.") for line in seen):
+            try:
+                seen.append(lines.get(timeout=120))
+            except queue.Empty:
+                pytest.fail("make demo did not get ready:\n" + "".join(seen))
+        urls = {line.split(":", 1)[0]: line.split(": ", 1)[1].strip() for line in seen
                 if line.startswith(("CDS service:", "FHIR server:"))}
-        yield urls["CDS service"].removesuffix("/cds-services"), urls["FHIR server"], "".join(lines)
+        yield urls["CDS service"].removesuffix("/cds-services"), urls["FHIR server"], "".join(seen)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -52,6 +54,17 @@ def test_demo_lists_every_patient_and_what_to_try(demo):
     assert all(p["id"] in output for p in PATIENTS)
     assert f"{service}/cds-services" in output and fhir in output
     assert "kmt2a-cds cards demo/" in output and "curl -s -X POST" in output
+    assert all(f"demo_cards {p['id']}" in output for p in PATIENTS)
+
+
+def test_the_printed_curl_commands_work_as_printed(demo):
+    _, _, output = demo
+    (function,) = [line.strip() for line in output.splitlines() if line.strip().startswith("demo_cards() {")]
+    result = subprocess.run(["bash", "-c", f"{function}\ndemo_cards kmt2a-demo-child-aml"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    summaries = [card["summary"] for card in json.loads(result.stdout)["cards"]]
+    assert any("KMT2A::AFDN" in summary for summary in summaries)
 
 
 def test_fhir_server_is_r4(demo):
