@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import Sequence
@@ -152,119 +151,29 @@ def run_cards(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spool(paths: list[str]):
-    """Read the cohort into an on-disk spool, reporting malformed lines on stderr as they are met."""
-    from cds_service.cohort.bulk import PatientSpool, ndjson_files
-
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        raise InputError(f"no such file or folder: {missing[0]}")
-    files = ndjson_files(Path(p) for p in paths)
-    if not files:
-        raise InputError("no NDJSON files (*.ndjson, *.jsonl, optionally .gz) in " + ", ".join(paths))
-    spool = PatientSpool()
-    spool.read(files, on_malformed=lambda message: print(f"kmt2a-cds: skipped {message}", file=sys.stderr))
-    return spool
-
-
-def _progress(args: argparse.Namespace, total: int, label: str):
-    from tqdm import tqdm
-
-    enabled = sys.stderr.isatty() if args.progress is None else args.progress
-    return tqdm(total=total, unit="patient", desc=label, disable=not enabled, file=sys.stderr, smoothing=0.1)
-
-
 def run_assess_cohort(args: argparse.Namespace) -> int:
-    from collections import Counter
+    from cds_service.cohort import commands
 
-    from cds_service.cohort.rows import RowWriter
-    from cds_service.cohort.runner import RunOptions, assess_rows
-
-    started = time.perf_counter()
-    spool = _spool([args.file, *args.more])
     fmt = args.format or ("csv" if (args.output or "").lower().endswith(".csv") else "jsonl")
-    statuses, groups, errors = Counter(), Counter(), 0
-    try:
-        total = spool.count()
-        out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
-        try:
-            writer = RowWriter(out, fmt)
-            options = RunOptions(today=args.today or date.today(), workers=args.workers)
-            with _progress(args, total, "assessing") as bar:
-                for row in assess_rows(spool.path, spool.patients(), options, on_done=bar.update):
-                    writer.write(row)
-                    errors += bool(row.get("error"))
-                    statuses[row.get("kmt2aStatus", "error")] += 1
-                    groups.update(row.get("riskGroups", []))
-        finally:
-            if args.output:
-                out.close()
-        report = spool.report
-    finally:
-        spool.close()
-    elapsed = time.perf_counter() - started
-    summary = [f"kmt2a-cds: assessed {total} patients from {report.resources} resources in {report.files} file(s) "
-               f"in {elapsed:.1f} s ({total / elapsed if elapsed else 0:.0f} patients/s, {args.workers} workers)",
-               "  KMT2A: " + (", ".join(f"{k} {v}" for k, v in statuses.most_common()) or "none"),
-               "  risk groups: " + (", ".join(f"{k} {v}" for k, v in groups.most_common()) or "none")]
-    if report.malformed:
-        summary.append(f"  malformed lines skipped: {len(report.malformed)} (listed above)")
-    if errors:
-        summary.append(f"  patients that could not be assessed: {errors} (rows with an error column)")
-    if args.output:
-        summary.append(f"  rows written to {args.output} ({fmt})")
-    print("\n".join(summary), file=sys.stderr)
-    return 0
+    return _cohort(commands.assess, [args.file, *args.more], args.output, fmt, args.today or date.today(),
+                   args.workers, args.progress)
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from cds_service.cohort.diff import compare
-    from cds_service.cohort.rows import read_rows
-    from cds_service.cohort.runner import RunOptions, assess_rows
+    from cds_service.cohort import commands
 
-    today = args.today or date.today()
-    if args.knowledge:
-        for folder in args.knowledge:
-            if not folder.is_dir():
-                raise InputError(f"not a folder of knowledge files: {folder}")
-    previous = None
-    if args.against:
-        try:
-            previous = read_rows(args.against)
-        except (OSError, ValueError, KeyError) as error:
-            raise InputError(f"cannot read rows from {args.against}: {type(error).__name__}") from None
-    spool = _spool(args.cohort)
-    changes, seen, versions = [], 0, {}
+    changed = _cohort(commands.diff, args.cohort, args.knowledge, args.against, args.json, args.today or date.today(),
+                      args.workers, args.progress)
+    return EXIT_CHANGED if changed else 0
+
+
+def _cohort(command, *args) -> int:
+    from cds_service.cohort.bulk import CohortInputError
+
     try:
-        total = spool.count()
-        with _progress(args, total, "re-assessing") as bar:
-            if args.knowledge:
-                old_dir, new_dir = (folder.resolve() for folder in args.knowledge)
-                half = max(1, args.workers // 2)
-                olds = assess_rows(spool.path, spool.patients(), RunOptions(today, half, knowledge_dir=old_dir))
-                news = assess_rows(spool.path, spool.patients(), RunOptions(today, half, knowledge_dir=new_dir),
-                                   on_done=bar.update)
-                pairs = ((old["patient"], old, new) for old, new in zip(olds, news))
-            else:
-                news = assess_rows(spool.path, spool.patients(), RunOptions(today, args.workers), on_done=bar.update)
-                pairs = ((new["patient"], previous.pop(new["patient"], None), new) for new in news)
-            for patient, old, new in pairs:
-                seen += 1
-                versions.setdefault("old", (old or {}).get("knowledgeVersion"))
-                versions.setdefault("new", new.get("knowledgeVersion"))
-                if change := compare(patient, old, new):
-                    changes.append(change)
-                    print(json.dumps(change.to_json(), ensure_ascii=False) if args.json else change.describe(),
-                          flush=True)
-        for patient, old in (previous or {}).items():
-            change = compare(patient, old, None)
-            changes.append(change)
-            print(json.dumps(change.to_json(), ensure_ascii=False) if args.json else change.describe())
-    finally:
-        spool.close()
-    print(f"kmt2a-cds: {seen} patients re-assessed; {len(changes)} changed "
-          f"(knowledge {versions.get('old') or '?'} -> {versions.get('new') or '?'})", file=sys.stderr)
-    return EXIT_CHANGED if changes else 0
+        return command(*args)
+    except CohortInputError as error:
+        raise InputError(str(error)) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,10 @@ NDJSON_SUFFIXES = (".ndjson", ".jsonl", ".ndjson.gz", ".jsonl.gz")
 PATIENT_FIELDS = ("subject", "patient", "beneficiary")
 
 
+class CohortInputError(ValueError):
+    """The cohort cannot be read at all (no such path, no NDJSON files): one line for the command line."""
+
+
 @dataclass
 class ReadReport:
     files: int = 0
