@@ -86,8 +86,9 @@ def test_malformed_lines_are_reported_with_their_number_and_skipped(export, tmp_
 def test_single_files_and_csv_output(export, tmp_path):
     out = tmp_path / "rows.csv"
     files = sorted(str(p) for p in export.iterdir())
-    result = run("assess", *files, "--today", TODAY, "-o", str(out))
+    result = run("assess", *files, "--today", TODAY, "-o", str(out), "--progress")
     assert result.returncode == 0, result.stderr
+    assert f"{PATIENTS}/{PATIENTS}" in result.stderr and "rows written to" in result.stderr  # the bar, the summary
     assert out.read_text(encoding="utf-8").startswith("patient,ageGroup,lineage,setting,kmt2aStatus")
     restored = read_rows(str(out))
     assert set(restored) == {f"syn-{i:06d}" for i in range(PATIENTS)}
