@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,10 +24,12 @@ PATIENTS = demo_patients(DEMO_DIR)
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The launcher as a subprocess on free ports; yields (service base URL, FHIR base URL, its output so far)."""
+    """`make demo` (the launcher itself without make) on free ports; yields (service base URL, FHIR base URL, its output so far)."""
     workdir = tmp_path_factory.mktemp("demo")
     env = os.environ | {"CDS_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "cds_service.devtools.demo", "--port", "0", "--fhir-port", "0"],
+    command = ["make", "demo", "DEMO_PORT=0", "DEMO_FHIR_PORT=0"] if shutil.which("make") else \
+        [sys.executable, "-m", "cds_service.devtools.demo", "--port", "0", "--fhir-port", "0"]
+    process = subprocess.Popen(command,
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     lines: queue.Queue = queue.Queue()
