@@ -80,15 +80,17 @@ class FhirStore:
             self.put(resource)
 
     def put(self, resource: dict) -> tuple[dict, bool]:
-        """Store `resource` (an id is assigned when it has none). Returns (the stored resource, created?)."""
+        """Store a copy of `resource` (an id is assigned when it has none). Returns (the stored copy, created?)."""
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise FhirError(400, "structure", "Not a FHIR resource (no resourceType).")
         rid = resource.get("id")
         if rid is None:
-            rid = resource["id"] = str(uuid.uuid4())
+            rid = str(uuid.uuid4())
+            resource = {**resource, "id": rid}
         if not isinstance(rid, str) or not _ID.match(rid):
             raise FhirError(400, "value", "Resource id must match [A-Za-z0-9-.]{1,64}.")
-        resource.setdefault("meta", {})["lastUpdated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        meta = resource.get("meta") if isinstance(resource.get("meta"), dict) else {}
+        resource = {**resource, "meta": {**meta, "lastUpdated": datetime.now(timezone.utc).isoformat(timespec="seconds")}}
         with self._lock:
             table = self._by_type.setdefault(resource["resourceType"], {})
             created = rid not in table
@@ -133,9 +135,9 @@ class FhirStore:
         if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
             raise FhirError(400, "structure", "Expected a Bundle.")
         entries = [e for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
-        aliases: dict[str, str] = {}
+        resources, aliases = [], {}
         for entry in entries:
-            resource, request = entry["resource"], entry.get("request") or {}
+            resource, request = dict(entry["resource"]), entry.get("request") or {}
             method, url = str(request.get("method", "PUT")).upper(), str(request.get("url", ""))
             if method == "PUT" and "/" in url:
                 resource["id"] = url.split("?")[0].rstrip("/").split("/")[-1]
@@ -143,11 +145,14 @@ class FhirStore:
                 resource["id"] = str(uuid.uuid4())
             full_url = entry.get("fullUrl")
             if isinstance(full_url, str) and full_url.startswith("urn:"):
-                aliases[full_url] = f"{resource['resourceType']}/{resource['id']}"
+                aliases[full_url] = f"{resource.get('resourceType')}/{resource['id']}"
+            resources.append(resource)
+        for resource in resources:  # all or nothing: check every entry before storing any
+            if not isinstance(resource.get("resourceType"), str) or not _ID.match(str(resource["id"])):
+                raise FhirError(400, "invalid", "A Bundle entry has no resourceType or an invalid id; nothing stored.")
         response = []
-        for entry in entries:
-            resource = _rewrite_references(entry["resource"], aliases)
-            stored, created = self.put(resource)
+        for resource in resources:
+            stored, created = self.put(_rewrite_references(resource, aliases))
             location = f"{stored['resourceType']}/{stored['id']}"
             response.append({"response": {"status": "201 Created" if created else "200 OK", "location": location}})
         kind = "batch-response" if bundle.get("type") == "batch" else "transaction-response"

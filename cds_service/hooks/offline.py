@@ -46,7 +46,7 @@ def request_from_bundle(bundle: dict, service: registry.Service, patient_id: str
     store = FhirStore()
     try:
         store.load_bundle({"resourceType": "Bundle", "type": "collection",
-                           "entry": [{"resource": dict(e["resource"])} for e in bundle.get("entry") or []
+                           "entry": [{"resource": e["resource"]} for e in bundle.get("entry") or []
                                      if isinstance(e, dict) and isinstance(e.get("resource"), dict)]})
     except FhirError as error:
         raise OfflineError(f"the Bundle cannot be read: {error.text}") from None

@@ -137,3 +137,11 @@ def test_bad_requests_get_an_operation_outcome(fhir):
                      requests.post(fhir.base, data="not json", timeout=10),
                      requests.get(f"{fhir.base}/Observation", params={"code:below": "x"}, timeout=10)):
         assert response.status_code == 400 and response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_transaction_with_a_bad_entry_stores_nothing(fhir):
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Patient", "id": "p9"}, "request": {"method": "PUT", "url": "Patient/p9"}},
+        {"resource": {"id": "no-type"}, "request": {"method": "POST", "url": "Observation"}}]}
+    assert requests.post(fhir.base, json=bundle, timeout=10).status_code == 400
+    assert requests.get(f"{fhir.base}/Patient/p9", timeout=10).status_code == 404
