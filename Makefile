@@ -17,7 +17,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@echo "==> installing kmt2a-cds and its dependencies into $(VENV) (the first time takes 1-3 minutes)"
-	$(BIN)/pip install --disable-pip-version-check --progress-bar on -e '.[test]'
+	$(BIN)/pip install --disable-pip-version-check -e '.[test]'
 	@touch $@
 
 run: $(VENV)/.installed
