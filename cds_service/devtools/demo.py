@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from cds_service.devtools.fhir_server import FhirServer, FhirStore
+from cds_service.devtools.fhir_server import FhirServer
+from cds_service.devtools.fhir_store import FhirStore
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 DEMO_TOKEN = "demo-token"  # the demo FHIR server accepts any token; the service fetches only when one is sent

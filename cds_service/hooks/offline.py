@@ -41,7 +41,7 @@ def _registry() -> registry.Registry:
 
 def request_from_bundle(bundle: dict, service: registry.Service, patient_id: str | None = None) -> dict:
     """The request an EHR holding `bundle` would send to `service`, prefetch filled from the Bundle."""
-    from cds_service.devtools.fhir_server import FhirError, FhirStore
+    from cds_service.devtools.fhir_store import FhirError, FhirStore
 
     store = FhirStore()
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from cds_service.devtools.fhir_server import FhirServer, FhirStore
+from cds_service.devtools.fhir_server import FhirServer
+from cds_service.devtools.fhir_store import FhirStore
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.hooks.prefetch import render
 from cds_service.hooks.registry import load as load_registry
