@@ -83,7 +83,7 @@ def lab(c: Chart, suffix: str, loinc: str, display: str, when: str, value: float
     resource = {"resourceType": "Observation", "id": c.rid(suffix), "status": "final",
                 "category": [{"coding": [{"system": OBS_CAT, "code": "laboratory", "display": "Laboratory"}]}],
                 "code": {"coding": [{"system": LOINC, "code": loinc, "display": display}], "text": text or display},
-                "subject": c.subject, "effectiveDateTime": when, "issued": when,
+                "subject": c.subject, "effectiveDateTime": when, "issued": when if "T" in when else f"{when}T12:00:00Z",
                 "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": ucum}, **extra}
     if specimen:
         resource["specimen"] = specimen
@@ -130,7 +130,7 @@ def result_text(c: Chart, suffix: str, loinc: str, display: str, when: str, text
                 "category": [{"coding": [{"system": OBS_CAT, "code": "laboratory"}]},
                              {"coding": [{"system": V2_0074, "code": "GE", "display": "Genetics"}]}],
                 "code": {"coding": [{"system": LOINC, "code": loinc, "display": display}]},
-                "subject": c.subject, "effectiveDateTime": when, "issued": when, "specimen": specimen,
+                "subject": c.subject, "effectiveDateTime": when, "issued": f"{when}T15:00:00Z", "specimen": specimen,
                 "valueString": text}
     if method:
         resource["method"] = {"text": method}

@@ -104,3 +104,11 @@ def test_demo_bundles_are_transactions_with_stable_ids():
         assert bundle["type"] == "transaction"
         assert {e["request"]["method"] for e in bundle["entry"]} == {"PUT"}
         assert f"Patient/{patient['id']}" in {e["request"]["url"] for e in bundle["entry"]}
+
+
+@pytest.mark.parametrize("patient", PATIENTS, ids=[p["id"] for p in PATIENTS])
+def test_demo_bundles_are_valid_fhir(patient):
+    """An EHR's export validates: every demo Bundle passes the FHIR models (R4B, as our mapper validates)."""
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(json.loads((DEMO_DIR / patient["file"]).read_text(encoding="utf-8")))
