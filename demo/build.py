@@ -288,7 +288,7 @@ def adult_relapse(c: Chart) -> None:
 @demo("kmt2a-demo-amplified", "Adult AML with KMT2A amplification (not a rearrangement)",
       "71-year-old woman, AML with a complex karyotype and KMT2A amplification (about 10 copies) on FISH; "
       "no KMT2A rearrangement.",
-      {"riskGroups": [["kmt2a-amplified", "high"]], "kmt2a": ["amplified", None]})
+      {"riskGroups": [["kmt2a-amplified", "high"], ["eln-2022", "adverse"]], "kmt2a": ["amplified", None]})
 def amplified(c: Chart) -> None:
     patient(c, "Nakamura-Wells", ["Eleanor"], "female", "1955-01-30", "MRN00144321")
     encounter(c, "2026-11-09T11:00:00Z", "Hematology admission")
