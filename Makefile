@@ -7,7 +7,7 @@ WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_PORT ?= 8091
 DEMO_FHIR_PORT ?= 8090
 
-.PHONY: run test bench clean demo
+.PHONY: run test bench soak clean demo
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -35,6 +35,10 @@ demo: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/cohort.py
+
+# Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
+soak: $(VENV)/.installed
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
