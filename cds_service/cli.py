@@ -87,7 +87,8 @@ def read_json(path: str) -> dict:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{'stdin' if path == '-' else path} is not JSON: {exc.msg} at line {exc.lineno}") from None
+        hint = " (one JSON per line? name it .ndjson, or pass its folder)" if exc.msg == "Extra data" else ""
+        raise InputError(f"{'stdin' if path == '-' else path} is not JSON: {exc.msg} at line {exc.lineno}{hint}") from None
     if not isinstance(data, dict):
         raise InputError("expected a JSON object (a FHIR Bundle or a CDS Hooks request)")
     return data

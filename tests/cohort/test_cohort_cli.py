@@ -138,3 +138,22 @@ def test_diff_against_earlier_rows(export, tmp_path):
     assert result.returncode == 1
     assert result.stdout.startswith(f"{rows[3]['patient']}: risk made-up=group -> ")
     assert len(result.stdout.splitlines()) == 1
+
+
+def test_gzipped_export_files_are_read(export, tmp_path):
+    import gzip
+
+    zipped = tmp_path / "gz"
+    zipped.mkdir()
+    for file in export.iterdir():
+        (zipped / f"{file.name}.gz").write_bytes(gzip.compress(file.read_bytes()))
+    result = run("assess", str(zipped), "--today", TODAY)
+    assert result.returncode == 0, result.stderr
+    assert {r["patient"]: r for r in jsonl(result.stdout)} == {f"syn-{i:06d}": alone(i) for i in range(PATIENTS)}
+
+
+def test_ndjson_named_json_gets_a_hint(export, tmp_path):
+    misnamed = tmp_path / "patients.json"
+    misnamed.write_text((export / "Patient.ndjson").read_text(encoding="utf-8"), encoding="utf-8")
+    result = run("assess", str(misnamed))
+    assert result.returncode == 2 and "name it .ndjson" in result.stderr
