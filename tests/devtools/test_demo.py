@@ -24,13 +24,13 @@ PATIENTS = demo_patients(DEMO_DIR)
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """`make demo` (the launcher itself without make) on free ports; yields (service base URL, FHIR base URL, its output so far)."""
+    """`make demo` (the launcher itself where make is missing) on free ports.
+    Yields (service base URL, FHIR base URL, what it printed until ready)."""
     workdir = tmp_path_factory.mktemp("demo")
     env = os.environ | {"CDS_DATABASE_URL": f"sqlite:///{workdir / 'demo.db'}", "PYTHONUNBUFFERED": "1"}
     command = ["make", "demo", "DEMO_PORT=0", "DEMO_FHIR_PORT=0"] if shutil.which("make") else \
         [sys.executable, "-m", "cds_service.devtools.demo", "--port", "0", "--fhir-port", "0"]
-    process = subprocess.Popen(command,
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
