@@ -10,8 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
+
+# A folder whose files replace the packaged ones of the same name (`kmt2a-cds diff --knowledge OLD NEW` sets it
+# in the worker processes of each side, before anything is loaded).
+OVERRIDE_ENV = "KMT2A_CDS_KNOWLEDGE_DIR"
 
 MANIFEST = "manifest.json"
 GENERATED = frozenset({MANIFEST, "README.md"})  # derived from the others: not part of the content hash
@@ -22,13 +28,20 @@ UNRELEASED = "unreleased"
 @lru_cache(maxsize=None)
 def load(name: str) -> dict:
     """The parsed JSON knowledge file `name` (e.g. "sources.json") shipped in this package."""
+    override = os.environ.get(OVERRIDE_ENV)
+    if override and (Path(override) / name).is_file():
+        return json.loads((Path(override) / name).read_text(encoding="utf-8"))
     return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
 
 
 def _content_files() -> list[tuple[str, bytes]]:
     package, folder = TERMINOLOGY
-    knowledge = [(f"knowledge/{e.name}", e) for e in resources.files(__package__).iterdir()
-                 if e.is_file() and e.name.endswith((".json", ".csv")) and e.name not in GENERATED]
+    entries = {e.name: e for e in resources.files(__package__).iterdir()}
+    override = os.environ.get(OVERRIDE_ENV)
+    if override and Path(override).is_dir():  # the knowledge `load` reads is the knowledge the version names
+        entries.update({p.name: p for p in Path(override).iterdir()})
+    knowledge = [(f"knowledge/{name}", e) for name, e in entries.items()
+                 if e.is_file() and name.endswith((".json", ".csv")) and name not in GENERATED]
     terminology = [(f"terminology/{e.name}", e) for e in resources.files(package).joinpath(folder).iterdir()
                    if e.is_file() and e.name.endswith((".json", ".csv"))]
     # Line endings normalised: a checkout with CRLF is the same knowledge.
