@@ -51,7 +51,7 @@ def ambiguous_karyotype(f: Facts, out: Findings) -> None:
             continue  # the partner is already named by a better test
         out.caution(code)  # every ambiguity code the mapper can emit has a text (tests/clinical/test_rules.py)
     if apl_possible:
-        _possible_apl(f, out)
+        _possible_apl(out)
         return
     if codes and (not f.kmt2a_confirmed or not f.partner):
         out.consider("confirm-fusion-partner")
@@ -60,7 +60,7 @@ def ambiguous_karyotype(f: Facts, out: Findings) -> None:
         out.missing("kmt2a-status", blocks=("kmt2a-schemes",))
 
 
-def _possible_apl(f: Facts, out: Findings) -> None:
+def _possible_apl(out: Findings) -> None:
     """A possible APL variant is an emergency: one urgent FISH request with KMT2A and RARA probes (it also names a
     KMT2A partner, so no second partner-FISH order) and the coagulation work-up now."""
     out.missing("kmt2a-status", blocks=("kmt2a-schemes",), order="apl")
