@@ -117,7 +117,7 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
         summary = _listing(f"{_subject(a)}: risk group needs ", [_short(m) for m in needs], ", ")
     else:
         summary = f"{_subject(a)}: no KMT2A risk scheme applies"
-    keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
+    keys = [k for g in a.risk_groups for k in g.sources] or ["POLICY"]  # no group: the service speaks, not the overview
     return cardkit.card(
         _fit(summary),
         "info",
