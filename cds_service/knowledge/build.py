@@ -98,7 +98,10 @@ def readme() -> str:
     lines += ["| " + " | ".join(row) + " |" for row in rows()]
     lines += ["", "## Sources", "", "| Key | Source | Kind | Link |", "|---|---|---|---|"]
     for key, entry in sources.items():
-        lines.append(f"| {key} | {_cell(entry['label'])} | {entry['kind']} | {entry.get('url', 'no stable link')} |")
+        note = f" ({_cell(entry['note'])})" if entry.get("note") else ""
+        provenance = f" Provenance: {_cell(entry['provenance'])}" if entry.get("provenance") else ""
+        lines.append(f"| {key} | {_cell(entry['label'])}{provenance} | {entry['kind']} | "
+                     f"{entry.get('url', 'no stable link')}{note} |")
     return "\n".join(lines) + "\n"
 
 
