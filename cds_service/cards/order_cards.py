@@ -1,8 +1,8 @@
 """OrderChecks -> CDS cards for one hook.
 
-order-select: `info` when the order is fine, `warning` when something needs attention.
-order-sign:   `critical` for an unsafe order (wrong dose, not indicated, QTcF above the start limit),
-              `warning` for other problems, and no card for an order that is fine (no nagging).
+The indicator is the policy table's (knowledge/card_policy.json, "order_checks"): `critical` for what must not
+be signed as written, `warning` for an action due before or soon after signing, `info` otherwise. order-select
+shows every judged order; order-sign shows only orders with something to act on (no nagging).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ EXTENSION = "org.kmt2a-cds.order-check"
 
 
 def indicator(check: OrderCheck, hook: str) -> str | None:
-    if hook == "order-sign":
-        return "critical" if check.unsafe else "warning" if check.problem else None
-    return "warning" if check.problem else "info"
+    """The policy table's level (knowledge/card_policy.json); at order-sign an order with nothing to act on
+    gets no card."""
+    level = check.level
+    return None if hook == "order-sign" and level == "info" else level
 
 
 def _shown(checks: Iterable[OrderCheck], hook: str, selected: set[str] | None) -> list[OrderCheck]:
@@ -47,13 +48,14 @@ def card_for(check: OrderCheck, level: str) -> dict:
         update = action("update", check.correction_text, resource=copy.deepcopy(check.corrected))
         suggestions.append(suggestion(check.correction_label, [update], is_recommended=True))
     reasons = knowledge.load("order_checks.json")["override_reasons"].get(check.override_group, [])
+    offered = [override_reason(**r["hl7"]) if r.get("hl7") else override_reason(r["code"], r["display"]) for r in reasons]
     return card(
         check.summary,
         level,
         source_for(check.sources[0], topic=check.kind),
         detail="\n\n".join(check.lines),
         suggestions=suggestions,
-        override_reasons=[override_reason(r["code"], r["display"]) for r in reasons] if check.problem else [],
+        override_reasons=offered if level != "info" else [],
         links=links_for(check.sources),
         extension={EXTENSION: check.extension()},
     )

@@ -13,9 +13,9 @@ from datetime import date
 
 from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as revumenib
-from cds_service.orders import correction, doses
+from cds_service.orders import correction, doses, on_treatment
 from cds_service.orders.model import OrderCheck, worst
-from cds_service.orders.text import reason_text, short_reason
+from cds_service.orders.text import monitoring_lines, monitoring_summary, reason_text, short_reason
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
 
 
@@ -31,14 +31,19 @@ class Part:
     rank: int = 99
     unsafe: bool = False
     problem: bool = False
+    findings: list[str] = field(default_factory=list)  # codes of card_policy.json "order_checks"
+    group: str | None = None  # override-reason group of the part's lead finding
 
 
-def _flag(part: Part, rank: int, summary: str, unsafe: bool = False) -> None:
+def _flag(part: Part, rank: int, summary: str, unsafe: bool = False, finding: str | None = None,
+          group: str = "safety") -> None:
     """Mark a problem; the most consequential one (lowest rank) names the part."""
     part.problem = True
     part.unsafe = part.unsafe or unsafe
+    if finding:
+        part.findings.append(finding)
     if rank < part.rank:
-        part.rank, part.summary = rank, summary
+        part.rank, part.summary, part.group = rank, summary, group
 
 
 def _tagged(item: dict) -> str:
@@ -56,10 +61,12 @@ def indication_part(case: Case) -> Part:
     if found.verdict == "cannot-check":
         lacking = ", ".join(reason_text(m) for m in found.missing_data)
         part.verdict = "cannot-check"
-        _flag(part, 60, f"Revumenib indication cannot be checked: {lacking} missing")
+        _flag(part, 60, f"Revumenib indication cannot be checked: {lacking} missing", finding="indication-cannot-check",
+              group="missing-data")
         part.lines.append(f"Indication cannot be checked: {lacking} missing.")
         return part
-    part.verdict, part.unsafe, part.problem, part.rank = "not-indicated", True, True, 10
+    part.verdict, part.unsafe, part.problem, part.rank, part.group = "not-indicated", True, True, 10, "indication"
+    part.findings.append("not-indicated")
     first = next(r for r in found.reasons if r not in ("kmt2a-rearranged", "npm1-mutated-aml", "relapsed", "refractory"))
     label = "off-label" if found.verdict == "off-label-age" else "not indicated"
     part.summary = f"Revumenib {label}: {short_reason(first)}"
@@ -95,13 +102,14 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     part = Part(reasons=list(expected.reasons), missing=list(expected.missing_data))
     if ordered is None and order.unreadable:
         part.verdict = "cannot-check"
-        _flag(part, 15, "Revumenib order could not be read: dose not checked")  # ranks first: re-enter it
+        _flag(part, 15, "Revumenib order could not be read: dose not checked",  # ranks first: re-enter it
+              finding="order-not-readable")
         part.reasons.append("order-not-readable")
         part.lines.append(f"The order is {order.unreadable}, so its dose was not read; check it by hand or re-enter it.")
         return part, None, []
     if ordered is None:
         part.verdict = "cannot-check"
-        _flag(part, 55, "Revumenib order states no dose: cannot check it")
+        _flag(part, 55, "Revumenib order states no dose: cannot check it", finding="dose-not-stated")
         part.reasons.append("dose-not-stated")
         part.lines.append("The order states no dose; it cannot be checked.")
         return part, None, []
@@ -112,19 +120,54 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     if verdict == "cannot-check":
         part.verdict = "cannot-check"
         lacking = ", ".join(reason_text(m) for m in part.missing) or f"a dose in mg or mg/m2 (ordered in {ordered.unit or 'no unit'})"
-        _flag(part, 55, f"Revumenib dose cannot be checked: {lacking} missing")
+        _flag(part, 55, f"Revumenib dose cannot be checked: {lacking} missing", finding="dose-cannot-check",
+              group="missing-data")
         return part, None, []
     if verdict == "ok":
         if not _is_label_dose(ordered, expected):
             _note_tolerated(part, ordered, expected)
+        _dispensing(part, ordered)
         return part, None, []
     part.verdict = verdict
-    shown = " ".join(p for p in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if p)
+    shown = shown_dose(ordered)
     where = "above" if verdict == "dose-too-high" else "below"
-    _flag(part, 30, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)}", unsafe=True)
+    _flag(part, 30 if verdict == "dose-too-high" else 35, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)}",
+          unsafe=verdict == "dose-too-high", finding=verdict, group="dose-high" if verdict == "dose-too-high" else "dose-low")
     part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
     fixed, changes = _correction(order, ordered, expected, f"frequency-not-{expected.frequency}" in why)
     return part, fixed, changes
+
+
+def shown_dose(ordered: doses.OrderedDose) -> str:
+    """The ordered dose in clinical words, tablets with their composition: "1 x 160 mg tablet = 160 mg twice
+    daily"; never a UCUM annotation such as {pill}."""
+    when = frequency_words(ordered.frequency)
+    if ordered.units is not None and ordered.strength_mg is not None:
+        form = ordered.unit_form or "tablet"
+        return (f"{revumenib.fmt(ordered.units)} x {revumenib.fmt(ordered.strength_mg)} mg {form}"
+                f"{'s' if ordered.units != 1 else ''} = {revumenib.fmt(ordered.mg)} mg {when}").strip()
+    if ordered.units is not None:
+        form = ordered.unit_form or "tablet"
+        return f"{revumenib.fmt(ordered.units)} {form}{'s' if ordered.units != 1 else ''} (strength not stated) {when}".strip()
+    return f"{revumenib.fmt(ordered.value)} {ordered.unit} {when}".strip()
+
+
+def frequency_words(frequency: str | None) -> str:
+    return {"q12h": "every 12 hours", "daily": "once daily", "q8h": "every 8 hours", "q24h": "once daily"}.get(
+        frequency or "", frequency or "")
+
+
+def _dispensing(part: Part, ordered: doses.OrderedDose) -> None:
+    """An mg dose whole tablets cannot make is flagged with the nearest amounts they can make."""
+    if ordered.unit != "mg" or ordered.mg is None or revumenib.is_dispensable(ordered.mg):
+        return
+    nearest = revumenib.nearest_dispensable(ordered.mg)
+    made = "; ".join(f"{revumenib.fmt(a)} mg = {revumenib.tablets_for(a)} tablets" for a in nearest)
+    part.reasons.append("dose-not-dispensable")
+    _flag(part, 52, f"Revumenib {revumenib.fmt(ordered.mg)} mg cannot be made from whole tablets", finding="dose-not-dispensable",
+          group="dispensing")
+    part.lines.insert(0, f"{revumenib.fmt(ordered.mg)} mg cannot be made from whole 25, 110 and 160 mg tablets. "
+                         f"Nearest: {made}.")
 
 
 def _is_label_dose(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> bool:
@@ -140,6 +183,7 @@ def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.
     got, want, unit = (ordered.value, expected.per_m2, "mg/m2") if in_m2 else (ordered.mg, expected.value, "mg")
     where = "above" if got > want else "below"
     part.reasons.append("dose-within-local-tolerance")
+    part.findings.append("dose-within-local-tolerance")
     gap = abs(got - want)
     part.lines.insert(0, f"Ordered {revumenib.fmt(got)} {unit} is {revumenib.fmt(gap)} {unit} ({gap / want:.0%}) {where} "
                          f"the table's {revumenib.fmt(want)} {unit}: not the label dose, accepted only by the local "
@@ -157,7 +201,8 @@ def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
     named = ", ".join(f"{m.source.reference} of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)"
                       if m.source.date else f"{m.source.reference} (undated)" for m in stale)
     part.lines.append(f"The dose rests on {named}: {_tagged(rule)}")
-    _flag(part, 56, "Revumenib dose by BSA from an old weight: re-weigh before dosing")
+    _flag(part, 56, "Revumenib dose by BSA from an old weight: re-weigh before dosing", finding="weight-not-recent",
+          group="monitoring")
     return part
 
 
@@ -190,10 +235,22 @@ def co_medications(case: Case, order: DraftMedicationOrder) -> list[tuple[str, f
     return out
 
 
-def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_for: tuple[str, ...] = ()) -> Part:
+def qt_level(case: Case, ingredient: str) -> str:
+    """"qt-prolonging-warning" or "qt-prolonging-info" for a QT-prolonging drug given with revumenib: graded by
+    the drug's risk and the latest QTcF (knowledge: order_checks.json "qt_prolonging_grading")."""
+    grading = knowledge.load("order_checks.json")["qt_prolonging_grading"]
+    qtc = case.qtc
+    recent = (qtc is not None and qtc.method == "QTcF" and qtc.source.date is not None
+              and (case.reference_date - qtc.source.date).days <= grading["recent_ecg_days"])
+    normal = recent and qtc.value <= grading["normal_qtcf_max_ms"]
+    return "qt-prolonging-info" if normal and ingredient not in grading["high_risk"] else "qt-prolonging-warning"
+
+
+def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_for: tuple[str, ...] = (),
+                     case: Case | None = None) -> Part:
     """Inducers and QT-prolonging drugs (strong inhibitors are handled by the dose). `dose_adjusted_for`:
-    inhibitors the ordered dose is already right for (posaconazole, voriconazole also prolong QT): for them
-    the card says the dose is right and asks only for ECG monitoring."""
+    inhibitors the ordered dose is already right for (posaconazole, voriconazole also prolong QT): no warning for
+    the inhibitor; their QT effect is graded like any QT-prolonging drug (risk and latest QTcF)."""
     part = Part()
     for rule in knowledge.load("order_checks.json")["interactions"]:
         if rule["effect"] == "reduce-dose":
@@ -201,17 +258,30 @@ def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_fo
         names = [name for name, classes, _ in co if rule["class"] in classes]
         if not names:
             continue
-        part.verdict, part.problem = "interaction", True
+        part.verdict = "interaction"
         part.reasons += [f"{rule['code']}:{name}" for name in names]
-        adjusted = [name for name in names if name in dose_adjusted_for and "text_dose_adjusted" in rule]
-        others = [name for name in names if name not in adjusted]
         rank = 40 if rule["effect"] == "avoid" else 45
+        if rule["code"] != "qt-prolonging":
+            part.lines.append(f"With {', '.join(names)}: {_tagged(rule)}")
+            _flag(part, rank - 1, f"Revumenib with {', '.join(names)}: {rule['short']}", finding="inducer", group="interaction")
+            continue
+        levels = {name: (qt_level(case, name) if case is not None else "qt-prolonging-warning") for name in names}
+        warned = [n for n in names if levels[n] == "qt-prolonging-warning"]
+        calm = [n for n in names if n not in warned]
+        adjusted = [n for n in names if n in dose_adjusted_for]
         if adjusted:
-            part.lines.append(f"With {', '.join(adjusted)}: {rule['text_dose_adjusted']} [{rule['tag']}]")
-            _flag(part, rank, f"Revumenib with {', '.join(adjusted)}: {rule['short_dose_adjusted']}")
-        if others:
-            part.lines.append(f"With {', '.join(others)}: {_tagged(rule)}")
-            _flag(part, rank - 1, f"Revumenib with {', '.join(others)}: {rule['short']}")
+            part.findings.append("inhibitor-accounted-for")
+            part.lines.append(f"The revumenib dose is already the reduced one for {', '.join(adjusted)} [{rule['tag']}].")
+        if warned:
+            part.lines.append(f"With {', '.join(warned)}: {_tagged(rule)}")
+            _flag(part, rank - 1, f"Revumenib with {', '.join(warned)}: {rule['short']}", finding="qt-prolonging-warning",
+                  group="interaction")
+        if calm:
+            part.findings.append("qt-prolonging-info")
+            part.lines.append(f"With {', '.join(calm)}: also prolongs the QTc; the latest QTcF is normal: ECG, potassium "
+                              f"and magnesium as scheduled [{rule['tag']}].")
+            if part.summary is None:
+                part.summary, part.rank = f"Revumenib with {', '.join(calm)}: {rule['short_info']}", 90
     return part
 
 
@@ -249,7 +319,8 @@ def prestart_part(case: Case) -> Part:
             pass
         elif value.value < limit["value"]:
             part.reasons.append(f"{code}-low")
-            _flag(part, 50, f"Correct {code} before starting revumenib ({revumenib.fmt(value.value)} mmol/L)")
+            _flag(part, 50, f"Correct {code} before starting revumenib ({revumenib.fmt(value.value)} mmol/L)",
+                  finding="electrolytes-low")
             # the limit is the usual range, not the lab's: its text says the lab's own range prevails
             part.lines.append(f"{code.capitalize()} {revumenib.fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} mmol/L "
                               f"({_tagged(limit)}): {_tagged(rules['electrolytes'])}.")
@@ -261,10 +332,11 @@ def prestart_part(case: Case) -> Part:
         pass
     elif wbc.value >= limit["value"]:
         part.reasons.append("wbc-above-start-limit")
-        _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib")
+        _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib", finding="wbc-above-start-limit")
         part.lines.append(f"WBC {revumenib.fmt(wbc.value)} x10^9/L{_when(wbc)}: {_tagged(limit)}.")
     if part.missing:
-        _flag(part, 58, "Before starting revumenib: " + ", ".join(reason_text(m) for m in part.missing) + " missing")
+        _flag(part, 58, "Before starting revumenib: " + ", ".join(reason_text(m) for m in part.missing) + " missing",
+              finding="prestart-data-missing", group="missing-data")
     return part
 
 
@@ -285,10 +357,35 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
     if qtc.value > limit["value"]:
         part.verdict = "do-not-start"
         part.reasons.append("qtcf-above-limit")
-        _flag(part, 20, f"Do not start revumenib: QTcF {revumenib.fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True)
+        _flag(part, 20, f"Do not start revumenib: QTcF {revumenib.fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True,
+              finding="do-not-start", group="qtc")
         part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)}: {_tagged(limit)}. Correct potassium and magnesium, review QT-prolonging drugs, repeat the ECG.")
     else:
         part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)} is within the start limit ({limit['value']} ms).")
+
+
+# --- on treatment: a continuation order ------------------------------------------------------------
+
+
+def on_treatment_part(case: Case) -> Part:
+    """A continuation order: the on-treatment QTcF limits, the ECG schedule and the electrolytes (data from
+    orders.on_treatment, words from orders.text)."""
+    part = Part()
+    found = on_treatment.monitoring(case)
+    if found is None:
+        return part
+    part.lines += monitoring_lines(found)
+    summary = monitoring_summary(found)
+    if "qtcf-above-interrupt-limit" in found.findings:
+        part.verdict = "hold"
+        part.reasons.append(f"qtcf-above-interrupt-limit:{found.qtc_action.rule['code']}")
+    for finding in found.findings:
+        rank, group = {"qtcf-above-interrupt-limit": (18, "qtc"), "qtc-above-limit-not-fridericia": (42, "qtc"),
+                       "ecg-overdue": (47, "monitoring"), "electrolytes-low": (50, "monitoring"),
+                       "electrolytes-missing": (54, "monitoring")}[finding]
+        _flag(part, rank, summary or "", unsafe=finding == "qtcf-above-interrupt-limit", finding=finding, group=group)
+        part.reasons.append(finding)
+    return part
 
 
 # --- the whole check -------------------------------------------------------------------------------
@@ -297,7 +394,8 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
 def medications_part() -> Part:
     """The medication list was not available: strong CYP3A4 inhibitors and inducers are unknown."""
     part = Part(verdict="cannot-check", missing=["medications"])
-    _flag(part, 57, "Revumenib: medication list not available, CYP3A4 inhibitors unknown")
+    _flag(part, 57, "Revumenib: medication list not available, CYP3A4 inhibitors unknown", finding="medications-unknown",
+          group="missing-data")
     part.lines.append("The medication list could not be read for this call: the expected dose assumes no strong "
                       "CYP3A4 inhibitor, and inducers or QT-prolonging drugs could not be checked.")
     return part
@@ -311,15 +409,18 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
     ordered = doses.ordered_dose(case, order)
     dose, fixed, changes = dose_part(order, expected, ordered)
     dose_adjusted_for = revumenib.strong_cyp3a4_inhibitors(case, draft_inhibitors) if dose.verdict == "ok" else ()
-    others = [indication_part(case), interaction_part(co, dose_adjusted_for),
+    others = [indication_part(case), interaction_part(co, dose_adjusted_for, case),
               dosing_weight_part(expected, case.reference_date)]
     if medications_unknown:
         others.append(medications_part())
     continuing = revumenib.on_treatment(case)
-    if not continuing:  # the pre-start checks are for the first dose
-        others.append(prestart_part(case))
+    # a first order gets the pre-start checks; a continuation is checked like a first order (dose, inhibitors,
+    # QTc) with the on-treatment limits instead of the pre-start ones
+    others.append(on_treatment_part(case) if continuing else prestart_part(case))
     parts = [dose, *others]
     verdict = worst(p.verdict for p in parts)
+    findings = tuple(dict.fromkeys(f for p in parts for f in p.findings))
+    lead = min(parts, key=lambda p: p.rank)
     return OrderCheck(
         order=order.reference, medication="revumenib", verdict=verdict, kind="menin-inhibitor",
         summary=_summary(parts, dose, ordered, expected), lines=_lines(parts, continuing),
@@ -329,13 +430,13 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
         sources=_sources(), unsafe=any(p.unsafe for p in parts), problem=any(p.problem for p in parts),
         corrected=fixed, correction_label=_correction_label(fixed),
         correction_text=_correction_text(fixed, changes) if fixed is not None else None,
-        override_group=_override_group(verdict),
+        override_group=lead.group or _override_group(verdict), findings=findings,
     )
 
 
 def _summary(parts: list[Part], dose: Part, ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose) -> str:
     lead = min(parts, key=lambda p: p.rank)
-    if lead.rank == 99:
+    if lead.rank >= 90:  # nothing to act on (an info-level note does not name the card)
         return _ok_summary(ordered, expected, "dose-within-local-tolerance" in dose.reasons)
     if dose.verdict.startswith("dose-") and lead is not dose:  # a wrong dose is never left out of the summary
         return f"{lead.summary}; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
@@ -354,8 +455,8 @@ def _lines(parts: list[Part], continuing: bool) -> tuple[str, ...]:
     warnings = revumenib.table()["warnings"]
     lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
     if continuing:
-        lines.append("Patient already on revumenib: pre-start checks not repeated; " + _tagged(warnings["ecg_schedule"]))
-    return tuple(lines + [_tagged(warnings["boxed"]), _tagged(warnings["differentiation_syndrome"])])
+        lines.append("Continuation: pre-start checks not repeated.")
+    return tuple(lines + [_tagged(warnings["boxed"])])
 
 
 def _expected_contract(expected: revumenib.ExpectedDose, ordered: doses.OrderedDose | None) -> dict | None:

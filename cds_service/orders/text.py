@@ -79,3 +79,61 @@ def shorten(text: str, limit: int = 139) -> str:
     if len(text) <= limit:
         return text
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "\u2026"
+
+
+# --- on-treatment monitoring (patient-view card and continuation orders) ---------------------------
+
+VERIFY = "Label threshold not verified here: verify against the current label."
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def _on(measurement) -> str:
+    return f" on {measurement.source.date.isoformat()}" if measurement.source.date else " (undated)"
+
+
+def monitoring_summary(m) -> str | None:
+    """The one line a prescriber reads first; None when nothing is due."""
+    if m.qtc_action is not None:
+        q = m.qtc_action.reading
+        return shorten(f"Hold revumenib: QTcF {_number(q.value)} ms{_on(q)} is above the interrupt limit")
+    if "qtc-above-limit-not-fridericia" in m.findings:
+        return shorten(f"On revumenib: {m.latest_qtc.method} {_number(m.latest_qtc.value)} ms{_on(m.latest_qtc)}: obtain a QTcF ECG today")
+    due = []
+    if "ecg-overdue" in m.findings:
+        due.append("ECG overdue")
+    if "electrolytes-low" in m.findings:
+        due.append("correct " + " and ".join(e.name for e in m.electrolytes if e.state == "low"))
+    if "electrolytes-missing" in m.findings:
+        due.append("check " + " and ".join(e.name for e in m.electrolytes if e.state in ("missing", "old")))
+    return shorten("On revumenib: " + "; ".join(due)) if due else None
+
+
+def monitoring_lines(m) -> list[str]:
+    """The detail, action first; results quoted by value and date."""
+    lines = []
+    if m.qtc_action is not None:
+        a = m.qtc_action
+        rise = (f" (baseline QTcF {_number(a.baseline.value)} ms{_on(a.baseline)}, rise {_number(a.rise_ms)} ms)"
+                if a.baseline is not None and a.rise_ms is not None else "")
+        lines.append(f"QTcF {_number(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. "
+                     f"Stop for torsades de pointes. {VERIFY}")
+    elif "qtc-above-limit-not-fridericia" in m.findings:
+        q = m.latest_qtc
+        lines.append(f"{q.method or 'QTc'} {_number(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
+                     f"are QTcF. Obtain a QTcF ECG before the next dose.")
+    if "ecg-overdue" in m.findings:
+        last = m.ecg.last
+        when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
+        phase = "weekly in the first 4 weeks" if m.ecg.phase == "weekly" else "monthly after the first 4 weeks"
+        lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for 4 weeks, then monthly). {VERIFY}")
+    for e in m.electrolytes:
+        if e.state == "low":
+            lines.append(f"{e.name.capitalize()} {_number(e.reading.value)} mmol/L{_on(e.reading)} is below "
+                         f"{_number(e.limit)} mmol/L: correct it (boxed warning).")
+        elif e.state in ("missing", "old"):
+            seen = f"last {_number(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
+            lines.append(f"{e.name.capitalize()}: {seen}; check it with the ECG (boxed warning).")
+    return lines
