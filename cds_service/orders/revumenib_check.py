@@ -16,6 +16,7 @@ from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders import correction, doses, on_treatment
 from cds_service.orders.model import OrderCheck, worst
 from cds_service.orders.text import monitoring_lines, monitoring_summary, reason_text, short_reason
+from fhir_mappings import medications
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
 
 
@@ -83,16 +84,16 @@ def _target(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> str
     """The expected dose in the order's own terms: "95 mg/m2 q12h" for an mg/m2 order, else "160 mg q12h"."""
     in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
     amount = f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
-    return f"{amount} {expected.frequency}"
+    return f"{amount} {frequency_words(expected.frequency)}"
 
 
 def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
     cited = f"[{expected.tag}, {expected.source}]. {revumenib.VERIFY_TEXT}"
     if expected.value is not None:
         how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
-        return f"Expected dose: {expected.value:g} mg {expected.frequency} ({how}) {cited}"
+        return f"Expected dose: {expected.value:g} mg {frequency_words(expected.frequency)} ({how}) {cited}"
     if expected.per_m2 is not None:
-        return f"Expected dose: {expected.per_m2:g} mg/m2 {expected.frequency} ({expected.why}) {cited}"
+        return f"Expected dose: {expected.per_m2:g} mg/m2 {frequency_words(expected.frequency)} ({expected.why}) {cited}"
     return None
 
 
@@ -208,14 +209,59 @@ def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
 
 def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose, expected: revumenib.ExpectedDose,
                 wrong_schedule: bool) -> tuple[dict | None, list[str]]:
-    """Keep an mg/m2 order in mg/m2; otherwise whole tablets in mg."""
+    """An mg/m2 order stays in mg/m2; otherwise whole tablets in mg. The schedule is always written out, the text
+    rewritten, and a product whose strength cannot make the dose replaced by the ingredient's tablets."""
     if ordered.unit == "mg/m2" and expected.per_m2 is not None:
         value, unit = expected.per_m2, "mg/m2"
     elif expected.tablets_mg is not None:
         value, unit = expected.tablets_mg, "mg"
     else:
         return None, []
-    return correction.corrected_order(order.resource, value, unit, expected.frequency if wrong_schedule else None)
+    given_mg = expected.tablets_mg  # what the pharmacy gives (the rounding rule), None without a BSA
+    strength = order.product_strength_mg
+    most = revumenib.dosing()["max_tablets_per_dose"]
+    keeps = strength is None or (given_mg is not None and abs(given_mg / strength - round(given_mg / strength)) < 1e-9
+                                 and round(given_mg / strength) <= most)
+    product = None if keeps else ingredient_product("revumenib")
+    text = dose_instruction(value, unit, given_mg, strength if keeps else None, order.dose.route if order.dose else None,
+                            expected.frequency)
+    return correction.corrected_order(order.resource, value, unit, expected.frequency, text=text, product=product)
+
+
+def ingredient_product(ingredient: str) -> dict:
+    """The medication as the ingredient's oral tablets (any strength): RxNorm ingredient code when we have one."""
+    rxcui = medications.ingredient_rxcui(ingredient)
+    concept = {"text": f"{ingredient} oral tablet"}
+    if rxcui:
+        concept["coding"] = [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxcui, "display": ingredient}]
+    return concept
+
+
+def composition(mg: float, strength: float | None = None) -> str | None:
+    """"1 x 160 mg + 1 x 110 mg tablets" (fewest tablets), or "2 x 160 mg tablets" with a fixed product strength."""
+    if strength is not None:
+        count = round(mg / strength)
+        return f"{count} x {revumenib.fmt(strength)} mg tablet{'s' if count != 1 else ''}"
+    made = revumenib.tablets_for(mg)
+    if made is None:
+        return None
+    return f"{made} tablet{'s' if made != '1 x ' + revumenib.fmt(mg) + ' mg' else ''}"
+
+
+def dose_instruction(value: float, unit: str, given_mg: float | None, strength: float | None, route: str | None,
+                     frequency: str | None) -> str:
+    """The corrected order's text, agreeing with its dose, schedule and product:
+    "270 mg = 1 x 160 mg + 1 x 110 mg tablets, by mouth, every 12 hours"."""
+    how = "by mouth" if not route or route.lower() in ("oral", "po", "by mouth", "oral use") else route
+    when = frequency_words(frequency)
+    if unit == "mg":
+        made = composition(value, strength)
+        return f"{revumenib.fmt(value)} mg{f' = {made}' if made else ''}, {how}, {when}"
+    given = ""
+    if given_mg is not None:
+        made = composition(given_mg, strength)
+        given = f" (given as {revumenib.fmt(given_mg)} mg{f' = {made}' if made else ''})"
+    return f"{revumenib.fmt(value)} {unit}{given}, {how}, {when}"
 
 
 # --- co-medications --------------------------------------------------------------------------------
@@ -478,32 +524,21 @@ def _override_group(verdict: str) -> str:
 def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose, tolerated: bool) -> str:
     if ordered is None or (expected.value is None and expected.per_m2 is None):
         return "Revumenib: indication and dose checked"
-    shown = " ".join(part for part in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if part)
+    shown = shown_dose(ordered)
     if tolerated:
         return f"Revumenib {shown} is within the local tolerance of the expected {_target(ordered, expected)}"
     return f"Revumenib {shown} matches the expected {_target(ordered, expected)}"
 
 
-def _dose_of(fixed: dict) -> dict:
-    for dosage in fixed.get("dosageInstruction") or []:
-        for rate in dosage.get("doseAndRate") or []:
-            if "doseQuantity" in rate:
-                return rate["doseQuantity"]
-    return {}
-
-
 def _correction_label(fixed: dict | None) -> str | None:
     if fixed is None:
         return None
-    quantity = _dose_of(fixed)
-    return f"Change revumenib to {revumenib.fmt(quantity['value'])} {quantity['unit']} every 12 hours"
+    return f"Change revumenib to {fixed['dosageInstruction'][0]['text']}"
 
 
 def _correction_text(fixed: dict, changes: list[str]) -> str:
-    quantity = _dose_of(fixed)
-    tablets = revumenib.tablets_for(quantity["value"]) if quantity["unit"] == "mg" else None
-    text = (f"Update this revumenib order to {revumenib.fmt(quantity['value'])} {quantity['unit']} every 12 hours"
-            f"{f' ({tablets} tablets)' if tablets else ''}, the dose of the label table. {revumenib.VERIFY_TEXT}")
+    text = (f"Update this revumenib order to {fixed['dosageInstruction'][0]['text']}, the label table's dose. "
+            f"{revumenib.VERIFY_TEXT}")
     if changes:
         text += " Also: " + "; ".join(changes) + "."
     return text
