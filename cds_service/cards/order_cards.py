@@ -12,9 +12,13 @@ from typing import Iterable
 
 from cds_service import knowledge
 from cds_service.cards.toolkit import action, card, links_for, override_reason, source_for, suggestion
+from cds_service.orders import on_treatment, policy
 from cds_service.orders.model import OrderCheck
+from cds_service.orders.text import monitoring_lines, monitoring_summary
+from fhir_mappings.case import Case
 
 EXTENSION = "org.kmt2a-cds.order-check"
+MONITORING_EXTENSION = "org.kmt2a-cds.on-treatment"
 
 
 def indicator(check: OrderCheck, hook: str) -> str | None:
@@ -48,7 +52,7 @@ def card_for(check: OrderCheck, level: str) -> dict:
         update = action("update", check.correction_text, resource=copy.deepcopy(check.corrected))
         suggestions.append(suggestion(check.correction_label, [update], is_recommended=True))
     reasons = knowledge.load("order_checks.json")["override_reasons"].get(check.override_group, [])
-    offered = [override_reason(**r["hl7"]) if r.get("hl7") else override_reason(r["code"], r["display"]) for r in reasons]
+    offered = [_reason(r) for r in reasons]
     return card(
         check.summary,
         level,
@@ -59,3 +63,35 @@ def card_for(check: OrderCheck, level: str) -> dict:
         links=links_for(check.sources),
         extension={EXTENSION: check.extension()},
     )
+
+
+# --- patient-view: a patient already on revumenib -------------------------------------------------
+
+
+def monitoring_cards(case: Case) -> list[dict]:
+    """The on-treatment monitoring card for patient-view: what is due for a patient on revumenib (QTcF above
+    the interrupt limit: critical; an overdue ECG, low or missing electrolytes: warning). No card when nothing
+    is due. Data from orders.on_treatment, words from orders.text, indicator from the policy table."""
+    found = on_treatment.monitoring(case)
+    if found is None or not found.findings:
+        return []
+    level = policy.level(found.findings)
+    summary = monitoring_summary(found)
+    if level == "info" or summary is None:
+        return []
+    group = "qtc" if {"qtcf-above-interrupt-limit", "qtc-above-limit-not-fridericia"} & set(found.findings) else "monitoring"
+    reasons = knowledge.load("order_checks.json")["override_reasons"][group]
+    return [card(
+        summary,
+        level,
+        source_for(found.sources[0], topic="on-treatment-monitoring"),
+        detail="\n\n".join(monitoring_lines(found)),
+        override_reasons=[_reason(r) for r in reasons],
+        links=links_for(found.sources),
+        extension={MONITORING_EXTENSION: {"drug": found.drug, "findings": list(found.findings)}},
+    )]
+
+
+def _reason(entry: dict) -> dict:
+    """An override reason: the CDS Hooks 3.0 non-adherence coding when one fits, else the service's own."""
+    return override_reason(**entry["hl7"]) if entry.get("hl7") else override_reason(entry["code"], entry["display"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cds_service.cards import toolkit as cardkit
+from cds_service.cards.order_cards import monitoring_cards
 from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.stratification import assess, blocks_stratification, kb, text
@@ -32,7 +33,9 @@ MISSING_OVERRIDES = (
 
 
 def patient_view(call: HookCall) -> list[dict]:
-    return cards_for(assess(case_of(call)), unavailable=call.unavailable)
+    case = case_of(call)
+    # (issue 9) a patient already on revumenib: the on-treatment monitoring card (QTcF, ECG, electrolytes) first
+    return monitoring_cards(case) + cards_for(assess(case), unavailable=call.unavailable)
 
 
 def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[dict]:
