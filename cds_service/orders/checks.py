@@ -1,8 +1,8 @@
 """Which draft orders are judged, and by which check: Case -> OrderChecks (pure, no HTTP, no cards).
 
 - revumenib: indication, dose, co-medications, pre-start safety   (orders.revumenib_check)
-- ziftomenib: indication (NPM1-mutated AML only; never KMT2A-r)
-- gemtuzumab ozogamicin in KMT2A-r AML: the supporting evidence, once, at order-select
+- ziftomenib: indication (NPM1-mutated AML only; never KMT2A-r) and the once-daily dose
+- gemtuzumab ozogamicin: indication (CD33), regimen and dose, VOD/SOS, hyperleukocytosis   (orders.gemtuzumab_check)
 - any other order that interacts with revumenib the patient takes or is being ordered
 Orders without an ingredient (the sandbox's empty draft) and unrelated orders are not judged.
 """
@@ -44,7 +44,7 @@ def _check(case: Case, order: DraftMedicationOrder, medications_unknown: bool) -
         return check_ziftomenib(case, order)
     if order.ingredient == "gemtuzumab ozogamicin":
         return check_gemtuzumab(case, order)
-    return supporting_evidence(case, order) or check_interacting_order(case, order)
+    return check_interacting_order(case, order)
 
 
 # --- ziftomenib ------------------------------------------------------------------------------------
@@ -121,25 +121,6 @@ def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tu
     if not ordered.doses_per_day:
         lines.append("The order states no schedule; read as once daily.")
     return verdict, findings, lines, ordered
-
-
-# --- supporting evidence (GO) ----------------------------------------------------------------------
-
-
-def supporting_evidence(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
-    """Evidence that supports this order in this disease: an info card, never a warning."""
-    for rule in rules()["supporting_evidence"]:
-        if rule["ingredient"] != order.ingredient:
-            continue
-        if case.kmt2a.status.value != rule["kmt2a_status"] or case.lineage.value not in rule["lineages"]:
-            continue
-        return OrderCheck(
-            order=order.reference, medication=slug(order.ingredient), verdict="ok", kind="supporting-evidence",
-            summary=rule["summary"], lines=(f"{rule['text']} [{rule['tag']}]",),
-            reasons=(f"kmt2a-rearranged-{slug(case.lineage.value)}",), sources=(rule["source"],),
-            hooks=tuple(rule["hooks"]),
-        )
-    return None
 
 
 # --- an order that interacts with revumenib --------------------------------------------------------

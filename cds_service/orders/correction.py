@@ -91,6 +91,8 @@ def with_dose(resource: dict, value: float, unit: str, frequency: str | None = N
     request = fixed.get("dispenseRequest")
     if isinstance(request, dict) and request.pop("quantity", None) is not None:
         changes.append("dispense quantity removed: recalculate it for the new dose")
+        if not request:
+            fixed.pop("dispenseRequest")  # FHIR JSON has no empty objects
     return fixed, changes
 
 

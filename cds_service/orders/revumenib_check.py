@@ -88,7 +88,7 @@ def _target(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> str
 
 
 def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
-    cited = f"[{expected.tag}, {expected.source}]. {revumenib.VERIFY_TEXT}"
+    cited = f"[{expected.tag}]. {revumenib.VERIFY_TEXT}"
     if expected.value is not None:
         how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
         return f"Expected dose: {expected.value:g} mg {frequency_words(expected.frequency)} ({how}) {cited}"
@@ -117,7 +117,8 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     part.missing += [m for m in ordered.missing_data if m not in part.missing]
     verdict, why = doses.compare(ordered, expected)
     part.reasons += why
-    part.lines += [line for line in (_expected_line(expected),) if line]
+    expected_line = _expected_line(expected)
+    part.lines += [expected_line] if expected_line else []  # always: the label numbers are to be verified
     if verdict == "cannot-check":
         part.verdict = "cannot-check"
         lacking = ", ".join(reason_text(m) for m in part.missing) or f"a dose in mg or mg/m2 (ordered in {ordered.unit or 'no unit'})"
@@ -469,7 +470,7 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
     lead = min(parts, key=lambda p: p.rank)
     return OrderCheck(
         order=order.reference, medication="revumenib", verdict=verdict, kind="menin-inhibitor",
-        summary=_summary(parts, dose, ordered, expected), lines=_lines(parts, continuing),
+        summary=_summary(parts, dose, ordered, expected), lines=_lines(parts),
         ordered_dose=ordered.as_contract() if ordered else None, expected_dose=_expected_contract(expected, ordered),
         reasons=tuple(dict.fromkeys(r for p in parts for r in p.reasons)),
         missing_data=tuple(dict.fromkeys(m for p in parts for m in p.missing)),
@@ -497,11 +498,9 @@ def _sources() -> tuple[str, ...]:
     return tuple(dict.fromkeys(cited))
 
 
-def _lines(parts: list[Part], continuing: bool) -> tuple[str, ...]:
+def _lines(parts: list[Part]) -> tuple[str, ...]:
     warnings = revumenib.table()["warnings"]
     lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
-    if continuing:
-        lines.append("Continuation: pre-start checks not repeated.")
     return tuple(lines + [_tagged(warnings["boxed"])])
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.orders.cache import TtlCache, content_key
-from cds_service.cards.order_cards import render
+from cds_service.cards import order_cards  # the module, not its names: cards import orders too
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import OrderCheck
 from fhir_mappings.case import Case
@@ -59,7 +59,7 @@ def _answer(call: HookCall) -> list[dict]:
     orders = [r for r in draft_requests(call.context) if selected is None or _ref(f"MedicationRequest/{r.get('id')}") in selected]
     if not any(_names_a_medication(r) for r in orders):
         return []  # the sandbox fires order-select before a drug is chosen: answer at once
-    return render(order_checks_for(call), call.hook, selected)
+    return order_cards.render(order_checks_for(call), call.hook, selected)
 
 
 def order_select(call: HookCall) -> list[dict]:

@@ -83,7 +83,7 @@ def shorten(text: str, limit: int = 139) -> str:
 
 # --- on-treatment monitoring (patient-view card and continuation orders) ---------------------------
 
-VERIFY = "Label threshold not verified here: verify against the current label."
+VERIFY = "Unverified label threshold: verify against the current label."
 
 
 def _number(value: float) -> str:
@@ -118,8 +118,7 @@ def monitoring_lines(m) -> list[str]:
         a = m.qtc_action
         rise = (f" (baseline QTcF {_number(a.baseline.value)} ms{_on(a.baseline)}, rise {_number(a.rise_ms)} ms)"
                 if a.baseline is not None and a.rise_ms is not None else "")
-        lines.append(f"QTcF {_number(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. "
-                     f"Stop for torsades de pointes. {VERIFY}")
+        lines.append(f"QTcF {_number(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. {VERIFY}")
     elif "qtc-above-limit-not-fridericia" in m.findings:
         q = m.latest_qtc
         lines.append(f"{q.method or 'QTc'} {_number(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
