@@ -157,3 +157,28 @@ def map_unreadable(raw: dict, pools: list[Pool], selections: list[str]) -> Draft
     """An order that failed validation: read for its drug (to know whether it concerns us), dose withheld."""
     order = map_order(raw, raw, pools, selections)
     return replace(order, dose=None, unreadable=UNREADABLE)
+
+
+# --- a cheap look at context.draftOrders, before any Case is built (the order services' fast exit) ----
+
+MEDICATION_ELEMENTS = ("medicationCodeableConcept", "medicationReference")
+
+
+def relative_reference(value: str) -> str:
+    """"MedicationRequest/x" from "MedicationRequest/x", "https://ehr/fhir/MedicationRequest/x" or "x/_history/2"."""
+    parts = [p for p in value.split("/_history/")[0].split("/") if p]
+    return "/".join(parts[-2:]) if len(parts) >= 2 else f"MedicationRequest/{value}"
+
+
+def any_medication_named(bundle: object, selected: set[str] | None = None) -> bool:
+    """Does any (selected) draft MedicationRequest name a medication yet? Raw JSON, no validation."""
+    entries = bundle.get("entry") if isinstance(bundle, dict) else None
+    for entry in entries or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or resource.get("resourceType") != "MedicationRequest":
+            continue
+        if selected is not None and relative_reference(f"MedicationRequest/{resource.get('id')}") not in selected:
+            continue
+        if any(resource.get(name) for name in MEDICATION_ELEMENTS):
+            return True
+    return False
