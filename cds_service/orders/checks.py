@@ -71,6 +71,8 @@ def check_ziftomenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
     lines += [f"- {reason_text(r)}" for r in reasons if r != "kmt2a-rearranged"]
     dose_verdict, dose_findings, dose_lines, ordered = _ziftomenib_dose(case, order, entry)
     findings += dose_findings
+    if verdict == "not-indicated":
+        dose_lines = [line for line in dose_lines if "matches" not in line]  # a fitting dose is beside the point
     lines = dose_lines + lines if dose_verdict not in ("ok", "cannot-check") else lines + dose_lines
     if verdict != "not-indicated" and dose_verdict in ("dose-too-high", "dose-too-low"):
         verdict, summary = dose_verdict, dose_lines[0].split(":")[0]

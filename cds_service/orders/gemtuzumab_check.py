@@ -81,7 +81,7 @@ def regimen_doses(case: Case, regimen: dict) -> list[RegimenDose] | None:
         mg = value * bsa
         basis = f"{_fmt(value)} mg/m2 x {_fmt(bsa)} m2 = {_fmt(mg)} mg"
         if regimen.get("cap_mg") is not None and mg > regimen["cap_mg"]:
-            mg, basis = regimen["cap_mg"], basis + f", capped at one {_fmt(vial)} mg vial"
+            mg, basis = regimen["cap_mg"], basis + f", capped at {_fmt(vial)} mg"
         out.append(RegimenDose(regimen, round(mg, 2), basis))
     return out
 
@@ -160,24 +160,24 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
     verdict = "ok"
     if matched:
         best = matched[0]
-        out.lines.append(f"{shown} per dose matches {best.regimen['text']} ({best.basis}) [{best.regimen['tag']}].")
+        out.lines.append(f"{shown} per dose: {best.regimen['short']}; {best.basis} [{best.regimen['tag']}].")
     elif ordered.mg > highest.mg * (1 + tolerance):
         verdict = "dose-too-high"
         out.findings.append("dose-too-high")
         out.lines.insert(0, f"Overdose: {shown} per dose is {ordered.mg / highest.mg:.1f} times the highest label dose for "
-                            f"this patient, {_fmt(highest.mg)} mg ({highest.basis}; {highest.regimen['text']}) [{highest.regimen['tag']}].")
+                            f"this patient, {_fmt(highest.mg)} mg ({highest.regimen['short']}) [{highest.regimen['tag']}].")
         best = highest
     else:
         lowest = min(options, key=lambda d: d.mg)
         verdict = "dose-too-low" if ordered.mg < lowest.mg * (1 - tolerance) else "ok"
         out.findings.append("dose-too-low" if verdict == "dose-too-low" else "regimen-dose-mismatch")
-        listed = "; ".join(f"{_fmt(d.mg)} mg ({d.basis})" for d in options)
+        listed = "; ".join(dict.fromkeys(f"{_fmt(d.mg)} mg ({d.regimen['short'].split(':')[0]})" for d in options))
         out.lines.insert(0, f"{shown} per dose matches no label regimen for this setting: {listed}.")
         best = min(options, key=lambda d: abs(d.mg - ordered.mg))
     count = order.dose.count if order.dose else None
     if count is not None and count > best.regimen["doses_per_cycle"]:
         out.findings.append("regimen-doses-exceeded")
-        out.lines.insert(0, f"{count} doses ordered; {best.regimen['text']} gives {best.regimen['doses_per_cycle']} "
+        out.lines.insert(0, f"{count} doses ordered; the {best.regimen['short']} gives {best.regimen['doses_per_cycle']} "
                             f"a cycle [{best.regimen['tag']}].")
         verdict = "dose-too-high"
     out.reasons.append(f"regimen:{best.regimen['code']}")
@@ -193,8 +193,7 @@ def _safety(case: Case, out: Finding) -> None:
         when = f" on {t.date.isoformat()}" if t.date else ""
         out.findings.append("vod-risk-after-transplant")
         out.reasons.append("vod-risk-prior-hsct")
-        out.lines.append(f"Stem cell transplant on record{when}: {hsct['text']} Monitor bilirubin, weight and liver size "
-                         f"closely [{hsct['tag']}].")
+        out.lines.append(f"Transplant on record{when}: {hsct['short']} Watch bilirubin, weight, liver size [{hsct['tag']}].")
     else:
         out.findings.append("vod-boxed-warning")
     wbc = case.wbc_latest
@@ -204,8 +203,8 @@ def _safety(case: Case, out: Finding) -> None:
         out.reasons.append("hyperleukocytosis")
         out.lines.insert(0, f"WBC {_fmt(wbc.value)} x10^9/L{when}: {wbc_rule['text']} [{wbc_rule['tag']}]")
     out.findings.append("premedication")
-    out.lines.append(f"{entry['premedication']['text']} [{entry['premedication']['tag']}]")
-    out.lines.append(f"{boxed['text']} [{boxed['tag']}]")
+    out.lines.append(f"{entry['premedication']['short']} [{entry['premedication']['tag']}]")
+    out.lines.append(f"{boxed['short']} [{boxed['tag']}]")
 
 
 def _evidence(case: Case, out: Finding) -> list[str]:
@@ -214,7 +213,7 @@ def _evidence(case: Case, out: Finding) -> list[str]:
     for rule in knowledge.load("order_checks.json")["supporting_evidence"]:
         if rule["ingredient"] == table()["ingredient"] and case.kmt2a.status is Kmt2aStatus.REARRANGED \
                 and case.lineage.value in rule["lineages"]:
-            out.lines.append(f"{rule['text']} [{rule['tag']}]")
+            out.lines.append(f"{rule['short']} [{rule['tag']}]")
             out.reasons.append("kmt2a-rearranged-aml")
             keys.append(rule["source"])
     return keys

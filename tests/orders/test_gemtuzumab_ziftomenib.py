@@ -50,7 +50,7 @@ def cards(the_case, hook):
 def test_adult_fractionated_dose_capped_at_one_vial_is_ok():
     check = only(evaluate(go_case(VIAL, count=REGIMEN["adult-newly-diagnosed-combination"]["doses_per_cycle"])))
     assert check.verdict == "ok" and "regimen:adult-newly-diagnosed-combination" in check.reasons
-    assert check.expected_dose["value"] == VIAL and "one 4.5 mg vial" in check.expected_dose["basis"]
+    assert check.expected_dose["value"] == VIAL and f"capped at {VIAL:g} mg" in check.expected_dose["basis"]
 
 
 def test_a_three_fold_overdose_is_critical_at_signature():
@@ -110,7 +110,7 @@ def test_vod_risk_after_a_transplant_is_a_warning_with_its_date():
     assert "2026-03-02" in card["detail"] and "VOD" in card["detail"]
     # without a transplant the boxed warning is still in the detail, at info level
     plain = only(evaluate(go_case(VIAL, status=DiseaseStatus.RELAPSED)))
-    assert "vod-boxed-warning" in plain.findings and GO["boxed_warning"]["text"] in "\n".join(plain.lines)
+    assert "vod-boxed-warning" in plain.findings and GO["boxed_warning"]["short"] in "\n".join(plain.lines)
 
 
 def test_hyperleukocytosis_asks_for_cytoreduction_first():
@@ -122,7 +122,7 @@ def test_hyperleukocytosis_asks_for_cytoreduction_first():
 
 def test_premedication_is_always_named():
     check = only(evaluate(go_case(VIAL)))
-    assert GO["premedication"]["text"] in "\n".join(check.lines)
+    assert GO["premedication"]["short"] in "\n".join(check.lines)
 
 
 def test_a_transplant_procedure_is_read_from_the_record():
