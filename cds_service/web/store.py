@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -114,7 +115,11 @@ class FeedbackResult:
 class Store:
     def __init__(self, database_url: str):
         self.engine = make_engine(database_url)
-        Base.metadata.create_all(self.engine)
+        try:
+            Base.metadata.create_all(self.engine)
+        except (OperationalError, ProgrammingError, IntegrityError):
+            # Workers (or hosts) starting together race to create the tables: the loser finds them made.
+            Base.metadata.create_all(self.engine)
         # gunicorn --preload forks after this: leave no pooled connection for the children to share.
         self.engine.dispose()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
