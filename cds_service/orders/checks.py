@@ -74,6 +74,8 @@ def check_ziftomenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
     if verdict == "not-indicated":
         dose_lines = [line for line in dose_lines if "matches" not in line]  # a fitting dose is beside the point
     lines = dose_lines + lines if dose_verdict not in ("ok", "cannot-check") else lines + dose_lines
+    if verdict == "ok" and "dose-not-dispensable" in findings and dose_verdict == "ok":
+        verdict, summary = "dose-not-dispensable", "Ziftomenib: the dose cannot be made from whole capsules"
     if verdict != "not-indicated" and dose_verdict in ("dose-too-high", "dose-too-low"):
         verdict, summary = dose_verdict, dose_lines[0].split(":")[0]
     elif verdict == "ok" and dose_verdict == "cannot-check":

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from cds_service import knowledge
 from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
+from cds_service.orders.text import fmt as _fmt, gemtuzumab_lines, gemtuzumab_summary
 from cds_service.stratification import menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage
 
@@ -26,8 +27,8 @@ def table() -> dict:
     return knowledge.load("gemtuzumab_ozogamicin.json")
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.2f}".rstrip("0").rstrip(".")
+def _on(day) -> str:
+    return f" on {day.isoformat()}" if day else ""
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,16 @@ def regimen_doses(case: Case, regimen: dict) -> list[RegimenDose] | None:
 
 @dataclass
 class Finding:
+    """What the check found, as data: finding codes (policy table), reasons, missing data, and notes (a wording
+    key of orders.text.GEMTUZUMAB with its values; `first` notes lead the detail)."""
+
     findings: list
-    lines: list
+    notes: list
     reasons: list
     missing: list
+
+    def note(self, key: str, first: bool = False, **values) -> None:
+        self.notes.insert(0, (key, values)) if first else self.notes.append((key, values))
 
 
 def _indication(case: Case, out: Finding) -> str:
@@ -103,7 +110,7 @@ def _indication(case: Case, out: Finding) -> str:
         verdict = "cannot-check"
     elif case.lineage.value not in entry["lineages"]:
         out.reasons.append(f"not-aml:{case.lineage.value}")
-        out.lines.append(f"Not indicated: the leukemia is {case.lineage.value}; the label is for {entry['text']} [{entry['tag']}].")
+        out.note("not-aml", lineage=case.lineage.value, label=entry["text"], tag=entry["tag"])
         return "not-indicated"
     cd33 = [m for m in case.markers if m.marker == entry["marker"] and (m.positive is not None or m.fraction is not None)]
     latest = max(cd33, key=lambda m: m.source.date.toordinal() if m.source.date else 0) if cd33 else None
@@ -113,24 +120,23 @@ def _indication(case: Case, out: Finding) -> str:
     if latest is None:
         out.missing.append("cd33")
         out.findings.append("cd33-missing")
-        out.lines.append("No CD33 flow result on record: the label requires CD33-positive AML; record the result.")
+        out.note("cd33-missing")
         verdict = "cannot-check" if verdict == "ok" else verdict
     elif positive is False:
         out.reasons.append("cd33-negative")
-        when = f" on {latest.source.date.isoformat()}" if latest.source.date else ""
-        share = f" ({latest.fraction:.0%} of blasts)" if latest.fraction is not None else ""
-        out.lines.append(f"Not indicated: CD33 negative{share}{when}; the label requires CD33-positive AML.")
+        out.note("cd33-negative", when=_on(latest.source.date),
+                 share=f" ({latest.fraction:.0%} of blasts)" if latest.fraction is not None else "")
         return "not-indicated"
     else:
         out.reasons.append("cd33-positive")
     years, days = menin.age_years(case), case.age_days
     if case.disease_status in RELAPSED and years is not None and years < entry["relapsed_minimum_age_years"]:
         out.reasons.append("age-under-2-years-relapsed")
-        out.lines.append(f"Not indicated: relapsed or refractory disease under {entry['relapsed_minimum_age_years']} years.")
+        out.note("relapsed-too-young", years=entry["relapsed_minimum_age_years"])
         return "not-indicated"
     if days is not None and days < entry["newly_diagnosed_minimum_age_days"]:
         out.reasons.append("age-under-1-month")
-        out.lines.append("Not indicated under 1 month of age.")
+        out.note("under-1-month")
         return "not-indicated"
     if case.disease_status is DiseaseStatus.UNKNOWN:
         out.missing.append("disease-status")
@@ -143,7 +149,7 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
     if ordered is None or ordered.mg is None:
         out.findings.append("dose-cannot-check")
         out.missing += [m for m in (ordered.missing_data if ordered else ()) if m not in out.missing]
-        out.lines.append("The dose is not checked: the order states no dose in mg, mg/m2 or mg/kg, or the BSA or weight is missing.")
+        out.note("dose-unreadable")
         return "cannot-check", ordered.as_contract() if ordered else None, None
     regimens = candidate_regimens(case)
     options = [d for r in regimens for d in (regimen_doses(case, r) or [])]
@@ -151,7 +157,7 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
         missing = ["weight"] if case.weight is None else ["height"]
         out.missing += [m for m in missing if m not in out.missing]
         out.findings.append("dose-cannot-check")
-        out.lines.append("The dose is not checked: BSA (height and weight) is missing.")
+        out.note("bsa-missing")
         return "cannot-check", ordered.as_contract(), None
     tolerance = table()["dose_tolerance_fraction"]["value"]
     shown = f"{_fmt(ordered.mg)} mg" + (f" ({ordered.note})" if ordered.note else "")
@@ -160,25 +166,25 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
     verdict = "ok"
     if matched:
         best = matched[0]
-        out.lines.append(f"{shown} per dose: {best.regimen['short']}; {best.basis} [{best.regimen['tag']}].")
+        out.note("matches", shown=shown, regimen=best.regimen["short"], basis=best.basis, tag=best.regimen["tag"])
     elif ordered.mg > highest.mg * (1 + tolerance):
         verdict = "dose-too-high"
         out.findings.append("dose-too-high")
-        out.lines.insert(0, f"Overdose: {shown} per dose is {ordered.mg / highest.mg:.1f} times the highest label dose for "
-                            f"this patient, {_fmt(highest.mg)} mg ({highest.regimen['short']}) [{highest.regimen['tag']}].")
+        out.note("overdose", first=True, shown=shown, times=ordered.mg / highest.mg, label=_fmt(highest.mg),
+                 regimen=highest.regimen["short"], tag=highest.regimen["tag"])
         best = highest
     else:
         lowest = min(options, key=lambda d: d.mg)
         verdict = "dose-too-low" if ordered.mg < lowest.mg * (1 - tolerance) else "ok"
         out.findings.append("dose-too-low" if verdict == "dose-too-low" else "regimen-dose-mismatch")
         listed = "; ".join(dict.fromkeys(f"{_fmt(d.mg)} mg ({d.regimen['short'].split(':')[0]})" for d in options))
-        out.lines.insert(0, f"{shown} per dose matches no label regimen for this setting: {listed}.")
+        out.note("no-regimen", first=True, shown=shown, listed=listed)
         best = min(options, key=lambda d: abs(d.mg - ordered.mg))
     count = order.dose.count if order.dose else None
     if count is not None and count > best.regimen["doses_per_cycle"]:
         out.findings.append("regimen-doses-exceeded")
-        out.lines.insert(0, f"{count} doses ordered; the {best.regimen['short']} gives {best.regimen['doses_per_cycle']} "
-                            f"a cycle [{best.regimen['tag']}].")
+        out.note("too-many-doses", first=True, count=count, regimen=best.regimen["short"],
+                 per_cycle=best.regimen["doses_per_cycle"], tag=best.regimen["tag"])
         verdict = "dose-too-high"
     out.reasons.append(f"regimen:{best.regimen['code']}")
     expected = {"value": best.mg, "unit": "mg", "basis": best.basis}
@@ -190,21 +196,20 @@ def _safety(case: Case, out: Finding) -> None:
     boxed, hsct, wbc_rule = entry["boxed_warning"], entry["vod_hsct"], entry["hyperleukocytosis"]
     if case.transplants:
         t = max(case.transplants, key=lambda s: s.date.toordinal() if s.date else 0)
-        when = f" on {t.date.isoformat()}" if t.date else ""
         out.findings.append("vod-risk-after-transplant")
         out.reasons.append("vod-risk-prior-hsct")
-        out.lines.append(f"Transplant on record{when}: {hsct['short']} Watch bilirubin, weight, liver size [{hsct['tag']}].")
+        out.note("transplant", when=_on(t.date), risk=hsct["short"], tag=hsct["tag"])
     else:
         out.findings.append("vod-boxed-warning")
     wbc = case.wbc_latest
     if wbc is not None and wbc.value >= wbc_rule["wbc_min_10e9_l"]:
-        when = f" on {wbc.source.date.isoformat()}" if wbc.source.date else ""
         out.findings.append("hyperleukocytosis")
         out.reasons.append("hyperleukocytosis")
-        out.lines.insert(0, f"WBC {_fmt(wbc.value)} x10^9/L{when}: {wbc_rule['text']} [{wbc_rule['tag']}]")
+        out.note("hyperleukocytosis", first=True, wbc=_fmt(wbc.value), when=_on(wbc.source.date), rule=wbc_rule["text"],
+                 tag=wbc_rule["tag"])
     out.findings.append("premedication")
-    out.lines.append(f"{entry['premedication']['short']} [{entry['premedication']['tag']}]")
-    out.lines.append(f"{boxed['short']} [{boxed['tag']}]")
+    out.note("knowledge", text=entry["premedication"]["short"], tag=entry["premedication"]["tag"])
+    out.note("knowledge", text=boxed["short"], tag=boxed["tag"])
 
 
 def _evidence(case: Case, out: Finding) -> list[str]:
@@ -213,21 +218,14 @@ def _evidence(case: Case, out: Finding) -> list[str]:
     for rule in knowledge.load("order_checks.json")["supporting_evidence"]:
         if rule["ingredient"] == table()["ingredient"] and case.kmt2a.status is Kmt2aStatus.REARRANGED \
                 and case.lineage.value in rule["lineages"]:
-            out.lines.append(f"{rule['short']} [{rule['tag']}]")
+            out.note("knowledge", text=rule["short"], tag=rule["tag"])
             out.reasons.append("kmt2a-rearranged-aml")
             keys.append(rule["source"])
     return keys
 
 
-SUMMARIES = {
-    "not-indicated": "Gemtuzumab ozogamicin not indicated: {why}",
-    "dose-too-high": "Gemtuzumab ozogamicin overdose: {ordered} mg per dose, label {expected} mg",
-    "dose-too-low": "Gemtuzumab ozogamicin {ordered} mg per dose is below the label dose ({expected} mg)",
-}
-
-
 def check_gemtuzumab(case: Case, order: DraftMedicationOrder) -> OrderCheck:
-    out = Finding([], [], [], [])
+    out = Finding([], [], [], [])  # findings, notes, reasons, missing
     indication = _indication(case, out)
     if indication == "not-indicated":
         out.findings.append("not-indicated")
@@ -236,30 +234,14 @@ def check_gemtuzumab(case: Case, order: DraftMedicationOrder) -> OrderCheck:
     evidence = _evidence(case, out)
     verdict = "not-indicated" if indication == "not-indicated" else dose_verdict if dose_verdict != "ok" else \
         ("cannot-check" if indication == "cannot-check" else "ok")
-    mg = (order.dose and doses.ordered_dose(case, order))
-    values = {"ordered": _fmt(mg.mg) if mg and mg.mg is not None else "?",
-              "expected": _fmt(expected["value"]) if expected else "?",
-              "why": next((r for r in out.reasons if r.startswith(("not-aml", "cd33-negative", "age-"))), "see detail")
-              .replace("-", " ").replace(":", " ")}
-    if verdict in SUMMARIES:
-        summary = SUMMARIES[verdict].format(**values)
-    elif "hyperleukocytosis" in out.findings:
-        summary = "Gemtuzumab ozogamicin: cytoreduce first, WBC 30 x10^9/L or more"
-    elif "vod-risk-after-transplant" in out.findings:
-        summary = "Gemtuzumab ozogamicin after a stem cell transplant: higher VOD risk"
-    elif "cd33-missing" in out.findings:
-        summary = "Gemtuzumab ozogamicin: no CD33 result on record"
-    elif "regimen-doses-exceeded" in out.findings or "regimen-dose-mismatch" in out.findings:
-        summary = "Gemtuzumab ozogamicin: dose does not match a label regimen"
-    elif verdict == "cannot-check":
-        summary = "Gemtuzumab ozogamicin: dose or indication cannot be checked"
-    else:
-        summary = f"Gemtuzumab ozogamicin {values['ordered']} mg matches the label regimen"
+    ordered_mg = doses.ordered_dose(case, order)
+    summary = gemtuzumab_summary(verdict, out.findings, out.reasons,
+                                 ordered_mg.mg if ordered_mg is not None else None, expected["value"] if expected else None)
     group = ("indication" if verdict == "not-indicated" else "dose-high" if verdict == "dose-too-high" else
              "dose-low" if verdict == "dose-too-low" else "missing-data" if "cd33-missing" in out.findings else "safety")
     return OrderCheck(
         order=order.reference, medication=MEDICATION, verdict=verdict, kind="gemtuzumab-ozogamicin",
-        summary=summary, lines=tuple(out.lines), ordered_dose=ordered, expected_dose=expected,
+        summary=summary, lines=gemtuzumab_lines(out.notes), ordered_dose=ordered, expected_dose=expected,
         reasons=tuple(dict.fromkeys(out.reasons)), missing_data=tuple(dict.fromkeys(out.missing)),
         sources=tuple(dict.fromkeys([table()["source"], *evidence])), unsafe=verdict in ("not-indicated", "dose-too-high"),
         problem=verdict != "ok", override_group=group, findings=tuple(dict.fromkeys(out.findings)),

@@ -14,10 +14,12 @@ from cds_service.orders.text import shorten
 # The contract's verdicts, plus "do-not-start" (added): a pre-start rule forbids the first dose (QTcF above
 # the limit), so a structured reader never sees "ok" on an order the card tells the prescriber not to start.
 VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction", "cannot-check", "do-not-start",
-            "hold")  # "hold" (added): on treatment, QTcF above the interrupt limit: do not give the next dose
+            "hold", "dose-not-dispensable")
+# Added verdicts: "hold": on treatment, QTcF above the interrupt limit (do not give the next dose);
+# "dose-not-dispensable": whole tablets or capsules cannot make the ordered dose (never "ok").
 
 # Which verdict names the order when several apply: the most consequential first.
-VERDICT_PRIORITY = ("not-indicated", "do-not-start", "hold", "dose-too-high", "dose-too-low", "interaction", "cannot-check", "ok")
+VERDICT_PRIORITY = ("not-indicated", "do-not-start", "hold", "dose-too-high", "dose-too-low", "dose-not-dispensable", "interaction", "cannot-check", "ok")
 UNSAFE_VERDICTS = frozenset({"not-indicated", "do-not-start", "dose-too-high"})  # an underdose is a warning
 
 

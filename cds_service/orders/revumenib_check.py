@@ -91,7 +91,11 @@ def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
     cited = f"[{expected.tag}]. {revumenib.VERIFY_TEXT}"
     if expected.value is not None:
         how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
-        return f"Expected dose: {expected.value:g} mg {frequency_words(expected.frequency)} ({how}) {cited}"
+        given = ""
+        if expected.per_m2 is not None and expected.tablets_mg is not None:  # the stated rounding rule, applied
+            given = (f" Given as {revumenib.fmt(expected.tablets_mg)} mg = {composition(expected.tablets_mg)} "
+                     f"(nearest whole-tablet amount, local policy).")
+        return f"Expected dose: {expected.value:g} mg {frequency_words(expected.frequency)} ({how}) {cited}{given}"
     if expected.per_m2 is not None:
         return f"Expected dose: {expected.per_m2:g} mg/m2 {frequency_words(expected.frequency)} ({expected.why}) {cited}"
     return None
@@ -166,6 +170,7 @@ def _dispensing(part: Part, ordered: doses.OrderedDose) -> None:
     nearest = revumenib.nearest_dispensable(ordered.mg)
     made = "; ".join(f"{revumenib.fmt(a)} mg = {revumenib.tablets_for(a)} tablets" for a in nearest)
     part.reasons.append("dose-not-dispensable")
+    part.verdict = "dose-not-dispensable"
     _flag(part, 52, f"Revumenib {revumenib.fmt(ordered.mg)} mg cannot be made from whole tablets", finding="dose-not-dispensable",
           group="dispensing")
     part.lines.insert(0, f"{revumenib.fmt(ordered.mg)} mg cannot be made from whole 25, 110 and 160 mg tablets. "

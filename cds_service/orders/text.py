@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from cds_service.stratification.menin_inhibitors import fmt  # a number as cards write it: 4.5, 0.7, 270
+
 PHRASES = {
     "kmt2a-rearranged": "KMT2A rearrangement (translocation) documented",
     "kmt2a-amplified-not-rearrangement": "KMT2A amplification is not a rearrangement: the label needs a KMT2A translocation",
@@ -86,10 +88,6 @@ def shorten(text: str, limit: int = 139) -> str:
 VERIFY = "Unverified label threshold: verify against the current label."
 
 
-def _number(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
-
-
 def _on(measurement) -> str:
     return f" on {measurement.source.date.isoformat()}" if measurement.source.date else " (undated)"
 
@@ -98,9 +96,9 @@ def monitoring_summary(m) -> str | None:
     """The one line a prescriber reads first; None when nothing is due."""
     if m.qtc_action is not None:
         q = m.qtc_action.reading
-        return shorten(f"Hold revumenib: QTcF {_number(q.value)} ms{_on(q)} is above the interrupt limit")
+        return shorten(f"Hold revumenib: QTcF {fmt(q.value)} ms{_on(q)} is above the interrupt limit")
     if "qtc-above-limit-not-fridericia" in m.findings:
-        return shorten(f"On revumenib: {m.latest_qtc.method} {_number(m.latest_qtc.value)} ms{_on(m.latest_qtc)}: obtain a QTcF ECG today")
+        return shorten(f"On revumenib: {m.latest_qtc.method} {fmt(m.latest_qtc.value)} ms{_on(m.latest_qtc)}: obtain a QTcF ECG today")
     due = []
     if "ecg-overdue" in m.findings:
         due.append("ECG overdue")
@@ -116,12 +114,12 @@ def monitoring_lines(m) -> list[str]:
     lines = []
     if m.qtc_action is not None:
         a = m.qtc_action
-        rise = (f" (baseline QTcF {_number(a.baseline.value)} ms{_on(a.baseline)}, rise {_number(a.rise_ms)} ms)"
+        rise = (f" (baseline QTcF {fmt(a.baseline.value)} ms{_on(a.baseline)}, rise {fmt(a.rise_ms)} ms)"
                 if a.baseline is not None and a.rise_ms is not None else "")
-        lines.append(f"QTcF {_number(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. {VERIFY}")
+        lines.append(f"QTcF {fmt(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. {VERIFY}")
     elif "qtc-above-limit-not-fridericia" in m.findings:
         q = m.latest_qtc
-        lines.append(f"{q.method or 'QTc'} {_number(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
+        lines.append(f"{q.method or 'QTc'} {fmt(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
                      f"are QTcF. Obtain a QTcF ECG before the next dose.")
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
@@ -130,9 +128,58 @@ def monitoring_lines(m) -> list[str]:
         lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for 4 weeks, then monthly). {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":
-            lines.append(f"{e.name.capitalize()} {_number(e.reading.value)} mmol/L{_on(e.reading)} is below "
-                         f"{_number(e.limit)} mmol/L: correct it (boxed warning).")
+            lines.append(f"{e.name.capitalize()} {fmt(e.reading.value)} mmol/L{_on(e.reading)} is below "
+                         f"{fmt(e.limit)} mmol/L: correct it (boxed warning).")
         elif e.state in ("missing", "old"):
-            seen = f"last {_number(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
+            seen = f"last {fmt(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
             lines.append(f"{e.name.capitalize()}: {seen}; check it with the ECG (boxed warning).")
     return lines
+
+
+# --- gemtuzumab ozogamicin (orders.gemtuzumab_check returns the keys and values) -----------------------
+
+
+GEMTUZUMAB = {
+    "not-aml": "Not indicated: the leukemia is {lineage}; the label is for {label} [{tag}].",
+    "cd33-missing": "No CD33 flow result on record: the label requires CD33-positive AML; record the result.",
+    "cd33-negative": "Not indicated: CD33 negative{share}{when}; the label requires CD33-positive AML.",
+    "relapsed-too-young": "Not indicated: relapsed or refractory disease under {years} years.",
+    "under-1-month": "Not indicated under 1 month of age.",
+    "dose-unreadable": "The dose is not checked: the order states no dose in mg, mg/m2 or mg/kg, or the BSA or weight is missing.",
+    "bsa-missing": "The dose is not checked: BSA (height and weight) is missing.",
+    "matches": "{shown} per dose: {regimen}; {basis} [{tag}].",
+    "overdose": "Overdose: {shown} per dose is {times:.1f} times the highest label dose for this patient, {label} mg ({regimen}) [{tag}].",
+    "no-regimen": "{shown} per dose matches no label regimen for this setting: {listed}.",
+    "too-many-doses": "{count} doses ordered; the {regimen} gives {per_cycle} a cycle [{tag}].",
+    "transplant": "Transplant on record{when}: {risk} Watch bilirubin, weight, liver size [{tag}].",
+    "hyperleukocytosis": "WBC {wbc} x10^9/L{when}: {rule} [{tag}]",
+    "knowledge": "{text} [{tag}]",
+}
+GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
+    ("verdict:not-indicated", "Gemtuzumab ozogamicin not indicated: {why}"),
+    ("verdict:dose-too-high", "Gemtuzumab ozogamicin overdose: {ordered} mg per dose, label {expected} mg"),
+    ("verdict:dose-too-low", "Gemtuzumab ozogamicin {ordered} mg per dose is below the label dose ({expected} mg)"),
+    ("hyperleukocytosis", "Gemtuzumab ozogamicin: cytoreduce first, WBC 30 x10^9/L or more"),
+    ("vod-risk-after-transplant", "Gemtuzumab ozogamicin after a stem cell transplant: higher VOD risk"),
+    ("cd33-missing", "Gemtuzumab ozogamicin: no CD33 result on record"),
+    ("regimen-doses-exceeded", "Gemtuzumab ozogamicin: more doses than the label regimen"),
+    ("regimen-dose-mismatch", "Gemtuzumab ozogamicin: dose does not match a label regimen"),
+    ("verdict:cannot-check", "Gemtuzumab ozogamicin: dose or indication cannot be checked"),
+    ("verdict:ok", "Gemtuzumab ozogamicin {ordered} mg matches the label regimen"),
+)
+_WHY = {"not-aml": "not AML", "cd33-negative": "CD33 negative", "age-under-2-years-relapsed": "relapsed under 2 years",
+        "age-under-1-month": "under 1 month of age"}
+
+
+def gemtuzumab_lines(notes: list[tuple[str, dict]]) -> tuple[str, ...]:
+    return tuple(GEMTUZUMAB[key].format(**values) for key, values in notes)
+
+
+def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], ordered_mg: float | None,
+                       expected_mg: float | None) -> str:
+    present = {f"verdict:{verdict}", *findings}
+    why = next((_WHY[r.split(":")[0]] for r in reasons if r.split(":")[0] in _WHY), "see the detail")
+    values = {"ordered": fmt(ordered_mg) if ordered_mg is not None else "?",
+              "expected": fmt(expected_mg) if expected_mg is not None else "?", "why": why}
+    template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
+    return template.format(**values)
