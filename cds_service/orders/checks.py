@@ -17,7 +17,7 @@ from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.gemtuzumab_check import check_gemtuzumab
 from cds_service.orders.revumenib_check import check_revumenib, qt_level
-from cds_service.orders.text import reason_text, short_reason
+from cds_service.orders.text import reason_text, short_reason, ziftomenib_lines, ziftomenib_summary
 from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus
 
 
@@ -51,80 +51,79 @@ def _check(case: Case, order: DraftMedicationOrder, medications_unknown: bool) -
 
 
 def check_ziftomenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
+    """Indication (NPM1-mutated AML only, never KMT2A-r) and the once-daily dose; words in orders.text."""
     entry = revumenib.table("ziftomenib")
     found = revumenib.eligibility(case, "ziftomenib")
-    reasons, lines, findings = list(found.reasons), [], []
+    reasons, notes, findings = list(found.reasons), [], []
     verdict = {"eligible": "ok", "off-label-age": "not-indicated"}.get(found.verdict, found.verdict)
+    lead = {"ok": "indication-fits", "not-indicated": "not-indicated"}.get(verdict, "indication-cannot-check")
     if case.kmt2a.status is Kmt2aStatus.REARRANGED and found.indication is None:
-        verdict = "not-indicated"
+        verdict, lead = "not-indicated", "kmt2a-rearranged"
         reasons.insert(0, "kmt2a-rearranged")
-        lines.append(f"{entry['kmt2a_rearranged']['text']} [{entry['kmt2a_rearranged']['tag']}]")
-        summary = "Ziftomenib is not indicated in KMT2A-rearranged leukemia (NPM1-mutated AML only)"
-    elif verdict == "ok":
-        summary = "Ziftomenib: the NPM1-mutated AML indication fits"
-    elif verdict == "not-indicated":
-        summary = "Ziftomenib not indicated: " + short_reason(reasons[0])
-    else:
-        summary = "Ziftomenib: indication cannot be checked, data missing"
+        notes.append(("knowledge", {"text": entry["kmt2a_rearranged"]["text"], "tag": entry["kmt2a_rearranged"]["tag"]}))
     findings.append({"ok": None, "not-indicated": "not-indicated"}.get(verdict, "indication-cannot-check"))
-    lines.append(f"Indication: {entry['indications'][0]['text']} [{entry['indications'][0]['tag']}].")
-    lines += [f"- {reason_text(r)}" for r in reasons if r != "kmt2a-rearranged"]
-    dose_verdict, dose_findings, dose_lines, ordered = _ziftomenib_dose(case, order, entry)
+    indication = entry["indications"][0]
+    notes.append(("indication", {"text": indication["text"], "tag": indication["tag"]}))
+    notes += [("reason", {"text": reason_text(r)}) for r in reasons if r != "kmt2a-rearranged"]
+    dose_verdict, dose_findings, dose_notes, ordered = _ziftomenib_dose(case, order, entry)
     findings += dose_findings
     if verdict == "not-indicated":
-        dose_lines = [line for line in dose_lines if "matches" not in line]  # a fitting dose is beside the point
-    lines = dose_lines + lines if dose_verdict not in ("ok", "cannot-check") else lines + dose_lines
-    if verdict == "ok" and "dose-not-dispensable" in findings and dose_verdict == "ok":
-        verdict, summary = "dose-not-dispensable", "Ziftomenib: the dose cannot be made from whole capsules"
+        dose_notes = [n for n in dose_notes if n[0] != "dose-matches"]  # a fitting dose is beside the point
+    notes = dose_notes + notes if dose_verdict not in ("ok", "cannot-check") else notes + dose_notes
     if verdict != "not-indicated" and dose_verdict in ("dose-too-high", "dose-too-low"):
-        verdict, summary = dose_verdict, dose_lines[0].split(":")[0]
+        verdict, lead = dose_verdict, dose_verdict
     elif verdict == "ok" and dose_verdict == "cannot-check":
-        verdict, summary = "cannot-check", "Ziftomenib: indication fits; the dose cannot be checked"
-    lines.append(f"{entry['boxed']['text']} [{entry['boxed']['tag']}]")
-    lead = "indication" if "not-indicated" in findings else "dose-high" if "dose-too-high" in findings else \
+        verdict, lead = "cannot-check", "dose-cannot-check"
+    elif verdict == "ok" and "dose-not-dispensable" in findings:
+        verdict, lead = "dose-not-dispensable", "dose-not-dispensable"
+    notes.append(("knowledge", {"text": entry["boxed"]["text"], "tag": entry["boxed"]["tag"]}))
+    values = {"why": short_reason(reasons[0]) if reasons else "", "shown": _shown_once_daily(ordered),
+              "plan": entry["dosing"]["text"]}
+    group = "indication" if "not-indicated" in findings else "dose-high" if "dose-too-high" in findings else \
         "dose-low" if "dose-too-low" in findings else "missing-data"
     return OrderCheck(
         order=order.reference, medication="ziftomenib", verdict=verdict, kind="menin-inhibitor",
-        summary=summary, lines=tuple(lines), reasons=tuple(reasons), missing_data=found.missing_data,
-        ordered_dose=ordered.as_contract() if ordered else None,
+        summary=ziftomenib_summary(lead, values), lines=ziftomenib_lines(notes), reasons=tuple(reasons),
+        missing_data=found.missing_data, ordered_dose=ordered.as_contract() if ordered else None,
         expected_dose={"value": entry["dosing"]["value"], "unit": "mg", "frequency": entry["dosing"]["frequency"]},
         sources=tuple(dict.fromkeys((entry["source"], entry["boxed"]["source"]))),
         unsafe=verdict in ("not-indicated", "dose-too-high"), problem=verdict != "ok",
-        override_group=lead, findings=tuple(f for f in findings if f),
+        override_group=group, findings=tuple(f for f in findings if f),
     )
 
 
-def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tuple[str, list[str], list[str], object]:
-    """(verdict, findings, lines, ordered dose) against the once-daily dose in the knowledge table (tag P: the
+def _shown_once_daily(ordered) -> str:
+    if ordered is None or ordered.mg is None:
+        return ""
+    per_day = ordered.doses_per_day or 1
+    return f"{revumenib.fmt(ordered.mg)} mg" + (f" x {per_day:g} a day" if per_day != 1 else " once daily")
+
+
+def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tuple[str, list[str], list, object]:
+    """(verdict, findings, notes, ordered dose) against the once-daily dose in the knowledge table (tag P: the
     card says to verify)."""
     plan = entry["dosing"]
-    verify = f"[{plan['tag']}] {entry['dose_note']['text']}"
+    common = {"plan": plan["text"], "tag": plan["tag"], "verify": entry["dose_note"]["text"]}
     ordered = doses.ordered_dose(case, order)
     if ordered is None or ordered.mg is None:
-        return "cannot-check", ["dose-cannot-check"], [f"Dose not checked: the order states no dose in mg. Expected {plan['text']} {verify}"], ordered
+        return "cannot-check", ["dose-cannot-check"], [("dose-unreadable", common)], ordered
     per_day = ordered.doses_per_day or plan["doses_per_day"]
     daily, expected = ordered.mg * per_day, plan["value"] * plan["doses_per_day"]
     tolerance = revumenib.dosing()["tolerance"]["fraction"] * expected
-    shown = f"{revumenib.fmt(ordered.mg)} mg" + (f" x {per_day:g} a day" if per_day != 1 else " once daily")
-    findings, lines, verdict = [], [], "ok"
-    if daily > expected + tolerance:
-        verdict = "dose-too-high"
-    elif daily < expected - tolerance:
-        verdict = "dose-too-low"
+    shown = _shown_once_daily(ordered)
+    verdict = "dose-too-high" if daily > expected + tolerance else "dose-too-low" if daily < expected - tolerance else "ok"
     if verdict != "ok":
-        where = "above" if verdict == "dose-too-high" else "below"
-        findings.append(verdict)
-        lines.append(f"Ziftomenib {shown} is {where} {plan['text']}: correct the order. {verify}")
+        findings = [verdict]
+        notes = [("dose-wrong", {**common, "shown": shown, "where": "above" if verdict == "dose-too-high" else "below"})]
     else:
-        findings.append("dose-not-verified")
-        lines.append(f"Dose {shown} matches {plan['text']}. {verify}")
+        findings, notes = ["dose-not-verified"], [("dose-matches", {**common, "shown": shown})]
     capsule = entry["capsule_strengths_mg"]["values"][0]
     if ordered.mg % capsule:
         findings.append("dose-not-dispensable")
-        lines.append(f"{revumenib.fmt(ordered.mg)} mg cannot be made from whole {capsule:g} mg capsules.")
+        notes.append(("not-whole-capsules", {"mg": revumenib.fmt(ordered.mg), "capsule": revumenib.fmt(capsule)}))
     if not ordered.doses_per_day:
-        lines.append("The order states no schedule; read as once daily.")
-    return verdict, findings, lines, ordered
+        notes.append(("no-schedule", {}))
+    return verdict, findings, notes, ordered
 
 
 # --- an order that interacts with revumenib --------------------------------------------------------

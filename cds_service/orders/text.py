@@ -1,4 +1,6 @@
-"""Reason and missing-data codes in the clinic's words, for card text (codes stay in the extension)."""
+"""The words of the order cards: reason and missing-data codes in the clinic's words (codes stay in the
+extension), and the wording tables of the on-treatment, gemtuzumab and ziftomenib checks (they return keys and
+values; the sentences are written here)."""
 
 from __future__ import annotations
 
@@ -183,3 +185,35 @@ def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], or
               "expected": fmt(expected_mg) if expected_mg is not None else "?", "why": why}
     template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
     return template.format(**values)
+
+
+# --- ziftomenib (orders.checks.check_ziftomenib returns the keys and values) --------------------------
+
+ZIFTOMENIB = {
+    "knowledge": "{text} [{tag}]",
+    "indication": "Indication: {text} [{tag}].",
+    "reason": "- {text}",
+    "dose-wrong": "Ziftomenib {shown} is {where} {plan}: correct the order. [{tag}] {verify}",
+    "dose-matches": "Dose {shown} matches {plan}. [{tag}] {verify}",
+    "dose-unreadable": "Dose not checked: the order states no dose in mg. Expected {plan}. [{tag}] {verify}",
+    "not-whole-capsules": "{mg} mg cannot be made from whole {capsule} mg capsules.",
+    "no-schedule": "The order states no schedule; read as once daily.",
+}
+ZIFTOMENIB_SUMMARIES = {
+    "kmt2a-rearranged": "Ziftomenib is not indicated in KMT2A-rearranged leukemia (NPM1-mutated AML only)",
+    "not-indicated": "Ziftomenib not indicated: {why}",
+    "indication-cannot-check": "Ziftomenib: indication cannot be checked, data missing",
+    "indication-fits": "Ziftomenib: the NPM1-mutated AML indication fits",
+    "dose-too-high": "Ziftomenib {shown} is above {plan}",
+    "dose-too-low": "Ziftomenib {shown} is below {plan}",
+    "dose-cannot-check": "Ziftomenib: indication fits; the dose cannot be checked",
+    "dose-not-dispensable": "Ziftomenib: the dose cannot be made from whole capsules",
+}
+
+
+def ziftomenib_lines(notes: list[tuple[str, dict]]) -> tuple[str, ...]:
+    return tuple(ZIFTOMENIB[key].format(**values) for key, values in notes)
+
+
+def ziftomenib_summary(lead: str, values: dict) -> str:
+    return ZIFTOMENIB_SUMMARIES[lead].format(**values)
