@@ -17,7 +17,8 @@ from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.gemtuzumab_check import check_gemtuzumab
 from cds_service.orders.revumenib_check import check_revumenib, qt_level
-from cds_service.orders.text import reason_text, short_reason, ziftomenib_lines, ziftomenib_summary
+from cds_service.orders.text import (fmt, frequency_words, interaction_says, reason_text, short_reason, ziftomenib_lines,
+                                     ziftomenib_summary)
 from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus
 
 
@@ -146,43 +147,38 @@ def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderChe
         return None
     name = order.ingredient
     reasons = [f"{rule['code']}:{name}" for rule in matched] + ["revumenib-" + ("active" if how == "active" else "co-ordered")]
-    lines = [f"{rule['text']} [{rule['tag']}]" for rule in matched]
-    summary = f"{name.capitalize()} interacts with revumenib"
+    lines = [interaction_says("knowledge", text=rule["text"], tag=rule["tag"]) for rule in matched]
     findings = []
     for rule in matched:
         if rule["code"] == "qt-prolonging":
             findings.append(qt_level(case, name))
         elif rule["effect"] == "avoid":
             findings.append("inducer")
+    values = {"drug": name.capitalize(), "name": name, "verify": revumenib.VERIFY_TEXT}
     if any(rule["effect"] == "reduce-dose" for rule in matched):
         reduced = revumenib.expected_dose(case, extra_inhibitors=[name])
         already = [other for other in revumenib.strong_cyp3a4_inhibitors(case) if other != name]
+        if reduced.value is not None:
+            values.update(dose=f"{fmt(reduced.value)} mg {frequency_words(reduced.frequency)}", basis=reduced.basis,
+                          already=", ".join(already))
         if reduced.value is not None and already:
-            findings.append("inhibitor-accounted-for")
             # e.g. an azole switch: the revumenib dose should already be the reduced one, not be reduced again
-            lines.insert(0, f"With {name}, the revumenib dose is {reduced.value:g} mg {reduced.frequency} ({reduced.basis}). "
-                            f"The patient already takes {', '.join(already)}, also a strong CYP3A4 inhibitor: the current "
-                            f"revumenib dose should already be this one; check it. {revumenib.VERIFY_TEXT}")
-            summary = (f"{name.capitalize()} with revumenib: check revumenib is {reduced.value:g} mg {reduced.frequency} "
-                       f"(already on {', '.join(already)})")
+            findings.append("inhibitor-accounted-for")
+            key = "already-reduced"
         elif reduced.value is not None:
             findings.append("revumenib-dose-to-reduce")
-            dose = f"{reduced.value:g} mg {reduced.frequency} ({reduced.basis})"
-            lines.insert(0, f"With {name}, the revumenib dose is {dose}: reduce the revumenib order while both are given. "
-                            f"{revumenib.VERIFY_TEXT}")
-            summary = f"{name.capitalize()} with revumenib: reduce revumenib to {reduced.value:g} mg {reduced.frequency}"
+            key = "reduce"
         else:
             findings.append("revumenib-dose-to-reduce")
-            lines.insert(0, "Reduce the revumenib dose while both are given; the reduced dose cannot be computed: "
-                            + ", ".join(reason_text(m) for m in reduced.missing_data) + ".")
-            summary = f"{name.capitalize()} with revumenib: revumenib dose must be reduced"
+            key, values["lacking"] = "reduce-unknown", ", ".join(reason_text(m) for m in reduced.missing_data)
+        lines.insert(0, interaction_says(key, **values))
+        summary = interaction_says(f"s-{key}", **values)
     else:
         rule = min(matched, key=lambda r: r["effect"] != "avoid")  # "avoid" first
         calm = findings == ["qt-prolonging-info"]
-        summary = f"{name.capitalize()} with revumenib: {rule['short_info'] if calm else rule['short']}"
+        summary = interaction_says("s-with", short=rule["short_info"] if calm else rule["short"], **values)
         if calm:
-            lines = [f"{name.capitalize()} also prolongs the QTc; the latest QTcF is normal and recent: ECG, potassium "
-                     f"and magnesium as scheduled [{rule['tag']}]."]
+            lines = [interaction_says("qt-calm", tag=rule["tag"], **values)]
     return OrderCheck(
         order=order.reference, medication=slug(name), verdict="interaction", kind="interaction",
         summary=summary, lines=tuple(lines), reasons=tuple(reasons),

@@ -15,7 +15,8 @@ from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders import correction, doses, on_treatment
 from cds_service.orders.model import OrderCheck, worst
-from cds_service.orders.text import monitoring_lines, monitoring_summary, reason_text, short_reason
+from cds_service.orders.text import (dose_instruction, fmt, frequency_words, monitoring_lines, monitoring_summary,
+                                     reason_text, revumenib_says as say, short_reason, shown_dose, tablets_made)
 from fhir_mappings import medications
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
 
@@ -48,7 +49,7 @@ def _flag(part: Part, rank: int, summary: str, unsafe: bool = False, finding: st
 
 
 def _tagged(item: dict) -> str:
-    return f"{item['text']} [{item['tag']}]"
+    return say("knowledge", text=item["text"], tag=item["tag"])
 
 
 # --- indication ------------------------------------------------------------------------------------
@@ -62,18 +63,18 @@ def indication_part(case: Case) -> Part:
     if found.verdict == "cannot-check":
         lacking = ", ".join(reason_text(m) for m in found.missing_data)
         part.verdict = "cannot-check"
-        _flag(part, 60, f"Revumenib indication cannot be checked: {lacking} missing", finding="indication-cannot-check",
+        _flag(part, 60, say("s-indication-cannot-check", lacking=lacking), finding="indication-cannot-check",
               group="missing-data")
-        part.lines.append(f"Indication cannot be checked: {lacking} missing.")
+        part.lines.append(say("indication-cannot-check", lacking=lacking))
         return part
     part.verdict, part.unsafe, part.problem, part.rank, part.group = "not-indicated", True, True, 10, "indication"
     part.findings.append("not-indicated")
     first = next(r for r in found.reasons if r not in ("kmt2a-rearranged", "npm1-mutated-aml", "relapsed", "refractory"))
     label = "off-label" if found.verdict == "off-label-age" else "not indicated"
-    part.summary = f"Revumenib {label}: {short_reason(first)}"
+    part.summary = say("s-not-indicated", label=label, why=short_reason(first))
     texts = " or ".join(i["text"] for i in revumenib.table()["indications"])
-    part.lines.append(f"Revumenib is {label} here. Label indication: {texts}.")
-    part.lines += [f"- {reason_text(r)}" for r in found.reasons]
+    part.lines.append(say("indication-not", label=label, texts=texts))
+    part.lines += [say("reason", text=reason_text(r)) for r in found.reasons]
     return part
 
 
@@ -83,21 +84,20 @@ def indication_part(case: Case) -> Part:
 def _target(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> str:
     """The expected dose in the order's own terms: "95 mg/m2 q12h" for an mg/m2 order, else "160 mg q12h"."""
     in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
-    amount = f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
+    amount = f"{fmt(expected.per_m2)} mg/m2" if in_m2 or expected.value is None else f"{fmt(expected.value)} mg"
     return f"{amount} {frequency_words(expected.frequency)}"
 
 
 def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
-    cited = f"[{expected.tag}]. {revumenib.VERIFY_TEXT}"
+    common = dict(when=frequency_words(expected.frequency), tag=expected.tag, verify=revumenib.VERIFY_TEXT)
     if expected.value is not None:
         how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
         given = ""
         if expected.per_m2 is not None and expected.tablets_mg is not None:  # the stated rounding rule, applied
-            given = (f" Given as {revumenib.fmt(expected.tablets_mg)} mg = {composition(expected.tablets_mg)} "
-                     f"(nearest whole-tablet amount, local policy).")
-        return f"Expected dose: {expected.value:g} mg {frequency_words(expected.frequency)} ({how}) {cited}{given}"
+            given = say("expected-given", mg=fmt(expected.tablets_mg), made=composition(expected.tablets_mg))
+        return say("expected-mg", value=fmt(expected.value), how=how, given=given, **common)
     if expected.per_m2 is not None:
-        return f"Expected dose: {expected.per_m2:g} mg/m2 {frequency_words(expected.frequency)} ({expected.why}) {cited}"
+        return say("expected-m2", per_m2=fmt(expected.per_m2), why=expected.why, **common)
     return None
 
 
@@ -107,16 +107,15 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     part = Part(reasons=list(expected.reasons), missing=list(expected.missing_data))
     if ordered is None and order.unreadable:
         part.verdict = "cannot-check"
-        _flag(part, 15, "Revumenib order could not be read: dose not checked",  # ranks first: re-enter it
-              finding="order-not-readable")
+        _flag(part, 15, say("s-unreadable"), finding="order-not-readable")  # ranks first: re-enter it
         part.reasons.append("order-not-readable")
-        part.lines.append(f"The order is {order.unreadable}, so its dose was not read; check it by hand or re-enter it.")
+        part.lines.append(say("unreadable", why=order.unreadable))
         return part, None, []
     if ordered is None:
         part.verdict = "cannot-check"
-        _flag(part, 55, "Revumenib order states no dose: cannot check it", finding="dose-not-stated")
+        _flag(part, 55, say("s-no-dose"), finding="dose-not-stated")
         part.reasons.append("dose-not-stated")
-        part.lines.append("The order states no dose; it cannot be checked.")
+        part.lines.append(say("no-dose"))
         return part, None, []
     part.missing += [m for m in ordered.missing_data if m not in part.missing]
     verdict, why = doses.compare(ordered, expected)
@@ -126,7 +125,7 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     if verdict == "cannot-check":
         part.verdict = "cannot-check"
         lacking = ", ".join(reason_text(m) for m in part.missing) or f"a dose in mg or mg/m2 (ordered in {ordered.unit or 'no unit'})"
-        _flag(part, 55, f"Revumenib dose cannot be checked: {lacking} missing", finding="dose-cannot-check",
+        _flag(part, 55, say("s-dose-cannot-check", lacking=lacking), finding="dose-cannot-check",
               group="missing-data")
         return part, None, []
     if verdict == "ok":
@@ -137,30 +136,11 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     part.verdict = verdict
     shown = shown_dose(ordered)
     where = "above" if verdict == "dose-too-high" else "below"
-    _flag(part, 30 if verdict == "dose-too-high" else 35, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)}",
+    _flag(part, 30 if verdict == "dose-too-high" else 35, say("s-dose-wrong", shown=shown, where=where, target=_target(ordered, expected)),
           unsafe=verdict == "dose-too-high", finding=verdict, group="dose-high" if verdict == "dose-too-high" else "dose-low")
-    part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
+    part.lines.insert(0, say("ordered", shown=shown, note=f" ({ordered.note})" if ordered.note else ""))
     fixed, changes = _correction(order, ordered, expected, f"frequency-not-{expected.frequency}" in why)
     return part, fixed, changes
-
-
-def shown_dose(ordered: doses.OrderedDose) -> str:
-    """The ordered dose in clinical words, tablets with their composition: "1 x 160 mg tablet = 160 mg twice
-    daily"; never a UCUM annotation such as {pill}."""
-    when = frequency_words(ordered.frequency)
-    if ordered.units is not None and ordered.strength_mg is not None:
-        form = ordered.unit_form or "tablet"
-        return (f"{revumenib.fmt(ordered.units)} x {revumenib.fmt(ordered.strength_mg)} mg {form}"
-                f"{'s' if ordered.units != 1 else ''} = {revumenib.fmt(ordered.mg)} mg {when}").strip()
-    if ordered.units is not None:
-        form = ordered.unit_form or "tablet"
-        return f"{revumenib.fmt(ordered.units)} {form}{'s' if ordered.units != 1 else ''} (strength not stated) {when}".strip()
-    return f"{revumenib.fmt(ordered.value)} {ordered.unit} {when}".strip()
-
-
-def frequency_words(frequency: str | None) -> str:
-    return {"q12h": "every 12 hours", "daily": "once daily", "q8h": "every 8 hours", "q24h": "once daily"}.get(
-        frequency or "", frequency or "")
 
 
 def _dispensing(part: Part, ordered: doses.OrderedDose) -> None:
@@ -168,13 +148,11 @@ def _dispensing(part: Part, ordered: doses.OrderedDose) -> None:
     if ordered.unit != "mg" or ordered.mg is None or revumenib.is_dispensable(ordered.mg):
         return
     nearest = revumenib.nearest_dispensable(ordered.mg)
-    made = "; ".join(f"{revumenib.fmt(a)} mg = {revumenib.tablets_for(a)} tablets" for a in nearest)
+    made = "; ".join(f"{fmt(a)} mg = {composition(a)}" for a in nearest)
     part.reasons.append("dose-not-dispensable")
     part.verdict = "dose-not-dispensable"
-    _flag(part, 52, f"Revumenib {revumenib.fmt(ordered.mg)} mg cannot be made from whole tablets", finding="dose-not-dispensable",
-          group="dispensing")
-    part.lines.insert(0, f"{revumenib.fmt(ordered.mg)} mg cannot be made from whole 25, 110 and 160 mg tablets. "
-                         f"Nearest: {made}.")
+    _flag(part, 52, say("s-not-dispensable", mg=fmt(ordered.mg)), finding="dose-not-dispensable", group="dispensing")
+    part.lines.insert(0, say("not-dispensable", mg=fmt(ordered.mg), made=made))
 
 
 def _is_label_dose(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> bool:
@@ -192,9 +170,9 @@ def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.
     part.reasons.append("dose-within-local-tolerance")
     part.findings.append("dose-within-local-tolerance")
     gap = abs(got - want)
-    part.lines.insert(0, f"Ordered {revumenib.fmt(got)} {unit} is {revumenib.fmt(gap)} {unit} ({gap / want:.0%}) {where} "
-                         f"the table's {revumenib.fmt(want)} {unit}: not the label dose, accepted only by the local "
-                         f"tolerance ({revumenib.tolerance_text()}). {_tagged(revumenib.dosing()['trial_doses_note'])}.")
+    part.lines.insert(0, say("tolerated", got=fmt(got), unit=unit, gap=fmt(gap), share=gap / want, where=where,
+                             want=fmt(want), tolerance=revumenib.tolerance_text(),
+                             trial=_tagged(revumenib.dosing()["trial_doses_note"])))
 
 
 def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
@@ -205,10 +183,13 @@ def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
         return part
     rule = revumenib.dosing()["weight_max_age_days"]
     part.reasons.append("weight-not-recent")
-    named = ", ".join(f"{m.source.reference} of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)"
-                      if m.source.date else f"{m.source.reference} (undated)" for m in stale)
-    part.lines.append(f"The dose rests on {named}: {_tagged(rule)}")
-    _flag(part, 56, "Revumenib dose by BSA from an old weight: re-weigh before dosing", finding="weight-not-recent",
+    # by content and date, never by FHIR id: "weight 24 kg of 2026-07-02 (142 days old)"
+    kind = {"kg": "weight", "m2": "BSA"}
+    named = ", ".join(f"{kind.get(m.unit, m.unit)} {fmt(m.value)} {m.unit}"
+                      + (f" of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)" if m.source.date
+                         else " (undated)") for m in stale)
+    part.lines.append(say("old-weight", named=named, rule=_tagged(rule)))
+    _flag(part, 56, say("s-old-weight"), finding="weight-not-recent",
           group="monitoring")
     return part
 
@@ -229,8 +210,8 @@ def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose, expecte
     keeps = strength is None or (given_mg is not None and abs(given_mg / strength - round(given_mg / strength)) < 1e-9
                                  and round(given_mg / strength) <= most)
     product = None if keeps else ingredient_product("revumenib")
-    text = dose_instruction(value, unit, given_mg, strength if keeps else None, order.dose.route if order.dose else None,
-                            expected.frequency)
+    made = composition(given_mg, strength if keeps else None) if given_mg is not None else None
+    text = dose_instruction(value, unit, given_mg, made, order.dose.route if order.dose else None, expected.frequency)
     return correction.corrected_order(order.resource, value, unit, expected.frequency, text=text, product=product)
 
 
@@ -247,27 +228,9 @@ def composition(mg: float, strength: float | None = None) -> str | None:
     """"1 x 160 mg + 1 x 110 mg tablets" (fewest tablets), or "2 x 160 mg tablets" with a fixed product strength."""
     if strength is not None:
         count = round(mg / strength)
-        return f"{count} x {revumenib.fmt(strength)} mg tablet{'s' if count != 1 else ''}"
+        return tablets_made(f"{count} x {fmt(strength)} mg", count)
     made = revumenib.tablets_for(mg)
-    if made is None:
-        return None
-    return f"{made} tablet{'s' if made != '1 x ' + revumenib.fmt(mg) + ' mg' else ''}"
-
-
-def dose_instruction(value: float, unit: str, given_mg: float | None, strength: float | None, route: str | None,
-                     frequency: str | None) -> str:
-    """The corrected order's text, agreeing with its dose, schedule and product:
-    "270 mg = 1 x 160 mg + 1 x 110 mg tablets, by mouth, every 12 hours"."""
-    how = "by mouth" if not route or route.lower() in ("oral", "po", "by mouth", "oral use") else route
-    when = frequency_words(frequency)
-    if unit == "mg":
-        made = composition(value, strength)
-        return f"{revumenib.fmt(value)} mg{f' = {made}' if made else ''}, {how}, {when}"
-    given = ""
-    if given_mg is not None:
-        made = composition(given_mg, strength)
-        given = f" (given as {revumenib.fmt(given_mg)} mg{f' = {made}' if made else ''})"
-    return f"{revumenib.fmt(value)} {unit}{given}, {how}, {when}"
+    return tablets_made(made, sum(int(part.split(" x ")[0]) for part in made.split(" + "))) if made else None
 
 
 # --- co-medications --------------------------------------------------------------------------------
@@ -314,8 +277,9 @@ def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_fo
         part.reasons += [f"{rule['code']}:{name}" for name in names]
         rank = 40 if rule["effect"] == "avoid" else 45
         if rule["code"] != "qt-prolonging":
-            part.lines.append(f"With {', '.join(names)}: {_tagged(rule)}")
-            _flag(part, rank - 1, f"Revumenib with {', '.join(names)}: {rule['short']}", finding="inducer", group="interaction")
+            part.lines.append(say("interaction", names=", ".join(names), rule=_tagged(rule)))
+            _flag(part, rank - 1, say("s-interaction", names=", ".join(names), short=rule["short"]), finding="inducer",
+                  group="interaction")
             continue
         levels = {name: (qt_level(case, name) if case is not None else "qt-prolonging-warning") for name in names}
         warned = [n for n in names if levels[n] == "qt-prolonging-warning"]
@@ -323,17 +287,16 @@ def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_fo
         adjusted = [n for n in names if n in dose_adjusted_for]
         if adjusted:
             part.findings.append("inhibitor-accounted-for")
-            part.lines.append(f"The revumenib dose is already the reduced one for {', '.join(adjusted)} [{rule['tag']}].")
+            part.lines.append(say("inhibitor-accounted", names=", ".join(adjusted), tag=rule["tag"]))
         if warned:
-            part.lines.append(f"With {', '.join(warned)}: {_tagged(rule)}")
-            _flag(part, rank - 1, f"Revumenib with {', '.join(warned)}: {rule['short']}", finding="qt-prolonging-warning",
+            part.lines.append(say("interaction", names=", ".join(warned), rule=_tagged(rule)))
+            _flag(part, rank - 1, say("s-interaction", names=", ".join(warned), short=rule["short"]), finding="qt-prolonging-warning",
                   group="interaction")
         if calm:
             part.findings.append("qt-prolonging-info")
-            part.lines.append(f"With {', '.join(calm)}: also prolongs the QTc; the latest QTcF is normal: ECG, potassium "
-                              f"and magnesium as scheduled [{rule['tag']}].")
+            part.lines.append(say("qt-calm", names=", ".join(calm), tag=rule["tag"]))
             if part.summary is None:
-                part.summary, part.rank = f"Revumenib with {', '.join(calm)}: {rule['short_info']}", 90
+                part.summary, part.rank = say("s-interaction", names=", ".join(calm), short=rule["short_info"]), 90
     return part
 
 
@@ -353,7 +316,7 @@ def _too_old(case: Case, result: Measurement, code: str, label: str, rules: dict
     part.missing.append(code)
     part.reasons.append(f"{code}-not-recent")
     age = f"{(case.reference_date - when).days} days old" if when else "undated"
-    part.lines.append(f"{label}{_when(result)} is {age}: {_tagged(limit)}.")
+    part.lines.append(say("too-old", label=label, when=_when(result), age=age, rule=_tagged(limit)))
     return True
 
 
@@ -366,28 +329,28 @@ def prestart_part(case: Case) -> Part:
         limit = rules[limit_key]
         if value is None:  # none on record, or none in a unit that converts to mmol/L (never compared raw)
             part.missing.append(code)
-            part.lines.append(f"No {code} in a readable unit on record: {_tagged(rules['electrolytes'])}.")
-        elif _too_old(case, value, code, f"{code.capitalize()} {revumenib.fmt(value.value)} mmol/L", rules, part):
+            part.lines.append(say("electrolyte-missing", name=code, rule=_tagged(rules["electrolytes"])))
+        elif _too_old(case, value, code, f"{code.capitalize()} {fmt(value.value)} mmol/L", rules, part):
             pass
         elif value.value < limit["value"]:
             part.reasons.append(f"{code}-low")
-            _flag(part, 50, f"Correct {code} before starting revumenib ({revumenib.fmt(value.value)} mmol/L)",
+            _flag(part, 50, say("s-electrolyte-low", name=code, value=fmt(value.value)),
                   finding="electrolytes-low")
             # the limit is the usual range, not the lab's: its text says the lab's own range prevails
-            part.lines.append(f"{code.capitalize()} {revumenib.fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} mmol/L "
-                              f"({_tagged(limit)}): {_tagged(rules['electrolytes'])}.")
+            part.lines.append(say("electrolyte-low", label=code.capitalize(), value=fmt(value.value), when=_when(value),
+                                  limit=fmt(limit["value"]), limit_rule=_tagged(limit), rule=_tagged(rules["electrolytes"])))
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
         part.missing.append("wbc")
-        part.lines.append(f"No WBC on record: {_tagged(limit)}.")
-    elif _too_old(case, wbc, "wbc", f"WBC {revumenib.fmt(wbc.value)} x10^9/L", rules, part):
+        part.lines.append(say("no-wbc", rule=_tagged(limit)))
+    elif _too_old(case, wbc, "wbc", f"WBC {fmt(wbc.value)} x10^9/L", rules, part):
         pass
     elif wbc.value >= limit["value"]:
         part.reasons.append("wbc-above-start-limit")
-        _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib", finding="wbc-above-start-limit")
-        part.lines.append(f"WBC {revumenib.fmt(wbc.value)} x10^9/L{_when(wbc)}: {_tagged(limit)}.")
+        _flag(part, 48, say("s-wbc-high", limit=fmt(limit["value"])), finding="wbc-above-start-limit")
+        part.lines.append(say("wbc-high", value=fmt(wbc.value), when=_when(wbc), rule=_tagged(limit)))
     if part.missing:
-        _flag(part, 58, "Before starting revumenib: " + ", ".join(reason_text(m) for m in part.missing) + " missing",
+        _flag(part, 58, say("s-prestart-missing", lacking=", ".join(reason_text(m) for m in part.missing)),
               finding="prestart-data-missing", group="missing-data")
     return part
 
@@ -396,24 +359,24 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
     limit, qtc = rules["qtcf_max_ms"], case.qtc
     if qtc is None:
         part.missing.append("qtc")
-        part.lines.append(f"No ECG on record: obtain a baseline ECG with QTcF before the first dose ({_tagged(limit)}).")
+        part.lines.append(say("no-ecg", rule=_tagged(limit)))
         return
     if qtc.method != rules["qtc_method"]["value"]:
         part.missing.append("qtc")
         part.reasons.append(f"qtc-method:{qtc.method or 'unknown'}")
-        part.lines.append(f"QTc {revumenib.fmt(qtc.value)} ms{_when(qtc)} is not Fridericia-corrected ({qtc.method or 'method not stated'}): "
-                          f"obtain QTcF; {_tagged(limit)}.")
+        part.lines.append(say("not-fridericia", value=fmt(qtc.value), when=_when(qtc),
+                              method=qtc.method or "method not stated", rule=_tagged(limit)))
         return
-    if _too_old(case, qtc, "qtc", f"QTcF {revumenib.fmt(qtc.value)} ms", rules, part):
+    if _too_old(case, qtc, "qtc", f"QTcF {fmt(qtc.value)} ms", rules, part):
         return
     if qtc.value > limit["value"]:
         part.verdict = "do-not-start"
         part.reasons.append("qtcf-above-limit")
-        _flag(part, 20, f"Do not start revumenib: QTcF {revumenib.fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True,
+        _flag(part, 20, say("s-do-not-start", value=fmt(qtc.value), limit=fmt(limit["value"])), unsafe=True,
               finding="do-not-start", group="qtc")
-        part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)}: {_tagged(limit)}. Correct potassium and magnesium, review QT-prolonging drugs, repeat the ECG.")
+        part.lines.append(say("qtcf-above-start", value=fmt(qtc.value), when=_when(qtc), rule=_tagged(limit)))
     else:
-        part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)} is within the start limit ({limit['value']} ms).")
+        part.lines.append(say("qtcf-ok", value=fmt(qtc.value), when=_when(qtc), limit=fmt(limit["value"])))
 
 
 # --- on treatment: a continuation order ------------------------------------------------------------
@@ -446,10 +409,8 @@ def on_treatment_part(case: Case) -> Part:
 def medications_part() -> Part:
     """The medication list was not available: strong CYP3A4 inhibitors and inducers are unknown."""
     part = Part(verdict="cannot-check", missing=["medications"])
-    _flag(part, 57, "Revumenib: medication list not available, CYP3A4 inhibitors unknown", finding="medications-unknown",
-          group="missing-data")
-    part.lines.append("The medication list could not be read for this call: the expected dose assumes no strong "
-                      "CYP3A4 inhibitor, and inducers or QT-prolonging drugs could not be checked.")
+    _flag(part, 57, say("s-medications-unknown"), finding="medications-unknown", group="missing-data")
+    part.lines.append(say("medications-unknown"))
     return part
 
 
@@ -491,7 +452,7 @@ def _summary(parts: list[Part], dose: Part, ordered: doses.OrderedDose | None, e
     if lead.rank >= 90:  # nothing to act on (an info-level note does not name the card)
         return _ok_summary(ordered, expected, "dose-within-local-tolerance" in dose.reasons)
     if dose.verdict.startswith("dose-") and lead is not dose:  # a wrong dose is never left out of the summary
-        return f"{lead.summary}; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
+        return say("s-and-dose", lead=lead.summary, what=dose.verdict.removeprefix("dose-").replace("-", " "))
     return lead.summary
 
 
@@ -518,31 +479,22 @@ def _expected_contract(expected: revumenib.ExpectedDose, ordered: doses.OrderedD
 
 
 def _override_group(verdict: str) -> str:
-    if verdict == "not-indicated":
-        return "indication"
-    if verdict.startswith("dose-"):
-        return "dose"
-    return "interaction" if verdict == "interaction" else "safety"
+    return {"not-indicated": "indication", "dose-too-high": "dose-high", "dose-too-low": "dose-low",
+            "dose-not-dispensable": "dispensing", "interaction": "interaction"}.get(verdict, "safety")
 
 
 def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose, tolerated: bool) -> str:
     if ordered is None or (expected.value is None and expected.per_m2 is None):
-        return "Revumenib: indication and dose checked"
-    shown = shown_dose(ordered)
-    if tolerated:
-        return f"Revumenib {shown} is within the local tolerance of the expected {_target(ordered, expected)}"
-    return f"Revumenib {shown} matches the expected {_target(ordered, expected)}"
+        return say("s-checked")
+    return say("s-tolerated" if tolerated else "s-matches", shown=shown_dose(ordered), target=_target(ordered, expected))
 
 
 def _correction_label(fixed: dict | None) -> str | None:
     if fixed is None:
         return None
-    return f"Change revumenib to {fixed['dosageInstruction'][0]['text']}"
+    return say("correction-label", text=fixed["dosageInstruction"][0]["text"])
 
 
 def _correction_text(fixed: dict, changes: list[str]) -> str:
-    text = (f"Update this revumenib order to {fixed['dosageInstruction'][0]['text']}, the label table's dose. "
-            f"{revumenib.VERIFY_TEXT}")
-    if changes:
-        text += " Also: " + "; ".join(changes) + "."
-    return text
+    text = say("correction-text", text=fixed["dosageInstruction"][0]["text"], verify=revumenib.VERIFY_TEXT)
+    return text + (say("correction-also", changes="; ".join(changes)) if changes else "")

@@ -217,3 +217,129 @@ def ziftomenib_lines(notes: list[tuple[str, dict]]) -> tuple[str, ...]:
 
 def ziftomenib_summary(lead: str, values: dict) -> str:
     return ZIFTOMENIB_SUMMARIES[lead].format(**values)
+
+
+# --- revumenib (orders.revumenib_check asks for its sentences by key) ---------------------------------
+
+REVUMENIB = {
+    # detail lines
+    "indication-cannot-check": "Indication cannot be checked: {lacking} missing.",
+    "indication-not": "Revumenib is {label} here. Label indication: {texts}.",
+    "reason": "- {text}",
+    "expected-mg": "Expected dose: {value} mg {when} ({how}) [{tag}]. {verify}{given}",
+    "expected-given": " Given as {mg} mg = {made} (nearest whole-tablet amount, local policy).",
+    "expected-m2": "Expected dose: {per_m2} mg/m2 {when} ({why}) [{tag}]. {verify}",
+    "unreadable": "The order is {why}, so its dose was not read; check it by hand or re-enter it.",
+    "no-dose": "The order states no dose; it cannot be checked.",
+    "ordered": "Ordered: {shown}{note}.",
+    "not-dispensable": "{mg} mg cannot be made from whole 25, 110 and 160 mg tablets. Nearest: {made}.",
+    "tolerated": ("Ordered {got} {unit} is {gap} {unit} ({share:.0%}) {where} the table's {want} {unit}: not the label "
+                  "dose, accepted only by the local tolerance ({tolerance}). {trial}."),
+    "old-weight": "The dose rests on {named}: {rule}",
+    "interaction": "With {names}: {rule}",
+    "inhibitor-accounted": "The revumenib dose is already the reduced one for {names} [{tag}].",
+    "qt-calm": ("With {names}: also prolongs the QTc; the latest QTcF is normal: ECG, potassium and magnesium as "
+                "scheduled [{tag}]."),
+    "too-old": "{label}{when} is {age}: {rule}.",
+    "electrolyte-missing": "No {name} in a readable unit on record: {rule}.",
+    "electrolyte-low": "{label} {value} mmol/L{when} is below {limit} mmol/L ({limit_rule}): {rule}.",
+    "no-wbc": "No WBC on record: {rule}.",
+    "wbc-high": "WBC {value} x10^9/L{when}: {rule}.",
+    "no-ecg": "No ECG on record: obtain a baseline ECG with QTcF before the first dose ({rule}).",
+    "not-fridericia": "QTc {value} ms{when} is not Fridericia-corrected ({method}): obtain QTcF; {rule}.",
+    "qtcf-above-start": ("QTcF {value} ms{when}: {rule}. Correct potassium and magnesium, review QT-prolonging drugs, "
+                         "repeat the ECG."),
+    "qtcf-ok": "QTcF {value} ms{when} is within the start limit ({limit} ms).",
+    "medications-unknown": ("The medication list could not be read for this call: the expected dose assumes no strong "
+                            "CYP3A4 inhibitor, and inducers or QT-prolonging drugs could not be checked."),
+    "knowledge": "{text} [{tag}]",
+    # summaries
+    "s-indication-cannot-check": "Revumenib indication cannot be checked: {lacking} missing",
+    "s-not-indicated": "Revumenib {label}: {why}",
+    "s-unreadable": "Revumenib order could not be read: dose not checked",
+    "s-no-dose": "Revumenib order states no dose: cannot check it",
+    "s-dose-cannot-check": "Revumenib dose cannot be checked: {lacking} missing",
+    "s-dose-wrong": "Revumenib {shown} is {where} the expected {target}",
+    "s-not-dispensable": "Revumenib {mg} mg cannot be made from whole tablets",
+    "s-old-weight": "Revumenib dose by BSA from an old weight: re-weigh before dosing",
+    "s-interaction": "Revumenib with {names}: {short}",
+    "s-electrolyte-low": "Correct {name} before starting revumenib ({value} mmol/L)",
+    "s-wbc-high": "Reduce WBC below {limit} x10^9/L before starting revumenib",
+    "s-prestart-missing": "Before starting revumenib: {lacking} missing",
+    "s-do-not-start": "Do not start revumenib: QTcF {value} ms > {limit} ms",
+    "s-medications-unknown": "Revumenib: medication list not available, CYP3A4 inhibitors unknown",
+    "s-checked": "Revumenib: indication and dose checked",
+    "s-tolerated": "Revumenib {shown} is within the local tolerance of the expected {target}",
+    "s-matches": "Revumenib {shown} matches the expected {target}",
+    "s-and-dose": "{lead}; dose {what}",
+    # the update suggestion
+    "correction-label": "Change revumenib to {text}",
+    "correction-text": "Update this revumenib order to {text}, the label table's dose. {verify}",
+    "correction-also": " Also: {changes}.",
+}
+
+
+def revumenib_says(key: str, **values) -> str:
+    """The sentence `key` of the revumenib card with its values."""
+    return REVUMENIB[key].format(**values)
+
+
+FREQUENCY_WORDS = {"q12h": "every 12 hours", "daily": "once daily", "q8h": "every 8 hours", "q24h": "once daily"}
+
+
+def frequency_words(frequency: str | None) -> str:
+    """"every 12 hours" for "q12h"; an unknown code is shown as it is rather than hidden."""
+    return FREQUENCY_WORDS.get(frequency or "", frequency or "")
+
+
+def tablets_made(made: str | None, count: float, form: str = "tablet") -> str | None:
+    """"1 x 160 mg + 1 x 110 mg" -> "1 x 160 mg + 1 x 110 mg tablets" (singular for one tablet)."""
+    if made is None:
+        return None
+    return f"{made} {form}{'s' if count != 1 else ''}"
+
+
+def shown_dose(ordered) -> str:
+    """The ordered dose in clinical words, tablets with their composition: "1 x 160 mg tablet = 160 mg every
+    12 hours"; never a UCUM annotation such as {pill}."""
+    when = frequency_words(ordered.frequency)
+    form = ordered.unit_form or "tablet"
+    if ordered.units is not None and ordered.strength_mg is not None:
+        made = tablets_made(f"{fmt(ordered.units)} x {fmt(ordered.strength_mg)} mg", ordered.units, form)
+        return f"{made} = {fmt(ordered.mg)} mg {when}".strip()
+    if ordered.units is not None:
+        return f"{fmt(ordered.units)} {form}{'s' if ordered.units != 1 else ''} (strength not stated) {when}".strip()
+    return f"{fmt(ordered.value)} {ordered.unit} {when}".strip()
+
+
+def dose_instruction(value: float, unit: str, given_mg: float | None, made: str | None, route: str | None,
+                     frequency: str | None) -> str:
+    """The corrected order's dosage text, agreeing with its dose, schedule and product:
+    "270 mg = 1 x 160 mg + 1 x 110 mg tablets, by mouth, every 12 hours"."""
+    how = "by mouth" if not route or route.lower() in ("oral", "po", "by mouth", "oral use") else route
+    when = frequency_words(frequency)
+    if unit == "mg":
+        return f"{fmt(value)} mg{f' = {made}' if made else ''}, {how}, {when}"
+    given = f" (given as {fmt(given_mg)} mg{f' = {made}' if made else ''})" if given_mg is not None else ""
+    return f"{fmt(value)} {unit}{given}, {how}, {when}"
+
+
+# --- another order given with revumenib (orders.checks.check_interacting_order) ------------------------
+
+INTERACTION = {
+    "knowledge": "{text} [{tag}]",
+    "already-reduced": ("With {name}, the revumenib dose is {dose} ({basis}). The patient already takes {already}, also a "
+                        "strong CYP3A4 inhibitor: the current revumenib dose should already be this one; check it. {verify}"),
+    "reduce": "With {name}, the revumenib dose is {dose} ({basis}): reduce the revumenib order while both are given. {verify}",
+    "reduce-unknown": "Reduce the revumenib dose while both are given; the reduced dose cannot be computed: {lacking}.",
+    "qt-calm": ("{drug} also prolongs the QTc; the latest QTcF is normal and recent: ECG, potassium and magnesium as "
+                "scheduled [{tag}]."),
+    "s-already-reduced": "{drug} with revumenib: check revumenib is {dose} (already on {already})",
+    "s-reduce": "{drug} with revumenib: reduce revumenib to {dose}",
+    "s-reduce-unknown": "{drug} with revumenib: revumenib dose must be reduced",
+    "s-with": "{drug} with revumenib: {short}",
+}
+
+
+def interaction_says(key: str, **values) -> str:
+    return INTERACTION[key].format(**values)

@@ -419,7 +419,7 @@ def test_inhibitor_ordered_for_patient_on_revumenib_gives_the_reduced_dose():
     assert check.verdict == "interaction" and check.medication == "posaconazole"
     assert "strong-cyp3a4-inhibitor:posaconazole" in check.reasons
     (card,) = cards(the_case, "order-select")
-    assert f"{ADULT_INHIBITED:g} mg q12h" in card["summary"]
+    assert f"{ADULT_INHIBITED:g} mg every 12 hours" in card["summary"]  # clinical words, not "q12h"
     assert extension(card)["order"] == "MedicationRequest/draft-posaconazole"
     assert cards(the_case, "order-sign")[0]["indicator"] == "warning"
 

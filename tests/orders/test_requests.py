@@ -265,7 +265,7 @@ def test_inhibitor_ordered_for_patient_on_revumenib():
     add_draft(request, "posa-1", "posaconazole 100 MG Delayed Release Oral Tablet")
     (card,) = answer(request)
     assert check(card)["verdict"] == "interaction" and check(card)["medication"] == "posaconazole"
-    assert f"{row('weight-40kg-or-more', True)['value']:g} mg q12h" in card["summary"]
+    assert f"{row('weight-40kg-or-more', True)['value']:g} mg every 12 hours" in card["summary"]
 
 
 def test_inducer_co_order_is_an_interaction():
