@@ -4,7 +4,19 @@ values; the sentences are written here)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from cds_service.stratification.menin_inhibitors import fmt  # a number as cards write it: 4.5, 0.7, 270
+
+def say(table: dict[str, str], key: str, **values) -> str:
+    """The sentence `key` of a wording table below, with the values a check returned."""
+    return table[key].format(**values)
+
+
+def sentences(table: dict[str, str], notes: list[tuple[str, dict]]) -> tuple[str, ...]:
+    """A check's notes ((key, values) pairs) as the card's detail lines."""
+    return tuple(say(table, key, **values) for key, values in notes)
+
 
 PHRASES = {
     "kmt2a-rearranged": "KMT2A rearrangement (translocation) documented",
@@ -173,8 +185,7 @@ _WHY = {"not-aml": "not AML", "cd33-negative": "CD33 negative", "age-under-2-yea
         "age-under-1-month": "under 1 month of age"}
 
 
-def gemtuzumab_lines(notes: list[tuple[str, dict]]) -> tuple[str, ...]:
-    return tuple(GEMTUZUMAB[key].format(**values) for key, values in notes)
+gemtuzumab_lines = partial(sentences, GEMTUZUMAB)
 
 
 def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], ordered_mg: float | None,
@@ -211,8 +222,7 @@ ZIFTOMENIB_SUMMARIES = {
 }
 
 
-def ziftomenib_lines(notes: list[tuple[str, dict]]) -> tuple[str, ...]:
-    return tuple(ZIFTOMENIB[key].format(**values) for key, values in notes)
+ziftomenib_lines = partial(sentences, ZIFTOMENIB)
 
 
 def ziftomenib_summary(lead: str, values: dict) -> str:
@@ -279,9 +289,7 @@ REVUMENIB = {
 }
 
 
-def revumenib_says(key: str, **values) -> str:
-    """The sentence `key` of the revumenib card with its values."""
-    return REVUMENIB[key].format(**values)
+revumenib_says = partial(say, REVUMENIB)
 
 
 FREQUENCY_WORDS = {"q12h": "every 12 hours", "daily": "once daily", "q8h": "every 8 hours", "q24h": "once daily"}
@@ -341,5 +349,4 @@ INTERACTION = {
 }
 
 
-def interaction_says(key: str, **values) -> str:
-    return INTERACTION[key].format(**values)
+interaction_says = partial(say, INTERACTION)
