@@ -35,8 +35,10 @@ MISSING_OVERRIDES = (
 
 def patient_view(call: HookCall) -> list[dict]:
     case = case_of(call)
-    # (issue 9) a patient already on revumenib: the on-treatment monitoring card (QTcF, ECG, electrolytes) first
-    return monitoring_cards(case) + cards_for(assess(case), unavailable=call.unavailable)
+    cards = cards_for(assess(case), unavailable=call.unavailable)
+    # (issue 9) a patient already on revumenib: the on-treatment monitoring card (QTcF, ECG, electrolytes) right
+    # after the assessment card
+    return cards[:1] + monitoring_cards(case) + cards[1:]
 
 
 def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[dict]:

@@ -91,7 +91,7 @@ def test_qtcf_above_the_interrupt_limit_is_critical_in_all_three_services(base):
     assert len(monitoring) == 1 and monitoring[0]["indicator"] == "critical"
     assert monitoring[0]["summary"].startswith("Hold revumenib: QTcF")
     assert "resume at the same dose" in monitoring[0]["detail"]
-    assert monitoring == cards[:1]  # the critical card comes first
+    assert monitoring == cards[1:2]  # right after the assessment card
 
 
 def test_a_patient_on_revumenib_is_never_told_to_consider_starting_it(base):
@@ -176,3 +176,12 @@ def test_the_continuation_order_keeps_the_dose_and_inhibitor_checks():
     (check,) = [c for c in evaluate(the_case) if c.medication == "revumenib"]
     assert check.verdict == "dose-too-high" and check.level == "critical"
     assert "prestart-data-missing" not in check.findings  # pre-start rules left out
+
+
+def test_the_work_up_around_a_transplant_is_not_a_transplant():
+    from fhir_mappings.transplants import transplant_of
+    done = {"resourceType": "Procedure", "id": "p1", "status": "completed", "code": {"text": "Allogeneic HSCT"},
+            "performedDateTime": "2026-01-15"}
+    assert transplant_of(done).date == date(2026, 1, 15)
+    for words in ("HSCT evaluation", "Stem cell harvest", "BMT donor search"):
+        assert transplant_of({**done, "code": {"text": words}}) is None, words
