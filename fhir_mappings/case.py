@@ -114,6 +114,8 @@ class Kmt2aFinding:
     copy_number_high: float | None = None  # amplification: high end of a range
     ambiguity: str | None = None  # a caution code, e.g. "t11-19-partner-ambiguous", "t11-17-may-be-apl"
     text: str | None = None  # the string as the lab printed it (ISCN, fusion text)
+    uncertain: bool = False  # the lab hedged ("possible", "cannot be excluded", "equivocal"): status UNKNOWN
+    qualifiers: tuple[str, ...] = ()  # kept as written: "historical", "subclone", "mosaic", "8/20 metaphases"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class GeneticFinding:
     present: bool
     source: Source
     detail: str | None = None  # p.HGVS or text, e.g. "p.Arg175His"
+    qualifiers: tuple[str, ...] = ()  # "historical", "subclone", "mosaic"
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,7 @@ def _finding(event: Kmt2aEvent, source: Source, method: str | None = None) -> Km
         status=event.status, source=source, method=method or event.method, partner=partner, fusion=fusion,
         candidate_partners=event.candidates, copy_number=event.copy_number,
         copy_number_high=event.copy_number_high, ambiguity=event.ambiguity, text=event.text,
+        uncertain=event.uncertain, qualifiers=event.qualifiers,
     )
 
 
@@ -130,8 +131,8 @@ def from_text(text: str, source: Source, method: str) -> GeneticResult:
     events, others = fusion_text.read(text, method)
     for e in events:
         result.kmt2a.append(_finding(e, source, e.method if e.method in ("fish", "karyotype") else method))
-    for gene, kind, present, detail in others:
-        result.findings.append(GeneticFinding(gene, kind, present, source, detail))
+    for gene, kind, present, detail, qualifiers in others:
+        result.findings.append(GeneticFinding(gene, kind, present, source, detail, qualifiers))
     return result
 
 
