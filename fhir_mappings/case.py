@@ -217,6 +217,16 @@ class DraftMedicationOrder:
 
 
 @dataclass(frozen=True)
+class UnreadableDocument:
+    """A report that was sent but could not be read (a scanned PDF without text, an image, a link only): named on
+    the card so a person reads it, never guessed at."""
+
+    source: Source
+    title: str  # the report's name as sent, e.g. "Bone marrow cytogenetics"
+    reason: str  # e.g. "a PDF without a text layer (a scan?)"
+
+
+@dataclass(frozen=True)
 class Problem:
     """A resource we skipped or read leniently, and why. Never contains patient identifiers."""
 
@@ -265,6 +275,7 @@ class Case:
     markers: tuple[MarkerResult, ...] = ()
     draft_orders: tuple[DraftMedicationOrder, ...] = ()
     problems: tuple[Problem, ...] = ()
+    unreadable_documents: tuple[UnreadableDocument, ...] = ()  # reports we could not read (named on the card)
 
     def finding(self, gene: str) -> tuple[GeneticFinding, ...]:
         return tuple(f for f in self.genetic_findings if f.gene == gene)

@@ -31,8 +31,9 @@ class Reading:
 
 
 def loinc_rows(resource: dict) -> list[dict]:
-    """The loinc.csv rows of the LOINC codes an Observation carries, in coding order."""
-    return [term.loinc_kinds()[c] for s, c, _ in codings(resource.get("code")) if s == "loinc" and c in term.loinc_kinds()]
+    """The loinc.csv rows (every meaning) of the LOINC codes an Observation carries, in coding order."""
+    meanings = term.loinc_meanings()
+    return [row for s, c, _ in codings(resource.get("code")) if s == "loinc" and c in meanings for row in meanings[c]]
 
 
 def kind_of(resource: dict) -> str | None:

@@ -37,7 +37,8 @@ _READ = {
     "MedicationStatement": {"id", "status", "subject", "dateAsserted", "contained"},
     "MedicationAdministration": {"id", "status", "subject", "contained"},
     "Medication": {"id", "code", "ingredient"},
-    "DiagnosticReport": {"id", "status", "code", "subject", "issued", "conclusion", "conclusionCode"},
+    "DiagnosticReport": {"id", "status", "code", "subject", "issued", "conclusion", "conclusionCode", "category",
+                         "presentedForm", "result"},
 }
 _READ_PREFIXES = ("value", "effective", "onset", "medication")
 
