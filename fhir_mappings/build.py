@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 from fhir_mappings import (conditions, documents, draft_orders, genomics, kmt2a, medications, observations, patient,
                            routing)
 from fhir_mappings.access import concept_label, effective_date, reference_of
-from fhir_mappings.case import Case, Lineage, Problem, Source, UnreadableDocument
+from fhir_mappings.case import Case, Kmt2aStatus, Lineage, Problem, Source, UnreadableDocument
 from fhir_mappings.resources import Pool, collect, flatten
 from fhir_mappings.terminology import rows
 from fhir_mappings.validation import validated
@@ -224,15 +224,21 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
     _route_observations(work)
     case.diagnoses = tuple(work.diagnoses)
     case.lineage = conditions.case_lineage(case.diagnoses)
-    case.disease_status, case.disease_status_evidence = conditions.disease_status(
-        case.diagnoses, work.statuses, case.lineage)
+    case.original_lineage = conditions.original_lineage(case.diagnoses)
     _kmt2a_from_diagnoses(work)
     case.kmt2a = kmt2a.summarise(work.kmt2a)
+    _map_medications(case, work)
+    switch = conditions.lineage_switch(
+        case.diagnoses, case.kmt2a.status == Kmt2aStatus.REARRANGED,
+        tuple(m.start for m in case.medications if "cd19-directed" in m.classes and m.start))
+    if switch:
+        case.lineage_switch, case.lineage_switch_evidence = True, (switch.before.source, switch.after.source)
+    case.disease_status, case.disease_status_evidence = conditions.disease_status(
+        case.diagnoses, work.statuses, case.lineage, switch)
     case.genetic_findings = tuple(work.genetic)
     case.karyotype = max(work.karyotypes, key=lambda k: k.source.date or date.min) if work.karyotypes else None
     case.diagnosis_date = _diagnosis_date(case, work)
     _pick_labs(case, work)
-    _map_medications(case, work)
     _therapy_related(case)
     _map_drafts(case, work, drafts, list(selections))
     case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
@@ -243,9 +249,9 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
 
 def _diagnosis_date(case: Case, work: _Work) -> date | None:
     """Earliest onset of the current leukemia (its lineage: a prior ALL does not date a later therapy-related
-    AML), else its recorded date, else the earliest diagnostic Observation (genetics, karyotype, marrow blasts,
+    AML; after a lineage switch the first diagnosis dates the one disease history), else its recorded date, else the earliest diagnostic Observation (genetics, karyotype, marrow blasts,
     immunophenotype) -- only when a leukemia diagnosis exists."""
-    current = conditions.current_diagnoses(case.diagnoses, case.lineage)
+    current = conditions.current_diagnoses(case.diagnoses, case.lineage, case.lineage_switch)
     onsets = [d.onset for d in current if d.onset]
     if onsets:
         return min(onsets)

@@ -249,7 +249,10 @@ class Case:
     bsa: Measurement | None = None  # m2, measured or Mosteller (method says which)
 
     diagnoses: tuple[Diagnosis, ...] = ()
-    lineage: Lineage = Lineage.UNKNOWN
+    lineage: Lineage = Lineage.UNKNOWN  # current: the lineage of the latest leukemia diagnosis
+    original_lineage: Lineage = Lineage.UNKNOWN  # at first diagnosis; differs from `lineage` after a switch
+    lineage_switch: bool = False  # the leukemia came back in the other lineage: one disease history, relapsed
+    lineage_switch_evidence: tuple[Source, ...] = ()  # the diagnosis before and the diagnosis after the switch
     disease_status: DiseaseStatus = DiseaseStatus.UNKNOWN
     disease_status_evidence: tuple[Source, ...] = ()
     therapy_related: bool | None = None  # None: cannot tell

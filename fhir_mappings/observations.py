@@ -184,8 +184,11 @@ def _fraction_from_text(text: str) -> tuple[float | None, str | None]:
     """The first number with a unit ("Day 29: 0.02 %" -> 2e-4: the day is not the result)."""
     matches = list(_NUMBER_UNIT.finditer(text or ""))
     m = next((m for m in matches if m.group(3) or m.group(4)), None)
-    if m is None:  # bare numbers only: percent or fraction? do not guess
-        return None, None
+    if m is None:  # bare numbers: percent or fraction? do not guess -- except "1.2E-03", which is never a percent
+        m = next((m for m in matches if re.search(r"[eE]-\d", m.group(2))), None)
+        if m is None:
+            return None, None
+        return float(m.group(2)), {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
     comparator = {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
     number = float(m.group(2).replace(",", "."))
     if m.group(3):
@@ -207,6 +210,14 @@ def _coded_positive(resource: dict) -> bool | None:
                 return False
             if term.pattern("result_positive").search(words):
                 return True
+    return None
+
+
+def _written_positive(text: str) -> bool | None:
+    if term.pattern("result_negative").search(text):
+        return False
+    if term.pattern("result_positive").search(text):
+        return True
     return None
 
 
@@ -258,17 +269,33 @@ def _at_or_above(value: float, comparator: str | None, threshold: float) -> bool
     return value >= threshold
 
 
+def _mrd_value(resource: dict) -> tuple[float | None, str | None]:
+    """The MRD level as a fraction: a Quantity in a fraction unit; a fusion-transcript/control ratio (its LOINC
+    property is a ratio, so a unitless number is one); written out ("0.02 %", "1.2 x 10^-3"); or in a component."""
+    ratio_code = any(r["kind"] == "kmt2a-fusion-transcript" for r in loinc_rows(resource))
+    for holder in [resource, *dicts(resource.get("component"))]:
+        q = holder.get("valueQuantity")
+        value, comparator = units.read_quantity("fraction", q)
+        if value is None and ratio_code and isinstance(q, dict) and units.quantity_unit(q) is None:
+            value = units.number(q.get("value"))
+        if value is None and isinstance(holder.get("valueString"), str):
+            value, comparator = _fraction_from_text(holder["valueString"])
+        if value is not None:
+            return value, comparator
+    return None, None
+
+
 def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) -> MrdResult:
     words = " ".join([concept_text(resource.get("code")), notes(resource), concept_text(resource.get("method")),
                       " ".join(concept_text(i) for i in dicts(resource.get("interpretation"))),
                       text_of(get(resource, "specimen", "display"))])
     source = _source(resource)
-    value, comparator = units.read_quantity("fraction", resource.get("valueQuantity"))
-    if value is None and isinstance(resource.get("valueString"), str):
-        value, comparator = _fraction_from_text(resource["valueString"])
+    value, comparator = _mrd_value(resource)
     sensitivity = _sensitivity(resource, words + " " + text_of(resource.get("valueString")))
     method = _mrd_method(resource, words)
     positive = _coded_positive(resource)
+    if positive is None and value is None and isinstance(resource.get("valueString"), str):
+        positive = _written_positive(resource["valueString"])  # "POSITIVE, not quantifiable", "not detected"
     if positive is None and value is not None:
         positive = _at_or_above(value, comparator, _threshold(method, lineage_is_aml))
     return MrdResult(
