@@ -230,7 +230,8 @@ def disease_status(
     """Refractory > relapsed > in remission > newly diagnosed, over the diagnoses of the current lineage:
     any such Condition saying relapse/refractory, or the LATEST mCODE status saying worsened, makes it relapsed.
     A lineage switch is a relapse unless the record says more (refractory, or back in remission)."""
-    status, evidence = _disease_status(current_diagnoses(diagnoses, lineage, switch is not None), statuses)
+    status, evidence = _disease_status(current_diagnoses(diagnoses, lineage), statuses)  # the earlier lineage's
+    # "in remission" is history: the current lineage's diagnoses say where the disease is now
     if switch and status in (DiseaseStatus.NEWLY_DIAGNOSED, DiseaseStatus.UNKNOWN):
         return DiseaseStatus.RELAPSED, (switch.after.source,)
     return status, evidence

@@ -42,22 +42,24 @@ class _HtmlText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self._skip = 0
+        self._cells = 0
 
     def handle_starttag(self, tag, attrs):
         if tag in ("script", "style", "head"):
             self._skip += 1
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
+            self._cells = 0
         elif tag in _CELL_TAGS:
-            self.parts.append(" ")
+            self.parts.append(": " if self._cells else " ")  # a row "TP53 | not detected" reads "TP53: not detected"
+            self._cells += 1
 
     def handle_endtag(self, tag):
         if tag in ("script", "style", "head"):
             self._skip = max(0, self._skip - 1)
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
-        elif tag in _CELL_TAGS:
-            self.parts.append(" ")
+            self._cells = 0
 
     def handle_data(self, data):
         if not self._skip:

@@ -32,6 +32,11 @@ def _pair_pattern() -> re.Pattern[str]:
     return re.compile(rf"({gene}){_SEPARATOR}({gene})", re.IGNORECASE)
 
 
+def names_a_fusion(text: str) -> bool:
+    """Whether the text names two known genes as a fusion ("MLL-AF4", "KMT2A::AFF1")."""
+    return any(term.known_gene(m.group(1)) != term.known_gene(m.group(3)) for m in _pair_pattern().finditer(text))
+
+
 def _names_a_finding(text: str) -> bool:
     """Names a gene or a change; a piece that does not ("not detected", "in 85% of nuclei") is a detail."""
     return bool(term.gene_alias_pattern().search(text)) or any(term.pattern(n).search(text) for n in _KIND_WORDS)
@@ -79,27 +84,43 @@ class _Target:
     genes: tuple[str, ...]  # one gene, or the two of a fusion (as written, 5' first)
     text: str
     separator: str | None = None
+    mentions: tuple[tuple[int, int], ...] = ()  # every place the gene is named ("MLL FISH: KMT2A not detected")
 
 
 def _targets(clause: str) -> list[_Target]:
-    """Fusions ("MLL-AF4", "KMT2A::AFF1") and single gene mentions; one target per gene (its mentions merged)."""
+    """Fusions ("MLL-AF4", "KMT2A::AFF1") and single gene mentions; one target per gene (its mentions kept)."""
     found: list[_Target] = []
     taken: list[tuple[int, int]] = []
     for m in _pair_pattern().finditer(clause):
         a, b = term.known_gene(m.group(1)), term.known_gene(m.group(3))
         if a and b and a != b:
-            found.append(_Target(m.start(), m.end(), (a, b), m.group(0), m.group(2)))
+            found.append(_Target(m.start(), m.end(), (a, b), m.group(0), m.group(2), ((m.start(), m.end()),)))
             taken.append((m.start(), m.end()))
-    singles: dict[str, _Target] = {}
+    singles: dict[str, list[tuple[int, int]]] = {}
     for m in term.gene_alias_pattern().finditer(clause):
         gene = term.known_gene(m.group(0))
         if not gene or any(s <= m.start() < e for s, e in taken):
             continue
         if any(gene in t.genes for t in found):
             continue  # "KMT2A rearrangement: KMT2A::AFF1 detected" -- the fusion says it
-        old = singles.get(gene)
-        singles[gene] = _Target(old.start if old else m.start(), m.end(), (gene,), clause[old.start if old else m.start():m.end()])
-    return sorted(found + list(singles.values()), key=lambda t: t.start)
+        singles.setdefault(gene, []).append((m.start(), m.end()))
+    for gene, spans in singles.items():
+        found.append(_Target(spans[0][0], spans[0][1], (gene,), clause[spans[0][0]:spans[0][1]], None, tuple(spans)))
+    return sorted(found, key=lambda t: t.start)
+
+
+def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.Assertion:
+    """What the statement says of a target: over all its mentions (a hedge anywhere makes it uncertain, a negation
+    anywhere absent), and a "heading: result" layout ("TP53: no mutation detected") read as the result's."""
+    said = [context.assertion(clause, s, e) for s, e in target.mentions or ((target.start, target.end),)]
+    colon = clause.find(":", target.end)
+    if colon >= 0 and not any(t.start > colon for t in targets):
+        result = clause[colon + 1:]
+        said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result)))
+    uncertain = any(a.uncertain for a in said)
+    return context.Assertion(
+        negated=not uncertain and any(a.negated for a in said), uncertain=uncertain,
+        qualifiers=tuple(q for q in context.QUALIFIERS if any(q in a.qualifiers for a in said)))
 
 
 def _local(clause: str, targets: list[_Target], i: int) -> str:
@@ -116,7 +137,7 @@ def _read_clause(clause: str, method: str) -> tuple[list[Kmt2aEvent], list[Other
     events, others = [], []
     targets = _targets(clause)
     for i, target in enumerate(targets):
-        said = context.assertion(clause, target.start, target.end)
+        said = _assertion(clause, target, targets)
         local = _local(clause, targets, i)
         if len(target.genes) == 2:
             events.extend(_fusion(target, said, method))

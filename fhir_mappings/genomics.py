@@ -67,6 +67,8 @@ def map_resource(resource: dict, resolve: documents.Resolve | None = None) -> Ge
         result = _from_karyotype(value, source)
         if result.karyotype or result.kmt2a:
             return result
+    if not _has_result(resource):
+        return GeneticResult()  # a test name alone ("MLL-AF4 RT-PCR", data absent) is no result
     sentence = _result_sentence(resource)
     method_words = f"{sentence} {concept_text(resource.get('method'))}"
     fish_coded = "fish" in _coded_methods(resource)
@@ -114,6 +116,19 @@ def _value_text(resource: dict) -> str:
     return ""
 
 
+def _has_result(resource: dict) -> bool:
+    return any(k.startswith("value") for k in resource) or any(
+        resource.get(k) for k in ("interpretation", "component", "note"))
+
+
+def _quantity_says(quantity: dict) -> str:
+    """A transcript level as words: above zero is detected, zero or "<" a limit is not."""
+    number = units.number(quantity.get("value"))
+    if number is None:
+        return ""
+    return "detected" if number > 0 and quantity.get("comparator") not in ("<", "<=") else "not detected"
+
+
 def _result_sentence(resource: dict) -> str:
     """"<what was tested>: <result>" so that "MLL gene rearrangement" + "Not detected" reads as one clause."""
     value = _value_text(resource)
@@ -125,7 +140,11 @@ def _result_sentence(resource: dict) -> str:
         meaning = term.coded_values().get((system, code.upper()))
         if meaning in ("present", "absent") and not value:
             value = "detected" if meaning == "present" else "not detected"
-    sentence = f"{concept_text(resource.get('code'))}: {value}".replace(";", ",")
+    name = concept_text(resource.get("code"))
+    if not value and isinstance(resource.get("valueQuantity"), dict) and (
+            term.pattern("structural_words").search(name) or fusion_text.names_a_fusion(name)):
+        value = _quantity_says(resource["valueQuantity"])  # "MLL-AF4 transcript / ABL1": 0.0023
+    sentence = f"{name}: {value}".replace(";", ",")
     parts = [sentence] + [_result_sentence(c) for c in dicts(resource.get("component")) if c.get("code")]
     return "\n".join(parts) + ("\n" + notes(resource) if notes(resource) else "")
 

@@ -34,7 +34,8 @@ def _worth_a_look(words: str) -> bool:
     low = words.lower()
     if any(stem in low for stem in _STEMS):
         return True
-    return not _trigger_tokens().isdisjoint(t.upper() for t in _TOKENS.findall(words))
+    tokens = set(_TOKENS.findall(words)) | set(re.findall(r"[A-Za-z0-9]+", words))  # "MLL-AF4" and "MLL", "AF4"
+    return not _trigger_tokens().isdisjoint(t.upper() for t in tokens)
 
 
 def _says_nothing(observation: dict) -> bool:
@@ -76,8 +77,9 @@ def with_parent_words(pool: Pool) -> None:
 def _value_words(resource: dict) -> str:
     """The words of an Observation's result: valueString, the value concept, components and notes."""
     parts = [text_of(resource.get("valueString")), concept_text(resource.get("valueCodeableConcept")), notes(resource)]
-    for component in dicts(resource.get("component")):
-        parts += [text_of(component.get("valueString")), concept_text(component.get("valueCodeableConcept"))]
+    for component in dicts(resource.get("component")):  # "KMT2A-MLLT3 (MLL-AF9)": "Detected"
+        parts += [concept_text(component.get("code")), text_of(component.get("valueString")),
+                  concept_text(component.get("valueCodeableConcept"))]
     return " ".join(p for p in parts if p)
 
 

@@ -31,7 +31,7 @@ _READ = {
     "Patient": {"id", "gender", "birthDate"},
     "Observation": {"id", "status", "code", "subject", "focus", "issued", "component", "note", "method",
                     "interpretation", "specimen", "dataAbsentReason"},
-    "Condition": {"id", "clinicalStatus", "verificationStatus", "code", "subject", "recordedDate"},
+    "Condition": {"id", "clinicalStatus", "verificationStatus", "code", "subject", "recordedDate", "extension"},
     "MedicationRequest": {"id", "status", "intent", "subject", "authoredOn", "dosageInstruction", "dispenseRequest",
                           "contained"},
     "MedicationStatement": {"id", "status", "subject", "dateAsserted", "contained"},
