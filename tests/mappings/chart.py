@@ -95,6 +95,10 @@ def coding(system: str, code: str, display: str | None = None) -> dict:
     return c
 
 
+BALL = coding(SCT, "277571004", "B-cell acute lymphoblastic leukemia")
+AML = coding(SCT, "91861009", "Acute myeloid leukemia")
+
+
 def concept(text: str, *codings: dict) -> dict:
     c = {"text": text}
     if codings:

@@ -44,8 +44,8 @@ def pdf(lines: list[str], *, compress: bool = False, scanned: bool = False) -> b
 
 
 def html(lines: list[str]) -> bytes:
-    body = "".join(f"<tr><td>{line.split(':')[0]}</td><td>{':'.join(line.split(':')[1:])}</td></tr>"
-                   if ":" in line else f"<p>{line}</p>" for line in lines)
+    body = "".join(f"<tr><td>{line.split(': ', 1)[0]}</td><td>{line.split(': ', 1)[1]}</td></tr>"
+                   if ": " in line else f"<p>{line}</p>" for line in lines)
     return (f"<!DOCTYPE html><html><head><style>td {{padding: 2px}}</style><title>Report</title></head><body>"
             f"<h2>Hematopathology report</h2><table>{body}</table><p>Electronically signed.</p></body></html>").encode()
 

@@ -8,8 +8,8 @@ from typing import Callable
 
 import pytest
 
-from tests.mappings.chart import (ICD10, ICDO3, LOINC, RXNORM, SCT, case_of, coding, concept, condition, lab,
-                                  report)
+from tests.mappings.chart import (AML, BALL, ICD10, ICDO3, LOINC, RXNORM, SCT, case_of, coding, concept, condition,
+                                  lab, report)
 from tests.mappings.reports import attachment, html, pdf
 
 CORPUS: list[tuple[str, str, Callable[[], list[dict]], dict]] = []
@@ -416,10 +416,6 @@ def _():
 
 
 # --- G. diagnoses across time -----------------------------------------------------------------------------------
-
-BALL = coding(SCT, "277571004", "B-cell acute lymphoblastic leukemia")
-AML = coding(SCT, "91861009", "Acute myeloid leukemia")
-
 
 @variant("diagnoses", "B-ALL relapsing as AML, written as a lineage switch", lineage="AML", original="B-ALL",
          switch=True, status="relapsed", diagnosis_date="2024-12-01")
