@@ -76,7 +76,7 @@ def _route_observations(work: _Work) -> None:
     """One pass over Observations and DiagnosticReports: each goes to every mapper that needs it (one result may
     feed several), or nowhere."""
     for resource in work.pool.of_type("Observation", "DiagnosticReport"):
-        for family, kind in routing.route(resource, work.pool.resolve):
+        for family, kind in _guard(work, resource, lambda r: routing.route(r, work.pool.resolve), validate=False) or ():
             if family == "disease-status":
                 status = _guard(work, resource, conditions.status_observation)
                 if status:
@@ -220,7 +220,10 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
     case.sex, case.birth_date = sex, birth
     case.age_days = patient.age_days(birth, work.reference_date)
     _map_conditions(work)
-    routing.with_parent_words(work.pool)
+    try:
+        routing.with_parent_words(work.pool)
+    except Exception as exc:  # an input nobody foresaw: results keep their own names
+        work.problems.append(Problem(f"result names could not be completed from their reports ({type(exc).__name__})"))
     _route_observations(work)
     case.diagnoses = tuple(work.diagnoses)
     case.lineage = conditions.case_lineage(case.diagnoses)

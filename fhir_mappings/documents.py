@@ -69,8 +69,11 @@ class _HtmlText(HTMLParser):
 def html_text(markup: str) -> str:
     """Visible text of an HTML/XHTML fragment, one line per block element (so sentences stay apart)."""
     parser = _HtmlText()
-    parser.feed(markup)
-    parser.close()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # html.parser is lenient, but a broken declaration can still raise
+        pass
     lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in "".join(parser.parts).split("\n"))
     return "\n".join(line for line in lines if line)
 

@@ -101,7 +101,10 @@ def _add(item: Any, pool: Pool, depth: int, full_url: str | None) -> None:
         pool.by_reference[ref] = item
     if full_url:
         pool.by_reference[full_url] = item
-    _lift_contained(item, pool)
+    try:
+        _lift_contained(item, pool)
+    except Exception:  # a malformed contained list: the container is still read
+        pool.problems.append(Problem("contained resources could not be read; ignored", rtype))
 
 
 def _lift_contained(container: dict, pool: Pool) -> None:
@@ -109,9 +112,11 @@ def _lift_contained(container: dict, pool: Pool) -> None:
     "<container id>.<id>" that inherit what a contained resource usually leaves to its container: subject, date,
     status."""
     for c in dicts(container.get("contained")):
-        if c.get("resourceType") not in LIFTED or not isinstance(c.get("id"), str):
+        rtype, cid = c.get("resourceType"), c.get("id")
+        if not isinstance(rtype, str) or rtype not in LIFTED or not isinstance(cid, str):
             continue
-        copy = {**c, "id": f"{container.get('id') or 'contained'}.{c['id']}"[:64]}
+        owner = container.get("id") if isinstance(container.get("id"), str) else "contained"
+        copy = {**c, "id": f"{owner}.{cid}"[:64]}
         for key in ("subject", "effectiveDateTime", "effectivePeriod", "issued"):
             if key in container and not any(k.startswith(key[:9]) for k in c):
                 copy[key] = container[key]

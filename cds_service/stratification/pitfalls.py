@@ -33,8 +33,17 @@ def kmt2a_testing(f: Facts, out: Findings) -> None:
     karyotype_only = bool(findings) and all(x.method == "karyotype" for x in findings)
     note = ("Only a karyotype was found; it cannot exclude a cryptic KMT2A rearrangement or name every partner."
             if karyotype_only else None)
-    notes = [n for n in (note, _unreadable_reports(f)) if n]
+    notes = [n for n in (note, _hedged_results(f), _unreadable_reports(f)) if n]
     out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=" ".join(notes) or None)
+
+
+def _hedged_results(f: Facts) -> str | None:
+    """A lab that hedged ("cannot be excluded", "equivocal") gave no status: say what it wrote."""
+    hedged = [x for x in f.case.kmt2a.findings if x.uncertain and x.text]
+    if not hedged:
+        return None
+    return "Reported as uncertain: " + "; ".join(
+        f"'{x.text}'{f' ({x.source.date.isoformat()})' if x.source.date else ''}" for x in hedged) + "."
 
 
 def _unreadable_reports(f: Facts) -> str | None:

@@ -1,5 +1,5 @@
 """A lineage switch read from the chart reaches the pitfall rule (stratification/pitfalls.py reads the new Case
-fields), and a report nobody could read is named on the missing-KMT2A item."""
+fields); a report nobody could read, or a hedged result, is named on the missing-KMT2A item."""
 
 from cds_service.stratification import assess
 from tests.mappings.chart import AML, BALL, case_of, condition, report
@@ -30,3 +30,10 @@ def test_an_unreadable_report_is_named_where_kmt2a_is_missing():
     missing = {m.code: m for m in assess(case).missing}
     note = missing["kmt2a-status"].note
     assert "Outside cytogenetics of 2025-01-12" in note and "without a text layer" in note
+
+
+def test_a_hedged_result_is_quoted_where_kmt2a_is_missing():
+    case = case_of(condition(BALL, onset="2025-01-10"),
+                   report("Karyotype", when="2025-01-12", conclusion="KMT2A rearrangement cannot be excluded."))
+    note = {m.code: m for m in assess(case).missing}["kmt2a-status"].note
+    assert "Reported as uncertain" in note and "cannot be excluded" in note and "2025-01-12" in note
