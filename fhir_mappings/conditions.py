@@ -127,8 +127,7 @@ def map_condition(condition: dict) -> Diagnosis | None:
     onset, recorded = onset_date(condition), parse_date(condition.get("recordedDate"))
     return Diagnosis(
         lineage=lineage,
-        text=concept_label(condition.get("code")) or next((concept_label(c) for c in concept if concept_label(c)), "")
-        or (rows[0][0]["display"] if rows else "leukemia"),
+        text=_label(condition, rows),
         source=Source(reference_of(condition), onset or recorded),
         onset=onset,
         recorded=recorded,
@@ -138,6 +137,15 @@ def map_condition(condition: dict) -> Diagnosis | None:
         therapy_related=any(row["therapy_related"] == "true" for row, _ in rows)
         or bool(text and term.pattern("therapy_related").search(text)),
     )
+
+
+def _label(condition: dict, rows: list[tuple[dict, str]]) -> str:
+    """The name for cards: Condition.code's, unless only the histology extension names the leukemia."""
+    code = condition.get("code")
+    if code_rows(code) or _text_lineage(concept_text(code)):
+        return concept_label(code)
+    named = [concept_label(c) for c in histology(condition) if concept_label(c)]
+    return named[0] if named else concept_label(code) or (rows[0][0]["display"] if rows else "leukemia")
 
 
 def _compatible(coded: Lineage, written: Lineage) -> bool:

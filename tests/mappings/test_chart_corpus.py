@@ -455,7 +455,8 @@ def _():
             condition(coding(ICD10, "C92.00"), text="Therapy-related AML", onset="2025-04-01")]
 
 
-@variant("diagnoses", "mCODE histology extension carries the only leukemia code", lineage="B-ALL", mentions_11q23=True)
+@variant("diagnoses", "mCODE histology extension carries the only leukemia code", lineage="B-ALL", mentions_11q23=True,
+         diagnosis_text="B lymphoblastic leukemia with t(v;11q23); MLL rearranged")
 def _():
     ext = [{"url": "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior",
             "valueCodeableConcept": {"coding": [coding(ICDO3, "9813/3",
@@ -547,6 +548,8 @@ def _check(case, e: dict) -> None:
         assert case.diagnosis_date.isoformat() == e["diagnosis_date"]
     if "mentions_11q23" in e:
         assert case.diagnoses[0].mentions_11q23 is e["mentions_11q23"]
+    if "diagnosis_text" in e:
+        assert case.diagnoses[0].text == e["diagnosis_text"]
     if "ingredients" in e:
         assert {m.ingredient for m in case.medications} == e["ingredients"]
 
