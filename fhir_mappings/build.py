@@ -252,8 +252,9 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
 
 def _diagnosis_date(case: Case, work: _Work) -> date | None:
     """Earliest onset of the current leukemia (its lineage: a prior ALL does not date a later therapy-related
-    AML; after a lineage switch the first diagnosis dates the one disease history), else its recorded date, else the earliest diagnostic Observation (genetics, karyotype, marrow blasts,
-    immunophenotype) -- only when a leukemia diagnosis exists."""
+    AML; after a lineage switch the first diagnosis dates the one disease history), else its recorded date, else
+    the earliest diagnostic Observation (genetics, karyotype, marrow blasts, immunophenotype) -- only when a
+    leukemia diagnosis exists."""
     current = conditions.current_diagnoses(case.diagnoses, case.lineage, case.lineage_switch)
     onsets = [d.onset for d in current if d.onset]
     if onsets:

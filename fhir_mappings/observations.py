@@ -269,11 +269,16 @@ def _at_or_above(value: float, comparator: str | None, threshold: float) -> bool
     return value >= threshold
 
 
+_NOT_A_LEVEL = re.compile(r"sensitiv|limit|\bLO[DQ]\b|events|cells (analy[sz]ed|acquired|counted)|input",
+                          re.IGNORECASE)  # components of an MRD panel that are not the MRD level
+
+
 def _mrd_value(resource: dict) -> tuple[float | None, str | None]:
     """The MRD level as a fraction: a Quantity in a fraction unit; a fusion-transcript/control ratio (its LOINC
     property is a ratio, so a unitless number is one); written out ("0.02 %", "1.2 x 10^-3"); or in a component."""
     ratio_code = any(r["kind"] == "kmt2a-fusion-transcript" for r in loinc_rows(resource))
-    for holder in [resource, *dicts(resource.get("component"))]:
+    levels = [c for c in dicts(resource.get("component")) if not _NOT_A_LEVEL.search(concept_text(c.get("code")))]
+    for holder in [resource, *levels]:
         q = holder.get("valueQuantity")
         value, comparator = units.read_quantity("fraction", q)
         if value is None and ratio_code and isinstance(q, dict) and units.quantity_unit(q) is None:

@@ -1,7 +1,8 @@
 """Which mapper an Observation or DiagnosticReport goes to, decided cheaply on raw JSON before any validation.
 
-A known LOINC code decides at once (all its meanings); otherwise a quick look at the words of `code` (a token set, no large
-regex) discards the everyday labs (haemoglobin, creatinine...) before the detailed text checks run.
+A known LOINC code decides at once (all its meanings); otherwise a quick look at the words of `code` (a token set,
+no large regex) discards the everyday labs (haemoglobin, creatinine...) before the detailed text checks run, and a
+result whose name says nothing is routed by its value.
 """
 
 from __future__ import annotations

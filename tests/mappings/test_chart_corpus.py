@@ -289,6 +289,8 @@ def _():
 @variant("routing", "MRD in a component of a panel", mrd=(0.0005, True))
 def _():
     return [lab("Minimal residual disease panel", when="2025-03-20", component=[
+        {"code": concept("Assay sensitivity"), "valueQuantity": {"value": 0.001, "unit": "%",
+                                                                 "system": "http://unitsofmeasure.org", "code": "%"}},
         {"code": concept("MRD level"), "valueQuantity": {"value": 0.05, "unit": "%",
                                                          "system": "http://unitsofmeasure.org", "code": "%"}}])]
 
