@@ -69,22 +69,29 @@ def triggers(text: str) -> tuple[Trigger, ...]:
     return tuple(sorted((t for t in kept if t.category != "pseudo"), key=lambda t: t.start))
 
 
-def _blocked(text: str, start: int, end: int, trigs: tuple[Trigger, ...], qualifier: bool) -> bool:
-    """A terminator between two positions ends a scope; a result word ("detected") ends a negation or a hedge,
-    never a qualifier ("KMT2A::AFF1 detected in a subclone")."""
+def _blocked(text: str, start: int, end: int, trigs: tuple[Trigger, ...], qualifier: bool, forward: bool) -> bool:
+    """A terminator between a trigger and a finding ends the trigger's scope. A result word ("detected") ends a
+    negation or a hedge (never a qualifier: "KMT2A::AFF1 detected in a subclone") when it closes a statement about
+    another gene: "no FLT3 variant detected and KMT2A::AFF1 detected", but not "no variants detected in NPM1"."""
     if start >= end:
         return False
     if _terminator().search(text, start, end):
         return True
-    return not qualifier and any(t.category == "result" and start <= t.start and t.end <= end for t in trigs)
+    if qualifier:
+        return False
+    genes = term.gene_alias_pattern()
+    return any(t.category == "result" and start <= t.start and t.end <= end
+               and (genes.search(text, start, t.start) if forward else genes.search(text, t.end, end))
+               for t in trigs)
 
 
 def _reaches(t: Trigger, text: str, start: int, end: int, trigs: tuple[Trigger, ...]) -> bool:
     q = t.category in QUALIFIERS
-    if t.direction in ("forward", "bidirectional") and t.end <= start and not _blocked(text, t.end, start, trigs, q):
+    if t.direction in ("forward", "bidirectional") and t.end <= start and not _blocked(
+            text, t.end, start, trigs, q, forward=True):
         return True
     return t.direction in ("backward", "bidirectional") and t.start >= end and not _blocked(
-        text, end, t.start, trigs, q)
+        text, end, t.start, trigs, q, forward=False)
 
 
 def assertion(statement: str, start: int, end: int) -> Assertion:
@@ -117,13 +124,20 @@ def _is_complete(segment: str) -> bool:
         t.category not in QUALIFIERS and t.direction != "forward" for t in triggers(segment))
 
 
-def statements(text: str, names_a_finding) -> list[str]:
+def statements(text: str, names_a_finding, continues_list=None) -> list[str]:
+    """All statements of `text`, in order (see sentence_statements)."""
+    return [st for sentence in sentence_statements(text, names_a_finding, continues_list) for st in sentence]
+
+
+def sentence_statements(text: str, names_a_finding, continues_list=None) -> list[list[str]]:
     """Sentences cut into statements at top-level commas and before "without", so that a trigger reaches only its
     own statement. A segment that names no finding ("not detected", "FISH result: negative", "in 85% of nuclei")
-    belongs to the finding beside it; an incomplete list item joins the segment after it."""
+    belongs to the finding beside it; an incomplete list item joins the segment after it, and a bare list of genes
+    continues the statement whose gene list it extends ("no variants detected in NPM1, FLT3 or TP53")."""
     text = text.replace("–", "-").replace("—", "-")
-    out: list[str] = []
+    out: list[list[str]] = []
     for sentence in _SENTENCES.split(text):
+        found: list[str] = []
         pieces = [p.strip() for part in cytogenetics.split_top_level(sentence, ",")
                   for p in re.split(r"\s(?=without\b)", part, flags=re.IGNORECASE) if p.strip()]
         current: list[str] = []
@@ -131,11 +145,13 @@ def statements(text: str, names_a_finding) -> list[str]:
             if not current:
                 current = [piece]
             elif not names_a_finding(piece) or not names_a_finding(", ".join(current)) or not _is_complete(
-                    ", ".join(current)):
+                    ", ".join(current)) or (continues_list and continues_list(current[-1], piece)):
                 current.append(piece)
             else:
-                out.append(", ".join(current))
+                found.append(", ".join(current))
                 current = [piece]
         if current:
-            out.append(", ".join(current))
+            found.append(", ".join(current))
+        if found:
+            out.append(found)
     return out

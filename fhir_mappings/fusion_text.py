@@ -42,11 +42,23 @@ def _names_a_finding(text: str) -> bool:
     return bool(term.gene_alias_pattern().search(text)) or any(term.pattern(n).search(text) for n in _KIND_WORDS)
 
 
+_LIST_WORDS = re.compile(r"^(?:\s|,|and|or|nor|&|/)*$", re.IGNORECASE)
+
+
+def _continues_list(previous: str, piece: str) -> bool:
+    """"... in NPM1" followed by "FLT3 or TP53": single genes and list words only, after a gene."""
+    genes = term.gene_alias_pattern()
+    last = list(genes.finditer(previous))
+    if not last or previous[last[-1].end():].strip(" .:") or names_a_fusion(piece):
+        return False
+    return bool(genes.search(piece)) and bool(_LIST_WORDS.match(genes.sub(" ", piece).strip(" .")))
+
+
 def clauses(text: str) -> list[str]:
     """Sentences and lines, each cut into statements so that a negation reaches only its own statement:
     "KMT2A::AFF1 detected, no TP53 mutation" is two statements, "KMT2A rearrangement, not detected" one,
     "no NPM1, FLT3 or IDH1 variant detected" one (context.statements says how)."""
-    return context.statements(text, _names_a_finding)
+    return context.statements(text, _names_a_finding, _continues_list)
 
 
 def negated(clause: str) -> bool:
@@ -68,12 +80,13 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     others: list[Other] = []
     for m in _NUC_ISH.finditer(text):
         events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
-    for clause in clauses(text):
-        if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
-            continue  # read by the ISCN parser above
-        k, o = _read_clause(clause, method)
-        events.extend(k)
-        others.extend(o)
+    for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
+        for clause in sentence:
+            if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
+                continue  # read by the ISCN parser above
+            k, o = _read_clause(clause, method, ", ".join(sentence))
+            events.extend(k)
+            others.extend(o)
     return events, others
 
 
@@ -123,22 +136,23 @@ def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.
         qualifiers=tuple(q for q in context.QUALIFIERS if any(q in a.qualifiers for a in said)))
 
 
-def _local(clause: str, targets: list[_Target], i: int) -> str:
-    """The words that say what kind of finding target i is: between its neighbours, else after it, else all."""
+def _local(clause: str, targets: list[_Target], i: int, sentence: str = "") -> str:
+    """The words that say what kind of finding target i is: between its neighbours, else after it, else the whole
+    statement, else its sentence ("variants detected in TP53, none in NPM1")."""
     prev_end = targets[i - 1].end if i > 0 else 0
     next_start = targets[i + 1].start if i + 1 < len(targets) else len(clause)
-    for window in (clause[prev_end:next_start], clause[targets[i].start:], clause):
+    for window in (clause[prev_end:next_start], clause[targets[i].start:], clause, sentence):
         if any(term.pattern(n).search(window) for n in _KIND_WORDS) or protein_change(window):
             return window
     return clause[prev_end:next_start]
 
 
-def _read_clause(clause: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
+def _read_clause(clause: str, method: str, sentence: str = "") -> tuple[list[Kmt2aEvent], list[Other]]:
     events, others = [], []
     targets = _targets(clause)
     for i, target in enumerate(targets):
         said = _assertion(clause, target, targets)
-        local = _local(clause, targets, i)
+        local = _local(clause, targets, i, sentence)
         if len(target.genes) == 2:
             events.extend(_fusion(target, said, method))
             if "KMT2A" not in target.genes and not said.uncertain:
