@@ -2,7 +2,8 @@
 
 The rules are data (terminology/context_rules.json: trigger, category, direction, terminators), applied the way
 ConText does (Harkema et al. 2009): a trigger modifies the findings within its scope, in its direction, and a scope
-stops at a terminator or at a result word. What is ours is how far a scope reaches across commas: only while the
+stops at a terminator, or at a result word that closes a statement about another gene ("no FLT3 variant detected and
+KMT2A::AFF1 detected"). What is ours is how far a scope reaches across commas: only while the
 statement before the comma is an incomplete list item ("no NPM1, FLT3 or IDH1 variant detected" negates all three;
 "no TP53 mutation, KMT2A::AFF1 detected" negates TP53 only). `statements()` does that cut, `assertion()` the rest.
 """

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from fhir_mappings import documents, units
 from fhir_mappings import terminology as term
-from fhir_mappings import units
 from fhir_mappings.access import codings, concept_text, dicts, effective_date, get, notes, reference_of, text_of
 from fhir_mappings.case import Measurement, MarkerResult, MrdMethod, MrdResult, MrdTimepoint, Problem, Source
 
@@ -181,8 +181,10 @@ _NUMBER_UNIT = re.compile(
 
 
 def _fraction_from_text(text: str) -> tuple[float | None, str | None]:
-    """The first number with a unit ("Day 29: 0.02 %" -> 2e-4: the day is not the result)."""
-    matches = list(_NUMBER_UNIT.finditer(text or ""))
+    """The first number with a unit ("Day 29: 0.02 %" -> 2e-4: the day is not the result), skipping the assay's
+    sensitivity or limit ("sensitivity 0.001 %") and the share of cells analysed."""
+    text = text or ""
+    matches = [m for m in _NUMBER_UNIT.finditer(text) if not _NOT_A_LEVEL.search(text[max(0, m.start() - 30):m.start()])]
     m = next((m for m in matches if m.group(3) or m.group(4)), None)
     if m is None:  # bare numbers: percent or fraction? do not guess -- except "1.2E-03", which is never a percent
         m = next((m for m in matches if re.search(r"[eE]-\d", m.group(2))), None)
@@ -291,6 +293,8 @@ def _mrd_value(resource: dict) -> tuple[float | None, str | None]:
 
 
 def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) -> MrdResult:
+    if resource.get("resourceType") == "DiagnosticReport":  # an MRD report: its conclusion or attached text
+        resource = {**resource, "valueString": documents.report_text(resource).text}
     words = " ".join([concept_text(resource.get("code")), notes(resource), concept_text(resource.get("method")),
                       " ".join(concept_text(i) for i in dicts(resource.get("interpretation"))),
                       text_of(get(resource, "specimen", "display"))])

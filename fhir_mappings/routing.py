@@ -106,6 +106,8 @@ def _by_loinc(rows: list[dict]) -> list[Route]:
 
 
 def _report(resource: dict, resolve: documents.Resolve | None) -> list[Route]:
+    if term.pattern("mrd").search(concept_text(resource.get("code"))):
+        return [("lab", "mrd")]  # an MRD report (even one named after the KMT2A breakpoint) is an MRD result
     if genomics.is_genetic(resource, resolve):
         return [("genetic", None)]
     if resource.get("presentedForm") and documents.worth_reading(resource):

@@ -157,6 +157,21 @@ def _():
         {"contentType": "application/pdf", "url": "Binary/bin-77", "title": "NGS report"}])]
 
 
+@variant("report", "MRD report: the level in the conclusion, after the assay sensitivity", mrd=(0.0005, True),
+         kmt2a="unknown")
+def _():
+    return [report("Bone marrow MRD, flow cytometry (day 29)", when="2025-03-20",
+                   conclusion="Assay sensitivity 0.001%. Residual B-lymphoblasts: 0.05% of leukocytes (MRD POSITIVE).")]
+
+
+@variant("report", "MRD report named after the KMT2A breakpoint, negative, in a PDF", mrd=(None, False),
+         kmt2a="unknown")
+def _():
+    return [report("MRD KMT2A::AFF1 genomic breakpoint qPCR", when="2025-03-20", presentedForm=[
+        attachment("application/pdf", pdf(["Patient-specific KMT2A::AFF1 breakpoint assay.",
+                                           "Result: not detected (sensitivity 1 in 10^5)."]))])]
+
+
 @variant("report", "report of an unrelated kind is not decoded", kmt2a="unknown", unreadable=0)
 def _():
     return [report("Chest X-ray", category=[concept("Radiology")],
