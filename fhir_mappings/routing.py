@@ -107,6 +107,9 @@ def _by_loinc(rows: list[dict]) -> list[Route]:
 
 def _report(resource: dict, resolve: documents.Resolve | None) -> list[Route]:
     if term.pattern("mrd").search(concept_text(resource.get("code"))):
+        report = documents.report_text(resource, resolve)
+        if not report.text and report.unreadable:
+            return [("unreadable", None)]  # a scanned MRD report: named, never read as "no MRD"
         return [("lab", "mrd")]  # an MRD report (even one named after the KMT2A breakpoint) is an MRD result
     if genomics.is_genetic(resource, resolve):
         return [("genetic", None)]

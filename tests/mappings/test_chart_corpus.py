@@ -172,6 +172,12 @@ def _():
                                            "Result: not detected (sensitivity 1 in 10^5)."]))])]
 
 
+@variant("report", "scanned MRD report is named unreadable, not read as no MRD", unreadable=1, mrd_count=0)
+def _():
+    return [report("Minimal residual disease (flow)", when="2025-03-20",
+                   presentedForm=[attachment("application/pdf", pdf([], scanned=True))])]
+
+
 @variant("report", "report of an unrelated kind is not decoded", kmt2a="unknown", unreadable=0)
 def _():
     return [report("Chest X-ray", category=[concept("Radiology")],
@@ -553,6 +559,8 @@ def _check(case, e: dict) -> None:
         latest = case.mrd_results[-1]
         assert latest.positive is positive
         assert latest.value == (pytest.approx(value) if value is not None else None)
+    if "mrd_count" in e:
+        assert len(case.mrd_results) == e["mrd_count"]
     if "unreadable" in e:
         assert len(case.unreadable_documents) == e["unreadable"]
     for key, field in (("lineage", "lineage"), ("original", "original_lineage"), ("status", "disease_status")):
