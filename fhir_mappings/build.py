@@ -76,7 +76,7 @@ def _route_observations(work: _Work) -> None:
     """One pass over Observations and DiagnosticReports: each goes to every mapper that needs it (one result may
     feed several), or nowhere."""
     for resource in work.pool.of_type("Observation", "DiagnosticReport"):
-        for family, kind in _guard(work, resource, lambda r: routing.route(r, work.pool.resolve), validate=False) or ():
+        for family, kind in _guard(work, resource, lambda r: routing.routes(r, work.pool.resolve), validate=False) or ():
             if family == "disease-status":
                 status = _guard(work, resource, conditions.status_observation)
                 if status:

@@ -119,7 +119,13 @@ def _report(resource: dict, resolve: documents.Resolve | None) -> list[Route]:
     return []
 
 
-def route(resource: dict, resolve: documents.Resolve | None = None) -> list[Route]:
+def route(resource: dict, resolve: documents.Resolve | None = None) -> tuple[str | None, str | None]:
+    """The first mapper that needs the resource, as in `routes`, or (None, None)."""
+    found = routes(resource, resolve)
+    return found[0] if found else (None, None)
+
+
+def routes(resource: dict, resolve: documents.Resolve | None = None) -> list[Route]:
     """Every mapper that needs the resource, as (family, detail) pairs: ("disease-status", None), ("genetic", None),
     ("lab", lab kind), ("fusion-transcript", partner), ("unreadable", None); empty when none does.
 
