@@ -31,6 +31,7 @@ def _trigger_tokens() -> frozenset[str]:
                                 "WBC", "MRD", "FISH", "K", "MG"})
 
 
+@lru_cache(maxsize=4096)  # the same lab names come back on every day of the record
 def _worth_a_look(words: str) -> bool:
     low = words.lower()
     if any(stem in low for stem in _STEMS):
@@ -77,6 +78,8 @@ def with_parent_words(pool: Pool) -> None:
 
 def _value_words(resource: dict) -> str:
     """The words of an Observation's result: valueString, the value concept, components and notes."""
+    if not any(k in resource for k in ("valueString", "valueCodeableConcept", "note", "component")):
+        return ""  # a number: nothing to route by
     parts = [text_of(resource.get("valueString")), concept_text(resource.get("valueCodeableConcept")), notes(resource)]
     for component in dicts(resource.get("component")):  # "KMT2A-MLLT3 (MLL-AF9)": "Detected"
         parts += [concept_text(component.get("code")), text_of(component.get("valueString")),
