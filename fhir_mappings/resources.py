@@ -111,6 +111,8 @@ def _lift_contained(container: dict, pool: Pool) -> None:
     """Contained results (a report's Observations sent inside it, "#obs1") join the pool as copies named
     "<container id>.<id>" that inherit what a contained resource usually leaves to its container: subject, date,
     status."""
+    if _withdrawn(container):
+        return  # a report entered in error takes its contained results with it
     for c in dicts(container.get("contained")):
         rtype, cid = c.get("resourceType"), c.get("id")
         if not isinstance(rtype, str) or rtype not in LIFTED or not isinstance(cid, str):

@@ -202,6 +202,15 @@ def _():
     return [report("MLL break-apart FISH", contained=[contained], result=[{"reference": "#fish1"}])]
 
 
+@variant("reference", "a report entered in error takes its contained results with it", kmt2a="unknown")
+def _():
+    contained = {"resourceType": "Observation", "id": "r1", "status": "final", "code": concept("Result"),
+                 "valueString": "KMT2A::AFF1 detected"}
+    r = report("KMT2A fusion RT-PCR", contained=[contained], result=[{"reference": "#r1"}])
+    r["status"] = "entered-in-error"
+    return [r]
+
+
 @variant("reference", "result by relative reference to a generically named Observation", kmt2a="rearranged",
          partner="MLLT10")
 def _():
