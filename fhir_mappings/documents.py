@@ -4,7 +4,7 @@ with a text layer (pypdf). A PDF without text (a scan), an image, or a format we
 never guessed at.
 
 Reading a PDF costs milliseconds, so attachments are decoded only for reports that are worth reading (a haematology,
-pathology or genetics report by its code, category or title), and each attachment once per process (lru_cache).
+pathology or genetics report by its code, category or title), and a small attachment only once (a bounded cache).
 """
 
 from __future__ import annotations
@@ -93,8 +93,22 @@ def _pdf_text(raw: bytes) -> tuple[str | None, str | None]:
     return text, None
 
 
-@lru_cache(maxsize=64)
+CACHED_MAX_CHARS = 512 * 1024  # routing and mapping both read a report: small attachments are decoded once
+
+
 def _decoded(content_type: str, data: str) -> tuple[str | None, str | None]:
+    """The text of base64 `data`; remembered for small attachments only, so a worker never keeps large PDFs."""
+    if len(data) <= CACHED_MAX_CHARS:
+        return _decoded_cached(content_type, data)
+    return _decode(content_type, data)
+
+
+@lru_cache(maxsize=16)
+def _decoded_cached(content_type: str, data: str) -> tuple[str | None, str | None]:
+    return _decode(content_type, data)
+
+
+def _decode(content_type: str, data: str) -> tuple[str | None, str | None]:
     try:
         raw = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
