@@ -33,7 +33,8 @@ CLAIM_SECTIONS = ("rules", "thresholds", "partners", "schemes", "considerations"
 NOT_EVIDENCE = {"SRC", "POLICY"}  # the seed overview and the service's own rules are not primary literature
 STABLE = re.compile(r"^https://(doi\.org/10\.|pubmed\.ncbi\.nlm\.nih\.gov/\d+/$|pmc\.ncbi\.nlm\.nih\.gov/articles/PMC\d+/$|"
                     r"dailymed\.nlm\.nih\.gov/dailymed/drugInfo\.cfm\?setid=[0-9a-f-]{36}$|clinicaltrials\.gov/study/NCT\d+$|"
-                    r"ashpublications\.org/|www\.drugs\.com/monograph/|hl7\.org/|github\.com/|loinc\.org)")
+                    r"ashpublications\.org/|www\.drugs\.com/monograph/|www\.pfizermedicalinformation\.com/|hl7\.org/|"
+                    r"build\.fhir\.org/ig/HL7/|github\.com/|loinc\.org)")
 
 
 def claims():

@@ -1,15 +1,14 @@
 """The knowledge tables: every row carries a source key and a verification tag, and the lookups read them."""
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
+from cds_service import knowledge
 from fhir_mappings import terminology as term
 
-SOURCES = set(json.loads((Path(__file__).resolve().parents[2] / "cds_service" / "knowledge" / "sources.json")
-                         .read_text("utf-8"))["sources"]) | {"none"}  # one registry of source keys
+SOURCES = set(knowledge.load("sources.json")["sources"]) | {"none"}  # one registry of source keys
 TAGS = {"V", "P", "U", "SRC"}
 # every table in the folder, so a new one cannot skip the source/tag check
 TABLES = sorted(p.name for p in (Path(term.__file__).parent / "terminology").glob("*.csv"))
