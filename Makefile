@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test bench clean
+.PHONY: run test bench cards-report clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -25,6 +25,10 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# What clinicians see: cards per response, words per card and response, warnings, artefacts, over every fixture
+cards-report: $(VENV)/.installed
+	$(BIN)/python -m tests.support.card_budget
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

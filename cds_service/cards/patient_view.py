@@ -250,9 +250,12 @@ def _basis(a: Assessment) -> str:
 
 def _notes(a: Assessment) -> str:
     notes = [c for c in a.cautions if _caution_policy(c.code)["shown"] == "note"]
-    if not notes:
-        return ""
     parts = []
+    read_as = policy()["chart_status_notes"].get(a.disease.chart_status) if a.considerations else None
+    if read_as and a.disease.setting != "relapsed-refractory":
+        parts.append(_capital(read_as).rstrip("."))
+    if not notes and not parts:
+        return ""
     for c in notes:
         entry = kb.caution(c.code)
         evidence = _evidence(entry["sources"], _claim_tag(entry, c))
