@@ -14,6 +14,7 @@ act on, gets no card.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from cds_service import knowledge
@@ -192,9 +193,24 @@ def _source(keys: list[str], topic: str) -> dict:
 
 
 def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: list[MissingItem]) -> str:
-    blocks = [_actions(a), _basis(a), _notes(a), _still_needed(pending, unavailable), _unread(a, unavailable),
-              _disagreement(a)]
-    return "\n\n".join(b for b in blocks if b)
+    """The blocks in reading order; over the word budget, the least needed go first (all of them stay in the
+    extension and on the case summary page): the other considerations, what is still needed (its orders stay
+    as suggestions), the disagreement, the notes. The actions, their basis and unread data always stay."""
+    blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "notes": _notes(a),
+              "still-needed": _still_needed(a, pending, unavailable), "unread": _unread(a, unavailable),
+              "disagreement": _disagreement(a)}
+    for droppable in (None, "also", "still-needed", "disagreement", "notes"):
+        blocks.pop(droppable, None)
+        detail = "\n\n".join(b for b in blocks.values() if b)
+        if _words(detail) <= policy()["budget"]["words_per_card"]:
+            break
+    return detail
+
+
+def _words(markdown: str) -> int:
+    """Words as the reader sees them: link targets, emphasis marks and list bullets are not words."""
+    visible = re.sub(r"\]\([^)]*\)", "]", markdown).replace("**", "")
+    return len(re.sub(r"(?m)^- ", "", visible).split())
 
 
 def _ranked(a: Assessment) -> list[Consideration]:
@@ -228,17 +244,20 @@ def _actions(a: Assessment) -> str:
         repeat = evidence in cited  # the same source three times over is noise: cite it at its first line
         cited.add(evidence)
         lines.append(f"- {_consideration_label(a, c)}{f' ({evidence})' if evidence and not repeat else ''}")
-    rest = [kb.consideration(c.code)["label"] for c in ranked[len(shown):]]
-    block = "\n".join(lines)
-    if rest:
-        block += "\n\nAlso: " + "; ".join(rest) + "."
-    return block
+    return "\n".join(lines)
+
+
+def _also(a: Assessment) -> str:
+    """The considerations beyond the actions shown, by name."""
+    rest = [kb.consideration(c.code)["label"] for c in _ranked(a)[policy()["considerations"]["actions_shown"]:]]
+    return "Also: " + "; ".join(rest) + "." if rest else ""
 
 
 def _basis(a: Assessment) -> str:
     """What the risk groups rest on, once: the basis lines of every group, without repeats (the age at diagnosis
     is already in the summary)."""
-    said = f"age at diagnosis {age(a.patient.age_at_diagnosis_days)}" if a.patient.age_at_diagnosis_days else None
+    dx_days = a.patient.age_at_diagnosis_days
+    said = f"age at diagnosis {age(dx_days)}" if dx_days is not None else None
     # two groups often rest on the same results: each part once
     lines = [p for p in dict.fromkeys(p for g in a.risk_groups for b in g.basis for p in b.split("; ")) if p != said]
     if lines:
@@ -263,7 +282,11 @@ def _notes(a: Assessment) -> str:
     return "**Note:** " + "; ".join(parts) + "."
 
 
-def _still_needed(pending: list[MissingItem], unavailable: tuple[str, ...]) -> str:
+def _still_needed(a: Assessment, pending: list[MissingItem], unavailable: tuple[str, ...]) -> str:
+    """One line for what is still needed, leaving out what an action already asks for ("Confirm the fusion
+    partner"); its order stays a suggestion."""
+    actions = " ".join(kb.consideration(c.code)["label"].lower() for c in a.considerations)
+    pending = [m for m in pending if _short(m).lower() not in actions]
     if not pending or unavailable:
         return ""
     items = [f"{_short(m)} (for {_block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]

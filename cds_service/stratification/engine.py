@@ -71,7 +71,7 @@ def _assemble(f: Facts, out: Findings) -> Assessment:
             copy_number=summary.copy_number if status is Kmt2aStatus.AMPLIFIED else None,
             copy_number_high=summary.copy_number_high if status is Kmt2aStatus.AMPLIFIED else None,
             evidence=summary.evidence,
-            results=tuple(dict.fromkeys(text.kmt2a_result(finding) for finding in summary.findings)),
+            results=tuple(text.kmt2a_results(summary.findings).split("; ")) if summary.findings else (),
         ),
         risk_groups=tuple(out.risk_groups),
         considerations=out.considerations,

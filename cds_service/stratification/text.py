@@ -78,22 +78,31 @@ def method(name: str) -> str:
     return METHODS.get(name, name)
 
 
+def _kmt2a_content(f: Kmt2aFinding) -> str:
+    return f.text or f.fusion or {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified",
+                                  "ptd": "KMT2A-PTD", "not-detected": "no KMT2A alteration"}.get(f.status.value, "")
+
+
 def kmt2a_result(f: Kmt2aFinding) -> str:
     """One KMT2A result as the lab wrote it: 'karyotype 46,XY,t(4;11)(q21;q23)[20] on 8 Mar 2025',
-    'FISH KMT2A::AFF1 on 3 Sep 2026'; without the lab's text, its reading: 'FISH rearranged on ...'."""
-    what = f.text or f.fusion or {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified",
-                                  "ptd": "KMT2A-PTD", "not-detected": "no KMT2A alteration"}.get(f.status.value, "")
+    'FISH KMT2A::AFF1 on 3 Sep 2026'; without the lab's text, its reading: 'FISH KMT2A rearranged on ...'."""
     kind = method(f.method)
-    return " ".join(w for w in (kind if kind != "unknown" else "", what) if w) + on(f.source)
+    return " ".join(w for w in (kind if kind != "unknown" else "", _kmt2a_content(f)) if w) + on(f.source)
 
 
 def kmt2a_results(findings: tuple[Kmt2aFinding, ...], status=None) -> str:
-    """'karyotype 46,XY,t(4;11)(q21;q23)[20] on 8 Mar 2025; FISH KMT2A::AFF1 on 9 Mar 2025': each result once;
-    one the lab did not word, and that reads otherwise than the overall status, says how it reads."""
-    lines = []
+    """'karyotype t(4;11)(q21;q23) on 8 Mar 2025; FISH KMT2A::AFF1 on 9 Mar 2025': each report once (one report
+    can hold a fusion and its ISCN: 'FISH and karyotype KMT2A::AFF1 on ...'); a result the lab did not word, and
+    that reads otherwise than the overall status, says how it reads."""
+    reports: dict[Source, list[Kmt2aFinding]] = {}
     for f in findings:
-        line = kmt2a_result(f)
-        if status is not None and f.status is not status and not f.text:
-            line += f" ({f.status.value.replace('-', ' ')})"
-        lines.append(line)
+        reports.setdefault(f.source, []).append(f)
+    lines = []
+    for src, found in reports.items():
+        kinds = " and ".join(dict.fromkeys(method(f.method) for f in found if f.method != "unknown"))
+        worded = next((f for f in found if f.text), None) or found[0]
+        line = " ".join(w for w in (kinds, _kmt2a_content(worded)) if w)
+        if status is not None and worded.status is not status and not worded.text:
+            line += f" ({worded.status.value.replace('-', ' ')})"
+        lines.append(line + on(src))
     return "; ".join(dict.fromkeys(lines))

@@ -115,12 +115,16 @@ class _Text(HTMLParser):
         self.parts: list[str] = []
         self.code = False
 
+    BLOCKS = {"p", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr", "blockquote", "pre", "div"}
+
     def handle_starttag(self, tag, attrs):
         self.code = self.code or tag == "code"
-        self.parts.append(" ")
+        if tag in self.BLOCKS:  # inline tags (a link, bold) join their text to the words around them
+            self.parts.append(" ")
 
     def handle_endtag(self, tag):
-        self.parts.append(" ")
+        if tag in self.BLOCKS:
+            self.parts.append(" ")
 
     def handle_data(self, data):
         self.parts.append(data)
