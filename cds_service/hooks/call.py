@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from fhir_mappings import Case, case_from_hook_request
+from fhir_mappings import Case, case_from_resources
 
 
 @dataclass(frozen=True)
@@ -27,5 +27,12 @@ class HookCall:
 
 def case_of(call: HookCall) -> Case:
     """The patient's Case from what the call carries: its resolved prefetch and its context (draft orders)."""
-    request = {"hook": call.hook, "hookInstance": call.hook_instance, "context": call.context, "prefetch": call.prefetch}
-    return case_from_hook_request(request, reference_date=call.reference_date, prefetch=call.prefetch)
+    context = call.context
+    selections = context.get("selections")
+    return case_from_resources(
+        [resource for resource in call.prefetch.values() if resource is not None],
+        reference_date=call.reference_date,
+        patient_id=context.get("patientId") if isinstance(context.get("patientId"), str) else None,
+        draft_orders=context.get("draftOrders") if isinstance(context.get("draftOrders"), dict) else None,
+        selections=[s for s in selections if isinstance(s, str)] if isinstance(selections, list) else [],
+    )

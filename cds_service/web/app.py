@@ -19,7 +19,6 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 import orjson
@@ -28,8 +27,7 @@ from werkzeug.exceptions import HTTPException
 
 import fhir_mappings
 from cds_service import knowledge
-from cds_service.hooks import prefetch, protocol, registry
-from cds_service.hooks.call import HookCall
+from cds_service.hooks import limits, pipeline, prefetch, protocol, registry
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.hooks.protocol import ProtocolError
 from cds_service.web import audit, cors
@@ -53,7 +51,7 @@ class Runtime:
     registry: registry.Registry
     store: Store
     verifier: TokenVerifier
-    fetch_settings: prefetch.FetchSettings
+    settings: pipeline.Settings  # what every call is answered with: profile, fetching, reference date
     last_jti_purge: float = 0.0
 
 
@@ -74,18 +72,23 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
             store.remember_jti,
             config.jwt_leeway_s,
         ),
-        fetch_settings=prefetch.FetchSettings(
-            deadline_s=config.prefetch_deadline_s,
-            connect_timeout_s=config.fhir_connect_timeout_s,
-            read_timeout_s=config.fhir_read_timeout_s,
-            page_cap=config.prefetch_page_cap,
-            workers=config.prefetch_workers,
+        settings=pipeline.Settings(
+            production=config.production,
+            fetch=prefetch.FetchSettings(
+                deadline_s=config.prefetch_deadline_s,
+                connect_timeout_s=config.fhir_connect_timeout_s,
+                read_timeout_s=config.fhir_read_timeout_s,
+                page_cap=config.prefetch_page_cap,
+                workers=config.prefetch_workers,
+            ),
+            reference_date=config.reference_date,
         ),
     )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["kmt2a_cds"] = runtime
     app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False  # '//cds-services' gets our JSON 404, not werkzeug's HTML 308
     app.register_blueprint(bp)
     app.before_request(_start)
     app.after_request(_finish)
@@ -134,28 +137,14 @@ def call_service(service_id: str) -> Response:
     _authenticate()
     body = _read_json()
     service = _service(service_id)
-    config = runtime().config
-    protocol.check_request(body, service.hook, config.production)
-    g.audit.hook_instance = body["hookInstance"]
-    prefetched = prefetch.resolve(service.prefetch, body, runtime().fetch_settings)
-    if missing := [key for key in service.required_prefetch if prefetched.data.get(key) is None]:
-        raise ProtocolError(
-            412, "processing",
-            f"Required prefetch data unavailable: {', '.join(missing)}. Send it as prefetch, or send "
-            "fhirServer with fhirAuthorization so that the service can read it.",
-            [f"prefetch.{key}" for key in missing],
-        )
-    call = HookCall(
-        service_id=service.id, hook=service.hook, hook_instance=body["hookInstance"], context=body["context"],
-        prefetch=prefetched.data, reference_date=config.reference_date or datetime.now(timezone.utc).date(),
-        unavailable=tuple(sorted(prefetched.unavailable)),
-    )
-    cards = _checked_cards(service.handler(call), service.id)
-    runtime().store.record_issued(cards, call.hook_instance, service.id, knowledge.version())
-    g.audit.card_uuids = [card["uuid"] for card in cards]
-    g.audit.unavailable = list(call.unavailable)
-    g.audit.outcome = "partial" if call.unavailable else "ok"
-    return json_response({"cards": cards})
+    if isinstance(body, dict) and isinstance(body.get("hookInstance"), str):
+        g.audit.hook_instance = body["hookInstance"][:64]
+    result = pipeline.answer(service, body, runtime().settings)
+    runtime().store.record_issued(result.cards, result.call.hook_instance, service.id, knowledge.version())
+    g.audit.card_uuids = [card["uuid"] for card in result.cards]
+    g.audit.unavailable = list(result.call.unavailable)
+    g.audit.outcome = "partial" if result.call.unavailable else "ok"
+    return json_response({"cards": result.cards})
 
 
 @bp.post("/cds-services/<service_id>/feedback")
@@ -190,14 +179,31 @@ def healthz() -> Response:
 def _read_json() -> Any:
     limit = runtime().config.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise ProtocolError(413, "too-long", f"The request body exceeds {limit} bytes.")
+        raise ProtocolError(413, "too-long", _too_long(limit))
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raise ProtocolError(415, "not-supported", "Send the request as application/json.")
     try:
-        return orjson.loads(_body(limit))
+        data = limits.read_capped((_body(limit),), request.headers.get("Content-Encoding"), limit)
+    except limits.TooLarge:
+        raise ProtocolError(413, "too-long", _too_long(limit)) from None
+    except limits.BadEncoding as error:
+        raise ProtocolError(415, "not-supported", f"{error}.") from None
+    try:
+        body = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise ProtocolError(400, "invalid", "The request body is not valid JSON.") from None
+    try:
+        limits.check_depth(body)
+    except limits.TooDeep:
+        raise ProtocolError(400, "invalid", f"The request JSON is nested deeper than {limits.MAX_JSON_DEPTH} "
+                                            "levels; FHIR resources need far fewer.") from None
+    return body
+
+
+def _too_long(limit: int) -> str:
+    return (f"The request body exceeds {limit} bytes (decompressed). Ask for less in the prefetch "
+            "(see the templates in discovery) or raise CDS_MAX_BODY_BYTES.")
 
 
 def _body(limit: int) -> bytes:
@@ -206,7 +212,7 @@ def _body(limit: int) -> bytes:
         return request.get_data(cache=False)
     data = request.environ["wsgi.input"].read(limit + 1)
     if len(data) > limit:
-        raise ProtocolError(413, "too-long", f"The request body exceeds {limit} bytes.")
+        raise ProtocolError(413, "too-long", _too_long(limit))
     return data
 
 
@@ -237,15 +243,6 @@ def _service(service_id: str) -> registry.Service:
     if service is None:
         raise ProtocolError(404, "not-found", "No CDS service with this id; see GET /cds-services.")
     return service
-
-
-def _checked_cards(cards: Any, service_id: str) -> list[dict]:
-    if not isinstance(cards, list):
-        raise TypeError(f"handler of {service_id} returned {type(cards).__name__}, not a list of cards")
-    kept, dropped = protocol.keep_valid_cards(cards)
-    for index, problems in dropped:
-        log.error("card %d of %s dropped: %s", index, service_id, "; ".join(problems[:5]))
-    return kept
 
 
 # --- request bookkeeping, errors ------------------------------------------------------------------
@@ -294,7 +291,7 @@ def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     diagnostics = {404: "Not found; the CDS services are listed at GET /cds-services.",
                    405: "Method not allowed on this endpoint.",
-                   413: f"The request body exceeds {runtime().config.max_body_bytes} bytes."}.get(status, error.name)
+                   413: _too_long(runtime().config.max_body_bytes)}.get(status, error.name)
     response = json_response(protocol.operation_outcome(ISSUE_CODES.get(status, "processing"), diagnostics),
                              status, FHIR_JSON)
     if allow := error.get_response().headers.get("Allow"):
