@@ -132,9 +132,9 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _evidence(keys: Iterable[str], tag: str | None = None) -> str:
+def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = None) -> str:
     """One short phrase with a link: '[FDA label](https://...)'; 'expert overview' when no primary source is cited.
-    An unverified claim says so, in words."""
+    A source without a short name shows the claim's evidence level ("guideline"). An unverified claim says so."""
     names = policy()["evidence_names"]
     keys = list(dict.fromkeys(keys))
     primary = [k for k in keys if k != "SRC" and knowledge.source(k).get("url")] or keys
@@ -142,7 +142,7 @@ def _evidence(keys: Iterable[str], tag: str | None = None) -> str:
         return ""
     key = primary[0]
     entry = knowledge.source(key)
-    name = names.get(key) or entry["label"].split(",")[0][:40]
+    name = names.get(key) or policy()["evidence_levels"].get(level or "") or entry["label"].split(",")[0][:40]
     phrase = f"[{name}]({entry['url']})" if entry.get("url") else name
     return phrase + (", unverified" if tag == "U" else "")
 
@@ -240,10 +240,10 @@ def _actions(a: Assessment) -> str:
     cited = set()
     for c in shown:
         entry = kb.consideration(c.code)
-        evidence = _evidence(c.citations, _claim_tag(entry, c))
+        evidence = _evidence(c.citations, _claim_tag(entry, c), getattr(c, "evidence", None))
         repeat = evidence in cited  # the same source three times over is noise: cite it at its first line
         cited.add(evidence)
-        lines.append(f"- {_consideration_label(a, c)}{f' ({evidence})' if evidence and not repeat else ''}")
+        lines.append(f"- {_consideration_label(a, c)}{f' — {evidence}' if evidence and not repeat else ''}")
     return "\n".join(lines)
 
 
@@ -278,7 +278,7 @@ def _notes(a: Assessment) -> str:
     for c in notes:
         entry = kb.caution(c.code)
         evidence = _evidence(entry["sources"], _claim_tag(entry, c))
-        parts.append(f"{entry['label']}{f' ({evidence})' if evidence else ''}")
+        parts.append(f"{entry['label']}{f' — {evidence}' if evidence else ''}")
     return "**Note:** " + "; ".join(parts) + "."
 
 
@@ -346,7 +346,7 @@ def cautions_card(a: Assessment, cautions: list[Caution]) -> dict:
     for c in cautions:
         entry = kb.caution(c.code)
         evidence = _evidence(entry["sources"], _claim_tag(entry, c))
-        paragraphs.append(f"{entry['text']}{f' ({evidence})' if evidence else ''}")
+        paragraphs.append(f"{entry['text']}{f' — {evidence}' if evidence else ''}")
         if c.code == "kmt2a-evidence-conflict" and a.kmt2a.results:
             paragraphs.append("Results: " + "; ".join(a.kmt2a.results) + ".")
     keys = [k for c in cautions for k in kb.caution(c.code)["sources"]]

@@ -139,7 +139,7 @@ def test_more_than_three_considerations_show_three_actions_and_name_the_rest():
     detail = cards[0]["detail"]
     actions = [line for line in detail.splitlines() if line.startswith("- ")]
     assert len(actions) == policy()["considerations"]["actions_shown"]
-    assert actions[0].startswith("- Menin inhibitor revumenib ([FDA label](")
+    assert actions[0].startswith("- Menin inhibitor revumenib — [FDA label](")
     assert "Also: QTc monitoring; Differentiation-syndrome watch." in detail
 
 

@@ -228,7 +228,8 @@ def over_budget(response: Response, limits: dict | None = None) -> list[str]:
 def _spread(values: list[int]) -> str:
     if not values:
         return "none"
-    return f"median {statistics.median(values):g}, max {max(values)}, min {min(values)}"
+    return (f"median {statistics.median(values):g}, mean {statistics.mean(values):.2f}, max {max(values)}, "
+            f"min {min(values)}")
 
 
 def report(all_responses: list[Response]) -> str:
@@ -241,7 +242,8 @@ def report(all_responses: list[Response]) -> str:
             f"== {' / '.join(hooks)}: {len(group)} responses, {len(cards)} cards",
             f"cards per response:    {_spread([len(r.cards) for r in group])}",
             f"warnings per response: {_spread([sum(c['indicator'] == 'warning' for c in r.cards) for r in group])}"
-            f" (total {sum(c.indicator == 'warning' for c in cards)}; critical {sum(c.indicator == 'critical' for c in cards)})",
+            f" (total {sum(c.indicator == 'warning' for c in cards)}, in {sum(any(c['indicator'] == 'warning' for c in r.cards) for r in group)}"
+            f" responses; critical {sum(c.indicator == 'critical' for c in cards)})",
             f"words per card:        {_spread([c.words for c in cards])}",
             f"words per response:    {_spread(per_response)}",
             f"cards with artefacts:  {sum(bool(c.artefacts) for c in cards)} of {len(cards)}",
