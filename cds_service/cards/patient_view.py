@@ -59,8 +59,10 @@ def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[d
     cards = [assessment_card(assessment, unavailable)]
     urgent = [c for c in assessment.cautions if _caution_policy(c.code)["shown"] == "card"]
     if urgent:
-        cards.append(cautions_card(assessment, urgent))
-    blocking = [m for m in assessment.missing if _blocking(m)]
+        cards.append(cautions_card(assessment, urgent, unavailable))
+    # a test that resolves an urgent caution is ordered from the caution's card, once
+    resolving = {code for c in urgent for code in _caution_policy(c.code).get("orders", ())}
+    blocking = [m for m in assessment.missing if _blocking(m) and m.code not in resolving]
     if blocking and not unavailable:  # with data unread, the assessment card says so once instead
         cards.append(missing_data_card(assessment, blocking))
     return cards
@@ -340,7 +342,7 @@ def _caution_policy(code: str) -> dict:
     return policy()["cautions"].get(code, {"indicator": "info", "shown": "note"})
 
 
-def cautions_card(a: Assessment, cautions: list[Caution]) -> dict:
+def cautions_card(a: Assessment, cautions: list[Caution], unavailable: tuple[str, ...] = ()) -> dict:
     labels = [kb.caution(c.code)["label"] for c in cautions]
     paragraphs = []
     for c in cautions:
@@ -351,11 +353,15 @@ def cautions_card(a: Assessment, cautions: list[Caution]) -> dict:
             paragraphs.append("Results: " + "; ".join(a.kmt2a.results) + ".")
     keys = [k for c in cautions for k in kb.caution(c.code)["sources"]]
     level = "warning" if any(_caution_policy(c.code)["indicator"] == "warning" for c in cautions) else "info"
+    resolving = {code for c in cautions for code in _caution_policy(c.code).get("orders", ())}
+    tests = [m for m in a.missing if m.code in resolving]
     return cardkit.card(
         _listing("", labels, "; "),
         level,
         _source(keys, "safety-caution"),
         detail="\n\n".join(paragraphs),
+        suggestions=[] if unavailable else _orders(a, tests),
+        selection_behavior="any",
         override_reasons=OVERRIDES,
     )
 

@@ -86,10 +86,16 @@ def test_possible_apl_is_a_warning_card_of_its_own():
     assert [c["indicator"] for c in warning] == ["warning"]
     assert warning[0]["summary"] == kb.caution("t11-17-may-be-apl")["label"]
     assert warning[0]["overrideReasons"]
+    # the KMT2A FISH that settles it is ordered once, from this card, not again on a missing-data card
+    orders = [s["actions"][0]["resource"]["code"]["text"] for c in cards for s in c.get("suggestions", [])]
+    assert sum("break-apart FISH" in text for text in orders) == 1
+    assert warning[0]["suggestions"] and not by_topic(cards, "missing-data")
 
 
 def test_conflicting_kmt2a_results_are_named_by_content_on_the_warning():
-    warning = by_topic(vignette_cards("conflicting-kmt2a"), "safety-caution")[0]
+    cards = vignette_cards("conflicting-kmt2a")
+    assert len(cards) == 2
+    warning = by_topic(cards, "safety-caution")[0]
     assert warning["indicator"] == "warning" and warning["summary"] == "Conflicting KMT2A results"
     assert "Results: FISH KMT2A::AFF1 on " in warning["detail"] and "Observation/" not in warning["detail"]
 
