@@ -56,16 +56,24 @@ def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[d
         return [unreadable_chart_card(unread)] if unread else []
     if not _kmt2a_relevant(assessment):
         return []
-    cards = [assessment_card(assessment, unavailable)]
+    unread = _unread_items(assessment, unavailable)  # may be in the chart: named once, never ordered
+    cards = [assessment_card(assessment, unavailable, unread)]
     urgent = [c for c in assessment.cautions if _caution_policy(c.code)["shown"] == "card"]
     if urgent:
-        cards.append(cautions_card(assessment, urgent, unavailable))
+        cards.append(cautions_card(assessment, urgent, unread))
     # a test that resolves an urgent caution is ordered from the caution's card, once
     resolving = {code for c in urgent for code in _caution_policy(c.code).get("orders", ())}
-    blocking = [m for m in assessment.missing if _blocking(m) and m.code not in resolving]
-    if blocking and not unavailable:  # with data unread, the assessment card says so once instead
+    blocking = [m for m in assessment.missing if _blocking(m) and m.code not in resolving and m not in unread]
+    if blocking:
         cards.append(missing_data_card(assessment, blocking))
     return cards
+
+
+def _unread_items(a: Assessment, unavailable: tuple[str, ...]) -> list[MissingItem]:
+    """Missing data that an unread prefetch key may hold (WBC when the labs could not be read)."""
+    holds = policy()["unavailable"]["may_hold"]
+    codes = {code for key in unavailable for code in holds.get(key, ())}
+    return [m for m in a.missing if m.code in codes]
 
 
 def _kmt2a_relevant(a: Assessment) -> bool:
@@ -137,16 +145,20 @@ def _capital(text: str) -> str:
 def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = None) -> str:
     """One short phrase with a link: '[FDA label](https://...)'; 'expert overview' when no primary source is cited.
     A source without a short name shows the claim's evidence level ("guideline"). An unverified claim says so."""
-    names = policy()["evidence_names"]
-    keys = list(dict.fromkeys(keys))
-    primary = [k for k in keys if k != "SRC" and knowledge.source(k).get("url")] or keys
-    if not primary:
+    key = _primary(keys)
+    if key is None:
         return ""
-    key = primary[0]
+    names = policy()["evidence_names"]
     entry = knowledge.source(key)
     name = names.get(key) or policy()["evidence_levels"].get(level or "") or entry["label"].split(",")[0][:40]
     phrase = f"[{name}]({entry['url']})" if entry.get("url") else name
     return phrase + (", unverified" if tag == "U" else "")
+
+
+def _primary(keys: Iterable[str]) -> str | None:
+    """The first cited source a reader can open (the seed overview only when nothing else is cited)."""
+    keys = list(dict.fromkeys(keys))
+    return next((k for k in keys if k != "SRC" and knowledge.source(k).get("url")), keys[0] if keys else None)
 
 
 def _claim_tag(entry: dict, claim: object) -> str | None:
@@ -157,7 +169,7 @@ def _claim_tag(entry: dict, claim: object) -> str | None:
 # --- the assessment card ---------------------------------------------------------------------------
 
 
-def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
+def assessment_card(a: Assessment, unavailable: tuple[str, ...] = (), unread: list[MissingItem] = ()) -> dict:
     disease = _disease(a)
     facts = [p for p in (_age(a),) if p]
     needs = _risk_group_needs(a)
@@ -171,14 +183,14 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
         summary = _listing(f"{_capital(disease)}: risk group needs ", [_short(m) for m in needs])
     else:
         summary = _fit([f"{_capital(disease)}: no KMT2A risk scheme applies", *facts])
-    pending = [m for m in a.missing if not _blocking(m) or unavailable]
+    pending = [m for m in a.missing if not _blocking(m) and m not in unread]
     keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
     return cardkit.card(
         summary,
         policy()["assessment"]["indicator"],
         _source(keys, "risk-stratification"),
-        detail=_assessment_detail(a, unavailable, pending),
-        suggestions=[] if unavailable else _orders(a, pending),
+        detail=_assessment_detail(a, unavailable, pending, list(unread)),
+        suggestions=_orders(a, pending),
         selection_behavior="any",
         override_reasons=OVERRIDES,
         extension={EXTENSION_KEY: a.to_json()},
@@ -187,19 +199,18 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
 
 def _source(keys: list[str], topic: str) -> dict:
     """The card's source: the service and the short name of its main source, linked."""
-    names = policy()["evidence_names"]
-    primary = [k for k in keys if k != "SRC" and knowledge.source(k).get("url")] or keys
-    entry = knowledge.source(primary[0])
-    label = f"{cardkit.SERVICE_LABEL} · {names.get(primary[0], entry['label'])}"[:200]
-    return cardkit.source_for(primary[0], topic) | {"label": label}
+    key = _primary(keys) or "SRC"
+    label = f"{cardkit.SERVICE_LABEL} · {policy()['evidence_names'].get(key, knowledge.source(key)['label'])}"
+    return cardkit.source_for(key, topic) | {"label": label[:200]}
 
 
-def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: list[MissingItem]) -> str:
+def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: list[MissingItem],
+                       unread: list[MissingItem]) -> str:
     """The blocks in reading order; over the word budget, the least needed go first (all of them stay in the
     extension and on the case summary page): the other considerations, what is still needed (its orders stay
     as suggestions), the disagreement, the notes. The actions, their basis and unread data always stay."""
     blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "notes": _notes(a),
-              "still-needed": _still_needed(a, pending, unavailable), "unread": _unread(a, unavailable),
+              "still-needed": _still_needed(a, pending), "unread": _unread(a, unavailable, unread),
               "disagreement": _disagreement(a)}
     for droppable in (None, "also", "still-needed", "disagreement", "notes"):
         blocks.pop(droppable, None)
@@ -284,26 +295,26 @@ def _notes(a: Assessment) -> str:
     return "**Note:** " + "; ".join(parts) + "."
 
 
-def _still_needed(a: Assessment, pending: list[MissingItem], unavailable: tuple[str, ...]) -> str:
+def _still_needed(a: Assessment, pending: list[MissingItem]) -> str:
     """One line for what is still needed, leaving out what an action already asks for ("Confirm the fusion
     partner"); its order stays a suggestion."""
     actions = " ".join(kb.consideration(c.code)["label"].lower() for c in a.considerations)
     pending = [m for m in pending if _short(m).lower() not in actions]
-    if not pending or unavailable:
+    if not pending:
         return ""
     items = [f"{_short(m)} (for {_block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]
     return "**Still needed:** " + "; ".join(items) + "."
 
 
-def _unread(a: Assessment, unavailable: tuple[str, ...]) -> str:
+def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingItem]) -> str:
     """Data the EHR could not give, said once; the missing items it may hold are named, not ordered."""
     if not unavailable:
         return ""
     names = policy()["unavailable"]["names"]
     what = ", ".join(dict.fromkeys(names.get(k, "some chart data") for k in unavailable))
     line = f"**Could not read {what} from the EHR:** this assessment may be incomplete"
-    if a.missing:
-        line += f"; {', '.join(_short(m) for m in a.missing)} may be recorded there"
+    if unread:
+        line += f"; {', '.join(_short(m) for m in unread)} may be recorded there"
     if a.consideration("menin-inhibitor") and any(k.lower().startswith("medication") for k in unavailable):
         line += "; check for a strong CYP3A4 inhibitor before dosing revumenib"
     return line + ". Reopen the chart to retry."
@@ -342,7 +353,7 @@ def _caution_policy(code: str) -> dict:
     return policy()["cautions"].get(code, {"indicator": "info", "shown": "note"})
 
 
-def cautions_card(a: Assessment, cautions: list[Caution], unavailable: tuple[str, ...] = ()) -> dict:
+def cautions_card(a: Assessment, cautions: list[Caution], unread: list[MissingItem] = ()) -> dict:
     labels = [kb.caution(c.code)["label"] for c in cautions]
     paragraphs = []
     for c in cautions:
@@ -354,13 +365,13 @@ def cautions_card(a: Assessment, cautions: list[Caution], unavailable: tuple[str
     keys = [k for c in cautions for k in kb.caution(c.code)["sources"]]
     level = "warning" if any(_caution_policy(c.code)["indicator"] == "warning" for c in cautions) else "info"
     resolving = {code for c in cautions for code in _caution_policy(c.code).get("orders", ())}
-    tests = [m for m in a.missing if m.code in resolving]
+    tests = [m for m in a.missing if m.code in resolving and m not in unread]
     return cardkit.card(
         _listing("", labels, "; "),
         level,
         _source(keys, "safety-caution"),
         detail="\n\n".join(paragraphs),
-        suggestions=[] if unavailable else _orders(a, tests),
+        suggestions=_orders(a, tests),
         selection_behavior="any",
         override_reasons=OVERRIDES,
     )

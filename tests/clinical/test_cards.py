@@ -173,6 +173,18 @@ def test_unreadable_chart_data_is_said_once_and_nothing_is_ordered_for_it():
     assert "WBC at diagnosis" in detail.split("Could not read", 1)[1]  # named as possibly there, not ordered
 
 
+def test_unread_data_hides_only_the_missing_items_it_may_hold():
+    a = assess(make_case(age_at_dx_days=years(67), lineage=Lineage.AML))
+    assert "kmt2a-status" in a.missing_data
+    # ECGs cannot hold a KMT2A result: the FISH is still asked for, as a warning with its order
+    missing = by_topic(cards_for(a, unavailable=("ecg",)), "missing-data")
+    assert [c["indicator"] for c in missing] == ["warning"] and missing[0]["suggestions"]
+    # genetic results can: said once on the assessment card, nothing ordered
+    cards = cards_for(a, unavailable=("genomics",))
+    assert len(cards) == 1 and "suggestions" not in cards[0]
+    assert "KMT2A status may be recorded there" in cards[0]["detail"]
+
+
 def test_a_chart_that_could_not_be_read_gets_one_info_card_instead_of_silence():
     empty = assess(make_case(diagnosed=False, lineage=Lineage.UNKNOWN))
     cards = cards_for(empty, unavailable=("conditions", "genomics"))
