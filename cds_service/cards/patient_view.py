@@ -63,10 +63,16 @@ def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[d
         cards.append(cautions_card(assessment, urgent, unread))
     # a test that resolves an urgent caution is ordered from the caution's card, once
     resolving = {code for c in urgent for code in _caution_policy(c.code).get("orders", ())}
-    blocking = [m for m in assessment.missing if _blocking(m) and m.code not in resolving and m not in unread]
+    blocking = [m for m in _asked(assessment) if _blocking(m) and m.code not in resolving and m not in unread]
     if blocking:
         cards.append(missing_data_card(assessment, blocking))
     return cards
+
+
+def _asked(a: Assessment) -> list[MissingItem]:
+    """The missing data to ask for: not an item whose test is already part of another one's order."""
+    subsumed = policy()["missing_data"]["subsumed_by"]
+    return [m for m in a.missing if subsumed.get(m.code) not in a.missing_data]
 
 
 def _unread_items(a: Assessment, unavailable: tuple[str, ...]) -> list[MissingItem]:
@@ -183,7 +189,7 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = (), unread: li
         summary = _listing(f"{_capital(disease)}: risk group needs ", [_short(m) for m in needs])
     else:
         summary = _fit([f"{_capital(disease)}: no KMT2A risk scheme applies", *facts])
-    pending = [m for m in a.missing if not _blocking(m) and m not in unread]
+    pending = [m for m in _asked(a) if not _blocking(m) and m not in unread]
     keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
     return cardkit.card(
         summary,
@@ -209,7 +215,7 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: lis
     """The blocks in reading order; over the word budget, the least needed go first (all of them stay in the
     extension and on the case summary page): the other considerations, what is still needed (its orders stay
     as suggestions), the disagreement, the notes. The actions, their basis and unread data always stay."""
-    blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "notes": _notes(a),
+    blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "status": _disease_status(a), "notes": _notes(a),
               "still-needed": _still_needed(a, pending), "unread": _unread(a, unavailable, unread),
               "disagreement": _disagreement(a)}
     for droppable in (None, "also", "still-needed", "disagreement", "notes"):
@@ -282,17 +288,22 @@ def _basis(a: Assessment) -> str:
 
 def _notes(a: Assessment) -> str:
     notes = [c for c in a.cautions if _caution_policy(c.code)["shown"] == "note"]
-    parts = []
-    read_as = policy()["chart_status_notes"].get(a.disease.chart_status) if a.considerations else None
-    if read_as and a.disease.setting != "relapsed-refractory":
-        parts.append(_capital(read_as).rstrip("."))
-    if not notes and not parts:
+    if not notes:
         return ""
+    parts = []
     for c in notes:
         entry = kb.caution(c.code)
         evidence = _evidence(entry["sources"], _claim_tag(entry, c))
         parts.append(f"{entry['label']}{f' — {evidence}' if evidence else ''}")
     return "**Note:** " + "; ".join(parts) + "."
+
+
+def _disease_status(a: Assessment) -> str:
+    """How the chart's disease status was read, when that decides which considerations apply."""
+    read_as = policy()["chart_status_notes"].get(a.disease.chart_status) if a.considerations else None
+    if not read_as or a.disease.setting == "relapsed-refractory":
+        return ""
+    return f"**Disease status:** {read_as}"
 
 
 def _still_needed(a: Assessment, pending: list[MissingItem]) -> str:

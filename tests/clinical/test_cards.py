@@ -88,7 +88,7 @@ def test_possible_apl_is_a_warning_card_of_its_own():
     assert warning[0]["overrideReasons"]
     # the KMT2A FISH that settles it is ordered once, from this card, not again on a missing-data card
     orders = [s["actions"][0]["resource"]["code"]["text"] for c in cards for s in c.get("suggestions", [])]
-    assert sum("break-apart FISH" in text for text in orders) == 1
+    assert len(orders) == 1 and "break-apart FISH with reflex fusion-partner" in orders[0]  # the partner test too
     assert warning[0]["suggestions"] and not by_topic(cards, "missing-data")
 
 
@@ -221,7 +221,7 @@ def test_in_remission_and_unknown_status_say_how_the_chart_was_read():
     assert remission.to_json()["disease"]["setting"] == "newly-diagnosed"
     assert "after a relapse these considerations do not apply" in cards_for(remission)[0]["detail"]
     unknown = assess(make_case(age_at_dx_days=years(9), status=DiseaseStatus.UNKNOWN, summary=kmt2a(K.REARRANGED, "AFF1")))
-    assert "read as newly diagnosed" in cards_for(unknown)[0]["detail"]
+    assert "**Disease status:** no disease status in the chart, read as newly diagnosed" in cards_for(unknown)[0]["detail"]
     new = assess(make_case(age_at_dx_days=years(40), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
     assert "read as" not in cards_for(new)[0]["detail"]
 
