@@ -141,7 +141,9 @@ def _check_selections(context: dict) -> None:
         if isinstance(entry.get("fullUrl"), str):  # the schema leaves fullUrl free: a list must not raise
             known.add(entry["fullUrl"])
     for selection in context["selections"]:
-        if selection not in known and not any(selection.endswith("/" + ref) for ref in known):
+        # An absolute URL selects the order whose "Type/id" its last two segments name (one lookup each,
+        # so a call's cost stays linear in its orders).
+        if selection not in known and "/".join(selection.rsplit("/", 2)[-2:]) not in known:
             raise ProtocolError(
                 400, "invalid", "A selection does not point to an order in draftOrders.", ["context.selections"]
             )
