@@ -53,7 +53,7 @@ def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[d
     if not assessment.disease.has_leukemia:
         # Silence is right for an unrelated chart, wrong when we could not read whether it is one.
         unread = [k for k in unavailable if k in policy()["unavailable"]["leukemia_evidence_keys"]]
-        return [unreadable_chart_card(unread)] if unread else []
+        return [unreadable_chart_card(assessment, unread)] if unread else []
     if not _kmt2a_relevant(assessment):
         return []
     unread = _unread_items(assessment, unavailable)  # may be in the chart: named once, never ordered
@@ -345,7 +345,9 @@ def _disagreement(a: Assessment) -> str:
 # --- the unreadable chart --------------------------------------------------------------------------
 
 
-def unreadable_chart_card(unread: list[str]) -> dict:
+def unreadable_chart_card(a: Assessment, unread: list[str]) -> dict:
+    """Instead of silence: the chart may hold a leukemia we could not see. It carries the (partial) assessment,
+    as every non-empty patient-view response does (contract)."""
     names = policy()["unavailable"]["names"]
     what = ", ".join(dict.fromkeys(names.get(k, "some chart data") for k in unread))
     return cardkit.card(
@@ -353,6 +355,7 @@ def unreadable_chart_card(unread: list[str]) -> dict:
         policy()["unavailable"]["indicator"],
         _source(["SRC"], "data-unavailable"),
         detail="Reopen the chart to retry. If this persists, tell the CDS team: the EHR did not return these data.",
+        extension={EXTENSION_KEY: a.to_json()},
     )
 
 

@@ -190,6 +190,7 @@ def test_a_chart_that_could_not_be_read_gets_one_info_card_instead_of_silence():
     cards = cards_for(empty, unavailable=("conditions", "genomics"))
     assert [c["indicator"] for c in cards] == ["info"]
     assert cards[0]["summary"] == "KMT2A check not done: could not read diagnoses, genetic results from the EHR"
+    assert cards[0]["extension"][EXTENSION_KEY] == empty.to_json()  # the contract: one card carries the assessment
     assert cards_for(empty, unavailable=("vitals",)) == []  # weight alone cannot reveal a leukemia
     assert protocol.validate_response({"cards": cards}) == []
 
