@@ -111,3 +111,11 @@ def test_missing_data_suggestion_is_a_draft_service_request(live):
     assert action["resource"]["resourceType"] == "ServiceRequest"
     assert "KMT2A" in action["resource"]["code"]["text"]
     assert missing["overrideReasons"]
+
+
+def test_a_chart_whose_diagnoses_and_results_could_not_be_read_says_so_once(live):
+    body = call(live, load("infant-high-wbc"), drop=("conditions", "labs", "genomics", "genomicReports")).json()
+    assert protocol.validate_response(body) == []
+    (card,) = body["cards"]
+    assert card["indicator"] == "info" and card["summary"].startswith("KMT2A check not done: could not read diagnoses")
+    assert EXTENSION_KEY in card["extension"]
