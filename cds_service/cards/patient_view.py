@@ -215,8 +215,8 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: lis
     """The blocks in reading order; over the word budget, the least needed go first (all of them stay in the
     extension and on the case summary page): the other considerations, what is still needed (its orders stay
     as suggestions), the disagreement, the notes. The actions, their basis and unread data always stay."""
-    blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "status": _disease_status(a), "notes": _notes(a),
-              "still-needed": _still_needed(a, pending), "unread": _unread(a, unavailable, unread),
+    blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "status": _disease_status(a),
+              "notes": _notes(a), "still-needed": _still_needed(a, pending), "unread": _unread(a, unavailable, unread),
               "disagreement": _disagreement(a)}
     for droppable in (None, "also", "still-needed", "disagreement", "notes"):
         blocks.pop(droppable, None)
@@ -327,7 +327,7 @@ def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingIte
     if unread:
         line += f"; {', '.join(_short(m) for m in unread)} may be recorded there"
     if a.consideration("menin-inhibitor") and any(k.lower().startswith("medication") for k in unavailable):
-        line += "; check for a strong CYP3A4 inhibitor before dosing revumenib"
+        line += "; " + policy()["unavailable"]["medications_unread"]  # the dose assumed no strong inhibitor
     return line + ". Reopen the chart to retry."
 
 
