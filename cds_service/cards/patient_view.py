@@ -20,6 +20,7 @@ from typing import Iterable
 from cds_service import knowledge
 from cds_service.cards import toolkit as cardkit
 from cds_service.hooks.call import HookCall, case_of
+from cds_service.smart import case_summary_link
 from cds_service.stratification import assess, kb
 from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
 from cds_service.stratification.engine import NON_BLOCKING
@@ -199,6 +200,7 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = (), unread: li
         suggestions=_orders(a, pending),
         selection_behavior="any",
         override_reasons=OVERRIDES,
+        links=[link for link in [case_summary_link()] if link],  # the full reasoning: the case summary app
         extension={EXTENSION_KEY: a.to_json()},
     )
 
