@@ -7,6 +7,7 @@ extension (`kmt2a.evidence`) for integrators.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from fhir_mappings.case import GeneticFinding, Kmt2aFinding, Measurement, MrdResult, Source
@@ -78,9 +79,19 @@ def method(name: str) -> str:
     return METHODS.get(name, name)
 
 
+# A lab's own words are quoted when they are an ISCN string or short; a narrative ("AML FISH panel: MLL (KMT2A)
+# break-apart probe: split signal in 86% of nuclei") is read instead ("KMT2A rearranged"): the report has the rest.
+ISCN = re.compile(r"^(\d{2,3}(~\d{2,3})?[,<]|[a-z]{1,4}\()")
+QUOTED_TEXT_LIMIT = 48
+READINGS = {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified", "ptd": "KMT2A-PTD",
+            "not-detected": "no KMT2A alteration"}
+
+
 def _kmt2a_content(f: Kmt2aFinding) -> str:
-    return f.text or f.fusion or {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified",
-                                  "ptd": "KMT2A-PTD", "not-detected": "no KMT2A alteration"}.get(f.status.value, "")
+    text = " ".join((f.text or "").split())
+    if text and (len(text) <= QUOTED_TEXT_LIMIT or ISCN.match(text)):
+        return text
+    return f.fusion or READINGS.get(f.status.value, "")
 
 
 def kmt2a_result(f: Kmt2aFinding) -> str:

@@ -37,8 +37,9 @@ ORDER_FIXTURES = (
     ROOT / "tests" / "fixtures" / "fhir" / "order_sign_revumenib.json",
     ROOT / "tests" / "fixtures" / "requests" / "patient-view-relapsed-child-aml.json",
 )
-VIGNETTE_DATE = date(2025, 6, 1)
+DEMO = ROOT / "demo"
 ORDER_DATE = date(2026, 11, 21)  # the order fixtures' date (tests/orders/test_requests.py)
+DEMO_DATE = date(2026, 11, 29)  # the demo charts' date (tests/cli/test_cards_command.py)
 SERVICES = {"patient-view": "kmt2a-patient-view", "order-select": "kmt2a-order-select", "order-sign": "kmt2a-order-sign"}
 
 
@@ -66,17 +67,26 @@ def _answer(hook: str, context: dict, prefetch: dict, today: date) -> list[dict]
     return HANDLERS[SERVICES[hook]](call)
 
 
-def vignette_responses() -> list[Response]:
-    """Each vignette as a patient-view call (the whole record as its prefetch)."""
-    from tests.fixtures.vignettes.build import REFERENCE_DATE
-
+def _chart_responses(paths, today: date) -> list[Response]:
+    """Each chart Bundle as a patient-view call (the whole record as its prefetch)."""
     out = []
-    for path in sorted(VIGNETTES.glob("*.json")):
+    for path in paths:
         bundle = json.loads(path.read_text(encoding="utf-8"))
         patient = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient")
         context = {"patientId": patient["id"], "userId": "Practitioner/example"}
-        out.append(Response(path.stem, "patient-view", _answer("patient-view", context, {"record": bundle}, REFERENCE_DATE)))
+        out.append(Response(path.stem, "patient-view", _answer("patient-view", context, {"record": bundle}, today)))
     return out
+
+
+def vignette_responses() -> list[Response]:
+    from tests.fixtures.vignettes.build import REFERENCE_DATE
+
+    return _chart_responses(sorted(VIGNETTES.glob("*.json")), REFERENCE_DATE)
+
+
+def demo_responses() -> list[Response]:
+    """The demo patients (written the way an EHR holds a chart: reports, panels, local codes)."""
+    return _chart_responses(sorted(DEMO.glob("kmt2a-demo-*.json")), DEMO_DATE)
 
 
 def order_fixture_responses() -> list[Response]:
@@ -101,7 +111,7 @@ def order_fixture_responses() -> list[Response]:
 
 
 def responses() -> list[Response]:
-    return vignette_responses() + order_fixture_responses()
+    return vignette_responses() + demo_responses() + order_fixture_responses()
 
 
 # --- rendering and measuring -----------------------------------------------------------------------------
