@@ -221,12 +221,15 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: lis
                        unread: list[MissingItem]) -> str:
     """The blocks in reading order; over the word budget, the least needed go first (all of them stay in the
     extension and on the case summary page): the other considerations, what is still needed (its orders stay
-    as suggestions), the disagreement, the notes. The actions, their basis and unread data always stay."""
+    as suggestions), the disagreement, the notes, then the third and second action. The first action, the basis,
+    the disease-status reading and unread data always stay."""
     blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "status": _disease_status(a),
               "notes": _notes(a), "still-needed": _still_needed(a, pending), "unread": _unread(a, unavailable, unread),
               "disagreement": _disagreement(a)}
-    for droppable in (None, "also", "still-needed", "disagreement", "notes"):
+    for droppable in (None, "also", "still-needed", "disagreement", "notes", "action 3", "action 2"):
         blocks.pop(droppable, None)
+        if droppable and droppable.startswith("action"):  # last resort: fewer actions, the first always stays
+            blocks["actions"] = _actions(a, int(droppable[-1]) - 1)
         detail = "\n\n".join(b for b in blocks.values() if b)
         if _words(detail) <= policy()["budget"]["words_per_card"]:
             break
@@ -257,11 +260,11 @@ def _qualifies(caution: Caution, c: Consideration) -> bool:
     return _caution_policy(caution.code).get("qualifies") == c.code
 
 
-def _actions(a: Assessment) -> str:
+def _actions(a: Assessment, count: int | None = None) -> str:
+    """The first `count` considerations (the table's 'actions_shown' by default), each with its evidence."""
     if not a.considerations:
         return ""
-    ranked = _ranked(a)
-    shown = ranked[: policy()["considerations"]["actions_shown"]]
+    shown = _ranked(a)[: count or policy()["considerations"]["actions_shown"]]
     lines = ["**Consider**"] if all(c.strength == "consider" for c in shown) else []
     cited = set()
     for c in shown:

@@ -220,9 +220,10 @@ def test_in_remission_and_unknown_status_say_how_the_chart_was_read():
     remission = assess(make_case(age_at_dx_days=years(40), days_since_dx=60, lineage=Lineage.AML,
                                  status=DiseaseStatus.IN_REMISSION, summary=kmt2a(K.REARRANGED, "AFDN")))
     assert remission.to_json()["disease"]["setting"] == "newly-diagnosed"
-    assert "after a relapse these considerations do not apply" in cards_for(remission)[0]["detail"]
+    assert "**Disease status:** in remission per the chart, read as first-line; not valid after a relapse." \
+        in cards_for(remission)[0]["detail"]
     unknown = assess(make_case(age_at_dx_days=years(9), status=DiseaseStatus.UNKNOWN, summary=kmt2a(K.REARRANGED, "AFF1")))
-    assert "**Disease status:** no disease status in the chart, read as newly diagnosed" in cards_for(unknown)[0]["detail"]
+    assert "**Disease status:** none in the chart, read as newly diagnosed" in cards_for(unknown)[0]["detail"]
     new = assess(make_case(age_at_dx_days=years(40), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
     assert "read as" not in cards_for(new)[0]["detail"]
 
