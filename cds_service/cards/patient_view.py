@@ -231,15 +231,9 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: lis
         if droppable and droppable.startswith("action"):  # last resort: fewer actions, the first always stays
             blocks["actions"] = _actions(a, int(droppable[-1]) - 1)
         detail = "\n\n".join(b for b in blocks.values() if b)
-        if _words(detail) <= policy()["budget"]["words_per_card"]:
+        if cardkit.words(detail) <= cardkit.budget()["words_per_card"]:
             break
     return detail
-
-
-def _words(markdown: str) -> int:
-    """Words as the reader sees them: link targets, emphasis marks and list bullets are not words."""
-    visible = re.sub(r"\]\([^)]*\)", "]", markdown).replace("**", "")
-    return len(re.sub(r"(?m)^- ", "", visible).split())
 
 
 def _ranked(a: Assessment) -> list[Consideration]:
@@ -448,7 +442,7 @@ def _order_label(m: MissingItem) -> str:
     if m.code in labels:
         return labels[m.code]
     text = f"Order {m.order['text']}"
-    return text if len(text) <= policy()["budget"]["suggestion_label_chars"] else f"Order the {_short(m)} test"
+    return text if len(text) <= cardkit.budget()["suggestion_label_chars"] else f"Order the {_short(m)} test"
 
 
 def _service_request(m: MissingItem, patient: str | None) -> dict:

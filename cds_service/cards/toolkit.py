@@ -6,6 +6,7 @@ values in a response. Cards and suggestions always get a uuid so that feedback c
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Iterable
 
@@ -82,3 +83,24 @@ def card(
             "extension": extension,
         }
     )
+
+
+def budget() -> dict:
+    """What one card and one response may show (words, cards, label length): card_policy.json "budget"."""
+    return knowledge.load("card_policy.json")["budget"]
+
+
+def words(markdown: str) -> int:
+    """Words as the reader sees them: link targets, emphasis marks and list bullets are not words."""
+    visible = re.sub(r"\]\([^)]*\)", "]", markdown).replace("**", "")
+    return len(re.sub(r"(?m)^- ", "", visible).split())
+
+
+def within_budget(lines: Iterable[str]) -> list[str]:
+    """`lines` (most important first) cut to the card's word budget: the first always stays, a later line is
+    left out when it does not fit (the structured result keeps everything)."""
+    kept, limit = [], budget()["words_per_card"]
+    for line in lines:
+        if not kept or words("\n\n".join(kept + [line])) <= limit:
+            kept.append(line)
+    return kept

@@ -466,7 +466,9 @@ def _sources() -> tuple[str, ...]:
 
 def _lines(parts: list[Part]) -> tuple[str, ...]:
     warnings = revumenib.table()["warnings"]
-    lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
+    # Problems first, most consequential first; among notes (rank 90 and above) the dose leads, since the card
+    # is cut to its word budget from the end.
+    lines = [line for p in sorted(parts, key=lambda p: min(p.rank, 90)) for line in p.lines]
     return tuple(lines + [_tagged(warnings["boxed"])])
 
 

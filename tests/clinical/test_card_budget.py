@@ -1,6 +1,6 @@
 """The ten-second budget over every vignette and order fixture, through the real handlers: cards per response, words
 per card and per response on the rendered markdown, and no developer artefacts. `make cards-report` prints the
-distribution; the budget itself is data (card_policy.json, "patient_view"."budget")."""
+distribution; the budget itself is data (card_policy.json, "budget")."""
 
 from __future__ import annotations
 
@@ -10,21 +10,8 @@ from tests.support.card_budget import artefacts, budget, measure_card, over_budg
 
 RESPONSES = responses()
 
-# Order cards are issue 9's wording; these still exceed the budget (bracketed verification tags, more than 80 words).
-# When one passes it XPASSes: drop it from here.
-ORDER_CARDS_BEING_REWRITTEN = {
-    ("epic-order-select-revumenib-child", "order-select"),
-    ("sandbox-order-sign-revumenib-adult", "order-select"),
-    ("order_sign_revumenib", "order-select"),
-    ("order_sign_revumenib", "order-sign"),
-}
-
-
 def _param(response):
-    marks = ()
-    if (response.name, response.hook) in ORDER_CARDS_BEING_REWRITTEN:
-        marks = pytest.mark.xfail(reason="issue 9 rewrites order cards", strict=False)
-    return pytest.param(response, id=response.label, marks=marks)
+    return pytest.param(response, id=response.label)
 
 
 @pytest.mark.parametrize("response", [_param(r) for r in RESPONSES])

@@ -45,7 +45,7 @@ SERVICES = {"patient-view": "kmt2a-patient-view", "order-select": "kmt2a-order-s
 
 def budget() -> dict:
     """The word and card budget, from the indicator policy table (one place for the numbers)."""
-    return knowledge.load("card_policy.json")["patient_view"]["budget"]
+    return knowledge.load("card_policy.json")["budget"]
 
 
 # --- the responses -------------------------------------------------------------------------------------
