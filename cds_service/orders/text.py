@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from cds_service.stratification.menin_inhibitors import fmt  # a number as cards write it: 4.5, 0.7, 270
+from cds_service.stratification.text import number  # a number as cards write it: 4.5, 0.7, 270
 
 def say(table: dict[str, str], key: str, **values) -> str:
     """The sentence `key` of a wording table below, with the values a check returned. A claim's verification
@@ -115,9 +115,9 @@ def monitoring_summary(m) -> str | None:
     """The one line a prescriber reads first; None when nothing is due."""
     if m.qtc_action is not None:
         q = m.qtc_action.reading
-        return shorten(f"Hold revumenib: QTcF {fmt(q.value)} ms{_on(q)} is above the interrupt limit")
+        return shorten(f"Hold revumenib: QTcF {number(q.value)} ms{_on(q)} is above the interrupt limit")
     if "qtc-above-limit-not-fridericia" in m.findings:
-        return shorten(f"On revumenib: {m.latest_qtc.method} {fmt(m.latest_qtc.value)} ms{_on(m.latest_qtc)}: obtain a QTcF ECG today")
+        return shorten(f"On revumenib: {m.latest_qtc.method} {number(m.latest_qtc.value)} ms{_on(m.latest_qtc)}: obtain a QTcF ECG today")
     due = []
     if "ecg-overdue" in m.findings:
         due.append("ECG overdue")
@@ -133,12 +133,12 @@ def monitoring_lines(m) -> list[str]:
     lines = []
     if m.qtc_action is not None:
         a = m.qtc_action
-        rise = (f" (baseline QTcF {fmt(a.baseline.value)} ms{_on(a.baseline)}, rise {fmt(a.rise_ms)} ms)"
+        rise = (f" (baseline QTcF {number(a.baseline.value)} ms{_on(a.baseline)}, rise {number(a.rise_ms)} ms)"
                 if a.baseline is not None and a.rise_ms is not None else "")
-        lines.append(f"QTcF {fmt(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. {VERIFY}")
+        lines.append(f"QTcF {number(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. {VERIFY}")
     elif "qtc-above-limit-not-fridericia" in m.findings:
         q = m.latest_qtc
-        lines.append(f"{q.method or 'QTc'} {fmt(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
+        lines.append(f"{q.method or 'QTc'} {number(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
                      f"are QTcF. Obtain a QTcF ECG before the next dose.")
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
@@ -147,10 +147,10 @@ def monitoring_lines(m) -> list[str]:
         lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for 4 weeks, then monthly). {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":
-            lines.append(f"{e.name.capitalize()} {fmt(e.reading.value)} mmol/L{_on(e.reading)} is below "
-                         f"{fmt(e.limit)} mmol/L: correct it (boxed warning).")
+            lines.append(f"{e.name.capitalize()} {number(e.reading.value)} mmol/L{_on(e.reading)} is below "
+                         f"{number(e.limit)} mmol/L: correct it (boxed warning).")
         elif e.state in ("missing", "old"):
-            seen = f"last {fmt(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
+            seen = f"last {number(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
             lines.append(f"{e.name.capitalize()}: {seen}; check it with the ECG (boxed warning).")
     return lines
 
@@ -197,8 +197,8 @@ def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], or
                        expected_mg: float | None) -> str:
     present = {f"verdict:{verdict}", *findings}
     why = next((_WHY[r.split(":")[0]] for r in reasons if r.split(":")[0] in _WHY), "see the detail")
-    values = {"ordered": fmt(ordered_mg) if ordered_mg is not None else "?",
-              "expected": fmt(expected_mg) if expected_mg is not None else "?", "why": why}
+    values = {"ordered": number(ordered_mg) if ordered_mg is not None else "?",
+              "expected": number(expected_mg) if expected_mg is not None else "?", "why": why}
     template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
     return template.format(**values)
 
@@ -318,11 +318,11 @@ def shown_dose(ordered) -> str:
     when = frequency_words(ordered.frequency)
     form = ordered.unit_form or "tablet"
     if ordered.units is not None and ordered.strength_mg is not None:
-        made = tablets_made(f"{fmt(ordered.units)} x {fmt(ordered.strength_mg)} mg", ordered.units, form)
-        return f"{made} = {fmt(ordered.mg)} mg {when}".strip()
+        made = tablets_made(f"{number(ordered.units)} x {number(ordered.strength_mg)} mg", ordered.units, form)
+        return f"{made} = {number(ordered.mg)} mg {when}".strip()
     if ordered.units is not None:
-        return f"{fmt(ordered.units)} {form}{'s' if ordered.units != 1 else ''} (strength not stated) {when}".strip()
-    return f"{fmt(ordered.value)} {ordered.unit} {when}".strip()
+        return f"{number(ordered.units)} {form}{'s' if ordered.units != 1 else ''} (strength not stated) {when}".strip()
+    return f"{number(ordered.value)} {ordered.unit} {when}".strip()
 
 
 def dose_instruction(value: float, unit: str, given_mg: float | None, made: str | None, route: str | None,
@@ -332,9 +332,9 @@ def dose_instruction(value: float, unit: str, given_mg: float | None, made: str 
     how = "by mouth" if not route or route.lower() in ("oral", "po", "by mouth", "oral use") else route
     when = frequency_words(frequency)
     if unit == "mg":
-        return f"{fmt(value)} mg{f' = {made}' if made else ''}, {how}, {when}"
-    given = f" (given as {fmt(given_mg)} mg{f' = {made}' if made else ''})" if given_mg is not None else ""
-    return f"{fmt(value)} {unit}{given}, {how}, {when}"
+        return f"{number(value)} mg{f' = {made}' if made else ''}, {how}, {when}"
+    given = f" (given as {number(given_mg)} mg{f' = {made}' if made else ''})" if given_mg is not None else ""
+    return f"{number(value)} {unit}{given}, {how}, {when}"
 
 
 # --- another order given with revumenib (orders.checks.check_interacting_order) ------------------------
