@@ -53,12 +53,12 @@ def _lesions(f: Facts) -> Lesions:
     if karyotype:
         hits = [a for a in karyotype.aberrations if any(a.startswith(p) for p in table["karyotype_patterns"])]
         if hits:
-            out.karyotype.append(f"{', '.join(hits)} in karyotype {karyotype.iscn} ({karyotype.source})")
+            out.karyotype.append(f"{', '.join(hits)} in karyotype {karyotype.iscn} {text.on(karyotype.source)}")
         # The ELN complex-karyotype definition excludes KMT2A rearrangements: do not double-count.
         if karyotype.complex and not f.rearranged:
-            out.karyotype.append(f"complex karyotype {karyotype.iscn} ({karyotype.source})")
+            out.karyotype.append(f"complex karyotype {karyotype.iscn} {text.on(karyotype.source)}")
         if _monosomal(karyotype.aberrations, table["monosomal_karyotype"]):
-            out.karyotype.append(f"monosomal karyotype {karyotype.iscn} ({karyotype.source})")
+            out.karyotype.append(f"monosomal karyotype {karyotype.iscn} {text.on(karyotype.source)}")
     return out
 
 

@@ -22,7 +22,7 @@ def _age_line(f: Facts) -> str:
     if f.dx_age.exact is not None:
         return f"age at diagnosis {text.age(f.dx_age.exact)}"
     infant = int(kb.threshold("infant_max_days"))
-    return f"younger than {infant} days at diagnosis (current age {f.case.age_days} days; diagnosis date unknown)"
+    return f"under {infant} days old at diagnosis (diagnosis date unknown)"
 
 
 def _young() -> str:

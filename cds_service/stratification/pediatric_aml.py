@@ -15,9 +15,9 @@ POPULATION = "pediatric-aml"
 def _group(f: Facts) -> tuple[str, list[str]]:
     high = kb.partners("pediatric_aml_high_risk")
     if f.partner in high:
-        notes = [f"fusion partner {f.partner} is a high-risk partner (I-BFM adverse partners: {', '.join(sorted(high))})"]
+        notes = [f"{f.partner}: adverse partner (I-BFM)"]
         if f.partner in kb.partners("pediatric_aml_very_high_risk"):
-            notes.append(f"{f.partner}: very high risk ({kb.partner_note('pediatric_aml_very_high_risk')})")
+            notes.append(f"very high risk: {kb.partner_note('pediatric_aml_very_high_risk')}")
         return "high-risk-partner", notes
     if f.partner:
         notes = [f"fusion partner {f.partner} is not on the high-risk list ({', '.join(sorted(high))})"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fhir_mappings.case import Kmt2aStatus
-from cds_service.stratification import kb
+from cds_service.stratification import kb, text
 from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
@@ -89,9 +89,9 @@ def _possible_apl(out: Findings) -> None:
 
 def _switch_triggers(f: Facts) -> list[str]:
     table = kb.section("lineage_switch")
-    markers = [f"{m.marker} positive ({m.source})" for m in f.case.markers
+    markers = [f"{m.marker} positive{text.on(m.source)}" for m in f.case.markers
                if m.marker in table["myeloid_markers"] and m.positive]
-    therapies = [f"{m.ingredient} ({m.source})" for m in f.case.medications
+    therapies = [f"{m.ingredient}{text.on(m.source)}" for m in f.case.medications
                  if m.ingredient in table["cd19_directed_ingredients"] or table["cd19_directed_class"] in m.classes]
     return markers + list(dict.fromkeys(therapies))
 

@@ -19,7 +19,7 @@ def codes(items) -> set[str]:
 
 
 def missing_card(a) -> dict:
-    return next(c for c in cards_for(a) if c["source"]["topic"]["code"] == "missing-data")
+    return next(c for c in cards_for(a) if c["source"]["topic"]["code"] == "missing-data")  # blocking items only
 
 
 def missing(a, code):
@@ -63,8 +63,10 @@ def test_prednisone_response_after_day_8_is_reported_not_ordered_and_says_what_i
     assert item.order is None and item.window_passed
     assert "cannot be measured now" in item.note and "medium from high risk" in item.note
     assert not blocks_stratification(a)
-    card = missing_card(a)
-    assert card["indicator"] == "info" and "suggestions" not in card
+    cards = cards_for(a)
+    assert not [c for c in cards if c["source"]["topic"]["code"] == "missing-data"]  # nothing to order
+    assert "prednisone" not in " ".join(s["label"] for c in cards for s in c.get("suggestions", [])).lower()
+    assert "not recorded" in cards[0]["summary"] and "Not recorded, time point passed" in cards[0]["detail"]
     assert not a.risk_groups  # still no guess between medium and high
 
 
