@@ -170,7 +170,8 @@ def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = N
     tag_word = kb.section("tags").get(tag or "", "") if tag and tag != "V" else ""
     if key == "SRC" and tag == "SRC":
         return tag_word
-    kind = f" ({kind})" if kind and level_word and kind.lower() not in name.lower() else ""
+    same = kind and (kind.lower() in name.lower() or name.lower() in kind.lower())  # "case series" ~ "case reports"
+    kind = f" ({kind})" if kind and level_word and not same and kind.split()[0] not in name.lower() else ""
     return phrase + kind + (f", {tag_word}" if tag_word else "")
 
 
