@@ -17,8 +17,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/gunicorn --preload --workers $(WORKERS) --worker-class sync \
-	    --bind 127.0.0.1:$(PORT) --access-logfile - 'cds_service.web.app:create_app()'
+	PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(BIN)/gunicorn -c gunicorn.conf.py 'cds_service.web.app:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
