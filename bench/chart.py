@@ -26,6 +26,10 @@ SNOMED = "http://snomed.info/sct"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 TODAY = date(2026, 11, 21)  # the reference date of every bench call (the service is given the same one)
 SIZES = ("small", "typical", "long")
+# The templates before issue 13 (every laboratory and vital-sign result), as an EHR answering a broad search
+# sends: the ~150 KB "typical" request of the issue, and ~5 MB for the long history.
+BROAD_TEMPLATES = {"labs": "Observation?patient={{context.patientId}}&category=laboratory",
+                   "vitals": "Observation?patient={{context.patientId}}&category=vital-signs"}
 
 # (LOINC, display, unit, typical value)
 CBC = [("6690-2", "Leukocytes [#/volume] in Blood by Automated count", "10*3/uL", 4.8),

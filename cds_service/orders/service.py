@@ -6,14 +6,16 @@ request -> (fast exit for empty orders) -> cache(Case -> OrderChecks) -> cards f
 from __future__ import annotations
 
 from cds_service.hooks.call import HookCall, case_of
-from cds_service.orders.cache import TtlCache, content_key
+from cds_service.orders.cache import SharedCache, content_key, dataclass_tuple_codec
 from cds_service.cards.order_cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import OrderCheck
 from fhir_mappings.case import Case
 
 # order-sign follows order-select within minutes; 5 minutes bounds how long an unchanged chart is trusted.
-order_cache: TtlCache[tuple[OrderCheck, ...]] = TtlCache(ttl_seconds=300.0, max_entries=256)
+# Kept in the store once the app registered it (cache.py), so order-sign finds order-select's work on any worker.
+order_cache: SharedCache[tuple[OrderCheck, ...]] = SharedCache(dataclass_tuple_codec(OrderCheck), ttl_seconds=300.0,
+                                                               max_entries=256)
 
 MEDICATION_ELEMENTS = ("medicationCodeableConcept", "medicationReference")
 # Prefetch keys (hooks.json) that hold the medication list: when one could not be had, "no strong

@@ -19,12 +19,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
     String,
     create_engine,
     delete,
     event,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -92,6 +94,18 @@ class AuditEvent(Base):
     card_uuids: Mapped[list] = mapped_column(JSON, default=list)
 
 
+class CachedResult(Base):
+    """A computed result shared by every worker and host, keyed on a digest of what it was computed from
+    (today: the order checks, so that order-sign reuses order-select's work wherever it lands). No patient
+    identifier: the key is a SHA-256 digest and the value holds the checks' own texts."""
+
+    __tablename__ = "order_check_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float, index=True)  # time.time()
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
 @dataclass(frozen=True)
 class FeedbackResult:
     stored: int
@@ -157,6 +171,38 @@ class Store:
     def record_audit(self, **fields) -> None:
         with self.sessions.begin() as session:
             session.add(AuditEvent(at=utcnow(), **fields))
+
+    def record_call(self, audit: dict | None, issued: tuple[Iterable[dict], str, str, str] | None = None) -> None:
+        """A call's bookkeeping in ONE transaction, written after the answer is sent: the cards issued
+        (cards, hookInstance, service id, knowledge version) and its audit row."""
+        with self.sessions.begin() as session:
+            if issued is not None:
+                cards, hook_instance, service_id, knowledge_version = issued
+                for card in cards:
+                    self._insert_once(session, IssuedCard, {"uuid": card["uuid"], "hook_instance": hook_instance,
+                                                            "service_id": service_id,
+                                                            "knowledge_version": knowledge_version,
+                                                            "issued_at": utcnow()}, ["uuid"])
+            if audit is not None:
+                session.add(AuditEvent(at=utcnow(), **audit))
+
+    def cached(self, key: str, newer_than: float) -> bytes | None:
+        """The value stored under `key` since `newer_than` (time.time()), counting the hit; else None."""
+        with self.sessions.begin() as session:
+            row = session.get(CachedResult, key)
+            if row is None or row.created_at < newer_than:
+                return None
+            session.execute(update(CachedResult).where(CachedResult.key == key)
+                            .values(hits=CachedResult.hits + 1))
+            return row.value
+
+    def cache(self, key: str, value: bytes, now: float, expire_before: float) -> None:
+        """Store `value` under `key` (a concurrent writer of the same key wins harmlessly: same content),
+        and drop the entries older than `expire_before`."""
+        with self.sessions.begin() as session:
+            session.execute(delete(CachedResult).where(CachedResult.created_at < expire_before))
+            self._insert_once(session, CachedResult, {"key": key, "value": value, "created_at": now, "hits": 0},
+                              ["key"])
 
     def feedback_rows(self) -> list[Feedback]:
         with self.sessions() as session:
