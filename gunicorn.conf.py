@@ -5,6 +5,13 @@ import os
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-worker_class = "sync"
+# Threads, not sync workers: a sync worker is held by one slow client for as long as it takes to send its request,
+# so as many slow senders as workers stopped the service (issue 17). gthread parks idle and kept-alive
+# connections in its poller, and a thread held by a dripping client leaves the others serving; 32 threads per
+# worker keep answering with 32 slow connections open (bench/slow_clients.py). The CPU work still shares one
+# GIL per worker, so throughput stays one core per worker. An async worker (gevent) was not chosen: it must
+# patch the standard library before anything imports ssl, which --preload defeats.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 preload_app = True
 accesslog = "-"
