@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test bench clean
+.PHONY: run test bench soak clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -24,6 +24,10 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
+soak: $(VENV)/.installed
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

@@ -49,6 +49,11 @@ class Config:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ValueError(f"CDS_PROFILE must be one of {PROFILES}, not {self.profile!r}")
+        if self.production and not self.public_base_url:
+            # The JWT aud is checked against the URL called; taken from the Host header, the caller would choose
+            # it (a trusted issuer's token minted for another host would pass).
+            raise ValueError("CDS_PUBLIC_BASE_URL is required in production: the JWT audience is checked against "
+                             "it, never against request headers")
 
     @property
     def production(self) -> bool:
