@@ -3,15 +3,20 @@
 Only resources the mappers actually use are validated (validation is the expensive step). A resource that fails is
 read leniently when the only faults are known client quirks (a single object where an array belongs, an unknown
 element, a draft order without intent/status); otherwise it is skipped with a Problem naming the fields, never
-values or identifiers.
+values or identifiers. Verdicts are kept per content (the exact bytes of the validated part), so a resource sent
+again at the next chart opening or order-sign is not validated twice.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from fhir_mappings.case import Problem
 
@@ -100,14 +105,45 @@ def _repair(resource: dict, errors: list[dict], draft: bool) -> tuple[dict | Non
     return fixed, repaired
 
 
+# Verdicts by content: the same chart comes back at every chart opening, order-select and order-sign, and
+# validation is the costliest step of reading it. Keyed on the exact bytes of the part that is validated (and
+# the draft flag), so only an identical resource reuses a verdict; bounded, per process.
+VERDICT_CACHE_SIZE = 4096
+_verdicts: OrderedDict[bytes, tuple[str, dict | None, list[Problem]]] = OrderedDict()
+_verdicts_lock = threading.Lock()
+
+
 def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list[Problem]]:
     """(the resource to read, problems). None means: skip it."""
     rtype = resource.get("resourceType")
     model = _model(rtype) if isinstance(rtype, str) else None
     if model is None:
         return resource, []
+    part = _read_part(resource)
+    try:
+        key = orjson.dumps([draft, part])
+    except (TypeError, orjson.JSONEncodeError):  # not plain JSON (e.g. a huge integer): just validate
+        return _validated(model, rtype, part, draft)
+    with _verdicts_lock:
+        verdict = _verdicts.get(key)
+        if verdict is not None:
+            _verdicts.move_to_end(key)
+    if verdict is not None:
+        kind, repaired, problems = verdict
+        readable = part if kind == "as-sent" else copy.deepcopy(repaired) if kind == "repaired" else None
+        return readable, list(problems)
+    readable, problems = _validated(model, rtype, part, draft)
+    kind = "as-sent" if readable is part else "skip" if readable is None else "repaired"
+    with _verdicts_lock:
+        _verdicts[key] = (kind, copy.deepcopy(readable) if kind == "repaired" else None, list(problems))
+        while len(_verdicts) > VERDICT_CACHE_SIZE:
+            _verdicts.popitem(last=False)
+    return readable, problems
+
+
+def _validated(model, rtype: str, resource: dict, draft: bool) -> tuple[dict | None, list[Problem]]:
+    """Validate the read part of a resource, repairing the safe quirks."""
     ref = f"{rtype}/{resource['id']}" if isinstance(resource.get("id"), str) else None
-    resource = _read_part(resource)
     try:
         model.model_validate(resource)
         return resource, []
