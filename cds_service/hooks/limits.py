@@ -28,16 +28,17 @@ class BadEncoding(ValueError):
 
 
 def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
-    """Raise TooDeep if `value` nests containers deeper than `limit`. Iterative: never recurses itself."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    """Raise TooDeep if `value` nests containers deeper than `limit`. Iterative: never recurses itself.
+    Level by level, so each container costs one list comprehension step (it runs on every request body)."""
+    level, depth = ([value] if isinstance(value, (dict, list)) else []), 0
+    while level:
+        depth += 1
         if depth > limit:
             raise TooDeep(f"JSON nested deeper than {limit} levels")
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, (dict, list)))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+        below: list = []
+        for item in level:
+            below += [c for c in (item.values() if isinstance(item, dict) else item) if isinstance(c, (dict, list))]
+        level = below
 
 
 def decoder_for(content_encoding: str | None):
