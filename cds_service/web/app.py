@@ -255,8 +255,8 @@ def _body(limit: int) -> bytes:
 
 def _too_long(limit: int) -> str:
     """The 413 text: the cap, and what the caller can do about it."""
-    return (f"The request body exceeds the service's limit of {limit} bytes ({limit / 1048576:g} MiB, after "
-            "decompression). Send the prefetch our discovery declares (it asks for the results the rules read, by "
+    return (f"The request body exceeds the service's limit of {limit} bytes ({limit / 1048576:g} MiB, "
+            "decompressed). Send the prefetch our discovery declares (it asks for the results the rules read, by "
             "LOINC code, not every result of the record), or raise the limit with CDS_MAX_BODY_BYTES.")
 
 

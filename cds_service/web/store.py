@@ -137,6 +137,10 @@ class Store:
         # gunicorn --preload forks after this: leave no pooled connection for the children to share.
         self.engine.dispose()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Bookkeeping (issued cards, audit rows, the shared cache) is committed without waiting for the disk:
+        # it survives a crash of the process, not a power cut, and costs no fsync on the path of an answer.
+        # Feedback and replay protection stay on the fully durable engine.
+        self.bookkeeping = sessionmaker(make_engine(database_url, durable=False), expire_on_commit=False)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
@@ -190,9 +194,9 @@ class Store:
             session.add(AuditEvent(at=utcnow(), **fields))
 
     def record_call(self, audit: dict | None, issued: tuple[Iterable[dict], str, str, str] | None = None) -> None:
-        """A call's bookkeeping in ONE transaction, written after the answer is sent: the cards issued
+        """A call's bookkeeping in ONE transaction, once its answer is computed: the cards issued
         (cards, hookInstance, service id, knowledge version) and its audit row."""
-        with self.sessions.begin() as session:
+        with self.bookkeeping.begin() as session:
             if issued is not None:
                 cards, hook_instance, service_id, knowledge_version = issued
                 for card in cards:
@@ -205,7 +209,7 @@ class Store:
 
     def cached(self, key: str, newer_than: float) -> bytes | None:
         """The value stored under `key` since `newer_than` (time.time()), counting the hit; else None."""
-        with self.sessions.begin() as session:
+        with self.bookkeeping.begin() as session:
             row = session.get(CachedResult, key)
             if row is None or row.created_at < newer_than:
                 return None
@@ -216,7 +220,7 @@ class Store:
     def cache(self, key: str, value: bytes, now: float, expire_before: float) -> None:
         """Store `value` under `key` (a concurrent writer of the same key wins harmlessly: same content),
         and drop the entries older than `expire_before`."""
-        with self.sessions.begin() as session:
+        with self.bookkeeping.begin() as session:
             session.execute(delete(CachedResult).where(CachedResult.created_at < expire_before))
             self._insert_once(session, CachedResult, {"key": key, "value": value, "created_at": now, "hits": 0},
                               ["key"])
@@ -260,9 +264,12 @@ def engine_url(database_url: str) -> str:
     return database_url
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, durable: bool = True) -> Engine:
+    """durable=False: commits do not wait for the disk (SQLite synchronous=NORMAL in WAL mode, PostgreSQL
+    synchronous_commit=off): safe against a crash of the process, not of the machine."""
     if not database_url.startswith("sqlite"):
-        return create_engine(engine_url(database_url), pool_pre_ping=True, hide_parameters=True)
+        options = {} if durable else {"connect_args": {"options": "-c synchronous_commit=off"}}
+        return create_engine(engine_url(database_url), pool_pre_ping=True, hide_parameters=True, **options)
     # hide_parameters: an error log must not print the values of a statement (ids, feedback comments).
     engine = create_engine(database_url, connect_args={"timeout": 10}, hide_parameters=True)
 
@@ -270,7 +277,8 @@ def make_engine(database_url: str) -> Engine:
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; several workers share it
-        cursor.execute("PRAGMA synchronous=FULL")  # a committed feedback row survives a crash
+        # durable: a committed feedback row survives a crash, even of the machine
+        cursor.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
