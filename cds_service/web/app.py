@@ -219,7 +219,6 @@ def healthz() -> Response:
 def _read_json() -> Any:
     limit = runtime().config.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        _drain(request.content_length)
         raise ProtocolError(413, "too-long", _too_long(limit))
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
@@ -258,22 +257,6 @@ def _too_long(limit: int) -> str:
     return (f"The request body exceeds the service's limit of {limit} bytes ({limit / 1048576:g} MiB, "
             "decompressed). Send the prefetch our discovery declares (it asks for the results the rules read, by "
             "LOINC code, not every result of the record), or raise the limit with CDS_MAX_BODY_BYTES.")
-
-
-DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
-
-
-def _drain(length: int) -> None:
-    """Read and discard a refused body (up to 64 MiB), so the client reads our 413 instead of a broken pipe
-    (most HTTP clients do not read an answer while they are still sending)."""
-    if length > DRAIN_LIMIT_BYTES:
-        return
-    stream = request.environ["wsgi.input"]
-    while length > 0:
-        chunk = stream.read(min(length, 65536))
-        if not chunk:
-            return
-        length -= len(chunk)
 
 
 def _authenticate() -> None:

@@ -9,47 +9,22 @@ clients still hold their connections (the client's timeout bounds the wait so th
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from bench.slow_clients import drip
+from tests.support.gunicorn import served
 
-ROOT = Path(__file__).resolve().parents[2]
 SLOW_CONNECTIONS = 16
 
 
 @pytest.fixture
 def gunicorn_service(tmp_path):
-    env = dict(os.environ, CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'store.sqlite'}", WEB_CONCURRENCY="2")
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", "127.0.0.1:0",
-                                 "--access-logfile", "/dev/null", "--log-level", "info",
-                                 "cds_service.web.app:create_app()"], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    try:
-        port = None
-        for _ in range(600):
-            found = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log.read_text())
-            booted = len(re.findall(r"Booting worker", log.read_text()))
-            if found and booted >= 2:
-                port = int(found.group(1))
-                break
-            assert proc.poll() is None, log.read_text()[-2000:]
-            time.sleep(0.05)
-        assert port, log.read_text()[-2000:]
+    with served(tmp_path, workers=2) as (port, _database_url):
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_calls_are_answered_while_sixteen_slow_clients_hold_connections(gunicorn_service):
