@@ -15,3 +15,10 @@ worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 preload_app = True
 accesslog = "-"
+
+
+def post_worker_init(worker):
+    """Connect the worker's store before its first call (connections are never inherited across the fork)."""
+    runtime = getattr(worker.wsgi, "extensions", {}).get("kmt2a_cds")
+    if runtime is not None:
+        runtime.store.connect()

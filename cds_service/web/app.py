@@ -34,7 +34,7 @@ from cds_service.hooks import limits, pipeline, prefetch, protocol, registry
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.hooks.protocol import ProtocolError
 from cds_service.orders import order_cache
-from cds_service.web import audit, cors
+from cds_service.web import audit, cors, warmup
 from cds_service.web.config import Config
 from cds_service.web.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers, bearer_token
 from cds_service.web.store import Store
@@ -100,6 +100,8 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     app.register_error_handler(ProtocolError, _protocol_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
+    if handlers is None:  # our own handlers only (a test's handlers may count their calls)
+        warmup.answer_every_service(runtime.registry, runtime.settings)  # before the shared cache: nothing stored
     order_cache.use_store(store)  # order-sign finds order-select's checks on any worker or host
     _settle_heap()
     return app

@@ -142,6 +142,13 @@ class Store:
         # Feedback and replay protection stay on the fully durable engine.
         self.bookkeeping = sessionmaker(make_engine(database_url, durable=False), expire_on_commit=False)
 
+    def connect(self) -> None:
+        """Open a connection of each pool now (a forked worker cannot inherit them), so a worker's first call
+        does not pay for connecting and setting up SQLite (gunicorn.conf.py calls this after the fork)."""
+        self.ping()
+        with self.bookkeeping() as session:
+            session.execute(text("SELECT 1"))
+
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
