@@ -22,7 +22,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
+# wrk drives the throughput rounds when it can be installed; otherwise bench/run.py uses its Python client.
 bench: $(VENV)/.installed
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "wrk not installed: using the Python load generator"
 	$(BIN)/python bench/run.py
 
 # Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
