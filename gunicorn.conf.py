@@ -11,7 +11,7 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 # worker keep answering with 32 slow connections open (bench/slow_clients.py). The CPU work still shares one
 # GIL per worker, so throughput stays one core per worker. An async worker (gevent) was not chosen: it must
 # patch the standard library before anything imports ssl, which --preload defeats.
-worker_class = "gthread"
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 preload_app = True
 accesslog = "-"

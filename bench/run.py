@@ -227,7 +227,7 @@ def load(server: Server, path: str, bodies: list[bytes], seconds: float, connect
             'bodies[#bodies + 1] = f:read("*a"); f:close() end\n'
             'request = function() i = i % #bodies + 1; return wrk.format("POST", nil, '
             '{["Content-Type"] = "application/json"}, bodies[i]) end\n')
-        out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s",
+        out = subprocess.run(["wrk", "-t", str(min(2, connections)), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s",
                               "-s", str(script), f"http://127.0.0.1:{server.port}{path}"],
                              capture_output=True, text=True, env=dict(os.environ, BENCH_BODIES=str(listing))).stdout
         done = int(re.search(r"(\d+) requests in", out).group(1))

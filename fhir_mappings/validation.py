@@ -47,10 +47,30 @@ _READ = {
 _READ_PREFIXES = ("value", "effective", "onset", "medication")
 
 
-def _read_part(resource: dict) -> dict:
+def _read_part(resource: dict, draft: bool = False) -> dict:
     keep = _READ.get(resource.get("resourceType"), set())
-    return {k: v for k, v in resource.items()
-            if k == "resourceType" or k in keep or k.startswith(_READ_PREFIXES)}
+    part = {k: v for k, v in resource.items() if k == "resourceType" or k in keep or k.startswith(_READ_PREFIXES)}
+    if not draft and part.get("resourceType") == "MedicationRequest":
+        # A prescription of the medication list is read for its drug, status and dates only (medications.py):
+        # its doses are validated when it is a draft order being checked, not here.
+        _keep_dates_only(part)
+    return part
+
+
+def _keep_dates_only(request: dict) -> None:
+    bounds = [d["timing"]["repeat"]["boundsPeriod"] for d in request.get("dosageInstruction") or []
+              if isinstance(d, dict) and isinstance(d.get("timing"), dict)
+              and isinstance(d["timing"].get("repeat"), dict) and "boundsPeriod" in d["timing"]["repeat"]]
+    if "dosageInstruction" in request:
+        request["dosageInstruction"] = [{"timing": {"repeat": {"boundsPeriod": b}}} for b in bounds]
+        if not request["dosageInstruction"]:
+            del request["dosageInstruction"]
+    dispense = request.get("dispenseRequest")
+    if isinstance(dispense, dict):
+        if "validityPeriod" in dispense:
+            request["dispenseRequest"] = {"validityPeriod": dispense["validityPeriod"]}
+        else:
+            del request["dispenseRequest"]
 
 
 # Filled in when missing on an unsigned order (sandbox quirk), so the rest of the order can be checked.
@@ -119,7 +139,7 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
     model = _model(rtype) if isinstance(rtype, str) else None
     if model is None:
         return resource, []
-    part = _read_part(resource)
+    part = _read_part(resource, draft)
     try:
         key = orjson.dumps([draft, part])
     except (TypeError, orjson.JSONEncodeError):  # not plain JSON (e.g. a huge integer): just validate
