@@ -3,6 +3,8 @@
 import multiprocessing
 import os
 
+from cds_service.web.gunicorn_ready import when_ready  # noqa: F401 - prints "kmt2a-cds ready" once listening
+
 bind = f"127.0.0.1:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 # Threads, not sync workers: a sync worker is held by one slow client for as long as it takes to send its request,

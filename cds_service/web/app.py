@@ -29,7 +29,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 import fhir_mappings
-from cds_service import knowledge
+from cds_service import knowledge, smart
 from cds_service.hooks import limits, pipeline, prefetch, protocol, registry
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.hooks.protocol import ProtocolError
@@ -95,6 +95,7 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # '//cds-services' gets our JSON 404, not werkzeug's HTML 308
     app.register_blueprint(bp)
+    smart.init_app(app, config, store)  # the case summary app at /app/
     app.before_request(_start)
     app.after_request(_finish)
     app.register_error_handler(ProtocolError, _protocol_error)

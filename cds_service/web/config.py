@@ -7,10 +7,12 @@ environment after start-up, so tests can run several differently configured serv
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Mapping
+
+from cds_service.smart.config import SmartConfig
 
 PROFILES = ("development", "production")
 # The repository's hooks.json, seen from the package: `cds_service/hooks.json` is a symlink to it in the
@@ -45,6 +47,7 @@ class Config:
     jwks_cache_ttl_s: int = 3600
     jwks_min_refresh_s: float = 10.0  # an unknown kid refreshes a jku at most this often
     reference_date: date | None = None  # None: today in UTC, per call
+    smart: SmartConfig = field(default_factory=SmartConfig)  # the case summary app (cds_service/smart)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -78,4 +81,5 @@ class Config:
             port=int(env.get("PORT", "8080")),
             max_body_bytes=int(env.get("CDS_MAX_BODY_BYTES", cls.max_body_bytes)),
             prefetch_deadline_s=float(env.get("CDS_PREFETCH_DEADLINE_S", cls.prefetch_deadline_s)),
+            smart=SmartConfig.from_env(env),
         )
