@@ -7,7 +7,7 @@ WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_PORT ?= 8091
 DEMO_FHIR_PORT ?= 8090
 
-.PHONY: run test bench soak clean demo
+.PHONY: run test bench soak cards-report clean demo
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -40,6 +40,10 @@ bench: $(VENV)/.installed
 # Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
 soak: $(VENV)/.installed
 	$(BIN)/python bench/soak.py
+
+# What clinicians see: cards per response, words per card and response, warnings, artefacts, over every fixture
+cards-report: $(VENV)/.installed
+	$(BIN)/python -m tests.support.card_budget
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis

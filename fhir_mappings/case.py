@@ -114,6 +114,8 @@ class Kmt2aFinding:
     copy_number_high: float | None = None  # amplification: high end of a range
     ambiguity: str | None = None  # a caution code, e.g. "t11-19-partner-ambiguous", "t11-17-may-be-apl"
     text: str | None = None  # the string as the lab printed it (ISCN, fusion text)
+    uncertain: bool = False  # the lab hedged ("possible", "cannot be excluded", "equivocal"): status UNKNOWN
+    qualifiers: tuple[str, ...] = ()  # kept as written: "historical", "subclone", "mosaic", "8/20 metaphases"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class GeneticFinding:
     present: bool
     source: Source
     detail: str | None = None  # p.HGVS or text, e.g. "p.Arg175His"
+    qualifiers: tuple[str, ...] = ()  # "historical", "subclone", "mosaic"
 
 
 @dataclass(frozen=True)
@@ -192,10 +195,20 @@ class MedicationUse:
 
 @dataclass(frozen=True)
 class Dose:
+    """One administration as ordered, typed. An order in tablets or capsules of a product whose strength is known
+    is carried in mg (`value` = units x strength, `units`/`unit_form`/`strength_mg` say how it is made up); without
+    a known strength `unit` is the form ("tablet", "capsule") and `value` the count."""
+
     value: float
-    unit: str  # "mg", "mg/m2", "mg/kg"
+    unit: str  # "mg", "mg/m2", "mg/kg"; or "tablet" / "capsule" when the strength is unknown
     frequency: str | None = None  # "q12h", "daily", ...
     doses_per_day: float | None = None
+    units: float | None = None  # tablets or capsules per dose, when ordered as such
+    unit_form: str | None = None  # "tablet" | "capsule"
+    strength_mg: float | None = None  # the strength of one tablet or capsule of the ordered product
+    route: str | None = None  # as written: "oral", "intravenous"
+    count: int | None = None  # administrations ordered (timing.repeat.count), when stated
+    text: str | None = None  # dosageInstruction.text as sent
 
 
 @dataclass(frozen=True)
@@ -211,6 +224,17 @@ class DraftMedicationOrder:
     dose: Dose | None = None
     selected: bool = True  # in `context.selections` (order-sign: all orders)
     unreadable: str | None = None  # why the order failed R4 validation: its drug was read, its dose not trusted
+    product_strength_mg: float | None = None  # strength of the ordered product ("Revuforj 160 MG Oral Tablet")
+
+
+@dataclass(frozen=True)
+class UnreadableDocument:
+    """A report that was sent but could not be read (a scanned PDF without text, an image, a link only): named on
+    the card so a person reads it, never guessed at."""
+
+    source: Source
+    title: str  # the report's name as sent, e.g. "Bone marrow cytogenetics"
+    reason: str  # e.g. "a PDF without a text layer (a scan?)"
 
 
 @dataclass(frozen=True)
@@ -236,7 +260,10 @@ class Case:
     bsa: Measurement | None = None  # m2, measured or Mosteller (method says which)
 
     diagnoses: tuple[Diagnosis, ...] = ()
-    lineage: Lineage = Lineage.UNKNOWN
+    lineage: Lineage = Lineage.UNKNOWN  # current: the lineage of the latest leukemia diagnosis
+    original_lineage: Lineage = Lineage.UNKNOWN  # at first diagnosis; differs from `lineage` after a switch
+    lineage_switch: bool = False  # the leukemia came back in the other lineage: one disease history, relapsed
+    lineage_switch_evidence: tuple[Source, ...] = ()  # the diagnosis before and the diagnosis after the switch
     disease_status: DiseaseStatus = DiseaseStatus.UNKNOWN
     disease_status_evidence: tuple[Source, ...] = ()
     therapy_related: bool | None = None  # None: cannot tell
@@ -255,13 +282,16 @@ class Case:
     mrd_end_of_induction: MrdResult | None = None
 
     qtc: Measurement | None = None  # ms, latest; method "QTcF" preferred over "QTcB"
+    qtc_readings: tuple[Measurement, ...] = ()  # every QTc on record, oldest first (ECG schedule, rise from baseline)
     potassium: Measurement | None = None
     magnesium: Measurement | None = None
 
     medications: tuple[MedicationUse, ...] = ()
     markers: tuple[MarkerResult, ...] = ()
     draft_orders: tuple[DraftMedicationOrder, ...] = ()
+    transplants: tuple[Source, ...] = ()  # haematopoietic stem cell transplants on record (Procedure or Condition)
     problems: tuple[Problem, ...] = ()
+    unreadable_documents: tuple[UnreadableDocument, ...] = ()  # reports we could not read (named on the card)
 
     def finding(self, gene: str) -> tuple[GeneticFinding, ...]:
         return tuple(f for f in self.genetic_findings if f.gene == gene)
