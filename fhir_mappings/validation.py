@@ -3,13 +3,14 @@
 Only resources the mappers actually use are validated (validation is the expensive step). A resource that fails is
 read leniently when the only faults are known client quirks (a single object where an array belongs, an unknown
 element, a draft order without intent/status); otherwise it is skipped with a Problem naming the fields, never
-values or identifiers. Verdicts are kept per content (the exact bytes of the validated part), so a resource sent
+values or identifiers. Verdicts are kept per content (a digest of the validated part), so a resource sent
 again at the next chart opening or order-sign is not validated twice.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib
 import threading
 from collections import OrderedDict
@@ -127,8 +128,8 @@ def _repair(resource: dict, errors: list[dict], draft: bool) -> tuple[dict | Non
 
 
 # Verdicts by content: the same chart comes back at every chart opening, order-select and order-sign, and
-# validation is the costliest step of reading it. Keyed on the exact bytes of the part that is validated (and
-# the draft flag), so only an identical resource reuses a verdict; bounded, per process.
+# validation is the costliest step of reading it. Keyed on a SHA-256 of the exact bytes of the part that is validated
+# (and the draft flag), so only an identical resource reuses a verdict; bounded, per process.
 VERDICT_CACHE_SIZE = 4096
 _verdicts: OrderedDict[bytes, tuple[str, dict | None, list[Problem]]] = OrderedDict()
 _verdicts_lock = threading.Lock()
@@ -142,7 +143,7 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
         return resource, []
     part = _read_part(resource, draft)
     try:
-        key = orjson.dumps([draft, part])
+        key = hashlib.sha256(orjson.dumps([draft, part])).digest()  # 32 bytes kept, not the resource
     except (TypeError, orjson.JSONEncodeError):  # not plain JSON (e.g. a huge integer): just validate
         return _validated(model, rtype, part, draft)
     with _verdicts_lock:
