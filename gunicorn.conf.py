@@ -22,5 +22,9 @@ accesslog = "-"
 def post_worker_init(worker):
     """Connect the worker's store before its first call (connections are never inherited across the fork)."""
     runtime = getattr(worker.wsgi, "extensions", {}).get("kmt2a_cds")
-    if runtime is not None:
+    if runtime is None:
+        return
+    try:
         runtime.store.connect()
+    except Exception:  # noqa: BLE001 - a store down at boot must not stop the worker: /healthz reports it
+        worker.log.warning("store not reachable at worker start; the first call will connect")
