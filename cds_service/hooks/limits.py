@@ -28,8 +28,9 @@ class BadEncoding(ValueError):
 
 
 def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
-    """Raise TooDeep if `value` nests containers deeper than `limit`. Iterative: never recurses itself.
-    Level by level, so each container costs one list comprehension step (it runs on every request body)."""
+    """Raise TooDeep if `value` (parsed JSON: plain dicts and lists) nests containers deeper than `limit`.
+    Iterative: never recurses itself. Level by level, with exact type tests, so each container costs one list
+    comprehension step (it runs on every request body and FHIR answer)."""
     level, depth = ([value] if isinstance(value, (dict, list)) else []), 0
     while level:
         depth += 1
@@ -37,7 +38,8 @@ def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
             raise TooDeep(f"JSON nested deeper than {limit} levels")
         below: list = []
         for item in level:
-            below += [c for c in (item.values() if isinstance(item, dict) else item) if isinstance(c, (dict, list))]
+            children = item.values() if type(item) is dict else item
+            below += [c for c in children if type(c) is dict or type(c) is list]
         level = below
 
 
