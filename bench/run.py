@@ -368,7 +368,8 @@ def main() -> int:
         results["workers"] = {"service": len(service.workers()), "trivial": len(trivial.workers())}
         path = "/cds-services/kmt2a-patient-view"
         print("latency at 1 connection ...", flush=True)
-        results["latency"] = {size: latency(service.port, path, body, n if not size.startswith("long") else max(n // 6, 10))
+        results["latency"] = {size: latency(service.port, path, body,
+                                            n if not size.startswith("long") else max(n // 6, 10))
                               for size, body in bodies.items()}
         results["latency"]["typical_broad_patients"] = latency(service.port, path, patients, n)
         results["latency"]["trivial_typical_broad"] = latency(trivial.port, path, patients, n)

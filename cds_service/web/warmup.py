@@ -63,7 +63,8 @@ def _prefetch() -> dict:
     vitals = [_observation(6, "29463-7", **quantity(60, "kg")), _observation(7, "8302-2", **quantity(170, "cm"))]
     karyotype = _observation(8, "33893-9", valueString="46,XY,t(9;11)(p21.3;q23.3)[20]")
     report = {"resourceType": "DiagnosticReport", "id": "warm-report", "status": "final",
-              "code": {"coding": [{"system": LOINC, "code": "51969-4"}]}, "subject": {"reference": f"Patient/{PATIENT}"},
+              "code": {"coding": [{"system": LOINC, "code": "51969-4"}]},
+              "subject": {"reference": f"Patient/{PATIENT}"},
               "issued": f"{DAY}T10:00:00Z", "conclusion": "KMT2A rearranged.",
               "conclusionCode": [{"coding": [{"system": "http://snomed.info/sct", "code": "1157157006"}]}]}
     statement = {"resourceType": "MedicationStatement", "id": "warm-statement", "status": "active",
