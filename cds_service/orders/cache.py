@@ -37,7 +37,8 @@ def _content(value: Any) -> Any:
     with each Bundle so reduced. Only these two levels are walked: resources are digested as sent."""
     if isinstance(value, dict):
         if value.get("resourceType") == "Bundle":
-            resources = [e.get("resource") for e in value.get("entry") or [] if isinstance(e, dict)]
+            entries = value.get("entry") if isinstance(value.get("entry"), list) else []  # the EHR's: any shape
+            resources = [e.get("resource") for e in entries if isinstance(e, dict)]
             return {"Bundle": sorted(resources, key=_order)}
         if "resourceType" not in value:
             return {k: _content(v) if isinstance(v, dict) else v for k, v in value.items()}
