@@ -117,8 +117,13 @@ def start_server(workers: int, database_url: str) -> tuple[subprocess.Popen, str
 
 
 def gunicorn_master(process: subprocess.Popen) -> int:
-    for pid in _children(process.pid):
-        return pid
+    """The gunicorn master below `make run` (make may start it through a shell): the first gunicorn process."""
+    queue = list(_children(process.pid))
+    while queue:
+        pid = queue.pop(0)
+        if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return pid
+        queue += _children(pid)
     raise SystemExit("no gunicorn master")
 
 
