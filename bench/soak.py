@@ -121,7 +121,8 @@ def gunicorn_master(process: subprocess.Popen) -> int:
     queue = list(_children(process.pid))
     while queue:
         pid = queue.pop(0)
-        if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if any(arg.rsplit(b"/", 1)[-1] == b"gunicorn" for arg in argv[:2]):  # not the shell that names it
             return pid
         queue += _children(pid)
     raise SystemExit("no gunicorn master")
