@@ -5,7 +5,10 @@ BIN    := $(VENV)/bin
 PORT   ?= 8080
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: run test bench clean
+HOST   ?= 127.0.0.1
+SERVE_VENV := .venv-serve
+
+.PHONY: run test bench clean serve
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -23,8 +26,21 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
+# Production: no test extras, the PostgreSQL driver, JSON logs, Prometheus multiprocess metrics (gunicorn_conf.py).
+# HOST, PORT and WORKERS from the environment or the command line; CDS_* settings as in the README.
+serve: $(SERVE_VENV)/.installed
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) $(SERVE_VENV)/bin/gunicorn -c python:cds_service.web.gunicorn_conf \
+	    'cds_service.web.app:create_app()'
+
+$(SERVE_VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install --quiet --upgrade pip
+	$(SERVE_VENV)/bin/pip install --quiet '.[postgresql]'
+	@touch $@
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SERVE_VENV) build *.egg-info .pytest_cache .hypothesis

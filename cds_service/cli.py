@@ -12,6 +12,8 @@ import sys
 from datetime import date
 from typing import Sequence
 
+from cds_service import operations_cli
+
 EXIT_UNREADABLE = 2
 
 
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("file", metavar="FILE", help="a JSON file, or - for stdin")
     assess.add_argument("--today", type=_date, default=None, help="reference date YYYY-MM-DD (default: today)")
     assess.set_defaults(run=run_assess)
+    operations_cli.add_commands(commands)  # db upgrade|current|purge, report feedback
     return parser
 
 

@@ -24,6 +24,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import requests
 
+from cds_service import metrics
 from cds_service.hooks.registry import TOKEN
 
 log = logging.getLogger("kmt2a_cds.prefetch")
@@ -137,6 +138,7 @@ def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, r
                 result.unavailable[key] = "its prefetch template has no value for a token"
                 continue
             jobs[pool.submit(_fetch, base, relative, token, settings, deadline_at)] = key
+            metrics.PREFETCH_FETCHES.labels(key).inc()
         for key in paged:
             jobs[pool.submit(_read_remaining_pages, base, result.data[key], token, settings, deadline_at)] = key
         done, _ = wait(jobs, timeout=max(0.0, deadline_at - time.monotonic()))

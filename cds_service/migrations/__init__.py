@@ -10,6 +10,7 @@ lock makes hosts that start together migrate one after the other. New revision: 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -19,6 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+log = logging.getLogger("kmt2a_cds.migrations")
 HERE = Path(__file__).resolve().parent
 BASELINE = "0001"  # the schema the service created before it had migrations
 ADVISORY_LOCK = 0x6B6D7432  # "kmt2": one migration at a time per PostgreSQL database
@@ -58,7 +60,10 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
         if before == BASELINE and MigrationContext.configure(connection).get_current_revision() is None:
             command.stamp(config, BASELINE)
         command.upgrade(config, revision)
-        return before, MigrationContext.configure(connection).get_current_revision()
+        after = MigrationContext.configure(connection).get_current_revision()
+    if after != before:
+        log.info("database schema upgraded: %s -> %s", before or "empty", after, extra={"event": "migrate"})
+    return before, after
 
 
 def require_current(engine: Engine) -> None:

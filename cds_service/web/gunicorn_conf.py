@@ -19,6 +19,7 @@ workers = int(os.environ.get("WORKERS") or os.cpu_count() or 2)
 preload_app = True  # knowledge, tables and schema load once, before the fork
 accesslog = "-"
 access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms'  # method, path without the query, status, bytes, duration
+control_socket_disable = True  # gunicorn >= 24 would write one under $HOME; the container's root is read-only
 
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 if _metrics_dir:
@@ -40,6 +41,7 @@ logconfig_dict = {
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
         "gunicorn.access": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+        "alembic": {"level": "WARNING"},  # cds_service.migrations logs the one line that matters
     },
 }
 
