@@ -8,7 +8,7 @@ WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 HOST   ?= 127.0.0.1
 SERVE_VENV := .venv-serve
 
-.PHONY: run test bench clean serve
+.PHONY: run test bench soak clean serve
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -41,6 +41,10 @@ $(SERVE_VENV)/.installed: pyproject.toml
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+
+# Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
+soak: $(VENV)/.installed
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) $(SERVE_VENV) build *.egg-info .pytest_cache .hypothesis

@@ -69,14 +69,19 @@ def has_code(concept: Any, system: str, codes: set[str] | frozenset[str]) -> boo
 
 
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+# Systems write 0001-01-01 and 9999-12-31 as "unknown" and "no end". Read as dates, they overflow date
+# arithmetic (a diagnosis minus 30 days, a birth plus 6 months) and mean nothing clinically: outside these
+# years a date is taken as not given, so every later computation stays within the calendar.
+PLAUSIBLE_YEARS = range(1850, 2200)
 
 
 def parse_date(value: Any) -> date | None:
-    """The calendar date of a FHIR date/dateTime/instant; partial dates ("2025", "2025-03") give None."""
+    """The calendar date of a FHIR date/dateTime/instant; partial dates ("2025", "2025-03") and placeholder
+    years (0001, 9999) give None."""
     if not isinstance(value, str):
         return None
     m = _DATE.match(value.strip())
-    if not m:
+    if not m or int(m.group(1)) not in PLAUSIBLE_YEARS:
         return None
     try:
         return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))

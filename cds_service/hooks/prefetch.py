@@ -19,16 +19,22 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote, urljoin, urlsplit
 
+import orjson
 import requests
+import urllib3
 
 from cds_service import metrics
+from cds_service.hooks import limits
 from cds_service.hooks.registry import TOKEN
 
 log = logging.getLogger("kmt2a_cds.prefetch")
 RETRY_STATUSES = (502, 503, 504)
+# Read an answer in small pieces: the deadline is checked between them, and with urllib3's streaming each
+# piece waits at most the read timeout (a server dripping bytes cannot stretch the exchange past the deadline).
+CHUNK_BYTES = 16384
 USER_TOKEN_TYPES = {
     "Practitioner": "userPractitionerId",
     "PractitionerRole": "userPractitionerRoleId",
@@ -44,6 +50,11 @@ class FetchSettings:
     read_timeout_s: float = 2.0
     page_cap: int = 10
     workers: int = 6
+    max_answer_bytes: int = 20 * 1024 * 1024  # one FHIR answer, decompressed; a larger one is not read
+
+
+class AnswerRefused(ValueError):
+    """A FHIR answer we will not read: past its size cap, nested too deep, badly encoded, or past the deadline."""
 
 
 @dataclass
@@ -111,13 +122,14 @@ def resolve(templates: Mapping[str, str], request: Mapping, settings: FetchSetti
 def fhir_access(request: Mapping) -> tuple[str, str] | str:
     """(fhirServer, bearer token) when we may call the FHIR server, else the reason we may not."""
     server, auth = request.get("fhirServer"), request.get("fhirAuthorization")
-    if not server or not isinstance(auth, Mapping) or not auth.get("access_token"):
+    token = auth.get("access_token") if isinstance(auth, Mapping) else None
+    if not isinstance(server, str) or not server or not isinstance(token, str) or not token.strip():
         return "not sent, and no FHIR server access was granted"
     patient = auth.get("patient")
     if patient and patient != request.get("context", {}).get("patientId"):
         # A token for another patient must not be used for this one.
         return "not sent, and the FHIR token is for another patient"
-    return server.rstrip("/"), auth["access_token"]
+    return server.rstrip("/"), token
 
 
 def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, result: Prefetched) -> None:
@@ -170,6 +182,8 @@ def _read_remaining_pages(base: str, bundle: dict, token: str, settings: FetchSe
     try:
         with requests.Session() as session:
             _follow_pages(session, base, merged, _headers(token), settings, deadline_at)
+    except AnswerRefused as error:
+        return False, f"its next pages were not read: {error}"
     except (requests.RequestException, ValueError) as error:
         return False, f"its next pages could not be read ({type(error).__name__})"
     return True, merged
@@ -181,12 +195,11 @@ def _fetch(base: str, relative: str, token: str, settings: FetchSettings, deadli
     is_read = "?" not in relative
     try:
         with requests.Session() as session:
-            response = _get(session, f"{base}/{relative}", headers, settings, deadline_at)
-            if is_read and response.status_code in (404, 410):
+            status, value = _get_json(session, f"{base}/{relative}", headers, settings, deadline_at)
+            if is_read and status in (404, 410):
                 return True, None
-            if response.status_code != 200:
-                return False, f"the FHIR server answered {response.status_code}"
-            value = response.json()
+            if status != 200:
+                return False, f"the FHIR server answered {status}"
             if is_operation_outcome(value) or not isinstance(value, dict):
                 return False, "the FHIR server returned an error (OperationOutcome)"
             if value.get("resourceType") == "Bundle":
@@ -194,20 +207,61 @@ def _fetch(base: str, relative: str, token: str, settings: FetchSettings, deadli
             return True, value
     except requests.Timeout:
         return False, f"not received from the FHIR server within {settings.deadline_s:g} s"
+    except AnswerRefused as error:
+        return False, f"the FHIR server's answer was not read: {error}"
     except (requests.RequestException, ValueError) as error:
         return False, f"the FHIR server could not be read ({type(error).__name__})"
 
 
+def _get_json(session, url, headers, settings: FetchSettings, deadline_at: float) -> tuple[int, Any]:
+    """(status, parsed JSON body or None). The body is read as a stream: decompressed by us within its cap
+    (a gzip bomb costs at most the cap), abandoned when the deadline passes (a server that drips one byte a
+    second cannot hold the worker), and refused when nested deeper than any FHIR resource is."""
+    response = _get(session, url, headers, settings, deadline_at)
+    with response:
+        if response.status_code != 200:
+            return response.status_code, None
+        chunks = _pieces_until_deadline(response.raw, deadline_at)
+        try:
+            data = limits.read_capped(chunks, response.headers.get("Content-Encoding"), settings.max_answer_bytes)
+            value = orjson.loads(data)
+            limits.check_depth(value)
+        except limits.TooLarge:
+            raise AnswerRefused(f"larger than {settings.max_answer_bytes} bytes") from None
+        except limits.TooDeep:
+            raise AnswerRefused(f"nested deeper than {limits.MAX_JSON_DEPTH} levels") from None
+        except limits.BadEncoding as error:
+            raise AnswerRefused(str(error)) from None
+        except orjson.JSONDecodeError:
+            raise AnswerRefused("not JSON") from None
+        return 200, value
+
+
+def _pieces_until_deadline(raw, deadline_at: float) -> Iterator[bytes]:
+    """The raw (still encoded) body, one socket read at a time (`read1`: a drip of one byte a second yields
+    every second instead of blocking until a whole piece arrived), until the deadline passes."""
+    try:
+        while piece := raw.read1(CHUNK_BYTES, decode_content=False):
+            if time.monotonic() > deadline_at:
+                raise requests.Timeout("deadline passed while reading the answer")
+            yield piece
+    except urllib3.exceptions.ReadTimeoutError:
+        raise requests.Timeout("no data within the read timeout") from None
+    except urllib3.exceptions.HTTPError as error:
+        raise requests.ConnectionError(f"the answer broke off ({type(error).__name__})") from None
+
+
 def _get(session, url, headers, settings: FetchSettings, deadline_at: float) -> requests.Response:
-    """GET with connect/read timeouts bounded by the deadline, retried once on 502/503/504."""
+    """GET (streamed) with connect/read timeouts bounded by the deadline, retried once on 502/503/504."""
     for attempt in (1, 2):
         remaining = deadline_at - time.monotonic()
         if remaining <= 0:
             raise requests.Timeout("deadline passed")
         timeout = (min(settings.connect_timeout_s, remaining), min(settings.read_timeout_s, remaining))
-        response = session.get(url, headers=headers, timeout=timeout, allow_redirects=False)
+        response = session.get(url, headers=headers, timeout=timeout, allow_redirects=False, stream=True)
         if response.status_code not in RETRY_STATUSES or attempt == 2:
             return response
+        response.close()
     raise AssertionError("unreachable")
 
 
@@ -221,8 +275,7 @@ def _follow_pages(session, base, bundle: dict, headers, settings: FetchSettings,
         if not _same_server(next_url, base):
             log.warning("prefetch paging stopped: next link points to another server")
             return
-        response = _get(session, next_url, headers, settings, deadline_at)
-        page = response.json() if response.status_code == 200 else None
+        _, page = _get_json(session, next_url, headers, settings, deadline_at)
         if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
             return
         bundle.setdefault("entry", []).extend(page.get("entry") or [])

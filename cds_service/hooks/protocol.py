@@ -64,14 +64,28 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(schema, registry=_registry())
 
 
-def schema_problems(name: str, instance: Any) -> list[str]:
+def schema_problems(name: str, instance: Any, at: str = "") -> list[str]:
     """Every way `instance` breaks schema `name`, as short "path: rule" strings that never quote the
-    offending value: they go into 400 answers and our log, and a value may be a token or a patient id."""
+    offending value: they go into 400 answers and our log, and a value may be a token or a patient id.
+    `at` names where `instance` sits in the request ("context"), so the paths read from the request's root."""
     problems = []
     for error in sorted(validator(name).iter_errors(instance), key=lambda e: list(e.absolute_path)):
-        where = "/".join(str(p) for p in error.absolute_path) or "(root)"
+        where = "/".join([at] * bool(at) + [str(p) for p in error.absolute_path]) or "(root)"
         problems.append(f"{where}: {_short(_rule_broken(error))}")
     return problems
+
+
+def context_schema(hook: str) -> str | None:
+    """The file name of `hook`'s context schema, None for a hook we have no schema for (and so do not serve)."""
+    name = f"context-{hook}.json"
+    return name if schema_path(name).is_file() else None
+
+
+def context_tokens(hook: str) -> tuple[str, ...]:
+    """The context fields usable as prefetch tokens: CDS Hooks 2.0 allows the context's root-level primitive
+    fields (the hook library marks them "Prefetch Token"), which our context schemas declare as strings."""
+    properties = orjson.loads(schema_path(context_schema(hook)).read_bytes()).get("properties", {})
+    return tuple(name for name, rule in properties.items() if rule.get("type") == "string")
 
 
 # jsonschema's own messages quote the instance ("'<token>' is not of type 'object'"); these say the rule only.
@@ -105,7 +119,11 @@ def check_request(body: Any, hook: str, production: bool) -> None:
         raise ProtocolError(400, "invalid", "The request body must be a JSON object.")
     if isinstance(body.get("hook"), str) and body["hook"] != hook:
         raise ProtocolError(400, "invalid", f"This service answers the {hook} hook, not {body['hook'][:40]}.", ["hook"])
-    if problems := schema_problems("request.json", body):
+    problems = schema_problems("request.json", body)
+    if isinstance(body.get("context"), dict):
+        problems += schema_problems(context_schema(hook), body["context"], at="context")
+    if problems:
+        problems.sort()
         raise ProtocolError(400, "invalid", "Invalid CDS Hooks request: " + "; ".join(problems[:5]))
     if production and body.get("fhirServer", "https://").split(":", 1)[0].lower() != "https":
         raise ProtocolError(400, "security", "fhirServer must use https in production.", ["fhirServer"])
@@ -123,7 +141,9 @@ def _check_selections(context: dict) -> None:
         if isinstance(entry.get("fullUrl"), str):  # the schema leaves fullUrl free: a list must not raise
             known.add(entry["fullUrl"])
     for selection in context["selections"]:
-        if selection not in known and not any(selection.endswith("/" + ref) for ref in known):
+        # An absolute URL selects the order whose "Type/id" its last two segments name (one lookup each,
+        # so a call's cost stays linear in its orders).
+        if selection not in known and "/".join(selection.rsplit("/", 2)[-2:]) not in known:
             raise ProtocolError(
                 400, "invalid", "A selection does not point to an order in draftOrders.", ["context.selections"]
             )

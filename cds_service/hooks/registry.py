@@ -23,12 +23,6 @@ REQUIRED_PREFETCH = "org.kmt2a-cds.required-prefetch"
 DISCOVERY_FIELDS = ("hook", "title", "description", "id", "prefetch", "usageRequirements", "version", "hookVersion")
 TOKEN = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 USER_TOKENS = ("userPractitionerId", "userPractitionerRoleId", "userPatientId", "userRelatedPersonId")
-# Root-level primitive context fields marked "Prefetch Token = Yes" in the hook library (1.0.1).
-CONTEXT_TOKENS = {
-    "patient-view": ("userId", "patientId", "encounterId"),
-    "order-select": ("userId", "patientId", "encounterId"),
-    "order-sign": ("userId", "patientId", "encounterId"),
-}
 # 2.0 query subset: forbidden in our templates (includes, chaining, text search, other prefixes).
 FORBIDDEN_PARAMS = re.compile(r"^_(include|revinclude|has|elements|summary|contained)|[.:](text|contains|exact|missing)")
 
@@ -70,8 +64,8 @@ def load(path: Path, handlers: Mapping[str, Handler]) -> Registry:
 
 def _service(entry: dict, handlers: Mapping[str, Handler]) -> Service:
     service_id, hook = entry.get("id"), entry.get("hook")
-    if hook not in CONTEXT_TOKENS:
-        raise RegistryError(f"service {service_id}: hook {hook!r} is not supported")
+    if not isinstance(hook, str) or protocol.context_schema(hook) is None:
+        raise RegistryError(f"service {service_id}: hook {hook!r} has no context schema (hooks/schemas/)")
     if service_id not in handlers:
         raise RegistryError(f"service {service_id}: no handler registered")
     prefetch = entry.get("prefetch") or {}
@@ -94,7 +88,7 @@ def template_problems(template: str, hook: str) -> list[str]:
         problems.append("unbalanced {{ }}")
     for token in TOKEN.findall(template):
         field = token.removeprefix("context.")
-        if token.startswith("context.") and field in CONTEXT_TOKENS[hook]:
+        if token.startswith("context.") and field in protocol.context_tokens(hook):
             continue
         if token not in USER_TOKENS:
             problems.append(f"token {{{{{token}}}}} is not a 2.0 prefetch token")

@@ -29,7 +29,7 @@ from werkzeug.exceptions import HTTPException
 import fhir_mappings
 from cds_service import knowledge, metrics
 from cds_service.cards.facts import card_facts
-from cds_service.hooks import pipeline, prefetch, protocol, registry
+from cds_service.hooks import limits, pipeline, prefetch, protocol, registry
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.hooks.protocol import ProtocolError
 from cds_service.migrations import SchemaError
@@ -101,6 +101,7 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     app.extensions["kmt2a_cds"] = runtime
     app.url_map.strict_slashes = False
+    app.url_map.merge_slashes = False  # '//cds-services' gets our JSON 404, not werkzeug's HTML 308
     app.register_blueprint(bp)
     app.before_request(_start)
     app.after_request(_finish)
@@ -212,14 +213,31 @@ def prometheus_metrics() -> Response:
 def _read_json() -> Any:
     limit = runtime().config.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise ProtocolError(413, "too-long", f"The request body exceeds {limit} bytes.")
+        raise ProtocolError(413, "too-long", _too_long(limit))
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not (mimetype.startswith("application/") and mimetype.endswith("+json")):
         raise ProtocolError(415, "not-supported", "Send the request as application/json.")
     try:
-        return orjson.loads(_body(limit))
+        data = limits.read_capped((_body(limit),), request.headers.get("Content-Encoding"), limit)
+    except limits.TooLarge:
+        raise ProtocolError(413, "too-long", _too_long(limit)) from None
+    except limits.BadEncoding as error:
+        raise ProtocolError(415, "not-supported", f"{error}.") from None
+    try:
+        body = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise ProtocolError(400, "invalid", "The request body is not valid JSON.") from None
+    try:
+        limits.check_depth(body)
+    except limits.TooDeep:
+        raise ProtocolError(400, "invalid", f"The request JSON is nested deeper than {limits.MAX_JSON_DEPTH} "
+                                            "levels; FHIR resources need far fewer.") from None
+    return body
+
+
+def _too_long(limit: int) -> str:
+    return (f"The request body exceeds {limit} bytes (decompressed). Ask for less in the prefetch "
+            "(see the templates in discovery) or raise CDS_MAX_BODY_BYTES.")
 
 
 def _body(limit: int) -> bytes:
@@ -228,7 +246,7 @@ def _body(limit: int) -> bytes:
         return request.get_data(cache=False)
     data = request.environ["wsgi.input"].read(limit + 1)
     if len(data) > limit:
-        raise ProtocolError(413, "too-long", f"The request body exceeds {limit} bytes.")
+        raise ProtocolError(413, "too-long", _too_long(limit))
     return data
 
 
@@ -332,7 +350,7 @@ def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     diagnostics = {404: "Not found; the CDS services are listed at GET /cds-services.",
                    405: "Method not allowed on this endpoint.",
-                   413: f"The request body exceeds {runtime().config.max_body_bytes} bytes."}.get(status, error.name)
+                   413: _too_long(runtime().config.max_body_bytes)}.get(status, error.name)
     response = json_response(protocol.operation_outcome(ISSUE_CODES.get(status, "processing"), diagnostics),
                              status, FHIR_JSON)
     if allow := error.get_response().headers.get("Allow"):

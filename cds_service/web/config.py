@@ -63,6 +63,11 @@ class Config:
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
             raise ConfigError(f"CDS_PROFILE must be one of {', '.join(PROFILES)}, not {self.profile!r}")
+        if self.production and not self.public_base_url:
+            # The JWT aud is checked against the URL called; taken from the Host header, the caller would choose
+            # it (a trusted issuer's token minted for another host would pass).
+            raise ConfigError("CDS_PUBLIC_BASE_URL is required in production: the JWT audience is checked against "
+                              "it, never against request headers")
 
     @property
     def migrate_at_start(self) -> bool:

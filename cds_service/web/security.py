@@ -138,6 +138,9 @@ class Verified:
     subject: str | None
 
 
+MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z, the largest date Python and SQL represent
+
+
 class TokenVerifier:
     def __init__(self, trusted: TrustedIssuers, jwks_cache: JwksCache, remember_jti: Callable[[str, str, float], bool],
                  leeway_s: int = 60):
@@ -174,14 +177,19 @@ class TokenVerifier:
         self._check_times(verified, now)
         if not isinstance(verified["jti"], str) or not 0 < len(verified["jti"]) <= JTI_MAX_LENGTH:
             raise AuthError(f"jti is not a string of 1 to {JTI_MAX_LENGTH} characters")
+        if "\x00" in verified["jti"]:
+            raise AuthError("jti holds a NUL character")
         if not self.remember_jti(issuer.iss, verified["jti"], float(verified["exp"]) + self.leeway_s):
             raise AuthError("jti was already used (replay)")
         return Verified(issuer.iss, verified["jti"], verified.get("sub"))
 
     def _check_times(self, claims: Mapping, now: float) -> None:
         for name in ("exp", "iat", "nbf"):
-            if name in claims and not isinstance(claims[name], (int, float)):
-                raise AuthError(f"{name} is not a number")
+            value = claims.get(name, 0)
+            # JSON lets through NaN, Infinity and 10**400: each would compare wrongly or overflow later.
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not numeric or not 0 <= value <= MAX_NUMERIC_DATE:
+                raise AuthError(f"{name} is not a date between 1970 and 9999 in seconds")
         if claims["exp"] < now - self.leeway_s:
             raise AuthError("token expired")
         if claims["iat"] > now + self.leeway_s:

@@ -31,8 +31,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger("kmt2a_cds.store")
 
@@ -41,16 +42,27 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class SafeString(TypeDecorator):
+    """A string column that stores a NUL character as U+FFFD, on every database alike: PostgreSQL refuses NUL
+    in text, SQLite keeps it, and a caller's id (a hookInstance, a card uuid, a path segment) may carry one."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 class Base(DeclarativeBase):
     pass
 
 
 class IssuedCard(Base):
     __tablename__ = "issued_card"
-    uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    hook_instance: Mapped[str] = mapped_column(String(128), index=True)
-    service_id: Mapped[str] = mapped_column(String(64))
-    knowledge_version: Mapped[str] = mapped_column(String(32))
+    uuid: Mapped[str] = mapped_column(SafeString(64), primary_key=True)
+    hook_instance: Mapped[str] = mapped_column(SafeString(128), index=True)
+    service_id: Mapped[str] = mapped_column(SafeString(64))
+    knowledge_version: Mapped[str] = mapped_column(SafeString(32))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     # What the card was (cds_service.cards.facts), so feedback can be read per kind and knowledge version.
     kind: Mapped[str | None] = mapped_column(String(64))
@@ -66,15 +78,15 @@ class Feedback(Base):
 
     __tablename__ = "feedback"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    dedup_key: Mapped[str] = mapped_column(String(64), unique=True)
-    card_uuid: Mapped[str] = mapped_column(String(64), index=True)
-    service_id: Mapped[str] = mapped_column(String(64))
-    hook_instance: Mapped[str | None] = mapped_column(String(128))
-    knowledge_version: Mapped[str | None] = mapped_column(String(32))
+    dedup_key: Mapped[str] = mapped_column(SafeString(64), unique=True)
+    card_uuid: Mapped[str] = mapped_column(SafeString(64), index=True)
+    service_id: Mapped[str] = mapped_column(SafeString(64))
+    hook_instance: Mapped[str | None] = mapped_column(SafeString(128))
+    knowledge_version: Mapped[str | None] = mapped_column(SafeString(32))
     card_kind: Mapped[str | None] = mapped_column(String(64))  # copied: the report outlives the issued-card rows
     known_card: Mapped[bool] = mapped_column(Boolean)
-    outcome: Mapped[str] = mapped_column(String(16))
-    outcome_timestamp: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(SafeString(16))
+    outcome_timestamp: Mapped[str] = mapped_column(SafeString(40))
     accepted_suggestions: Mapped[list] = mapped_column(JSON, default=list)
     override_reason: Mapped[dict | None] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -84,8 +96,8 @@ class SeenJti(Base):
     """JWT ids already used, kept until the token expires: replay is refused by every worker and host."""
 
     __tablename__ = "seen_jti"
-    issuer: Mapped[str] = mapped_column(String(255), primary_key=True)
-    jti: Mapped[str] = mapped_column(String(255), primary_key=True)
+    issuer: Mapped[str] = mapped_column(SafeString(255), primary_key=True)
+    jti: Mapped[str] = mapped_column(SafeString(255), primary_key=True)
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
@@ -93,11 +105,11 @@ class AuditEvent(Base):
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    service_id: Mapped[str | None] = mapped_column(String(64))
-    hook_instance: Mapped[str | None] = mapped_column(String(128))
-    issuer: Mapped[str | None] = mapped_column(String(255))
-    outcome: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(SafeString(16))
+    service_id: Mapped[str | None] = mapped_column(SafeString(64))
+    hook_instance: Mapped[str | None] = mapped_column(SafeString(128))
+    issuer: Mapped[str | None] = mapped_column(SafeString(255))
+    outcome: Mapped[str] = mapped_column(SafeString(32))
     status: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[float] = mapped_column(Float)
     card_uuids: Mapped[list] = mapped_column(JSON, default=list)
@@ -119,13 +131,13 @@ class Purged:
 
 class Store:
     def __init__(self, database_url: str, migrate: bool = True):
-        from cds_service import migrations  # alembic loads only with the store
-
         self.engine = make_engine(database_url)
-        if migrate:
-            migrations.upgrade(self.engine)
-        else:
-            migrations.require_current(self.engine)
+        try:
+            _prepare_schema(self.engine, migrate)
+        except (OperationalError, ProgrammingError, IntegrityError):
+            # Workers (or hosts) starting together race to make the schema (PostgreSQL serializes the migration
+            # with an advisory lock, SQLite does not): the loser finds it made.
+            _prepare_schema(self.engine, migrate)
         # gunicorn --preload forks after this: leave no pooled connection for the children to share.
         self.engine.dispose()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -219,6 +231,15 @@ class Store:
             return list(session.scalars(select(Feedback).order_by(Feedback.id)))
 
 
+def _prepare_schema(engine: Engine, migrate: bool) -> None:
+    from cds_service import migrations  # alembic loads only with the store
+
+    if migrate:
+        migrations.upgrade(engine)
+    else:
+        migrations.require_current(engine)
+
+
 def _count_store_error(operation: str) -> None:
     from cds_service import metrics
 
@@ -262,8 +283,9 @@ def engine_url(database_url: str) -> str:
 
 def make_engine(database_url: str) -> Engine:
     if not database_url.startswith("sqlite"):
-        return create_engine(engine_url(database_url), pool_pre_ping=True)
-    engine = create_engine(database_url, connect_args={"timeout": 10})
+        return create_engine(engine_url(database_url), pool_pre_ping=True, hide_parameters=True)
+    # hide_parameters: an error log must not print the values of a statement (ids, feedback comments).
+    engine = create_engine(database_url, connect_args={"timeout": 10}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -112,6 +112,7 @@ def test_deployment_probes_secret_and_settings(tmp_path):
     # the Secret's trusted issuers are a file the production profile accepts
     trusted = tmp_path / "trusted-issuers.json"
     trusted.write_text(secret["stringData"][volume["secret"]["items"][0]["key"]])
-    assert checked_issuers(Config(profile="production", trusted_issuers=trusted)).issuers
+    base_url = env["CDS_PUBLIC_BASE_URL"]["value"]
+    assert checked_issuers(Config(profile="production", trusted_issuers=trusted, public_base_url=base_url)).issuers
     job = documents["Job"]["spec"]["template"]["spec"]["containers"][0]
     assert job["command"] == ["kmt2a-cds", "db", "upgrade"] and env["CDS_DB_AUTO_MIGRATE"]["value"] == "0"

@@ -20,7 +20,8 @@ WITHOUT_PSYCOPG = "import sys; sys.modules['psycopg'] = None; " + BUILD_FROM_ENV
 
 def refusal(tmp_path, env: dict[str, str], code: str = BUILD_FROM_ENVIRONMENT) -> str:
     """Build the app from `env` in a fresh interpreter; returns the one line it printed."""
-    env = {"CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'kmt2a-cds.db'}", "PATH": "/usr/bin:/bin", **env}
+    env = {"CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'kmt2a-cds.db'}", "CDS_PUBLIC_BASE_URL": "https://cds.example.org",
+           "PATH": "/usr/bin:/bin", **env}
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 3, done.stderr
@@ -65,6 +66,12 @@ def test_production_without_a_trusted_issuer(tmp_path):
     assert "no trusted issuer" in refusal(tmp_path, {"CDS_PROFILE": "production", "CDS_TRUSTED_ISSUERS": empty})
 
 
+def test_production_without_its_public_base_url(tmp_path, test_issuer):
+    trusted = str(test_issuer.write_trusted_issuers(tmp_path / "trusted.json"))
+    message = refusal(tmp_path, {"CDS_PROFILE": "production", "CDS_TRUSTED_ISSUERS": trusted, "CDS_PUBLIC_BASE_URL": ""})
+    assert "CDS_PUBLIC_BASE_URL is required" in message
+
+
 def test_plain_http_jku_in_production(tmp_path):
     trusted = write(tmp_path / "trusted.json", json.dumps(
         {"issuers": [{"iss": "https://ehr.example.org", "jku": ["http://ehr.example.org/jwks.json"]}]}))
@@ -92,4 +99,5 @@ def test_malformed_settings_name_the_variable(name, value):
 
 def test_an_explicit_config_raises_instead_of_exiting(tmp_path):
     with pytest.raises(ConfigError, match="no trusted issuer"):
-        create_app(Config(profile="production", database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+        create_app(Config(profile="production", public_base_url="https://cds.example.org",
+                          database_url=f"sqlite:///{tmp_path / 'x.db'}"))

@@ -74,6 +74,12 @@ def refused_cases(base: str, issuer: TestIssuer, rogue: TestIssuer, jku_url: str
         "missing jti": issuer.mint(aud=aud, claims={"jti": DROP}),
         "jti longer than the store keeps": issuer.mint(aud=aud, claims={"jti": "j" * 256}),
         "missing exp": issuer.mint(aud=aud, claims={"exp": DROP}),
+        "exp NaN": issuer.mint(aud=aud, claims={"exp": float("nan")}),
+        "exp 10**400": issuer.mint(aud=aud, claims={"exp": 10**400}),
+        "exp Infinity": issuer.mint(aud=aud, claims={"exp": float("inf")}),
+        "iat NaN": issuer.mint(aud=aud, claims={"iat": float("nan")}),
+        "nbf -Infinity": issuer.mint(aud=aud, claims={"nbf": float("-inf")}),
+        "jti with a NUL": issuer.mint(aud=aud, claims={"jti": "abc\x00def"}),
         "alg as a list": _with_header(valid, alg=["ES384"]),
         "alg as an object": _with_header(valid, alg={"ES384": True}),
         "non-allowlisted jku": rogue.mint(aud=aud, claims={"iss": issuer.iss},
@@ -233,7 +239,7 @@ def test_shipped_sandbox_key_is_the_published_one():
     assert shipped == sandbox.sandbox_jwks()
     from cds_service.web.config import Config
 
-    assert Config(profile="production").trusted_issuers_file() is None  # production trusts nobody by default
+    assert Config(profile="production", public_base_url="https://cds.example.org").trusted_issuers_file() is None  # production trusts nobody by default
 
 
 def test_concurrent_replays_let_exactly_one_through(prod, test_issuer):

@@ -16,6 +16,7 @@ import dataclasses
 import json
 import logging
 import os
+import socket
 import threading
 from pathlib import Path
 from typing import Callable, Mapping
@@ -29,6 +30,9 @@ from tests.support.tokens import TestIssuer
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request access lines in test output
 
 
+LOOPBACK_BASE_URL = "http://127.0.0.1:{port}"  # LiveService fills in the port it binds
+
+
 def test_config(directory: Path, issuer: TestIssuer, **overrides) -> Config:
     """A development config on a SQLite file in `directory`, trusting `issuer` (inline JWKS) and the
     public sandbox issuer (its key shipped in the package)."""
@@ -40,6 +44,9 @@ def test_config(directory: Path, issuer: TestIssuer, **overrides) -> Config:
     # real PostgreSQL, by hand; CI has no server and uses a SQLite file per test module.
     database_url = os.environ.get("KMT2A_TEST_DATABASE_URL") or f"sqlite:///{directory / 'kmt2a-cds.db'}"
     defaults = {"database_url": database_url, "trusted_issuers": trusted, "auto_migrate": True}
+    if overrides.get("profile") == "production":
+        # Production checks the JWT aud against its configured base URL: the loopback URL LiveService binds.
+        defaults["public_base_url"] = LOOPBACK_BASE_URL
     return Config(**(defaults | overrides))
 
 
@@ -50,7 +57,11 @@ class LiveService(str):
     """The base URL of a running service ("http://127.0.0.1:<port>"), with control methods."""
 
     def __new__(cls, config: Config, handlers: Mapping[str, Callable] | None = None, port: int = 0):
-        server = make_server("127.0.0.1", port, create_app(config, handlers), threaded=True)
+        listener = socket.create_server(("127.0.0.1", port))
+        port = listener.getsockname()[1]
+        if config.public_base_url and "{port}" in config.public_base_url:
+            config = dataclasses.replace(config, public_base_url=config.public_base_url.format(port=port))
+        server = make_server("127.0.0.1", port, create_app(config, handlers), threaded=True, fd=listener.fileno())
         live = super().__new__(cls, f"http://127.0.0.1:{server.port}")
         live.config, live.handlers, live.port = config, handlers, server.port
         live._run(server)

@@ -1,0 +1,82 @@
+"""Bounds on what one call may make us do: JSON nesting depth, decompressed size, item counts.
+
+The same bounds hold for what the EHR sends us and for what its FHIR server answers, so that no input, however
+hostile, can recurse us out of the stack, inflate in memory past its cap, or hold a worker beyond its deadline.
+Item caps on draft orders and feedback entries live in the JSON Schemas (`maxItems`), where the error names them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any, Iterable
+
+# FHIR resources nest ~10-25 levels (Bundle > entry > resource > contained > extension > extension ...);
+# 64 leaves wide room and stays far below what recursion in jsonschema, deepcopy or a JSON column survives.
+MAX_JSON_DEPTH = 64
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH."""
+
+
+class TooLarge(ValueError):
+    """A body larger than its cap once decompressed."""
+
+
+class BadEncoding(ValueError):
+    """A Content-Encoding we do not decode, or bytes that are not what the encoding says."""
+
+
+def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise TooDeep if `value` nests containers deeper than `limit`. Iterative: never recurses itself."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise TooDeep(f"JSON nested deeper than {limit} levels")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+
+
+def decoder_for(content_encoding: str | None):
+    """A zlib decompressor for `Content-Encoding` (None for identity); BadEncoding for anything else."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj(32 + zlib.MAX_WBITS)  # zlib-wrapped (the HTTP meaning); auto-detects gzip too
+    raise BadEncoding(f"Content-Encoding {encoding[:20]!r} is not supported (send identity or gzip)")
+
+
+def read_capped(chunks: Iterable[bytes], content_encoding: str | None, cap: int) -> bytes:
+    """The body made of `chunks`, decompressed per `content_encoding`, refused (TooLarge) past `cap` bytes
+    of decoded content. Decompression never produces more than the cap allows, so a gzip bomb costs at most
+    `cap` bytes of memory."""
+    decoder = decoder_for(content_encoding)
+    out = bytearray()
+    try:
+        for chunk in chunks:
+            if decoder is None:
+                out += chunk
+            else:
+                data = chunk
+                while data:
+                    out += decoder.decompress(data, cap + 1 - len(out))
+                    if len(out) > cap:
+                        break
+                    data = decoder.unconsumed_tail
+            if len(out) > cap:
+                raise TooLarge(f"the body exceeds {cap} bytes")
+        if decoder is not None:
+            out += decoder.flush()
+            if not decoder.eof:
+                raise BadEncoding("the compressed body is truncated")
+    except zlib.error:
+        raise BadEncoding("the body is not valid for its Content-Encoding") from None
+    if len(out) > cap:
+        raise TooLarge(f"the body exceeds {cap} bytes")
+    return bytes(out)
