@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import subprocess
 from datetime import date, timedelta
 
 import pytest
@@ -116,3 +118,14 @@ def test_since_leaves_out_what_came_before(filled, capsys):
     with pytest.raises(SystemExit) as refused:
         cli.main(["report", "feedback", "--database-url", filled["url"], "--since", "last week"])
     assert refused.value.code == 2 and "not a date" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium (.ci/run installs Debian's)")
+def test_html_report_renders_in_a_browser(filled, capsys, tmp_path):
+    page = tmp_path / "report.html"
+    page.write_text(report(filled["url"], "--format", "html", capsys=capsys))
+    done = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+                          capture_output=True, text=True, timeout=120)
+    dom = done.stdout
+    assert "<svg" in dom and "<title>accepted: 1</title>" in dom and "<title>overridden: 1</title>" in dom
+    assert dom.count("<tr>") == 1 + 4  # the header and one row per kind (3) plus feedback on an unknown card
