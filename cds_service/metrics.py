@@ -34,7 +34,7 @@ STORE_ERRORS = Counter("kmt2a_cds_store_errors", "Store operations that failed, 
 # AuthError message (our own wording in cds_service.web.security) -> reason class
 JWT_REASONS = (
     ("missing", re.compile(r"no bearer token")),
-    ("malformed", re.compile(r"malformed|not a number|kid missing|jti is not")),
+    ("malformed", re.compile(r"malformed|not a number|kid missing|jti is not|MissingRequiredClaim|DecodeError")),
     ("algorithm", re.compile(r"algorithm|alg differs|needs curve")),
     ("issuer", re.compile(r"issuer")),
     ("audience", re.compile(r"\baud\b|audience", re.I)),

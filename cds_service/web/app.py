@@ -64,9 +64,10 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
         try:
             return create_app(Config.from_env(), handlers)
         except (ConfigError, SchemaError) as error:
-            _configure_logging()
-            log.critical("refusing to start: %s", error, extra={"event": "refused-start"})
-            raise SystemExit(startup.EXIT_BAD_CONFIG) from None
+            _refuse_start(str(error))
+        except SQLAlchemyError as error:  # unreachable, wrong credentials: the driver's first line says which
+            _refuse_start(f"the database cannot be reached ({type(error).__name__}: "
+                          f"{str(getattr(error, 'orig', error)).strip().splitlines()[0][:300]})")
     _configure_logging()
     config.check_database_driver()
     issuers = startup.checked_issuers(config)
@@ -111,6 +112,12 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     app.register_error_handler(Exception, _internal_error)
     startup.summary(config, issuers, knowledge.version())
     return app
+
+
+def _refuse_start(reason: str) -> None:
+    _configure_logging()
+    log.critical("refusing to start: %s", reason, extra={"event": "refused-start"})
+    raise SystemExit(startup.EXIT_BAD_CONFIG) from None
 
 
 def _configure_logging() -> None:
@@ -274,8 +281,6 @@ def _record_cards(result: pipeline.Answer, service_id: str) -> None:
     go out, counted as unrecorded (feedback on them is kept later, flagged as on an unknown card)."""
     for facts in card_facts(result.cards):
         metrics.CARDS.labels(facts.kind, facts.indicator).inc()
-    for key in result.call.unavailable:
-        metrics.PREFETCH_FAILURES.labels(key).inc()
     try:
         runtime().store.record_issued(result.cards, result.call.hook_instance, service_id, knowledge.version())
     except SQLAlchemyError as error:
@@ -323,6 +328,8 @@ def _finish(response: Response) -> Response:
     metrics.CALLS.labels(record.kind, known, record.outcome).inc()
     if record.kind == "hook" and record.status == 200:
         metrics.CALL_SECONDS.labels(_hook_of(record.service_id)).observe(record.duration_ms / 1000)
+        for key in record.unavailable:
+            metrics.PREFETCH_FAILURES.labels(key).inc()
     if record.kind != "discovery":
         try:
             rt.store.record_audit(kind=record.kind, service_id=record.service_id, hook_instance=record.hook_instance,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
-import orjson
 from pythonjsonlogger.json import JsonFormatter
 
 log = logging.getLogger("kmt2a_cds.audit")
@@ -32,9 +31,6 @@ class AuditRecord:
 
     def fields(self) -> dict:
         return {"event": "cds-call", **{k: v for k, v in asdict(self).items() if v not in (None, [])}}
-
-    def line(self) -> str:
-        return orjson.dumps(self.fields()).decode()
 
 
 def emit(record: AuditRecord) -> None:

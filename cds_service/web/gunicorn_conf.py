@@ -1,7 +1,8 @@
 """gunicorn settings for production (`make serve`; the Dockerfile and deploy/ use it too):
 `gunicorn -c python:cds_service.web.gunicorn_conf 'cds_service.web.app:create_app()'`.
 
-- HOST, PORT and WORKERS come from the environment (defaults 0.0.0.0, 8080, the number of CPUs).
+- HOST, PORT and WORKERS come from the environment (defaults 127.0.0.1, 8080, the number of CPUs; the image
+  sets HOST=0.0.0.0).
 - Prometheus multiprocess mode: a fresh PROMETHEUS_MULTIPROC_DIR unless one is given (then emptied at start),
   and a dead worker's live gauges are dropped.
 - Every log line, gunicorn's own included, is one JSON object (timestamp, level, logger, message).
@@ -14,7 +15,7 @@ import os
 import shutil
 import tempfile
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WORKERS") or os.cpu_count() or 2)
 preload_app = True  # knowledge, tables and schema load once, before the fork
 accesslog = "-"

@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from cds_service.web.config import development_trusted_issuers
-from tests.operations.test_store_outage import metric
 from tests.support.databases import postgres_server
+from tests.support.prometheus import metric
 
 PV = "/cds-services/kmt2a-patient-view"
 PV_FIXTURE = "tests/fixtures/requests/patient-view-relapsed-child-aml.json"

@@ -39,11 +39,12 @@ def write(path, text: str) -> str:
 
 def test_summary_line(live_service, caplog):
     with caplog.at_level(logging.INFO, logger="kmt2a_cds"):
-        live_service(cors_origins=("https://ehr.example.org",))
+        base = live_service(cors_origins=("https://ehr.example.org",))
+    dialect = base.config.database_url.split(":")[0]  # sqlite, or postgresql in .ci/run's second pass
     (record,) = [r for r in caplog.records if r.name == "kmt2a_cds.startup"]
-    assert (record.profile, record.trusted_issuers, record.database) == ("development", 2, "sqlite")
+    assert (record.profile, record.trusted_issuers, record.database) == ("development", 2, dialect)
     assert record.cors_origins == "https://ehr.example.org" and record.knowledge_version == knowledge.version()
-    assert "2 trusted issuer(s), database sqlite, CORS origins https://ehr.example.org" in record.getMessage()
+    assert f"2 trusted issuer(s), database {dialect}, CORS origins https://ehr.example.org" in record.getMessage()
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -101,3 +102,8 @@ def test_an_explicit_config_raises_instead_of_exiting(tmp_path):
     with pytest.raises(ConfigError, match="no trusted issuer"):
         create_app(Config(profile="production", public_base_url="https://cds.example.org",
                           database_url=f"sqlite:///{tmp_path / 'x.db'}"))
+
+
+def test_unreachable_database(tmp_path):
+    message = refusal(tmp_path, {"CDS_DATABASE_URL": "postgresql://cds:secret-pw@127.0.0.1:1/kmt2a"})
+    assert "the database cannot be reached" in message and "secret-pw" not in message

@@ -7,7 +7,8 @@ import json
 import shutil
 
 import requests
-from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.prometheus import metric
 
 PV = "/cds-services/kmt2a-patient-view"
 PV_FIXTURE = "tests/fixtures/requests/patient-view-relapsed-child-aml.json"
@@ -18,11 +19,6 @@ def break_store(base, directory) -> None:
     shutil.rmtree(directory)
     base.app.extensions["kmt2a_cds"].store.engine.dispose()
 
-
-def metric(base: str, name: str, **labels) -> float:
-    page = requests.get(base + "/metrics", timeout=10).text
-    return sum(sample.value for family in text_string_to_metric_families(page) for sample in family.samples
-               if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()))
 
 
 def test_store_outage_answers_200_with_cards_and_counts_them_unrecorded(live_service, tmp_path):
