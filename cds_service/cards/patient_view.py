@@ -13,6 +13,7 @@ from typing import Iterable
 from cds_service.cards import toolkit as cardkit
 from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
 from cds_service.hooks.call import HookCall, case_of
+from cds_service.smart import case_summary_link
 from cds_service.stratification import assess, blocks_stratification, kb, text
 
 EXTENSION_KEY = "org.kmt2a-cds.assessment"
@@ -119,7 +120,7 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
         "info",
         cardkit.source_for(keys[0], "risk-stratification"),
         detail=_assessment_detail(a, unavailable),
-        links=cardkit.links_for(keys),
+        links=[*cardkit.links_for(keys), *filter(None, [case_summary_link()])],
         extension={EXTENSION_KEY: a.to_json()},
     )
 

@@ -4,7 +4,7 @@ development) or `kmt2a-cds db upgrade` does it explicitly; both call `upgrade(en
 A database made before migrations existed (tables created by the service, no `alembic_version`) is adopted: it is
 stamped with the first revision, which is exactly that schema, and brought up from there. On PostgreSQL an advisory
 lock makes hosts that start together migrate one after the other. New revision: change the models in
-`cds_service/web/store.py`, then `alembic -c cds_service/migrations/alembic.ini revision --autogenerate -m "..."`
+`cds_service/web/store.py` (or `cds_service/smart/sessions.py`), then `alembic -c cds_service/migrations/alembic.ini revision --autogenerate -m "..."`
 (tests/store/test_migrations.py fails while the models and the head differ).
 """
 
@@ -28,6 +28,14 @@ ADVISORY_LOCK = 0x6B6D7432  # "kmt2": one migration at a time per PostgreSQL dat
 
 class SchemaError(Exception):
     """The database schema is not the one this version needs; the message says what to do."""
+
+
+def target_metadata() -> list:
+    """Every table the service keeps in its database: the store's and the case summary app's sessions."""
+    from cds_service.smart.sessions import _Base as SmartSessionBase
+    from cds_service.web.store import Base
+
+    return [Base.metadata, SmartSessionBase.metadata]
 
 
 def alembic_config(connection: Connection | None = None) -> AlembicConfig:

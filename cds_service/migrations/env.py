@@ -5,13 +5,14 @@ import os
 
 from alembic import context
 
-from cds_service.web.store import Base, make_engine
+from cds_service.migrations import target_metadata
+from cds_service.web.store import make_engine
 
 config = context.config
 
 
 def run(connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True,
+    context.configure(connection=connection, target_metadata=target_metadata(), compare_type=True,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()

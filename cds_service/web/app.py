@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 import fhir_mappings
-from cds_service import knowledge, metrics
+from cds_service import knowledge, metrics, smart
 from cds_service.cards.facts import card_facts
 from cds_service.hooks import limits, pipeline, prefetch, protocol, registry
 from cds_service.hooks.handlers import HANDLERS
@@ -104,6 +104,7 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     app.url_map.strict_slashes = False
     app.url_map.merge_slashes = False  # '//cds-services' gets our JSON 404, not werkzeug's HTML 308
     app.register_blueprint(bp)
+    smart.init_app(app, config, store)  # the case summary app at /app/
     app.before_request(_start)
     app.after_request(_finish)
     app.register_error_handler(ProtocolError, _protocol_error)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Mapping
+
+from cds_service.smart.config import SmartConfig
 
 PROFILES = ("development", "production")
 TRUE_WORDS, FALSE_WORDS = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -59,6 +61,7 @@ class Config:
     audit_retention_days: int = 400
     issued_card_retention_days: int = 400
     purge_interval_s: float = 3600.0
+    smart: SmartConfig = field(default_factory=SmartConfig)  # the case summary app (cds_service/smart)
 
     def __post_init__(self) -> None:
         if self.profile not in PROFILES:
@@ -100,6 +103,7 @@ class Config:
             audit_retention_days=_number(env, "CDS_RETENTION_AUDIT_DAYS", int, cls.audit_retention_days),
             issued_card_retention_days=_number(env, "CDS_RETENTION_CARDS_DAYS", int, cls.issued_card_retention_days),
             purge_interval_s=_number(env, "CDS_PURGE_INTERVAL_S", float, cls.purge_interval_s),
+            smart=SmartConfig.from_env(env),
         )
 
     def check_database_driver(self) -> None:

@@ -1,0 +1,122 @@
+"""What the case summary page says: the same facts as the assessment the hooks compute, for the demo chart and every
+clinical vignette, launched through the EHR double; and the link the patient-view card carries to it."""
+
+from __future__ import annotations
+
+import uuid
+from html.parser import HTMLParser
+
+import pytest
+import requests
+
+from cds_service.stratification import assess
+from fhir_mappings import case_from_resources
+from tests.clinical.vignettes import NAMES, load
+from tests.smart import demo_patient
+from tests.smart.conftest import launch
+from tests.smart.ehr import EhrDouble
+
+
+class _Facts(HTMLParser):
+    """The page's machine-readable marks: data-* attributes of the sections, and the chart's points."""
+
+    def __init__(self):
+        super().__init__()
+        self.risk: list[tuple[str, str]] = []
+        self.codes: dict[str, list[str]] = {"considerations": [], "cautions": [], "missing": []}
+        self.facts: dict[str, dict] = {}
+        self.points = 0
+        self.table_points = 0
+        self._section = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "section":
+            self._section = a.get("id")
+        if "data-scheme" in a:
+            self.risk.append((a["data-scheme"], a["data-group"]))
+        if tag == "article" and "data-code" in a and self._section in self.codes:
+            self.codes[self._section].append(a["data-code"])
+        if "data-fact" in a:
+            self.facts[a["data-fact"]] = a
+        if "point" in (a.get("class") or "").split():
+            self.points += 1
+        if "point-row" in (a.get("class") or "").split():
+            self.table_points += 1
+
+
+def _facts(html: str) -> _Facts:
+    parser = _Facts()
+    parser.feed(html)
+    return parser
+
+
+def _page_and_assessment(resources: list[dict], patient: str, app_for):
+    with EhrDouble(resources, patient=patient) as ehr:
+        page = launch(app_for(ehr), ehr)[-1]
+    case = case_from_resources(resources, reference_date=demo_patient.REFERENCE_DATE, patient_id=patient)
+    return page, assess(case)
+
+
+def _assert_same_facts(page, assessment) -> _Facts:
+    assert page.status_code == 200, page.text[:500]
+    facts = _facts(page.text)
+    assert facts.risk == [(g.scheme, g.group) for g in assessment.risk_groups]
+    assert facts.codes["considerations"] == [c.code for c in assessment.considerations]
+    assert facts.codes["cautions"] == [c.code for c in assessment.cautions]
+    assert facts.codes["missing"] == [m.code for m in assessment.missing]
+    assert facts.facts["kmt2a"]["data-status"] == assessment.kmt2a.status
+    assert assessment.disease.lineage in page.text
+    if assessment.kmt2a.partner:
+        assert f"partner {assessment.kmt2a.partner}" in page.text
+    return facts
+
+
+def test_the_demo_page_states_the_assessment_and_draws_every_result(app_for):
+    page, assessment = _page_and_assessment(demo_patient.resources(), demo_patient.PATIENT, app_for)
+    facts = _assert_same_facts(page, assessment)
+    assert facts.points == demo_patient.EXPECTED_POINTS == facts.table_points
+    for label in ("Diagnosis", "Relapse", "Revumenib start", "HSCT"):
+        assert f">{label}</text>" in page.text  # marked on the chart ...
+        assert f"<td>Event</td><td>{label}</td>" in page.text  # ... and in its table
+    assert "10^-4 (0.01 %)" in page.text
+    assert "WBC at diagnosis 450 x10^9/L (2025-09-07)" in page.text  # the decision basis, quoted with its date
+    assert "Observation/" not in page.text  # results by content and date, never by FHIR id
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_vignette_page_states_its_assessment(name, app_for):
+    resources = [e["resource"] for e in load(name)["entry"]]
+    patient = next(r["id"] for r in resources if r["resourceType"] == "Patient")
+    page, assessment = _page_and_assessment(resources, patient, app_for)
+    _assert_same_facts(page, assessment)
+    assert ('data-fact="no-leukemia"' in page.text) == (not assessment.disease.has_leukemia)
+
+
+def test_the_assessment_card_links_to_the_app_as_a_smart_link(ehr, app_for):
+    app = app_for(ehr)
+    ehr.tokens.append("hook-token")  # the EHR's token for this hook call
+    body = {"hookInstance": str(uuid.uuid4()), "hook": "patient-view", "fhirServer": ehr.base,
+            "fhirAuthorization": {"access_token": "hook-token", "token_type": "Bearer", "expires_in": 300,
+                                  "scope": "patient/*.read", "subject": "cds-service", "patient": demo_patient.PATIENT},
+            "context": {"patientId": demo_patient.PATIENT, "userId": "Practitioner/example"}}
+    cards = requests.post(f"{app}/cds-services/kmt2a-patient-view", json=body, timeout=30).json()["cards"]
+    smart_links = [link for card in cards for link in card.get("links", []) if link["type"] == "smart"]
+    assert smart_links == [{"label": smart_links[0]["label"], "url": f"{app}/app/launch", "type": "smart",
+                            "appContext": "case-summary"}]
+    assert "org.kmt2a-cds.assessment" in cards[0].get("extension", {})  # on the assessment card
+
+
+def test_an_evidence_level_is_shown_when_the_knowledge_carries_one(monkeypatch):
+    """Issue 10 adds evidence levels to the knowledge; the page shows a consideration's level beside its own tag."""
+    from cds_service.smart import summary
+    from cds_service.stratification import kb
+
+    case = case_from_resources(demo_patient.resources(), reference_date=demo_patient.REFERENCE_DATE,
+                               patient_id=demo_patient.PATIENT)
+    assessment = assess(case)
+    real = kb.consideration
+    monkeypatch.setattr(kb, "consideration", lambda code: {**real(code), "evidence_level": "FDA label"})
+    claims = summary.summarise(case, assessment, demo_patient.resources()).considerations
+    assert claims and all(c.evidence_level == "FDA label" for c in claims)
+    assert [c.tag for c in claims] == [real(c.code)["tag"] for c in assessment.considerations]
