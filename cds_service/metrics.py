@@ -34,13 +34,14 @@ STORE_ERRORS = Counter("kmt2a_cds_store_errors", "Store operations that failed, 
 # AuthError message (our own wording in cds_service.web.security) -> reason class
 JWT_REASONS = (
     ("missing", re.compile(r"no bearer token")),
-    ("malformed", re.compile(r"malformed|not a number|kid missing|jti is not|MissingRequiredClaim|DecodeError")),
+    ("malformed", re.compile(r"malformed|not a number|not a date|kid missing|jti is not|jti holds|MissingRequiredClaim|"
+                             r"DecodeError|IssuedAt")),
     ("algorithm", re.compile(r"algorithm|alg differs|needs curve")),
+    ("key", re.compile(r"jku|kid|key")),
     ("issuer", re.compile(r"issuer")),
     ("audience", re.compile(r"\baud\b|audience", re.I)),
     ("expired", re.compile(r"expired|in the future|not yet valid|Expired|ImmatureSignature")),
     ("replay", re.compile(r"replay")),
-    ("key", re.compile(r"jku|kid|key")),
     ("signature", re.compile(r"[Ss]ignature")),
 )
 

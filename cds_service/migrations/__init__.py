@@ -10,8 +10,11 @@ lock makes hosts that start together migrate one after the other. New revision: 
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -59,8 +62,14 @@ def current(connection: Connection) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
-    """Apply pending migrations; returns (revision before, revision after)."""
-    with engine.begin() as connection:
+    """Apply pending migrations; returns (revision before, revision after). One process at a time: PostgreSQL
+    takes an advisory lock, SQLite a lock file beside the database (gunicorn workers started without --preload
+    each build the app, and would otherwise race to stamp and create)."""
+    with engine.connect() as connection:
+        found = current(connection)
+    if revision == "head" and found == head():
+        return found, found  # the common case (a worker respawned): no lock, no alembic run
+    with _sqlite_lock(engine), engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
         before = current(connection)
@@ -72,6 +81,20 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     if after != before:
         log.info("database schema upgraded: %s -> %s", before or "empty", after, extra={"event": "migrate"})
     return before, after
+
+
+@contextmanager
+def _sqlite_lock(engine: Engine) -> Iterator[None]:
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        yield
+        return
+    with open(f"{path}.migration-lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def require_current(engine: Engine) -> None:

@@ -112,3 +112,20 @@ def test_a_model_change_without_its_migration_is_noticed(tmp_path):
     with make_engine(url).connect() as connection:
         drift = compare_metadata(MigrationContext.configure(connection), changed)
     assert {op[0] for op in drift} == {"add_table", "add_column"}
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_processes_starting_together_migrate_once(dialect, tmp_path):
+    # gunicorn without --preload: every worker builds the app and migrates at the same moment.
+    import subprocess
+    import sys
+
+    with empty_database(dialect, tmp_path) as url:
+        code = f"from cds_service.web.store import Store; Store({url!r})"
+        starts = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        for process in starts:
+            assert process.wait(timeout=120) == 0, process.stderr.read()
+        assert differences(url) == []
+        with make_engine(url).connect() as connection:
+            assert connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [
+                migrations.head()]
