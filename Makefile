@@ -4,23 +4,28 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8080
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_PORT ?= 8091
+DEMO_FHIR_PORT ?= 8090
 
 HOST   ?= 127.0.0.1
 SERVE_VENV := .venv-serve
 
-.PHONY: run test bench soak clean serve
+.PHONY: run test bench soak clean demo serve
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
+	@echo "==> creating $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	@echo "==> installing kmt2a-cds and its dependencies into $(VENV) (the first time takes 1-3 minutes)"
+	$(BIN)/pip install --disable-pip-version-check -e '.[test]'
 	@touch $@
 
 run: $(VENV)/.installed
-	$(BIN)/gunicorn --preload --workers $(WORKERS) --worker-class sync \
+	@echo "==> starting kmt2a-cds on http://127.0.0.1:$(PORT); it prints 'kmt2a-cds ready' when it answers"
+	$(BIN)/gunicorn -c python:cds_service.web.gunicorn_ready --preload --workers $(WORKERS) --worker-class sync \
 	    --bind 127.0.0.1:$(PORT) --access-logfile - 'cds_service.web.app:create_app()'
 
 test: $(VENV)/.installed
@@ -39,8 +44,13 @@ $(SERVE_VENV)/.installed: pyproject.toml
 	$(SERVE_VENV)/bin/pip install --quiet '.[postgresql]'
 	@touch $@
 
+# The CDS service and a loopback FHIR R4 server with the demo patients (demo/); prints what to try.
+demo: $(VENV)/.installed
+	$(BIN)/python -m cds_service.devtools.demo --port $(DEMO_PORT) --fhir-port $(DEMO_FHIR_PORT)
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/cohort.py
 
 # Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
 soak: $(VENV)/.installed

@@ -16,8 +16,6 @@ import os
 import sys
 from datetime import datetime, time, timezone
 
-from cds_service.web.config import Config
-
 EXIT_FAILED = 1
 
 
@@ -54,7 +52,11 @@ def _since(text: str) -> datetime:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace):
+    # Imported here, as every heavy module of these commands: `kmt2a-cds assess` and `diff` must not pay for
+    # them (and `diff` loads the knowledge from the folders it is given).
+    from cds_service.web.config import Config
+
     config = Config.from_env()
     if args.database_url:
         config = dataclasses.replace(config, database_url=args.database_url)

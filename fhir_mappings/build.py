@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Callable, Iterable
 
 from fhir_mappings import conditions, draft_orders, genomics, kmt2a, medications, observations, patient, routing
+from fhir_mappings import transplants
 from fhir_mappings.access import reference_of
 from fhir_mappings.case import Case, Lineage, Problem
 from fhir_mappings.resources import Pool, collect, flatten
@@ -135,6 +136,8 @@ def _pick_labs(case: Case, work: _Work) -> None:
     case.marrow_blasts = _pick(work, lambda rs: observations.latest(rs, "blasts-marrow-percent"))
     case.day8_blood_blasts = _pick(work, lambda rs: observations.day8_blasts(rs, case.diagnosis_date))
     case.qtc = _pick(work, observations.qtc)
+    case.qtc_readings = tuple(sorted((r.measurement for r in work.readings if r.kind == "qtc"),
+                                     key=lambda m: m.source.date or date.min))
     case.potassium = _pick(work, lambda rs: observations.latest(rs, "potassium"))
     case.magnesium = _pick(work, lambda rs: observations.latest(rs, "magnesium"))
     results = []
@@ -174,6 +177,12 @@ def _map_drafts(case: Case, work: _Work, bundle: dict | None, selections: list[s
         if order:
             orders.append(order)
     case.draft_orders = tuple(orders)
+
+
+def _transplants(case: Case, work: _Work) -> None:
+    found = (_guard(work, r, transplants.transplant_of) for r in work.pool.of_type("Procedure", "Condition")
+             if transplants.mentions_transplant(r))
+    case.transplants = tuple(s for s in found if s is not None)
 
 
 def _therapy_related(case: Case) -> None:
@@ -218,6 +227,7 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
     _map_medications(case, work)
     _therapy_related(case)
     _map_drafts(case, work, drafts, list(selections))
+    _transplants(case, work)
     case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
     case.problems = tuple(work.pool.problems + work.problems)
     return case

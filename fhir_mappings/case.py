@@ -192,10 +192,20 @@ class MedicationUse:
 
 @dataclass(frozen=True)
 class Dose:
+    """One administration as ordered, typed. An order in tablets or capsules of a product whose strength is known
+    is carried in mg (`value` = units x strength, `units`/`unit_form`/`strength_mg` say how it is made up); without
+    a known strength `unit` is the form ("tablet", "capsule") and `value` the count."""
+
     value: float
-    unit: str  # "mg", "mg/m2", "mg/kg"
+    unit: str  # "mg", "mg/m2", "mg/kg"; or "tablet" / "capsule" when the strength is unknown
     frequency: str | None = None  # "q12h", "daily", ...
     doses_per_day: float | None = None
+    units: float | None = None  # tablets or capsules per dose, when ordered as such
+    unit_form: str | None = None  # "tablet" | "capsule"
+    strength_mg: float | None = None  # the strength of one tablet or capsule of the ordered product
+    route: str | None = None  # as written: "oral", "intravenous"
+    count: int | None = None  # administrations ordered (timing.repeat.count), when stated
+    text: str | None = None  # dosageInstruction.text as sent
 
 
 @dataclass(frozen=True)
@@ -211,6 +221,7 @@ class DraftMedicationOrder:
     dose: Dose | None = None
     selected: bool = True  # in `context.selections` (order-sign: all orders)
     unreadable: str | None = None  # why the order failed R4 validation: its drug was read, its dose not trusted
+    product_strength_mg: float | None = None  # strength of the ordered product ("Revuforj 160 MG Oral Tablet")
 
 
 @dataclass(frozen=True)
@@ -255,12 +266,14 @@ class Case:
     mrd_end_of_induction: MrdResult | None = None
 
     qtc: Measurement | None = None  # ms, latest; method "QTcF" preferred over "QTcB"
+    qtc_readings: tuple[Measurement, ...] = ()  # every QTc on record, oldest first (ECG schedule, rise from baseline)
     potassium: Measurement | None = None
     magnesium: Measurement | None = None
 
     medications: tuple[MedicationUse, ...] = ()
     markers: tuple[MarkerResult, ...] = ()
     draft_orders: tuple[DraftMedicationOrder, ...] = ()
+    transplants: tuple[Source, ...] = ()  # haematopoietic stem cell transplants on record (Procedure or Condition)
     problems: tuple[Problem, ...] = ()
 
     def finding(self, gene: str) -> tuple[GeneticFinding, ...]:

@@ -1,8 +1,8 @@
 """OrderChecks -> CDS cards for one hook.
 
-order-select: `info` when the order is fine, `warning` when something needs attention.
-order-sign:   `critical` for an unsafe order (wrong dose, not indicated, QTcF above the start limit),
-              `warning` for other problems, and no card for an order that is fine (no nagging).
+The indicator is the policy table's (knowledge/card_policy.json, "order_checks"): `critical` for what must not
+be signed as written, `warning` for an action due before or soon after signing, `info` otherwise. order-select
+shows every judged order; order-sign shows only orders with something to act on (no nagging).
 """
 
 from __future__ import annotations
@@ -12,15 +12,20 @@ from typing import Iterable
 
 from cds_service import knowledge
 from cds_service.cards.toolkit import action, card, links_for, override_reason, source_for, suggestion
+from cds_service.orders import on_treatment, policy
 from cds_service.orders.model import OrderCheck
+from cds_service.orders.text import monitoring_lines, monitoring_summary
+from fhir_mappings.case import Case
 
 EXTENSION = "org.kmt2a-cds.order-check"
+MONITORING_EXTENSION = "org.kmt2a-cds.on-treatment"
 
 
 def indicator(check: OrderCheck, hook: str) -> str | None:
-    if hook == "order-sign":
-        return "critical" if check.unsafe else "warning" if check.problem else None
-    return "warning" if check.problem else "info"
+    """The policy table's level (knowledge/card_policy.json); at order-sign an order with nothing to act on
+    gets no card."""
+    level = check.level
+    return None if hook == "order-sign" and level == "info" else level
 
 
 def _shown(checks: Iterable[OrderCheck], hook: str, selected: set[str] | None) -> list[OrderCheck]:
@@ -47,13 +52,46 @@ def card_for(check: OrderCheck, level: str) -> dict:
         update = action("update", check.correction_text, resource=copy.deepcopy(check.corrected))
         suggestions.append(suggestion(check.correction_label, [update], is_recommended=True))
     reasons = knowledge.load("order_checks.json")["override_reasons"].get(check.override_group, [])
+    offered = [_reason(r) for r in reasons]
     return card(
         check.summary,
         level,
         source_for(check.sources[0], topic=check.kind),
         detail="\n\n".join(check.lines),
         suggestions=suggestions,
-        override_reasons=[override_reason(r["code"], r["display"]) for r in reasons] if check.problem else [],
+        override_reasons=offered if level != "info" else [],
         links=links_for(check.sources),
         extension={EXTENSION: check.extension()},
     )
+
+
+# --- patient-view: a patient already on revumenib -------------------------------------------------
+
+
+def monitoring_cards(case: Case) -> list[dict]:
+    """The on-treatment monitoring card for patient-view: what is due for a patient on revumenib (QTcF above
+    the interrupt limit: critical; an overdue ECG, low or missing electrolytes: warning). No card when nothing
+    is due. Data from orders.on_treatment, words from orders.text, indicator from the policy table."""
+    found = on_treatment.monitoring(case)
+    if found is None or not found.findings:
+        return []
+    level = policy.level(found.findings)
+    summary = monitoring_summary(found)
+    if level == "info" or summary is None:
+        return []
+    group = "qtc" if {"qtcf-above-interrupt-limit", "qtc-above-limit-not-fridericia"} & set(found.findings) else "monitoring"
+    reasons = knowledge.load("order_checks.json")["override_reasons"][group]
+    return [card(
+        summary,
+        level,
+        source_for(found.sources[0], topic="on-treatment-monitoring"),
+        detail="\n\n".join(monitoring_lines(found)),
+        override_reasons=[_reason(r) for r in reasons],
+        links=links_for(found.sources),
+        extension={MONITORING_EXTENSION: {"drug": found.drug, "findings": list(found.findings)}},
+    )]
+
+
+def _reason(entry: dict) -> dict:
+    """An override reason: the CDS Hooks 3.0 non-adherence coding when one fits, else the service's own."""
+    return override_reason(**entry["hl7"]) if entry.get("hl7") else override_reason(entry["code"], entry["display"])

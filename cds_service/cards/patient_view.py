@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from cds_service.cards import toolkit as cardkit
+from cds_service.cards.order_cards import monitoring_cards
 from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.smart import case_summary_link
@@ -33,7 +34,11 @@ MISSING_OVERRIDES = (
 
 
 def patient_view(call: HookCall) -> list[dict]:
-    return cards_for(assess(case_of(call)), unavailable=call.unavailable)
+    case = case_of(call)
+    cards = cards_for(assess(case), unavailable=call.unavailable)
+    # (issue 9) a patient already on revumenib: the on-treatment monitoring card (QTcF, ECG, electrolytes) right
+    # after the assessment card
+    return cards[:1] + monitoring_cards(case) + cards[1:]
 
 
 def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[dict]:

@@ -39,8 +39,8 @@ def links_for(keys: Iterable[str]) -> list[dict]:
     return out
 
 
-def override_reason(code: str, display: str) -> dict:
-    return {"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": display}
+def override_reason(code: str, display: str, system: str = OVERRIDE_REASON_SYSTEM) -> dict:
+    return {"system": system, "code": code, "display": display}
 
 
 def action(kind: str, description: str, resource: dict | None = None, resource_id: str | None = None) -> dict:

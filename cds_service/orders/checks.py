@@ -1,8 +1,8 @@
 """Which draft orders are judged, and by which check: Case -> OrderChecks (pure, no HTTP, no cards).
 
 - revumenib: indication, dose, co-medications, pre-start safety   (orders.revumenib_check)
-- ziftomenib: indication (NPM1-mutated AML only; never KMT2A-r)
-- gemtuzumab ozogamicin in KMT2A-r AML: the supporting evidence, once, at order-select
+- ziftomenib: indication (NPM1-mutated AML only; never KMT2A-r) and the once-daily dose
+- gemtuzumab ozogamicin: indication (CD33), regimen and dose, VOD/SOS, hyperleukocytosis   (orders.gemtuzumab_check)
 - any other order that interacts with revumenib the patient takes or is being ordered
 Orders without an ingredient (the sandbox's empty draft) and unrelated orders are not judged.
 """
@@ -13,9 +13,12 @@ import re
 
 from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as revumenib
+from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
-from cds_service.orders.revumenib_check import check_revumenib
-from cds_service.orders.text import reason_text, short_reason
+from cds_service.orders.gemtuzumab_check import check_gemtuzumab
+from cds_service.orders.revumenib_check import check_revumenib, qt_level
+from cds_service.orders.text import (fmt, frequency_words, interaction_says, reason_text, short_reason, ziftomenib_lines,
+                                     ziftomenib_summary)
 from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus
 
 
@@ -40,56 +43,88 @@ def _check(case: Case, order: DraftMedicationOrder, medications_unknown: bool) -
         return check_revumenib(case, order, medications_unknown)
     if order.ingredient == "ziftomenib":
         return check_ziftomenib(case, order)
-    return supporting_evidence(case, order) or check_interacting_order(case, order)
+    if order.ingredient == "gemtuzumab ozogamicin":
+        return check_gemtuzumab(case, order)
+    return check_interacting_order(case, order)
 
 
 # --- ziftomenib ------------------------------------------------------------------------------------
 
 
 def check_ziftomenib(case: Case, order: DraftMedicationOrder) -> OrderCheck:
+    """Indication (NPM1-mutated AML only, never KMT2A-r) and the once-daily dose; words in orders.text."""
     entry = revumenib.table("ziftomenib")
     found = revumenib.eligibility(case, "ziftomenib")
-    reasons, lines = list(found.reasons), []
+    reasons, notes, findings = list(found.reasons), [], []
     verdict = {"eligible": "ok", "off-label-age": "not-indicated"}.get(found.verdict, found.verdict)
+    lead = {"ok": "indication-fits", "not-indicated": "not-indicated"}.get(verdict, "indication-cannot-check")
     if case.kmt2a.status is Kmt2aStatus.REARRANGED and found.indication is None:
-        verdict = "not-indicated"
+        verdict, lead = "not-indicated", "kmt2a-rearranged"
         reasons.insert(0, "kmt2a-rearranged")
-        lines.append(f"{entry['kmt2a_rearranged']['text']} [{entry['kmt2a_rearranged']['tag']}]")
-        summary = "Ziftomenib is not indicated in KMT2A-rearranged leukemia (NPM1-mutated AML only)"
-    elif verdict == "ok":
-        summary = "Ziftomenib: the NPM1-mutated AML indication fits; the dose is not checked"
-    elif verdict == "not-indicated":
-        summary = "Ziftomenib not indicated: " + short_reason(reasons[0])
-    else:
-        summary = "Ziftomenib: indication cannot be checked, data missing"
-    lines.append(f"Indication: {entry['indications'][0]['text']} [{entry['indications'][0]['tag']}].")
-    lines += [f"- {reason_text(r)}" for r in reasons if r != "kmt2a-rearranged"]
-    lines.append(f"{entry['dose_note']['text']} [{entry['dose_note']['tag']}]")
+        notes.append(("knowledge", {"text": entry["kmt2a_rearranged"]["text"], "tag": entry["kmt2a_rearranged"]["tag"]}))
+    findings.append({"ok": None, "not-indicated": "not-indicated"}.get(verdict, "indication-cannot-check"))
+    indication = entry["indications"][0]
+    notes.append(("indication", {"text": indication["text"], "tag": indication["tag"]}))
+    notes += [("reason", {"text": reason_text(r)}) for r in reasons if r != "kmt2a-rearranged"]
+    dose_verdict, dose_findings, dose_notes, ordered = _ziftomenib_dose(case, order, entry)
+    findings += dose_findings
+    if verdict == "not-indicated":
+        dose_notes = [n for n in dose_notes if n[0] != "dose-matches"]  # a fitting dose is beside the point
+    notes = dose_notes + notes if dose_verdict not in ("ok", "cannot-check") else notes + dose_notes
+    if verdict != "not-indicated" and dose_verdict in ("dose-too-high", "dose-too-low"):
+        verdict, lead = dose_verdict, dose_verdict
+    elif verdict == "ok" and dose_verdict == "cannot-check":
+        verdict, lead = "cannot-check", "dose-cannot-check"
+    elif verdict == "ok" and "dose-not-dispensable" in findings:
+        verdict, lead = "dose-not-dispensable", "dose-not-dispensable"
+    notes.append(("knowledge", {"text": entry["boxed"]["text"], "tag": entry["boxed"]["tag"]}))
+    values = {"why": short_reason(reasons[0]) if reasons else "", "shown": _shown_once_daily(ordered),
+              "plan": entry["dosing"]["text"]}
+    group = "indication" if "not-indicated" in findings else "dose-high" if "dose-too-high" in findings else \
+        "dose-low" if "dose-too-low" in findings else "missing-data"
     return OrderCheck(
         order=order.reference, medication="ziftomenib", verdict=verdict, kind="menin-inhibitor",
-        summary=summary, lines=tuple(lines), reasons=tuple(reasons), missing_data=found.missing_data,
-        sources=(entry["source"],), unsafe=verdict == "not-indicated", problem=verdict != "ok",
-        override_group="indication",
+        summary=ziftomenib_summary(lead, values), lines=ziftomenib_lines(notes), reasons=tuple(reasons),
+        missing_data=found.missing_data, ordered_dose=ordered.as_contract() if ordered else None,
+        expected_dose={"value": entry["dosing"]["value"], "unit": "mg", "frequency": entry["dosing"]["frequency"]},
+        sources=tuple(dict.fromkeys((entry["source"], entry["boxed"]["source"]))),
+        unsafe=verdict in ("not-indicated", "dose-too-high"), problem=verdict != "ok",
+        override_group=group, findings=tuple(f for f in findings if f),
     )
 
 
-# --- supporting evidence (GO) ----------------------------------------------------------------------
+def _shown_once_daily(ordered) -> str:
+    if ordered is None or ordered.mg is None:
+        return ""
+    per_day = ordered.doses_per_day or 1
+    return f"{revumenib.fmt(ordered.mg)} mg" + (f" x {per_day:g} a day" if per_day != 1 else " once daily")
 
 
-def supporting_evidence(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
-    """Evidence that supports this order in this disease: an info card, never a warning."""
-    for rule in rules()["supporting_evidence"]:
-        if rule["ingredient"] != order.ingredient:
-            continue
-        if case.kmt2a.status.value != rule["kmt2a_status"] or case.lineage.value not in rule["lineages"]:
-            continue
-        return OrderCheck(
-            order=order.reference, medication=slug(order.ingredient), verdict="ok", kind="supporting-evidence",
-            summary=rule["summary"], lines=(f"{rule['text']} [{rule['tag']}]",),
-            reasons=(f"kmt2a-rearranged-{slug(case.lineage.value)}",), sources=(rule["source"],),
-            hooks=tuple(rule["hooks"]),
-        )
-    return None
+def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tuple[str, list[str], list, object]:
+    """(verdict, findings, notes, ordered dose) against the once-daily dose in the knowledge table (tag P: the
+    card says to verify)."""
+    plan = entry["dosing"]
+    common = {"plan": plan["text"], "tag": plan["tag"], "verify": entry["dose_note"]["text"]}
+    ordered = doses.ordered_dose(case, order)
+    if ordered is None or ordered.mg is None:
+        return "cannot-check", ["dose-cannot-check"], [("dose-unreadable", common)], ordered
+    per_day = ordered.doses_per_day or plan["doses_per_day"]
+    daily, expected = ordered.mg * per_day, plan["value"] * plan["doses_per_day"]
+    tolerance = revumenib.dosing()["tolerance"]["fraction"] * expected
+    shown = _shown_once_daily(ordered)
+    verdict = "dose-too-high" if daily > expected + tolerance else "dose-too-low" if daily < expected - tolerance else "ok"
+    if verdict != "ok":
+        findings = [verdict]
+        notes = [("dose-wrong", {**common, "shown": shown, "where": "above" if verdict == "dose-too-high" else "below"})]
+    else:
+        findings, notes = ["dose-not-verified"], [("dose-matches", {**common, "shown": shown})]
+    capsule = entry["capsule_strengths_mg"]["values"][0]
+    if ordered.mg % capsule:
+        findings.append("dose-not-dispensable")
+        notes.append(("not-whole-capsules", {"mg": revumenib.fmt(ordered.mg), "capsule": revumenib.fmt(capsule)}))
+    if not ordered.doses_per_day:
+        notes.append(("no-schedule", {}))
+    return verdict, findings, notes, ordered
 
 
 # --- an order that interacts with revumenib --------------------------------------------------------
@@ -112,33 +147,41 @@ def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderChe
         return None
     name = order.ingredient
     reasons = [f"{rule['code']}:{name}" for rule in matched] + ["revumenib-" + ("active" if how == "active" else "co-ordered")]
-    lines = [f"{rule['text']} [{rule['tag']}]" for rule in matched]
-    summary = f"{name.capitalize()} interacts with revumenib"
+    lines = [interaction_says("knowledge", text=rule["text"], tag=rule["tag"]) for rule in matched]
+    findings = []
+    for rule in matched:
+        if rule["code"] == "qt-prolonging":
+            findings.append(qt_level(case, name))
+        elif rule["effect"] == "avoid":
+            findings.append("inducer")
+    values = {"drug": name.capitalize(), "name": name, "verify": revumenib.VERIFY_TEXT}
     if any(rule["effect"] == "reduce-dose" for rule in matched):
         reduced = revumenib.expected_dose(case, extra_inhibitors=[name])
         already = [other for other in revumenib.strong_cyp3a4_inhibitors(case) if other != name]
+        if reduced.value is not None:
+            values.update(dose=f"{fmt(reduced.value)} mg {frequency_words(reduced.frequency)}", basis=reduced.basis,
+                          already=", ".join(already))
         if reduced.value is not None and already:
             # e.g. an azole switch: the revumenib dose should already be the reduced one, not be reduced again
-            lines.insert(0, f"With {name}, the revumenib dose is {reduced.value:g} mg {reduced.frequency} ({reduced.basis}). "
-                            f"The patient already takes {', '.join(already)}, also a strong CYP3A4 inhibitor: the current "
-                            f"revumenib dose should already be this one; check it. {revumenib.VERIFY_TEXT}")
-            summary = (f"{name.capitalize()} with revumenib: check revumenib is {reduced.value:g} mg {reduced.frequency} "
-                       f"(already on {', '.join(already)})")
+            findings.append("inhibitor-accounted-for")
+            key = "already-reduced"
         elif reduced.value is not None:
-            dose = f"{reduced.value:g} mg {reduced.frequency} ({reduced.basis})"
-            lines.insert(0, f"With {name}, the revumenib dose is {dose}: reduce the revumenib order while both are given. "
-                            f"{revumenib.VERIFY_TEXT}")
-            summary = f"{name.capitalize()} with revumenib: reduce revumenib to {reduced.value:g} mg {reduced.frequency}"
+            findings.append("revumenib-dose-to-reduce")
+            key = "reduce"
         else:
-            lines.insert(0, "Reduce the revumenib dose while both are given; the reduced dose cannot be computed: "
-                            + ", ".join(reason_text(m) for m in reduced.missing_data) + ".")
-            summary = f"{name.capitalize()} with revumenib: revumenib dose must be reduced"
+            findings.append("revumenib-dose-to-reduce")
+            key, values["lacking"] = "reduce-unknown", ", ".join(reason_text(m) for m in reduced.missing_data)
+        lines.insert(0, interaction_says(key, **values))
+        summary = interaction_says(f"s-{key}", **values)
     else:
         rule = min(matched, key=lambda r: r["effect"] != "avoid")  # "avoid" first
-        summary = f"{name.capitalize()} with revumenib: {rule['short']}"
+        calm = findings == ["qt-prolonging-info"]
+        summary = interaction_says("s-with", short=rule["short_info"] if calm else rule["short"], **values)
+        if calm:
+            lines = [interaction_says("qt-calm", tag=rule["tag"], **values)]
     return OrderCheck(
         order=order.reference, medication=slug(name), verdict="interaction", kind="interaction",
         summary=summary, lines=tuple(lines), reasons=tuple(reasons),
         sources=tuple(dict.fromkeys(rule["source"] for rule in matched)), problem=True,
-        override_group="interaction", covered_by=draft,
+        override_group="interaction", covered_by=draft, findings=tuple(dict.fromkeys(findings)),
     )

@@ -45,31 +45,54 @@ def _dose_quantity(value: float, unit: str) -> dict:
     return {"value": value, "unit": unit, "system": UCUM, "code": unit}
 
 
-def with_dose(resource: dict, value: float, unit: str, frequency: str | None = None) -> tuple[dict, list[str]]:
-    """The normalised copy with the first dosage instruction's dose set to `value` `unit`; the timing is
-    replaced only when `frequency` is given (the ordered schedule was wrong)."""
+def with_dose(resource: dict, value: float, unit: str, frequency: str | None = None, *, text: str | None = None,
+              product: dict | None = None) -> tuple[dict, list[str]]:
+    """The normalised copy whose dose, schedule, text and product agree:
+    - one dosage instruction, its dose set to `value` `unit` (other dose amounts, e.g. Epic's tablets, removed);
+    - the timing written as `frequency` (a "QD"/"BID" code that could contradict it removed);
+    - `dosageInstruction.text` (and a patient instruction, if any) rewritten to `text`;
+    - `product`: a medicationCodeableConcept replacing a product whose strength cannot make the dose
+      (a medicationReference and the contained Medication it named are dropped);
+    - a dispense quantity computed for the old dose removed (the pharmacy recalculates)."""
     fixed, changes = normalise_r4(resource)
-    dosages = fixed.setdefault("dosageInstruction", [])
-    if not dosages:
-        dosages.append({})
-    dosage = next((d for d in dosages if isinstance(d, dict) and d.get("doseAndRate")), dosages[0])
-    rates = dosage.setdefault("doseAndRate", [])
-    if isinstance(rates, dict):
-        rates = dosage["doseAndRate"] = [rates]
-    if not rates:
-        rates.append({})
-    rates[0].pop("doseRange", None)
-    rates[0]["doseQuantity"] = _dose_quantity(value, unit)
-    stale = [r for r in rates[1:] if isinstance(r, dict) and ("doseQuantity" in r or "doseRange" in r)]
-    if stale:  # e.g. Epic's "admin-amount" in tablets would contradict the corrected dose
-        dosage["doseAndRate"] = [r for r in rates if not any(r is s for s in stale)]
+    dosages = [d for d in fixed.get("dosageInstruction") or [] if isinstance(d, dict)]
+    dosage = next((d for d in dosages if d.get("doseAndRate")), dosages[0] if dosages else {})
+    if len(dosages) > 1:
+        changes.append("the other dosage instructions removed, they would contradict the new dose")
+    fixed["dosageInstruction"] = [dosage]
+    rates = dosage.get("doseAndRate")
+    rates = [rates] if isinstance(rates, dict) else [r for r in rates or [] if isinstance(r, dict)]
+    first = rates[0] if rates else {}
+    first.pop("doseRange", None)
+    first["doseQuantity"] = _dose_quantity(value, unit)
+    if any("doseQuantity" in r or "doseRange" in r for r in rates[1:]):  # e.g. Epic's "admin-amount" in tablets
         changes.append("the other stated dose amount (e.g. tablets) removed, it would contradict the new dose")
+    dosage["doseAndRate"] = [first]
     if frequency in SCHEDULES:
         timing = dosage.setdefault("timing", {})
         timing.pop("code", None)  # "QD" would contradict the corrected schedule
         timing["repeat"] = {**{k: v for k, v in (timing.get("repeat") or {}).items()
-                               if k not in ("frequency", "frequencyMax", "period", "periodMax", "periodUnit", "when")},
+                               if k not in ("frequency", "frequencyMax", "period", "periodMax", "periodUnit", "when",
+                                            "dayOfWeek", "timeOfDay")},
                             **SCHEDULES[frequency]}
+    if text:
+        dosage["text"] = text
+        if dosage.get("patientInstruction"):
+            dosage["patientInstruction"] = text
+    if product is not None:
+        reference = fixed.pop("medicationReference", None)
+        target = reference.get("reference") if isinstance(reference, dict) else None
+        if isinstance(target, str) and target.startswith("#") and isinstance(fixed.get("contained"), list):
+            fixed["contained"] = [c for c in fixed["contained"] if not (isinstance(c, dict) and c.get("id") == target[1:])]
+            if not fixed["contained"]:
+                fixed.pop("contained")
+        fixed["medicationCodeableConcept"] = product
+        changes.append("product changed to the ingredient's tablets: the ordered strength cannot make the new dose")
+    request = fixed.get("dispenseRequest")
+    if isinstance(request, dict) and request.pop("quantity", None) is not None:
+        changes.append("dispense quantity removed: recalculate it for the new dose")
+        if not request:
+            fixed.pop("dispenseRequest")  # FHIR JSON has no empty objects
     return fixed, changes
 
 
@@ -84,10 +107,11 @@ def is_valid_r4(resource: dict) -> bool:
     return True
 
 
-def corrected_order(resource: dict, value: float, unit: str, frequency: str | None = None) -> tuple[dict | None, list[str]]:
+def corrected_order(resource: dict, value: float, unit: str, frequency: str | None = None, *, text: str | None = None,
+                    product: dict | None = None) -> tuple[dict | None, list[str]]:
     """(valid corrected copy or None, normalisations applied)."""
     try:
-        fixed, changes = with_dose(resource, value, unit, frequency)
+        fixed, changes = with_dose(resource, value, unit, frequency, text=text, product=product)
     except (AttributeError, TypeError):  # a dosage part that is not an object: it could not become valid R4 anyway
         log.warning("draft MedicationRequest has a malformed dosage; no update action")
         return None, []

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cds_service.orders import policy
 from cds_service.orders.text import shorten
 
 # The contract's verdicts, plus "do-not-start" (added): a pre-start rule forbids the first dose (QTcF above
 # the limit), so a structured reader never sees "ok" on an order the card tells the prescriber not to start.
-VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction", "cannot-check", "do-not-start")
+VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction", "cannot-check", "do-not-start",
+            "hold", "dose-not-dispensable")
+# Added verdicts: "hold": on treatment, QTcF above the interrupt limit (do not give the next dose);
+# "dose-not-dispensable": whole tablets or capsules cannot make the ordered dose (never "ok").
+
 # Which verdict names the order when several apply: the most consequential first.
-VERDICT_PRIORITY = ("not-indicated", "do-not-start", "dose-too-high", "dose-too-low", "interaction", "cannot-check", "ok")
-UNSAFE_VERDICTS = frozenset({"not-indicated", "do-not-start", "dose-too-high", "dose-too-low"})
+VERDICT_PRIORITY = ("not-indicated", "do-not-start", "hold", "dose-too-high", "dose-too-low", "dose-not-dispensable", "interaction", "cannot-check", "ok")
+UNSAFE_VERDICTS = frozenset({"not-indicated", "do-not-start", "dose-too-high"})  # an underdose is a warning
 
 
 def worst(verdicts) -> str:
@@ -44,9 +49,17 @@ class OrderCheck:
     override_group: str = "dose"  # key into order_checks.json override_reasons
     hooks: tuple[str, ...] = ("order-select", "order-sign")  # where a card is shown
     covered_by: str | None = None  # another order whose card already says this (no second card then)
+    findings: tuple[str, ...] = ()  # codes into card_policy.json "order_checks": they decide the indicator
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "summary", shorten(self.summary))  # the spec: summary under 140 characters
+
+    @property
+    def level(self) -> str:
+        """critical / warning / info, from the policy table; a check without findings falls back on its flags."""
+        if self.findings:
+            return policy.level(self.findings)
+        return "critical" if self.unsafe else "warning" if self.problem else "info"
 
     def extension(self) -> dict:
         """The contract's `org.kmt2a-cds.order-check` object: unknown values omitted, never null or empty."""

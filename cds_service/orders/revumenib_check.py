@@ -13,9 +13,11 @@ from datetime import date
 
 from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as revumenib
-from cds_service.orders import correction, doses
+from cds_service.orders import correction, doses, on_treatment
 from cds_service.orders.model import OrderCheck, worst
-from cds_service.orders.text import reason_text, short_reason
+from cds_service.orders.text import (dose_instruction, fmt, frequency_words, monitoring_lines, monitoring_summary,
+                                     reason_text, revumenib_says as say, short_reason, shown_dose, tablets_made)
+from fhir_mappings import medications
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
 
 
@@ -31,18 +33,23 @@ class Part:
     rank: int = 99
     unsafe: bool = False
     problem: bool = False
+    findings: list[str] = field(default_factory=list)  # codes of card_policy.json "order_checks"
+    group: str | None = None  # override-reason group of the part's lead finding
 
 
-def _flag(part: Part, rank: int, summary: str, unsafe: bool = False) -> None:
+def _flag(part: Part, rank: int, summary: str, unsafe: bool = False, finding: str | None = None,
+          group: str = "safety") -> None:
     """Mark a problem; the most consequential one (lowest rank) names the part."""
     part.problem = True
     part.unsafe = part.unsafe or unsafe
+    if finding:
+        part.findings.append(finding)
     if rank < part.rank:
-        part.rank, part.summary = rank, summary
+        part.rank, part.summary, part.group = rank, summary, group
 
 
 def _tagged(item: dict) -> str:
-    return f"{item['text']} [{item['tag']}]"
+    return say("knowledge", text=item["text"], tag=item["tag"])
 
 
 # --- indication ------------------------------------------------------------------------------------
@@ -56,16 +63,18 @@ def indication_part(case: Case) -> Part:
     if found.verdict == "cannot-check":
         lacking = ", ".join(reason_text(m) for m in found.missing_data)
         part.verdict = "cannot-check"
-        _flag(part, 60, f"Revumenib indication cannot be checked: {lacking} missing")
-        part.lines.append(f"Indication cannot be checked: {lacking} missing.")
+        _flag(part, 60, say("s-indication-cannot-check", lacking=lacking), finding="indication-cannot-check",
+              group="missing-data")
+        part.lines.append(say("indication-cannot-check", lacking=lacking))
         return part
-    part.verdict, part.unsafe, part.problem, part.rank = "not-indicated", True, True, 10
+    part.verdict, part.unsafe, part.problem, part.rank, part.group = "not-indicated", True, True, 10, "indication"
+    part.findings.append("not-indicated")
     first = next(r for r in found.reasons if r not in ("kmt2a-rearranged", "npm1-mutated-aml", "relapsed", "refractory"))
     label = "off-label" if found.verdict == "off-label-age" else "not indicated"
-    part.summary = f"Revumenib {label}: {short_reason(first)}"
+    part.summary = say("s-not-indicated", label=label, why=short_reason(first))
     texts = " or ".join(i["text"] for i in revumenib.table()["indications"])
-    part.lines.append(f"Revumenib is {label} here. Label indication: {texts}.")
-    part.lines += [f"- {reason_text(r)}" for r in found.reasons]
+    part.lines.append(say("indication-not", label=label, texts=texts))
+    part.lines += [say("reason", text=reason_text(r)) for r in found.reasons]
     return part
 
 
@@ -75,17 +84,20 @@ def indication_part(case: Case) -> Part:
 def _target(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> str:
     """The expected dose in the order's own terms: "95 mg/m2 q12h" for an mg/m2 order, else "160 mg q12h"."""
     in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
-    amount = f"{expected.per_m2:g} mg/m2" if in_m2 or expected.value is None else f"{expected.value:g} mg"
-    return f"{amount} {expected.frequency}"
+    amount = f"{fmt(expected.per_m2)} mg/m2" if in_m2 or expected.value is None else f"{fmt(expected.value)} mg"
+    return f"{amount} {frequency_words(expected.frequency)}"
 
 
 def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
-    cited = f"[{expected.tag}, {expected.source}]. {revumenib.VERIFY_TEXT}"
+    common = dict(when=frequency_words(expected.frequency), tag=expected.tag, verify=revumenib.VERIFY_TEXT)
     if expected.value is not None:
         how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
-        return f"Expected dose: {expected.value:g} mg {expected.frequency} ({how}) {cited}"
+        given = ""
+        if expected.per_m2 is not None and expected.tablets_mg is not None:  # the stated rounding rule, applied
+            given = say("expected-given", mg=fmt(expected.tablets_mg), made=composition(expected.tablets_mg))
+        return say("expected-mg", value=fmt(expected.value), how=how, given=given, **common)
     if expected.per_m2 is not None:
-        return f"Expected dose: {expected.per_m2:g} mg/m2 {expected.frequency} ({expected.why}) {cited}"
+        return say("expected-m2", per_m2=fmt(expected.per_m2), why=expected.why, **common)
     return None
 
 
@@ -95,36 +107,52 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     part = Part(reasons=list(expected.reasons), missing=list(expected.missing_data))
     if ordered is None and order.unreadable:
         part.verdict = "cannot-check"
-        _flag(part, 15, "Revumenib order could not be read: dose not checked")  # ranks first: re-enter it
+        _flag(part, 15, say("s-unreadable"), finding="order-not-readable")  # ranks first: re-enter it
         part.reasons.append("order-not-readable")
-        part.lines.append(f"The order is {order.unreadable}, so its dose was not read; check it by hand or re-enter it.")
+        part.lines.append(say("unreadable", why=order.unreadable))
         return part, None, []
     if ordered is None:
         part.verdict = "cannot-check"
-        _flag(part, 55, "Revumenib order states no dose: cannot check it")
+        _flag(part, 55, say("s-no-dose"), finding="dose-not-stated")
         part.reasons.append("dose-not-stated")
-        part.lines.append("The order states no dose; it cannot be checked.")
+        part.lines.append(say("no-dose"))
         return part, None, []
     part.missing += [m for m in ordered.missing_data if m not in part.missing]
     verdict, why = doses.compare(ordered, expected)
     part.reasons += why
-    part.lines += [line for line in (_expected_line(expected),) if line]
+    expected_line = _expected_line(expected)
+    part.lines += [expected_line] if expected_line else []  # always: the label numbers are to be verified
     if verdict == "cannot-check":
         part.verdict = "cannot-check"
         lacking = ", ".join(reason_text(m) for m in part.missing) or f"a dose in mg or mg/m2 (ordered in {ordered.unit or 'no unit'})"
-        _flag(part, 55, f"Revumenib dose cannot be checked: {lacking} missing")
+        _flag(part, 55, say("s-dose-cannot-check", lacking=lacking), finding="dose-cannot-check",
+              group="missing-data")
         return part, None, []
     if verdict == "ok":
         if not _is_label_dose(ordered, expected):
             _note_tolerated(part, ordered, expected)
+        _dispensing(part, ordered)
         return part, None, []
     part.verdict = verdict
-    shown = " ".join(p for p in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if p)
+    shown = shown_dose(ordered)
     where = "above" if verdict == "dose-too-high" else "below"
-    _flag(part, 30, f"Revumenib {shown} is {where} the expected {_target(ordered, expected)}", unsafe=True)
-    part.lines.insert(0, f"Ordered: {shown}" + (f" ({ordered.note})" if ordered.note else "") + ".")
+    _flag(part, 30 if verdict == "dose-too-high" else 35, say("s-dose-wrong", shown=shown, where=where, target=_target(ordered, expected)),
+          unsafe=verdict == "dose-too-high", finding=verdict, group="dose-high" if verdict == "dose-too-high" else "dose-low")
+    part.lines.insert(0, say("ordered", shown=shown, note=f" ({ordered.note})" if ordered.note else ""))
     fixed, changes = _correction(order, ordered, expected, f"frequency-not-{expected.frequency}" in why)
     return part, fixed, changes
+
+
+def _dispensing(part: Part, ordered: doses.OrderedDose) -> None:
+    """An mg dose whole tablets cannot make is flagged with the nearest amounts they can make."""
+    if ordered.unit != "mg" or ordered.mg is None or revumenib.is_dispensable(ordered.mg):
+        return
+    nearest = revumenib.nearest_dispensable(ordered.mg)
+    made = "; ".join(f"{fmt(a)} mg = {composition(a)}" for a in nearest)
+    part.reasons.append("dose-not-dispensable")
+    part.verdict = "dose-not-dispensable"
+    _flag(part, 52, say("s-not-dispensable", mg=fmt(ordered.mg)), finding="dose-not-dispensable", group="dispensing")
+    part.lines.insert(0, say("not-dispensable", mg=fmt(ordered.mg), made=made))
 
 
 def _is_label_dose(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> bool:
@@ -140,10 +168,11 @@ def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.
     got, want, unit = (ordered.value, expected.per_m2, "mg/m2") if in_m2 else (ordered.mg, expected.value, "mg")
     where = "above" if got > want else "below"
     part.reasons.append("dose-within-local-tolerance")
+    part.findings.append("dose-within-local-tolerance")
     gap = abs(got - want)
-    part.lines.insert(0, f"Ordered {revumenib.fmt(got)} {unit} is {revumenib.fmt(gap)} {unit} ({gap / want:.0%}) {where} "
-                         f"the table's {revumenib.fmt(want)} {unit}: not the label dose, accepted only by the local "
-                         f"tolerance ({revumenib.tolerance_text()}). {_tagged(revumenib.dosing()['trial_doses_note'])}.")
+    part.lines.insert(0, say("tolerated", got=fmt(got), unit=unit, gap=fmt(gap), share=gap / want, where=where,
+                             want=fmt(want), tolerance=revumenib.tolerance_text(),
+                             trial=_tagged(revumenib.dosing()["trial_doses_note"])))
 
 
 def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
@@ -154,23 +183,54 @@ def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
         return part
     rule = revumenib.dosing()["weight_max_age_days"]
     part.reasons.append("weight-not-recent")
-    named = ", ".join(f"{m.source.reference} of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)"
-                      if m.source.date else f"{m.source.reference} (undated)" for m in stale)
-    part.lines.append(f"The dose rests on {named}: {_tagged(rule)}")
-    _flag(part, 56, "Revumenib dose by BSA from an old weight: re-weigh before dosing")
+    # by content and date, never by FHIR id: "weight 24 kg of 2026-07-02 (142 days old)"
+    kind = {"kg": "weight", "m2": "BSA"}
+    named = ", ".join(f"{kind.get(m.unit, m.unit)} {fmt(m.value)} {m.unit}"
+                      + (f" of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)" if m.source.date
+                         else " (undated)") for m in stale)
+    part.lines.append(say("old-weight", named=named, rule=_tagged(rule)))
+    _flag(part, 56, say("s-old-weight"), finding="weight-not-recent",
+          group="monitoring")
     return part
 
 
 def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose, expected: revumenib.ExpectedDose,
                 wrong_schedule: bool) -> tuple[dict | None, list[str]]:
-    """Keep an mg/m2 order in mg/m2; otherwise whole tablets in mg."""
+    """An mg/m2 order stays in mg/m2; otherwise whole tablets in mg. The schedule is always written out, the text
+    rewritten, and a product whose strength cannot make the dose replaced by the ingredient's tablets."""
     if ordered.unit == "mg/m2" and expected.per_m2 is not None:
         value, unit = expected.per_m2, "mg/m2"
     elif expected.tablets_mg is not None:
         value, unit = expected.tablets_mg, "mg"
     else:
         return None, []
-    return correction.corrected_order(order.resource, value, unit, expected.frequency if wrong_schedule else None)
+    given_mg = expected.tablets_mg  # what the pharmacy gives (the rounding rule), None without a BSA
+    strength = order.product_strength_mg
+    most = revumenib.dosing()["max_tablets_per_dose"]
+    keeps = strength is None or (given_mg is not None and abs(given_mg / strength - round(given_mg / strength)) < 1e-9
+                                 and round(given_mg / strength) <= most)
+    product = None if keeps else ingredient_product("revumenib")
+    made = composition(given_mg, strength if keeps else None) if given_mg is not None else None
+    text = dose_instruction(value, unit, given_mg, made, order.dose.route if order.dose else None, expected.frequency)
+    return correction.corrected_order(order.resource, value, unit, expected.frequency, text=text, product=product)
+
+
+def ingredient_product(ingredient: str) -> dict:
+    """The medication as the ingredient's oral tablets (any strength): RxNorm ingredient code when we have one."""
+    rxcui = medications.ingredient_rxcui(ingredient)
+    concept = {"text": f"{ingredient} oral tablet"}
+    if rxcui:
+        concept["coding"] = [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxcui, "display": ingredient}]
+    return concept
+
+
+def composition(mg: float, strength: float | None = None) -> str | None:
+    """"1 x 160 mg + 1 x 110 mg tablets" (fewest tablets), or "2 x 160 mg tablets" with a fixed product strength."""
+    if strength is not None:
+        count = round(mg / strength)
+        return tablets_made(f"{count} x {fmt(strength)} mg", count)
+    made = revumenib.tablets_for(mg)
+    return tablets_made(made, sum(int(part.split(" x ")[0]) for part in made.split(" + "))) if made else None
 
 
 # --- co-medications --------------------------------------------------------------------------------
@@ -190,10 +250,22 @@ def co_medications(case: Case, order: DraftMedicationOrder) -> list[tuple[str, f
     return out
 
 
-def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_for: tuple[str, ...] = ()) -> Part:
+def qt_level(case: Case, ingredient: str) -> str:
+    """"qt-prolonging-warning" or "qt-prolonging-info" for a QT-prolonging drug given with revumenib: graded by
+    the drug's risk and the latest QTcF (knowledge: order_checks.json "qt_prolonging_grading")."""
+    grading = knowledge.load("order_checks.json")["qt_prolonging_grading"]
+    qtc = case.qtc
+    recent = (qtc is not None and qtc.method == "QTcF" and qtc.source.date is not None
+              and (case.reference_date - qtc.source.date).days <= grading["recent_ecg_days"])
+    normal = recent and qtc.value <= grading["normal_qtcf_max_ms"]
+    return "qt-prolonging-info" if normal and ingredient not in grading["high_risk"] else "qt-prolonging-warning"
+
+
+def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_for: tuple[str, ...] = (),
+                     case: Case | None = None) -> Part:
     """Inducers and QT-prolonging drugs (strong inhibitors are handled by the dose). `dose_adjusted_for`:
-    inhibitors the ordered dose is already right for (posaconazole, voriconazole also prolong QT): for them
-    the card says the dose is right and asks only for ECG monitoring."""
+    inhibitors the ordered dose is already right for (posaconazole, voriconazole also prolong QT): no warning for
+    the inhibitor; their QT effect is graded like any QT-prolonging drug (risk and latest QTcF)."""
     part = Part()
     for rule in knowledge.load("order_checks.json")["interactions"]:
         if rule["effect"] == "reduce-dose":
@@ -201,17 +273,30 @@ def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_fo
         names = [name for name, classes, _ in co if rule["class"] in classes]
         if not names:
             continue
-        part.verdict, part.problem = "interaction", True
+        part.verdict = "interaction"
         part.reasons += [f"{rule['code']}:{name}" for name in names]
-        adjusted = [name for name in names if name in dose_adjusted_for and "text_dose_adjusted" in rule]
-        others = [name for name in names if name not in adjusted]
         rank = 40 if rule["effect"] == "avoid" else 45
+        if rule["code"] != "qt-prolonging":
+            part.lines.append(say("interaction", names=", ".join(names), rule=_tagged(rule)))
+            _flag(part, rank - 1, say("s-interaction", names=", ".join(names), short=rule["short"]), finding="inducer",
+                  group="interaction")
+            continue
+        levels = {name: (qt_level(case, name) if case is not None else "qt-prolonging-warning") for name in names}
+        warned = [n for n in names if levels[n] == "qt-prolonging-warning"]
+        calm = [n for n in names if n not in warned]
+        adjusted = [n for n in names if n in dose_adjusted_for]
         if adjusted:
-            part.lines.append(f"With {', '.join(adjusted)}: {rule['text_dose_adjusted']} [{rule['tag']}]")
-            _flag(part, rank, f"Revumenib with {', '.join(adjusted)}: {rule['short_dose_adjusted']}")
-        if others:
-            part.lines.append(f"With {', '.join(others)}: {_tagged(rule)}")
-            _flag(part, rank - 1, f"Revumenib with {', '.join(others)}: {rule['short']}")
+            part.findings.append("inhibitor-accounted-for")
+            part.lines.append(say("inhibitor-accounted", names=", ".join(adjusted), tag=rule["tag"]))
+        if warned:
+            part.lines.append(say("interaction", names=", ".join(warned), rule=_tagged(rule)))
+            _flag(part, rank - 1, say("s-interaction", names=", ".join(warned), short=rule["short"]), finding="qt-prolonging-warning",
+                  group="interaction")
+        if calm:
+            part.findings.append("qt-prolonging-info")
+            part.lines.append(say("qt-calm", names=", ".join(calm), tag=rule["tag"]))
+            if part.summary is None:
+                part.summary, part.rank = say("s-interaction", names=", ".join(calm), short=rule["short_info"]), 90
     return part
 
 
@@ -231,7 +316,7 @@ def _too_old(case: Case, result: Measurement, code: str, label: str, rules: dict
     part.missing.append(code)
     part.reasons.append(f"{code}-not-recent")
     age = f"{(case.reference_date - when).days} days old" if when else "undated"
-    part.lines.append(f"{label}{_when(result)} is {age}: {_tagged(limit)}.")
+    part.lines.append(say("too-old", label=label, when=_when(result), age=age, rule=_tagged(limit)))
     return True
 
 
@@ -244,27 +329,29 @@ def prestart_part(case: Case) -> Part:
         limit = rules[limit_key]
         if value is None:  # none on record, or none in a unit that converts to mmol/L (never compared raw)
             part.missing.append(code)
-            part.lines.append(f"No {code} in a readable unit on record: {_tagged(rules['electrolytes'])}.")
-        elif _too_old(case, value, code, f"{code.capitalize()} {revumenib.fmt(value.value)} mmol/L", rules, part):
+            part.lines.append(say("electrolyte-missing", name=code, rule=_tagged(rules["electrolytes"])))
+        elif _too_old(case, value, code, f"{code.capitalize()} {fmt(value.value)} mmol/L", rules, part):
             pass
         elif value.value < limit["value"]:
             part.reasons.append(f"{code}-low")
-            _flag(part, 50, f"Correct {code} before starting revumenib ({revumenib.fmt(value.value)} mmol/L)")
+            _flag(part, 50, say("s-electrolyte-low", name=code, value=fmt(value.value)),
+                  finding="electrolytes-low")
             # the limit is the usual range, not the lab's: its text says the lab's own range prevails
-            part.lines.append(f"{code.capitalize()} {revumenib.fmt(value.value)} mmol/L{_when(value)} is below {limit['value']} mmol/L "
-                              f"({_tagged(limit)}): {_tagged(rules['electrolytes'])}.")
+            part.lines.append(say("electrolyte-low", label=code.capitalize(), value=fmt(value.value), when=_when(value),
+                                  limit=fmt(limit["value"]), limit_rule=_tagged(limit), rule=_tagged(rules["electrolytes"])))
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
         part.missing.append("wbc")
-        part.lines.append(f"No WBC on record: {_tagged(limit)}.")
-    elif _too_old(case, wbc, "wbc", f"WBC {revumenib.fmt(wbc.value)} x10^9/L", rules, part):
+        part.lines.append(say("no-wbc", rule=_tagged(limit)))
+    elif _too_old(case, wbc, "wbc", f"WBC {fmt(wbc.value)} x10^9/L", rules, part):
         pass
     elif wbc.value >= limit["value"]:
         part.reasons.append("wbc-above-start-limit")
-        _flag(part, 48, f"Reduce WBC below {limit['value']} x10^9/L before starting revumenib")
-        part.lines.append(f"WBC {revumenib.fmt(wbc.value)} x10^9/L{_when(wbc)}: {_tagged(limit)}.")
+        _flag(part, 48, say("s-wbc-high", limit=fmt(limit["value"])), finding="wbc-above-start-limit")
+        part.lines.append(say("wbc-high", value=fmt(wbc.value), when=_when(wbc), rule=_tagged(limit)))
     if part.missing:
-        _flag(part, 58, "Before starting revumenib: " + ", ".join(reason_text(m) for m in part.missing) + " missing")
+        _flag(part, 58, say("s-prestart-missing", lacking=", ".join(reason_text(m) for m in part.missing)),
+              finding="prestart-data-missing", group="missing-data")
     return part
 
 
@@ -272,23 +359,48 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
     limit, qtc = rules["qtcf_max_ms"], case.qtc
     if qtc is None:
         part.missing.append("qtc")
-        part.lines.append(f"No ECG on record: obtain a baseline ECG with QTcF before the first dose ({_tagged(limit)}).")
+        part.lines.append(say("no-ecg", rule=_tagged(limit)))
         return
     if qtc.method != rules["qtc_method"]["value"]:
         part.missing.append("qtc")
         part.reasons.append(f"qtc-method:{qtc.method or 'unknown'}")
-        part.lines.append(f"QTc {revumenib.fmt(qtc.value)} ms{_when(qtc)} is not Fridericia-corrected ({qtc.method or 'method not stated'}): "
-                          f"obtain QTcF; {_tagged(limit)}.")
+        part.lines.append(say("not-fridericia", value=fmt(qtc.value), when=_when(qtc),
+                              method=qtc.method or "method not stated", rule=_tagged(limit)))
         return
-    if _too_old(case, qtc, "qtc", f"QTcF {revumenib.fmt(qtc.value)} ms", rules, part):
+    if _too_old(case, qtc, "qtc", f"QTcF {fmt(qtc.value)} ms", rules, part):
         return
     if qtc.value > limit["value"]:
         part.verdict = "do-not-start"
         part.reasons.append("qtcf-above-limit")
-        _flag(part, 20, f"Do not start revumenib: QTcF {revumenib.fmt(qtc.value)} ms > {limit['value']} ms", unsafe=True)
-        part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)}: {_tagged(limit)}. Correct potassium and magnesium, review QT-prolonging drugs, repeat the ECG.")
+        _flag(part, 20, say("s-do-not-start", value=fmt(qtc.value), limit=fmt(limit["value"])), unsafe=True,
+              finding="do-not-start", group="qtc")
+        part.lines.append(say("qtcf-above-start", value=fmt(qtc.value), when=_when(qtc), rule=_tagged(limit)))
     else:
-        part.lines.append(f"QTcF {revumenib.fmt(qtc.value)} ms{_when(qtc)} is within the start limit ({limit['value']} ms).")
+        part.lines.append(say("qtcf-ok", value=fmt(qtc.value), when=_when(qtc), limit=fmt(limit["value"])))
+
+
+# --- on treatment: a continuation order ------------------------------------------------------------
+
+
+def on_treatment_part(case: Case) -> Part:
+    """A continuation order: the on-treatment QTcF limits, the ECG schedule and the electrolytes (data from
+    orders.on_treatment, words from orders.text)."""
+    part = Part()
+    found = on_treatment.monitoring(case)
+    if found is None:
+        return part
+    part.lines += monitoring_lines(found)
+    summary = monitoring_summary(found)
+    if "qtcf-above-interrupt-limit" in found.findings:
+        part.verdict = "hold"
+        part.reasons.append(f"qtcf-above-interrupt-limit:{found.qtc_action.rule['code']}")
+    for finding in found.findings:
+        rank, group = {"qtcf-above-interrupt-limit": (18, "qtc"), "qtc-above-limit-not-fridericia": (42, "qtc"),
+                       "ecg-overdue": (47, "monitoring"), "electrolytes-low": (50, "monitoring"),
+                       "electrolytes-missing": (54, "monitoring")}[finding]
+        _flag(part, rank, summary or "", unsafe=finding == "qtcf-above-interrupt-limit", finding=finding, group=group)
+        part.reasons.append(finding)
+    return part
 
 
 # --- the whole check -------------------------------------------------------------------------------
@@ -297,9 +409,8 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
 def medications_part() -> Part:
     """The medication list was not available: strong CYP3A4 inhibitors and inducers are unknown."""
     part = Part(verdict="cannot-check", missing=["medications"])
-    _flag(part, 57, "Revumenib: medication list not available, CYP3A4 inhibitors unknown")
-    part.lines.append("The medication list could not be read for this call: the expected dose assumes no strong "
-                      "CYP3A4 inhibitor, and inducers or QT-prolonging drugs could not be checked.")
+    _flag(part, 57, say("s-medications-unknown"), finding="medications-unknown", group="missing-data")
+    part.lines.append(say("medications-unknown"))
     return part
 
 
@@ -311,34 +422,37 @@ def check_revumenib(case: Case, order: DraftMedicationOrder, medications_unknown
     ordered = doses.ordered_dose(case, order)
     dose, fixed, changes = dose_part(order, expected, ordered)
     dose_adjusted_for = revumenib.strong_cyp3a4_inhibitors(case, draft_inhibitors) if dose.verdict == "ok" else ()
-    others = [indication_part(case), interaction_part(co, dose_adjusted_for),
+    others = [indication_part(case), interaction_part(co, dose_adjusted_for, case),
               dosing_weight_part(expected, case.reference_date)]
     if medications_unknown:
         others.append(medications_part())
     continuing = revumenib.on_treatment(case)
-    if not continuing:  # the pre-start checks are for the first dose
-        others.append(prestart_part(case))
+    # a first order gets the pre-start checks; a continuation is checked like a first order (dose, inhibitors,
+    # QTc) with the on-treatment limits instead of the pre-start ones
+    others.append(on_treatment_part(case) if continuing else prestart_part(case))
     parts = [dose, *others]
     verdict = worst(p.verdict for p in parts)
+    findings = tuple(dict.fromkeys(f for p in parts for f in p.findings))
+    lead = min(parts, key=lambda p: p.rank)
     return OrderCheck(
         order=order.reference, medication="revumenib", verdict=verdict, kind="menin-inhibitor",
-        summary=_summary(parts, dose, ordered, expected), lines=_lines(parts, continuing),
+        summary=_summary(parts, dose, ordered, expected), lines=_lines(parts),
         ordered_dose=ordered.as_contract() if ordered else None, expected_dose=_expected_contract(expected, ordered),
         reasons=tuple(dict.fromkeys(r for p in parts for r in p.reasons)),
         missing_data=tuple(dict.fromkeys(m for p in parts for m in p.missing)),
         sources=_sources(), unsafe=any(p.unsafe for p in parts), problem=any(p.problem for p in parts),
         corrected=fixed, correction_label=_correction_label(fixed),
         correction_text=_correction_text(fixed, changes) if fixed is not None else None,
-        override_group=_override_group(verdict),
+        override_group=lead.group or _override_group(verdict), findings=findings,
     )
 
 
 def _summary(parts: list[Part], dose: Part, ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose) -> str:
     lead = min(parts, key=lambda p: p.rank)
-    if lead.rank == 99:
+    if lead.rank >= 90:  # nothing to act on (an info-level note does not name the card)
         return _ok_summary(ordered, expected, "dose-within-local-tolerance" in dose.reasons)
     if dose.verdict.startswith("dose-") and lead is not dose:  # a wrong dose is never left out of the summary
-        return f"{lead.summary}; dose {dose.verdict.removeprefix('dose-').replace('-', ' ')}"
+        return say("s-and-dose", lead=lead.summary, what=dose.verdict.removeprefix("dose-").replace("-", " "))
     return lead.summary
 
 
@@ -350,12 +464,10 @@ def _sources() -> tuple[str, ...]:
     return tuple(dict.fromkeys(cited))
 
 
-def _lines(parts: list[Part], continuing: bool) -> tuple[str, ...]:
+def _lines(parts: list[Part]) -> tuple[str, ...]:
     warnings = revumenib.table()["warnings"]
     lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
-    if continuing:
-        lines.append("Patient already on revumenib: pre-start checks not repeated; " + _tagged(warnings["ecg_schedule"]))
-    return tuple(lines + [_tagged(warnings["boxed"]), _tagged(warnings["differentiation_syndrome"])])
+    return tuple(lines + [_tagged(warnings["boxed"])])
 
 
 def _expected_contract(expected: revumenib.ExpectedDose, ordered: doses.OrderedDose | None) -> dict | None:
@@ -367,42 +479,22 @@ def _expected_contract(expected: revumenib.ExpectedDose, ordered: doses.OrderedD
 
 
 def _override_group(verdict: str) -> str:
-    if verdict == "not-indicated":
-        return "indication"
-    if verdict.startswith("dose-"):
-        return "dose"
-    return "interaction" if verdict == "interaction" else "safety"
+    return {"not-indicated": "indication", "dose-too-high": "dose-high", "dose-too-low": "dose-low",
+            "dose-not-dispensable": "dispensing", "interaction": "interaction"}.get(verdict, "safety")
 
 
 def _ok_summary(ordered: doses.OrderedDose | None, expected: revumenib.ExpectedDose, tolerated: bool) -> str:
     if ordered is None or (expected.value is None and expected.per_m2 is None):
-        return "Revumenib: indication and dose checked"
-    shown = " ".join(part for part in (revumenib.fmt(ordered.value), ordered.unit, ordered.frequency) if part)
-    if tolerated:
-        return f"Revumenib {shown} is within the local tolerance of the expected {_target(ordered, expected)}"
-    return f"Revumenib {shown} matches the expected {_target(ordered, expected)}"
-
-
-def _dose_of(fixed: dict) -> dict:
-    for dosage in fixed.get("dosageInstruction") or []:
-        for rate in dosage.get("doseAndRate") or []:
-            if "doseQuantity" in rate:
-                return rate["doseQuantity"]
-    return {}
+        return say("s-checked")
+    return say("s-tolerated" if tolerated else "s-matches", shown=shown_dose(ordered), target=_target(ordered, expected))
 
 
 def _correction_label(fixed: dict | None) -> str | None:
     if fixed is None:
         return None
-    quantity = _dose_of(fixed)
-    return f"Change revumenib to {revumenib.fmt(quantity['value'])} {quantity['unit']} every 12 hours"
+    return say("correction-label", text=fixed["dosageInstruction"][0]["text"])
 
 
 def _correction_text(fixed: dict, changes: list[str]) -> str:
-    quantity = _dose_of(fixed)
-    tablets = revumenib.tablets_for(quantity["value"]) if quantity["unit"] == "mg" else None
-    text = (f"Update this revumenib order to {revumenib.fmt(quantity['value'])} {quantity['unit']} every 12 hours"
-            f"{f' ({tablets} tablets)' if tablets else ''}, the dose of the label table. {revumenib.VERIFY_TEXT}")
-    if changes:
-        text += " Also: " + "; ".join(changes) + "."
-    return text
+    text = say("correction-text", text=fixed["dosageInstruction"][0]["text"], verify=revumenib.VERIFY_TEXT)
+    return text + (say("correction-also", changes="; ".join(changes)) if changes else "")

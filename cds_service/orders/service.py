@@ -7,31 +7,18 @@ from __future__ import annotations
 
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.orders.cache import TtlCache, content_key
-from cds_service.cards.order_cards import render
+from cds_service.cards import order_cards  # the module, not its names: cards import orders too
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import OrderCheck
+from fhir_mappings import draft_orders
 from fhir_mappings.case import Case
 
 # order-sign follows order-select within minutes; 5 minutes bounds how long an unchanged chart is trusted.
 order_cache: TtlCache[tuple[OrderCheck, ...]] = TtlCache(ttl_seconds=300.0, max_entries=256)
 
-MEDICATION_ELEMENTS = ("medicationCodeableConcept", "medicationReference")
 # Prefetch keys (hooks.json) that hold the medication list: when one could not be had, "no strong
 # CYP3A4 inhibitor" is not known.
 MEDICATION_PREFETCH = ("medicationRequests", "medicationStatements")
-
-
-def _ref(value: str) -> str:
-    """"MedicationRequest/x" from "MedicationRequest/x", "https://ehr/fhir/MedicationRequest/x" or "x/_history/2"."""
-    parts = [p for p in value.split("/_history/")[0].split("/") if p]
-    return "/".join(parts[-2:]) if len(parts) >= 2 else f"MedicationRequest/{value}"
-
-
-def draft_requests(context: dict) -> list[dict]:
-    bundle = context.get("draftOrders")
-    entries = bundle.get("entry") if isinstance(bundle, dict) else None
-    resources = [e.get("resource") for e in entries or [] if isinstance(e, dict)]
-    return [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "MedicationRequest"]
 
 
 def selected_orders(call: HookCall) -> set[str] | None:
@@ -39,11 +26,7 @@ def selected_orders(call: HookCall) -> set[str] | None:
     selections = call.context.get("selections") if call.hook == "order-select" else None
     if not isinstance(selections, list) or not selections:
         return None
-    return {_ref(s) for s in selections if isinstance(s, str)}
-
-
-def _names_a_medication(resource: dict) -> bool:
-    return any(resource.get(name) for name in MEDICATION_ELEMENTS)
+    return {draft_orders.relative_reference(s) for s in selections if isinstance(s, str)}
 
 
 def order_checks_for(call: HookCall) -> tuple[OrderCheck, ...]:
@@ -56,10 +39,9 @@ def order_checks_for(call: HookCall) -> tuple[OrderCheck, ...]:
 
 def _answer(call: HookCall) -> list[dict]:
     selected = selected_orders(call)
-    orders = [r for r in draft_requests(call.context) if selected is None or _ref(f"MedicationRequest/{r.get('id')}") in selected]
-    if not any(_names_a_medication(r) for r in orders):
-        return []  # the sandbox fires order-select before a drug is chosen: answer at once
-    return render(order_checks_for(call), call.hook, selected)
+    if not draft_orders.any_medication_named(call.context.get("draftOrders"), selected):
+        return []  # the sandbox fires order-select before a drug is chosen: answer at once, no Case built
+    return order_cards.render(order_checks_for(call), call.hook, selected)
 
 
 def order_select(call: HookCall) -> list[dict]:

@@ -86,11 +86,30 @@ def age_years(case: Case) -> int | None:
     return None
 
 
-def on_treatment(case: Case, drug: str = "revumenib") -> bool:
-    """The patient already takes `drug` (an active medication that is not one of the draft orders)."""
+def current_uses(case: Case, drug: str = "revumenib") -> tuple:
+    """The patient's uses of `drug` that make them on treatment: an active order or statement, or an
+    administration within the knowledge table's window (not the draft orders of this call)."""
     drafts = {o.reference for o in case.draft_orders}
     ingredient = table(drug)["ingredient"]
-    return any(m.active and m.ingredient == ingredient and m.source.reference not in drafts for m in case.medications)
+    window = table("revumenib")["on_treatment"]["administration_window_days"]["value"]
+
+    def recent(m) -> bool:
+        when = m.end or m.start
+        return m.kind == "administration" and when is not None and 0 <= (case.reference_date - when).days <= window
+
+    return tuple(m for m in case.medications if m.ingredient == ingredient and m.source.reference not in drafts
+                 and (m.active or recent(m)))
+
+
+def on_treatment(case: Case, drug: str = "revumenib") -> bool:
+    """The patient already takes `drug` (an active order, statement or recent administration, not a draft)."""
+    return bool(current_uses(case, drug))
+
+
+def treatment_start(case: Case, drug: str = "revumenib") -> date | None:
+    """The earliest start date among the uses that make the patient on treatment (None: not stated)."""
+    starts = [m.start for m in current_uses(case, drug) if m.start is not None]
+    return min(starts) if starts else None
 
 
 def _npm1_mutated(case: Case) -> bool | None:
@@ -279,9 +298,22 @@ def is_tablet_rounding(ordered_mg: float, expected_mg: float) -> bool:
 
 
 def tolerance_text() -> str:
-    """The local tolerance in words, with its tag: "10 % or 12.5 mg, whichever is wider [U, local policy]"."""
+    """The local tolerance in words: "within 10 % (local policy, verify)"."""
     tol = dosing()["tolerance"]
-    return f"{tol['fraction'] * 100:g} % or {tol['absolute_mg']:g} mg, whichever is wider [{tol['tag']}, local policy]"
+    return f"within {tol['fraction'] * 100:g} % (local policy, verify)"
+
+
+def is_dispensable(mg: float) -> bool:
+    """Whole tablets (at most the table's number a dose) make exactly this amount."""
+    return any(abs(mg - amount) < 1e-6 for amount in _tablet_amounts())
+
+
+def nearest_dispensable(mg: float) -> tuple[float, ...]:
+    """The whole-tablet amounts right below and right above `mg` (one when `mg` is outside the range)."""
+    amounts = _tablet_amounts()
+    below = [a for a in amounts if a < mg]
+    above = [a for a in amounts if a > mg]
+    return tuple(x for x in ((max(below) if below else None), (min(above) if above else None)) if x is not None)
 
 
 def stale_measurements(expected: ExpectedDose, on: date) -> tuple[Measurement, ...]:
@@ -295,8 +327,9 @@ def stale_measurements(expected: ExpectedDose, on: date) -> tuple[Measurement, .
 
 
 def within_tolerance(ordered_mg: float, expected_mg: float, in_mg: bool = True) -> bool:
-    """Ordered vs expected per dose, with the table's tolerance (fraction or absolute, the wider). The absolute
-    part is half a tablet in mg: it does not apply to amounts in mg/m2 (`in_mg=False`)."""
+    """Ordered vs expected per dose: within the table's fraction, or (amounts in mg) the whole-tablet amount the
+    rounding rule gives for the expected dose. No absolute floor: a dose no tablets make is never "the dose"."""
     tol = dosing()["tolerance"]
-    allowed = max(tol["fraction"] * expected_mg, tol["absolute_mg"] if in_mg else 0.0)
-    return abs(ordered_mg - expected_mg) <= allowed + 1e-9
+    if in_mg and abs(ordered_mg - dispensable_dose(expected_mg)) < 1e-6:
+        return True
+    return abs(ordered_mg - expected_mg) <= tol["fraction"] * expected_mg + 1e-9

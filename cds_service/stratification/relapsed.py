@@ -40,6 +40,13 @@ def relapsed_refractory(f: Facts, out: Findings) -> None:
 
 
 def _menin_inhibitor(f: Facts, out: Findings) -> None:
+    if any(revumenib.on_treatment(f.case, drug) for drug in ("revumenib", "ziftomenib")):
+        # (issue 9) already on a menin inhibitor: never "consider starting" it; the considerations become
+        # on-treatment monitoring (the patient-view monitoring card gives what is due: QTcF, ECG, electrolytes)
+        out.consider("qtc-monitoring", note=f"Latest {text.measurement('QTc', f.case.qtc, 'ms')}." if f.case.qtc else None)
+        out.consider("differentiation-syndrome-monitoring")
+        out.consider("menin-inhibitor-bridge-to-hsct")
+        return
     verdict = revumenib.eligibility(f.case)
     if verdict.indication != KMT2A_INDICATION:
         return

@@ -36,7 +36,9 @@ def test_sandbox_quirks_single_objects(name):
     case = case_from_hook_request(sandbox_body(name), reference_date=REF)
     [order] = case.draft_orders
     assert order.text.startswith("Lisinopril") and order.ingredient is None  # not a drug our checks know
-    assert order.dose is None  # "{pill}" is no checkable dose
+    # "1 {pill}" of a "10 MG Oral Tablet" product is typed as 10 mg, made of one tablet (issue 9)
+    assert order.dose.unit == "mg" and order.dose.unit_form == "tablet"
+    assert order.dose.value == order.dose.units * order.product_strength_mg
     assert isinstance(order.resource["category"], dict)  # the raw order is kept exactly as sent
     assert not any("skipped" in p.message for p in case.problems)
 

@@ -15,12 +15,14 @@ from fhir_mappings.case import (
     Kmt2aSummary,
     Lineage,
     Measurement,
+    MarkerResult,
     MedicationUse,
     Source,
 )
 
 TODAY = date(2026, 11, 21)
 LAB = Source("Observation/lab-1", date(2026, 11, 20))
+CD33_POSITIVE = MarkerResult("CD33", Source("Observation/flow-1", date(2026, 11, 2)), positive=True, fraction=0.92)
 
 CLASSES = {
     "revumenib": {"menin-inhibitor", "qt-prolonging"},

@@ -3,8 +3,6 @@ Epic-style and sandbox-style requests, the order-select -> order-sign cache, and
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import pytest
 import requests
@@ -66,18 +64,11 @@ def test_captured_sandbox_orders_get_no_cards(base, name):
     assert response.json() == {"cards": []}
 
 
-def test_empty_order_is_answered_fast(base):
+def test_an_empty_order_gets_no_card(base):
+    # Its speed is measured by `make bench` (the sandbox's empty order-select), never by a timed test.
     body = sandbox.raw("order-select-1")["body"]
-    with requests.Session() as session:
-        url = f"{base}/cds-services/kmt2a-order-select"
-        timings = []
-        for _ in range(30):
-            start = time.perf_counter()
-            assert session.post(url, json=body, timeout=10).json() == {"cards": []}
-            timings.append(time.perf_counter() - start)
-    median = statistics.median(timings)
-    print(f"empty order-select over loopback: median {median * 1000:.2f} ms, max {max(timings) * 1000:.2f} ms")
-    assert median < 0.1
+    response = requests.post(f"{base}/cds-services/kmt2a-order-select", json=body, timeout=10)
+    assert response.status_code == 200 and response.json() == {"cards": []}
 
 
 def test_epic_child_over_http(base):
@@ -93,7 +84,7 @@ def test_wrong_dose_over_http_is_critical_at_sign_with_a_valid_r4_update(base):
     (card,) = answer["cards"]
     assert card["indicator"] == "critical" and check(card)["verdict"] == "dose-too-high"
     MedicationRequest.model_validate(card["suggestions"][0]["actions"][0]["resource"])
-    assert {r["display"] for r in card["overrideReasons"]} >= {"dose chosen by treating oncologist"}
+    assert {r["code"] for r in card["overrideReasons"]} >= {"risk-benefit-ratio"}
 
 
 def test_sandbox_style_adult_over_http(base):

@@ -192,9 +192,28 @@ def test_gemtuzumab_for_kmt2a_aml_is_one_info_card():
     medication = request["context"]["draftOrders"]["entry"][0]["resource"]
     medication["code"] = {"coding": [{"system": RX, "code": "1294580", "display": "gemtuzumab ozogamicin"}]}
     set_dose(request, 3, "mg/m2")
+    (card,) = answer(request)  # relapsed child, no CD33 result: named as missing
+    assert card["indicator"] == "warning" and check(card)["medication"] == "gemtuzumab-ozogamicin"
+    assert "cd33" in check(card)["missingData"] and "No CD33 flow result" in card["detail"]
+    add_cd33(request, 85)
     (card,) = answer(request)
-    assert card["indicator"] == "info" and check(card)["medication"] == "gemtuzumab-ozogamicin"
+    assert card["indicator"] == "info" and check(card)["verdict"] == "ok"
+    assert "cd33" not in check(card).get("missingData", [])
     assert answer(request, "order-sign") == []
+    add_cd33(request, 3, "cd33-neg")  # a later CD33-negative result: not indicated
+    (card,) = answer(request, "order-sign")
+    assert card["indicator"] == "critical" and check(card)["verdict"] == "not-indicated"
+
+
+def add_cd33(request: dict, percent: float, obs_id: str = "cd33") -> dict:
+    """A flow result as labs send it: CD33 as a percentage of blasts, no interpretation."""
+    day = {"cd33": "2026-11-10", "cd33-neg": "2026-11-19"}[obs_id]
+    resource = {"resourceType": "Observation", "id": obs_id, "status": "final",
+                "subject": {"reference": f"Patient/{request['context']['patientId']}"},
+                "code": {"text": "CD33 on blasts (flow cytometry)"}, "effectiveDateTime": day,
+                "valueQuantity": {"value": percent, "unit": "%", "system": "http://unitsofmeasure.org", "code": "%"}}
+    request["prefetch"]["labs"].setdefault("entry", []).append({"resource": resource})
+    return request
 
 
 # --- sandbox-style: quirks, adult flat doses -------------------------------------------------------
@@ -234,8 +253,10 @@ def test_dose_in_tablets_of_a_named_strength_is_converted(pills, verdict):
     quantity.update({"value": pills, "system": "http://unitsofmeasure.org", "code": "{pill}"})
     (card,) = answer(request, "order-select")
     assert check(card)["verdict"] == verdict
-    assert check(card)["orderedDose"] == {"value": pills, "unit": "{pill}", "frequency": "q12h"}
-    assert f"{pills} tablet(s) x 160 mg" in card["detail"]
+    # shown in mg with its composition, never as the UCUM annotation
+    assert check(card)["orderedDose"] == {"value": pills * 160, "unit": "mg", "frequency": "q12h"}
+    assert f"{pills} x 160 mg tablet{'s' if pills > 1 else ''} = {pills * 160} mg every 12 hours" in card["detail"]
+    assert "{pill}" not in card["detail"] and "{pill}" not in card["summary"]
 
 
 def test_inhibitor_ordered_for_patient_on_revumenib():
@@ -244,7 +265,7 @@ def test_inhibitor_ordered_for_patient_on_revumenib():
     add_draft(request, "posa-1", "posaconazole 100 MG Delayed Release Oral Tablet")
     (card,) = answer(request)
     assert check(card)["verdict"] == "interaction" and check(card)["medication"] == "posaconazole"
-    assert f"{row('weight-40kg-or-more', True)['value']:g} mg q12h" in card["summary"]
+    assert f"{row('weight-40kg-or-more', True)['value']:g} mg every 12 hours" in card["summary"]
 
 
 def test_inducer_co_order_is_an_interaction():
@@ -310,14 +331,13 @@ def test_order_sign_reuses_order_select_when_nothing_changed():
     after = order_cache.stats()
     assert after["evaluations"] - before["evaluations"] == 1
     assert after["hits"] - before["hits"] == 1
-    assert (selected["indicator"], signed["indicator"]) == ("warning", "critical")  # re-rendered for sign
+    assert (selected["indicator"], signed["indicator"]) == ("critical", "critical")  # one policy for both hooks
     assert selected["uuid"] != signed["uuid"]
     assert check(selected) == check(signed)
     # a changed dose is new content: evaluated again
     set_dose(request, 160, "mg")
-    (changed,) = answer(request, "order-sign")
+    assert answer(request, "order-sign") == []  # the reduced dose with the inhibitor accounted for: nothing to act on
     assert order_cache.stats()["evaluations"] - after["evaluations"] == 1
-    assert check(changed)["verdict"] == "ok" or check(changed)["verdict"] == "interaction"
 
 
 def test_the_cache_never_answers_for_another_patient_or_changed_chart():

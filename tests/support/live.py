@@ -62,6 +62,7 @@ class LiveService(str):
         if config.public_base_url and "{port}" in config.public_base_url:
             config = dataclasses.replace(config, public_base_url=config.public_base_url.format(port=port))
         server = make_server("127.0.0.1", port, create_app(config, handlers), threaded=True, fd=listener.fileno())
+        listener.close()  # the server holds its own duplicate of the socket: a restart must find the port free
         live = super().__new__(cls, f"http://127.0.0.1:{server.port}")
         live.config, live.handlers, live.port = config, handlers, server.port
         live._run(server)
