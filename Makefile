@@ -37,7 +37,8 @@ serve: $(SERVE_VENV)/.installed
 	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) $(SERVE_VENV)/bin/gunicorn -c python:cds_service.web.gunicorn_conf \
 	    'cds_service.web.app:create_app()'
 
-$(SERVE_VENV)/.installed: pyproject.toml
+# Not editable: reinstalled when any file of the package changes, so `make serve` never serves stale code.
+$(SERVE_VENV)/.installed: pyproject.toml $(shell find cds_service fhir_mappings -type f ! -name '*.pyc' 2>/dev/null)
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
 	$(PYTHON) -m venv $(SERVE_VENV)
 	$(SERVE_VENV)/bin/pip install --quiet --upgrade pip
