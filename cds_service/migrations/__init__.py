@@ -3,9 +3,11 @@ development) or `kmt2a-cds db upgrade` does it explicitly; both call `upgrade(en
 
 A database made before migrations existed (tables created by the service, no `alembic_version`) is adopted: it is
 stamped with the first revision, which is exactly that schema, and brought up from there. On PostgreSQL an advisory
-lock makes hosts that start together migrate one after the other. New revision: change the models in
-`cds_service/web/store.py` (or `cds_service/smart/sessions.py`), then `alembic -c cds_service/migrations/alembic.ini revision --autogenerate -m "..."`
-(tests/store/test_migrations.py fails while the models and the head differ).
+lock makes hosts that start together migrate one after the other, a lock file does it for SQLite.
+
+New revision: change the models in `cds_service/web/store.py` (or `cds_service/smart/sessions.py`), then
+`alembic -c cds_service/migrations/alembic.ini revision --autogenerate -m "..."` against a database at head, and
+read what it wrote (tests/store/test_migrations.py fails while the models and the head differ).
 """
 
 from __future__ import annotations
