@@ -10,7 +10,7 @@ DEMO_FHIR_PORT ?= 8090
 HOST   ?= 127.0.0.1
 SERVE_VENV := .venv-serve
 
-.PHONY: run test bench soak clean demo serve
+.PHONY: run test bench soak cards-report clean demo serve
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -56,6 +56,10 @@ bench: $(VENV)/.installed
 # Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
 soak: $(VENV)/.installed
 	$(BIN)/python bench/soak.py
+
+# What clinicians see: cards per response, words per card and response, warnings, artefacts, over every fixture
+cards-report: $(VENV)/.installed
+	$(BIN)/python -m tests.support.card_budget
 
 clean:
 	rm -rf $(VENV) $(SERVE_VENV) build *.egg-info .pytest_cache .hypothesis

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
 
-from fhir_mappings import conditions, draft_orders, genomics, kmt2a, medications, observations, patient, routing
-from fhir_mappings import transplants
-from fhir_mappings.access import reference_of
-from fhir_mappings.case import Case, Lineage, Problem
+from fhir_mappings import (conditions, documents, draft_orders, genomics, kmt2a, medications, observations, patient,
+                           routing, transplants)
+from fhir_mappings.access import concept_label, effective_date, reference_of
+from fhir_mappings.case import Case, Kmt2aStatus, Lineage, Problem, Source, UnreadableDocument
 from fhir_mappings.resources import Pool, collect, flatten
 from fhir_mappings.terminology import rows
 from fhir_mappings.validation import validated
@@ -36,6 +36,7 @@ class _Work:
     readings: list = field(default_factory=list)
     mrd_resources: list = field(default_factory=list)
     markers: list = field(default_factory=list)
+    unreadable: list = field(default_factory=list)  # UnreadableDocument
     checked: dict = field(default_factory=dict)  # id(raw resource) -> readable dict or None
 
     def readable(self, resource: dict, *, draft: bool = False) -> dict | None:
@@ -72,26 +73,40 @@ def _map_conditions(work: _Work) -> None:
 
 
 def _route_observations(work: _Work) -> None:
-    """One pass over Observations and DiagnosticReports: each goes to the mapper that needs it, or nowhere."""
+    """One pass over Observations and DiagnosticReports: each goes to every mapper that needs it (one result may
+    feed several), or nowhere."""
     for resource in work.pool.of_type("Observation", "DiagnosticReport"):
-        family, kind = routing.route(resource)
-        if family == "disease-status":
-            status = _guard(work, resource, conditions.status_observation)
-            if status:
-                work.statuses.append(status)
-        elif family == "genetic":
-            _map_genetic(work, resource)
-        elif family == "lab" and kind != "immunophenotype-panel":
-            _map_lab(work, resource, kind)
+        for family, kind in _guard(work, resource, lambda r: routing.routes(r, work.pool.resolve), validate=False) or ():
+            if family == "disease-status":
+                status = _guard(work, resource, conditions.status_observation)
+                if status:
+                    work.statuses.append(status)
+            elif family == "genetic":
+                _map_genetic(work, resource)
+            elif family == "fusion-transcript":
+                work.kmt2a.extend(_guard(work, resource, lambda r: genomics.fusion_transcript(r, kind)) or [])
+            elif family == "unreadable":
+                _unreadable(work, resource, documents.report_text(resource, work.pool.resolve).unreadable)
+            elif family == "lab" and kind != "immunophenotype-panel":
+                _map_lab(work, resource, kind)
+
+
+def _unreadable(work: _Work, resource: dict, reasons) -> None:
+    source = Source(reference_of(resource), effective_date(resource))
+    title = concept_label(resource.get("code")) or "a report"
+    for reason in reasons:
+        work.unreadable.append(UnreadableDocument(source, title, reason))
+        work.problems.append(Problem(f"{reason} could not be read; not used", source.reference))
 
 
 def _map_genetic(work: _Work, resource: dict) -> None:
-    result = _guard(work, resource, genomics.map_resource)
+    result = _guard(work, resource, lambda r: genomics.map_resource(r, work.pool.resolve))
     if result:
         work.kmt2a.extend(result.kmt2a)
         work.genetic.extend(result.findings)
         if result.karyotype:
             work.karyotypes.append(result.karyotype)
+        _unreadable(work, resource, result.unreadable)
 
 
 def _map_lab(work: _Work, resource: dict, kind: str) -> None:
@@ -213,31 +228,43 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
     case.sex, case.birth_date = sex, birth
     case.age_days = patient.age_days(birth, work.reference_date)
     _map_conditions(work)
+    try:
+        routing.with_parent_words(work.pool)
+    except Exception as exc:  # an input nobody foresaw: results keep their own names
+        work.problems.append(Problem(f"result names could not be completed from their reports ({type(exc).__name__})"))
     _route_observations(work)
     case.diagnoses = tuple(work.diagnoses)
     case.lineage = conditions.case_lineage(case.diagnoses)
-    case.disease_status, case.disease_status_evidence = conditions.disease_status(
-        case.diagnoses, work.statuses, case.lineage)
+    case.original_lineage = conditions.original_lineage(case.diagnoses)
     _kmt2a_from_diagnoses(work)
     case.kmt2a = kmt2a.summarise(work.kmt2a)
+    _map_medications(case, work)
+    switch = conditions.lineage_switch(
+        case.diagnoses, case.kmt2a.status == Kmt2aStatus.REARRANGED,
+        tuple(m.start for m in case.medications if "cd19-directed" in m.classes and m.start))
+    if switch:
+        case.lineage_switch, case.lineage_switch_evidence = True, (switch.before.source, switch.after.source)
+    case.disease_status, case.disease_status_evidence = conditions.disease_status(
+        case.diagnoses, work.statuses, case.lineage, switch)
     case.genetic_findings = tuple(work.genetic)
     case.karyotype = max(work.karyotypes, key=lambda k: k.source.date or date.min) if work.karyotypes else None
     case.diagnosis_date = _diagnosis_date(case, work)
     _pick_labs(case, work)
-    _map_medications(case, work)
     _therapy_related(case)
     _map_drafts(case, work, drafts, list(selections))
     _transplants(case, work)
     case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
     case.problems = tuple(work.pool.problems + work.problems)
+    case.unreadable_documents = tuple(work.unreadable)
     return case
 
 
 def _diagnosis_date(case: Case, work: _Work) -> date | None:
     """Earliest onset of the current leukemia (its lineage: a prior ALL does not date a later therapy-related
-    AML), else its recorded date, else the earliest diagnostic Observation (genetics, karyotype, marrow blasts,
-    immunophenotype) -- only when a leukemia diagnosis exists."""
-    current = conditions.current_diagnoses(case.diagnoses, case.lineage)
+    AML; after a lineage switch the first diagnosis dates the one disease history), else its recorded date, else
+    the earliest diagnostic Observation (genetics, karyotype, marrow blasts, immunophenotype) -- only when a
+    leukemia diagnosis exists."""
+    current = conditions.current_diagnoses(case.diagnoses, case.lineage, case.lineage_switch)
     onsets = [d.onset for d in current if d.onset]
     if onsets:
         return min(onsets)

@@ -114,6 +114,8 @@ class Kmt2aFinding:
     copy_number_high: float | None = None  # amplification: high end of a range
     ambiguity: str | None = None  # a caution code, e.g. "t11-19-partner-ambiguous", "t11-17-may-be-apl"
     text: str | None = None  # the string as the lab printed it (ISCN, fusion text)
+    uncertain: bool = False  # the lab hedged ("possible", "cannot be excluded", "equivocal"): status UNKNOWN
+    qualifiers: tuple[str, ...] = ()  # kept as written: "historical", "subclone", "mosaic", "8/20 metaphases"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class GeneticFinding:
     present: bool
     source: Source
     detail: str | None = None  # p.HGVS or text, e.g. "p.Arg175His"
+    qualifiers: tuple[str, ...] = ()  # "historical", "subclone", "mosaic"
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,16 @@ class DraftMedicationOrder:
 
 
 @dataclass(frozen=True)
+class UnreadableDocument:
+    """A report that was sent but could not be read (a scanned PDF without text, an image, a link only): named on
+    the card so a person reads it, never guessed at."""
+
+    source: Source
+    title: str  # the report's name as sent, e.g. "Bone marrow cytogenetics"
+    reason: str  # e.g. "a PDF without a text layer (a scan?)"
+
+
+@dataclass(frozen=True)
 class Problem:
     """A resource we skipped or read leniently, and why. Never contains patient identifiers."""
 
@@ -247,7 +260,10 @@ class Case:
     bsa: Measurement | None = None  # m2, measured or Mosteller (method says which)
 
     diagnoses: tuple[Diagnosis, ...] = ()
-    lineage: Lineage = Lineage.UNKNOWN
+    lineage: Lineage = Lineage.UNKNOWN  # current: the lineage of the latest leukemia diagnosis
+    original_lineage: Lineage = Lineage.UNKNOWN  # at first diagnosis; differs from `lineage` after a switch
+    lineage_switch: bool = False  # the leukemia came back in the other lineage: one disease history, relapsed
+    lineage_switch_evidence: tuple[Source, ...] = ()  # the diagnosis before and the diagnosis after the switch
     disease_status: DiseaseStatus = DiseaseStatus.UNKNOWN
     disease_status_evidence: tuple[Source, ...] = ()
     therapy_related: bool | None = None  # None: cannot tell
@@ -275,6 +291,7 @@ class Case:
     draft_orders: tuple[DraftMedicationOrder, ...] = ()
     transplants: tuple[Source, ...] = ()  # haematopoietic stem cell transplants on record (Procedure or Condition)
     problems: tuple[Problem, ...] = ()
+    unreadable_documents: tuple[UnreadableDocument, ...] = ()  # reports we could not read (named on the card)
 
     def finding(self, gene: str) -> tuple[GeneticFinding, ...]:
         return tuple(f for f in self.genetic_findings if f.gene == gene)

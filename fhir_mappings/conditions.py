@@ -4,10 +4,12 @@ disease status from Conditions and mCODE CancerDiseaseStatus Observations."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from fhir_mappings import terminology as term
-from fhir_mappings.access import codings, concept_label, concept_text, effective_date, get, parse_date, reference_of
+from fhir_mappings.access import (codings, concept_label, concept_text, dicts, effective_date, get, parse_date,
+                                  reference_of)
 from fhir_mappings.case import Diagnosis, DiseaseStatus, Lineage, Source
 
 # Most specific lineage wins when code and text both speak (text "B-ALL" refines code "ALL").
@@ -19,11 +21,27 @@ def _icd10(code: str) -> str:
     return code if "." in code or len(code) <= 3 else f"{code[:3]}.{code[3:]}"
 
 
+def _icdo3(code: str) -> str:
+    """ICD-O-3 morphology as written in the wild ("M9807/3", "98073", "9807-3") -> "9807/3"."""
+    m = re.fullmatch(r"M?-?(\d{4})\s*[/-]?\s*(\d)", code.strip().upper())
+    return f"{m.group(1)}/{m.group(2)}" if m else code.strip()
+
+
+_HISTOLOGY_URL = re.compile(r"histology|morphology", re.IGNORECASE)
+
+
+def histology(condition: dict) -> list[dict]:
+    """The mCODE / US Core cancer-condition histology-morphology-behavior extension values (ICD-O-3 or SNOMED)."""
+    return [e["valueCodeableConcept"] for e in dicts(condition.get("extension"))
+            if isinstance(e.get("url"), str) and _HISTOLOGY_URL.search(e["url"])
+            and isinstance(e.get("valueCodeableConcept"), dict)]
+
+
 def code_rows(concept) -> list[tuple[dict, str]]:
     """(diagnosis-table row, code as sent) for each coding that names an acute leukemia."""
     found = []
     for system, code, _ in codings(concept):
-        norm = _icd10(code) if system == "icd10cm" else code.strip()
+        norm = _icd10(code) if system == "icd10cm" else _icdo3(code) if system == "icdo3" else code.strip()
         for row in term.diagnosis_codes():
             if row["system"] != system:
                 continue
@@ -34,9 +52,16 @@ def code_rows(concept) -> list[tuple[dict, str]]:
     return found
 
 
+def _concepts(condition: dict) -> list:
+    """Condition.code and the histology extension: an mCODE primary cancer condition may name the leukemia only
+    in its ICD-O-3 morphology."""
+    code = condition.get("code")
+    return [code, *histology(condition)] if isinstance(code, dict) else histology(condition) or [code]
+
+
 def is_leukemia_condition(condition: dict) -> bool:
     """Cheap pre-filter on raw JSON, before validation."""
-    concept = condition.get("code")
+    concept = _concepts(condition)
     if code_rows(concept):
         return True
     text = concept_text(concept)
@@ -86,7 +111,7 @@ def onset_date(condition: dict) -> date | None:
 
 
 def map_condition(condition: dict) -> Diagnosis | None:
-    concept = condition.get("code")
+    concept = _concepts(condition)
     rows = code_rows(concept)
     text = concept_text(concept)
     lineage = Lineage.UNKNOWN
@@ -102,7 +127,7 @@ def map_condition(condition: dict) -> Diagnosis | None:
     onset, recorded = onset_date(condition), parse_date(condition.get("recordedDate"))
     return Diagnosis(
         lineage=lineage,
-        text=concept_label(concept) or (rows[0][0]["display"] if rows else "leukemia"),
+        text=_label(condition, rows),
         source=Source(reference_of(condition), onset or recorded),
         onset=onset,
         recorded=recorded,
@@ -112,6 +137,15 @@ def map_condition(condition: dict) -> Diagnosis | None:
         therapy_related=any(row["therapy_related"] == "true" for row, _ in rows)
         or bool(text and term.pattern("therapy_related").search(text)),
     )
+
+
+def _label(condition: dict, rows: list[tuple[dict, str]]) -> str:
+    """The name for cards: Condition.code's, unless only the histology extension names the leukemia."""
+    code = condition.get("code")
+    if code_rows(code) or _text_lineage(concept_text(code)):
+        return concept_label(code)
+    named = [concept_label(c) for c in histology(condition) if concept_label(c)]
+    return named[0] if named else concept_label(code) or (rows[0][0]["display"] if rows else "leukemia")
 
 
 def _compatible(coded: Lineage, written: Lineage) -> bool:
@@ -129,6 +163,51 @@ def case_lineage(diagnoses: tuple[Diagnosis, ...]) -> Lineage:
     return dated[-1].lineage
 
 
+# --- lineage across time --------------------------------------------------------------------------
+
+def _family(lineage: Lineage) -> str | None:
+    if lineage.is_lymphoblastic:
+        return "lymphoid"
+    return "myeloid" if lineage == Lineage.AML else None
+
+
+def _when(d: Diagnosis) -> date:
+    return d.onset or d.recorded or date.min
+
+
+def original_lineage(diagnoses: tuple[Diagnosis, ...]) -> Lineage:
+    """The lineage of the first leukemia diagnosis (the most specific one of that date)."""
+    known = [d for d in diagnoses if d.lineage != Lineage.UNKNOWN]
+    if not known:
+        return Lineage.UNKNOWN
+    first = min(_when(d) for d in known)
+    return max((d for d in known if _when(d) == first), key=lambda d: _SPECIFICITY[d.lineage]).lineage
+
+
+@dataclass(frozen=True)
+class LineageSwitch:
+    before: Diagnosis
+    after: Diagnosis
+
+
+def lineage_switch(diagnoses: tuple[Diagnosis, ...], rearranged: bool,
+                   cd19_therapy_starts: tuple[date, ...] = ()) -> LineageSwitch | None:
+    """A leukemia that comes back in the other lineage (B-ALL relapsing as AML after CD19-directed therapy, or the
+    reverse) is one disease history, not a new leukemia. Told apart from a second, therapy-related leukemia: the
+    later diagnosis is not therapy-related, and it is written as a relapse or lineage switch, or the KMT2A
+    rearrangement is the same disease's, or CD19-directed therapy came between the two."""
+    dated = sorted((d for d in diagnoses if _family(d.lineage)), key=_when)
+    if len(dated) < 2:
+        return None
+    after = dated[-1]
+    before = next((d for d in dated if _family(d.lineage) != _family(after.lineage) and _when(d) < _when(after)), None)
+    if before is None or after.therapy_related:
+        return None
+    written = after.status == DiseaseStatus.RELAPSED or bool(term.pattern("lineage_switch").search(after.text))
+    cd19_between = any(_when(before) <= start <= _when(after) for start in cd19_therapy_starts)
+    return LineageSwitch(before, after) if written or rearranged or cd19_between else None
+
+
 # --- disease status -------------------------------------------------------------------------------
 
 def status_observation(observation: dict) -> tuple[str | None, Source]:
@@ -141,19 +220,34 @@ def status_observation(observation: dict) -> tuple[str | None, Source]:
     return None, source
 
 
-def current_diagnoses(diagnoses: tuple[Diagnosis, ...], lineage: Lineage) -> tuple[Diagnosis, ...]:
-    """The diagnoses of the current leukemia: a prior ALL "in remission" says nothing about a new AML."""
+def current_diagnoses(diagnoses: tuple[Diagnosis, ...], lineage: Lineage, one_history: bool = False
+                      ) -> tuple[Diagnosis, ...]:
+    """The diagnoses of the current leukemia: a prior ALL "in remission" says nothing about a new AML -- unless the
+    AML is that ALL come back in another lineage (`one_history`)."""
+    if one_history:
+        return diagnoses
     same = tuple(d for d in diagnoses if d.lineage == lineage or
                  (lineage.is_lymphoblastic and d.lineage.is_lymphoblastic) or d.lineage == Lineage.UNKNOWN)
     return same or diagnoses
 
 
 def disease_status(
-    diagnoses: tuple[Diagnosis, ...], statuses: list[tuple[str | None, Source]], lineage: Lineage = Lineage.UNKNOWN
+    diagnoses: tuple[Diagnosis, ...], statuses: list[tuple[str | None, Source]], lineage: Lineage = Lineage.UNKNOWN,
+    switch: LineageSwitch | None = None,
 ) -> tuple[DiseaseStatus, tuple[Source, ...]]:
     """Refractory > relapsed > in remission > newly diagnosed, over the diagnoses of the current lineage:
-    any such Condition saying relapse/refractory, or the LATEST mCODE status saying worsened, makes it relapsed."""
-    diagnoses = current_diagnoses(diagnoses, lineage)
+    any such Condition saying relapse/refractory, or the LATEST mCODE status saying worsened, makes it relapsed.
+    A lineage switch is a relapse unless the record says more (refractory, or back in remission)."""
+    status, evidence = _disease_status(current_diagnoses(diagnoses, lineage), statuses)  # the earlier lineage's
+    # "in remission" is history: the current lineage's diagnoses say where the disease is now
+    if switch and status in (DiseaseStatus.NEWLY_DIAGNOSED, DiseaseStatus.UNKNOWN):
+        return DiseaseStatus.RELAPSED, (switch.after.source,)
+    return status, evidence
+
+
+def _disease_status(
+    diagnoses: tuple[Diagnosis, ...], statuses: list[tuple[str | None, Source]]
+) -> tuple[DiseaseStatus, tuple[Source, ...]]:
     latest = max((s for s in statuses if s[0]), key=lambda s: s[1].date or date.min, default=None)
     refractory = [d.source for d in diagnoses if d.status == DiseaseStatus.REFRACTORY]
     if refractory:

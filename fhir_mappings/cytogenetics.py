@@ -28,6 +28,8 @@ class Kmt2aEvent:
     copy_number: float | None = None
     copy_number_high: float | None = None
     fusion: str | None = None  # "KMT2A::AFF1" when the text names both genes
+    uncertain: bool = False  # hedged ("possible", "cannot be excluded", "equivocal"): never a positive
+    qualifiers: tuple[str, ...] = ()  # "historical", "subclone", "mosaic", "8/20 metaphases"
 
 
 @dataclass

@@ -8,19 +8,22 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
-from fhir_mappings import cytogenetics
+from fhir_mappings import context, cytogenetics
 from fhir_mappings import terminology as term
 from fhir_mappings.case import Kmt2aStatus
 from fhir_mappings.cytogenetics import Kmt2aEvent
 
 _NUC_ISH = re.compile(r"\bnuc\s*ish\b.*?(?:\[[^\]]*\]|$)", re.IGNORECASE | re.MULTILINE)
-_CLAUSES = re.compile(r"[;\n]|\.\s+(?=[A-Z(])")
 _SEPARATOR = r"\s*(::|–|—|-|/)\s*"
 _COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:~\s*(\d+))?",
                      re.IGNORECASE)
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
+_KIND_WORDS = ("ptd", "amplification", "structural_words", "deletion_words", "variant_words")
+
+Other = tuple  # (gene, kind, present, detail, qualifiers)
 
 
 @lru_cache(maxsize=None)
@@ -29,44 +32,41 @@ def _pair_pattern() -> re.Pattern[str]:
     return re.compile(rf"({gene}){_SEPARATOR}({gene})", re.IGNORECASE)
 
 
+def names_a_fusion(text: str) -> bool:
+    """Whether the text names two known genes as a fusion ("MLL-AF4", "KMT2A::AFF1")."""
+    return any(term.known_gene(m.group(1)) != term.known_gene(m.group(3)) for m in _pair_pattern().finditer(text))
+
+
+def _names_a_finding(text: str) -> bool:
+    """Names a gene or a change; a piece that does not ("not detected", "in 85% of nuclei") is a detail."""
+    return bool(term.gene_alias_pattern().search(text)) or any(term.pattern(n).search(text) for n in _KIND_WORDS)
+
+
+_LIST_WORDS = re.compile(r"^(?:\s|,|and|or|nor|&|/)*$", re.IGNORECASE)
+
+
+def _continues_list(previous: str, piece: str) -> bool:
+    """"... in NPM1" followed by "FLT3 or TP53": single genes and list words only, after a gene."""
+    genes = term.gene_alias_pattern()
+    last = list(genes.finditer(previous))
+    if not last or previous[last[-1].end():].strip(" .:") or names_a_fusion(piece):
+        return False
+    return bool(genes.search(piece)) and bool(_LIST_WORDS.match(genes.sub(" ", piece).strip(" .")))
+
+
 def clauses(text: str) -> list[str]:
     """Sentences and lines, each cut into statements so that a negation reaches only its own statement:
-    "KMT2A::AFF1 detected, no TP53 mutation" is two statements, "KMT2A rearrangement, not detected" one."""
-    text = text.replace("–", "-").replace("—", "-")
-    out: list[str] = []
-    for sentence in _CLAUSES.split(text):
-        out.extend(_statements(sentence))
-    return out
-
-
-_WITHOUT = re.compile(r"\s(?=without\b)", re.IGNORECASE)
-
-
-def _statements(sentence: str) -> list[str]:
-    out: list[str] = []
-    for part in cytogenetics.split_top_level(sentence, ","):
-        for i, piece in enumerate(p.strip() for p in _WITHOUT.split(part)):
-            if not piece:
-                continue
-            if out and i == 0 and (_is_detail(piece) or _is_detail(out[-1])):
-                out[-1] = f"{out[-1]}, {piece}"  # a result or heading belongs to the gene named beside it
-            else:
-                out.append(piece)
-    return out
-
-
-def _is_detail(text: str) -> bool:
-    """Names neither a gene nor a change ("not detected", "in 85% of nuclei", "FISH result: negative")."""
-    return not term.gene_alias_pattern().search(text) and not any(term.pattern(name).search(text) for name in
-               ("amplification", "ptd", "structural_words", "deletion_words", "variant_words"))
+    "KMT2A::AFF1 detected, no TP53 mutation" is two statements, "KMT2A rearrangement, not detected" one,
+    "no NPM1, FLT3 or IDH1 variant detected" one (context.statements says how)."""
+    return context.statements(text, _names_a_finding, _continues_list)
 
 
 def negated(clause: str) -> bool:
-    return bool(term.pattern("negation").search(clause))
+    return context.negated(clause)
 
 
-def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list[tuple[str, str, bool, str | None]]]:
-    """(KMT2A events, other findings as (gene, kind, present, detail)). Never raises."""
+def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list[Other]]:
+    """(KMT2A events, other findings as (gene, kind, present, detail, qualifiers)). Never raises."""
     if not isinstance(text, str) or not text.strip():
         return [], []
     try:
@@ -75,47 +75,111 @@ def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list
         return [], []
 
 
-def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[tuple[str, str, bool, str | None]]]:
+def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
-    others: list[tuple[str, str, bool, str | None]] = []
+    others: list[Other] = []
     for m in _NUC_ISH.finditer(text):
         events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
-    for clause in clauses(text):
-        if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
-            continue  # read by the ISCN parser above
-        k, o = _read_clause(clause, method)
-        events.extend(k)
-        others.extend(o)
+    for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
+        for clause in sentence:
+            if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
+                continue  # read by the ISCN parser above
+            k, o = _read_clause(clause, method, ", ".join(sentence))
+            events.extend(k)
+            others.extend(o)
     return events, others
 
 
-def _read_clause(clause: str, method: str) -> tuple[list[Kmt2aEvent], list[tuple[str, str, bool, str | None]]]:
-    no = negated(clause)
-    events, others = [], []
-    paired: set[str] = set()
+@dataclass(frozen=True)
+class _Target:
+    start: int
+    end: int
+    genes: tuple[str, ...]  # one gene, or the two of a fusion (as written, 5' first)
+    text: str
+    separator: str | None = None
+    mentions: tuple[tuple[int, int], ...] = ()  # every place the gene is named ("MLL FISH: KMT2A not detected")
+
+
+def _targets(clause: str) -> list[_Target]:
+    """Fusions ("MLL-AF4", "KMT2A::AFF1") and single gene mentions; one target per gene (its mentions kept)."""
+    found: list[_Target] = []
+    taken: list[tuple[int, int]] = []
     for m in _pair_pattern().finditer(clause):
-        a, sep, b = term.known_gene(m.group(1)), m.group(2), term.known_gene(m.group(3))
-        if not a or not b or a == b:
+        a, b = term.known_gene(m.group(1)), term.known_gene(m.group(3))
+        if a and b and a != b:
+            found.append(_Target(m.start(), m.end(), (a, b), m.group(0), m.group(2), ((m.start(), m.end()),)))
+            taken.append((m.start(), m.end()))
+    singles: dict[str, list[tuple[int, int]]] = {}
+    for m in term.gene_alias_pattern().finditer(clause):
+        gene = term.known_gene(m.group(0))
+        if not gene or any(s <= m.start() < e for s, e in taken):
             continue
-        paired.update({a, b})
-        if "KMT2A" in (a, b):
-            partner = b if a == "KMT2A" else a
-            fusion = f"{a}::{b}" if sep == "::" else f"KMT2A::{partner}"
-            if no:  # rules out this fusion only, not other partners
-                events.append(Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, m.group(0), partner=partner, fusion=fusion))
-            else:
-                events.append(Kmt2aEvent(Kmt2aStatus.REARRANGED, method, m.group(0), partner=partner, fusion=fusion))
-        else:
-            for gene in (a, b):
-                others.append((gene, "rearrangement", not no, m.group(0)))
-    mentioned = {term.known_gene(g.group(0)) for g in term.gene_alias_pattern().finditer(clause)}
-    if "KMT2A" in mentioned and "KMT2A" not in paired:
-        event = _kmt2a_without_partner(clause, no, method)
-        if event:
-            events.append(event)
-    for gene in sorted(g for g in mentioned - paired - {"KMT2A", None}):
-        others.extend(_other_gene(gene, clause, no))
+        if any(gene in t.genes for t in found):
+            continue  # "KMT2A rearrangement: KMT2A::AFF1 detected" -- the fusion says it
+        singles.setdefault(gene, []).append((m.start(), m.end()))
+    for gene, spans in singles.items():
+        found.append(_Target(spans[0][0], spans[0][1], (gene,), clause[spans[0][0]:spans[0][1]], None, tuple(spans)))
+    return sorted(found, key=lambda t: t.start)
+
+
+def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.Assertion:
+    """What the statement says of a target: over all its mentions (a hedge anywhere makes it uncertain, a negation
+    anywhere absent), and a "heading: result" layout ("TP53: no mutation detected") read as the result's."""
+    said = [context.assertion(clause, s, e) for s, e in target.mentions or ((target.start, target.end),)]
+    colon = clause.find(":", target.end)
+    if colon >= 0 and not any(t.start > colon for t in targets):
+        result = clause[colon + 1:]
+        said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result)))
+    uncertain = any(a.uncertain for a in said)
+    return context.Assertion(
+        negated=not uncertain and any(a.negated for a in said), uncertain=uncertain,
+        qualifiers=tuple(q for q in context.QUALIFIERS if any(q in a.qualifiers for a in said)))
+
+
+def _local(clause: str, targets: list[_Target], i: int, sentence: str = "") -> str:
+    """The words that say what kind of finding target i is: between its neighbours, else after it, else the whole
+    statement, else its sentence ("variants detected in TP53, none in NPM1")."""
+    prev_end = targets[i - 1].end if i > 0 else 0
+    next_start = targets[i + 1].start if i + 1 < len(targets) else len(clause)
+    for window in (clause[prev_end:next_start], clause[targets[i].start:], clause, sentence):
+        if any(term.pattern(n).search(window) for n in _KIND_WORDS) or protein_change(window):
+            return window
+    return clause[prev_end:next_start]
+
+
+def _read_clause(clause: str, method: str, sentence: str = "") -> tuple[list[Kmt2aEvent], list[Other]]:
+    events, others = [], []
+    targets = _targets(clause)
+    for i, target in enumerate(targets):
+        said = _assertion(clause, target, targets)
+        local = _local(clause, targets, i, sentence)
+        if len(target.genes) == 2:
+            events.extend(_fusion(target, said, method))
+            if "KMT2A" not in target.genes and not said.uncertain:
+                others.extend((g, "rearrangement", not said.negated, target.text, said.qualifiers) for g in target.genes)
+        elif target.genes == ("KMT2A",):
+            event = _kmt2a_without_partner(local, said, method, clause)
+            if event:
+                events.append(event)
+        elif not said.uncertain:  # a hedged TP53 or NPM1 result is neither present nor absent: left out
+            others.extend(_other_gene(target.genes[0], local, said))
     return events, others
+
+
+def _fusion(target: _Target, said: context.Assertion, method: str) -> list[Kmt2aEvent]:
+    a, b = target.genes
+    if "KMT2A" not in (a, b):
+        return []
+    partner = b if a == "KMT2A" else a
+    fusion = f"{a}::{b}" if target.separator == "::" else f"KMT2A::{partner}"
+    if said.negated:  # rules out this fusion only, not other partners
+        status = Kmt2aStatus.NOT_DETECTED
+    elif said.uncertain:
+        status = Kmt2aStatus.UNKNOWN
+    else:
+        status = Kmt2aStatus.REARRANGED
+    return [Kmt2aEvent(status, method, target.text, partner=partner, fusion=fusion, uncertain=said.uncertain,
+                       qualifiers=said.qualifiers)]
 
 
 def _sequence_variant_only(clause: str) -> bool:
@@ -125,20 +189,23 @@ def _sequence_variant_only(clause: str) -> bool:
     return bool(is_variant) and not term.pattern("structural_words").search(clause)
 
 
-def _kmt2a_without_partner(clause: str, no: bool, method: str) -> Kmt2aEvent | None:
-    if _sequence_variant_only(clause):
+def _kmt2a_without_partner(local: str, said: context.Assertion, method: str, clause: str) -> Kmt2aEvent | None:
+    if _sequence_variant_only(local):
         return None
-    if term.pattern("ptd").search(clause):
-        return None if no else Kmt2aEvent(Kmt2aStatus.PTD, method, clause)
-    if term.pattern("amplification").search(clause):
-        if no:
+    extra = {"uncertain": said.uncertain, "qualifiers": said.qualifiers}
+    if said.uncertain:
+        return Kmt2aEvent(Kmt2aStatus.UNKNOWN, method, clause, **extra)  # "possible KMT2A rearrangement"
+    if term.pattern("ptd").search(local):
+        return None if said.negated else Kmt2aEvent(Kmt2aStatus.PTD, method, clause, **extra)
+    if term.pattern("amplification").search(local):
+        if said.negated:
             return None
         low, high = _copies(clause)
-        return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, method, clause, copy_number=low, copy_number_high=high)
-    if no:
-        return Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, clause)
-    if term.pattern("positive").search(clause) or re.search(r"KMT2A-?r\b|MLL-?r\b", clause, re.IGNORECASE):
-        return Kmt2aEvent(Kmt2aStatus.REARRANGED, method, clause)
+        return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, method, clause, copy_number=low, copy_number_high=high, **extra)
+    if said.negated:
+        return Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, clause, **extra)
+    if term.pattern("positive").search(local) or re.search(r"KMT2A-?r\b|MLL-?r\b", local, re.IGNORECASE):
+        return Kmt2aEvent(Kmt2aStatus.REARRANGED, method, clause, **extra)
     return None
 
 
@@ -151,16 +218,17 @@ def _copies(clause: str) -> tuple[float | None, float | None]:
     return float(low), float(high)
 
 
-def _other_gene(gene: str, clause: str, no: bool) -> list[tuple[str, str, bool, str | None]]:
+def _other_gene(gene: str, clause: str, said: context.Assertion) -> list[Other]:
+    present, q = not said.negated, said.qualifiers
     if term.pattern("structural_words").search(clause):
-        return [(gene, "rearrangement", not no, clause)]
+        return [(gene, "rearrangement", present, clause.strip(" ,"), q)]
     if term.pattern("amplification").search(clause):
-        return [(gene, "amplification", not no, clause)]
+        return [(gene, "amplification", present, clause.strip(" ,"), q)]
     if term.pattern("deletion_words").search(clause):
-        return [(gene, "deletion", not no, clause)]
+        return [(gene, "deletion", present, clause.strip(" ,"), q)]
     hgvs = protein_change(clause)
     if hgvs or term.pattern("variant_words").search(clause):
-        return [(gene, "variant", not no, hgvs)]
+        return [(gene, "variant", present, hgvs, q)]
     return []
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fhir_mappings import cytogenetics, fusion_text, observations
+from fhir_mappings import context, cytogenetics, documents, fusion_text, observations, units
 from fhir_mappings import terminology as term
 from fhir_mappings.access import codings, concept_text, dicts, effective_date, notes, reference_of, text_of
 from fhir_mappings.case import GeneticFinding, Karyotype, Kmt2aFinding, Kmt2aStatus, Source
@@ -20,6 +20,7 @@ class GeneticResult:
     kmt2a: list[Kmt2aFinding] = field(default_factory=list)
     findings: list[GeneticFinding] = field(default_factory=list)
     karyotype: Karyotype | None = None
+    unreadable: list[str] = field(default_factory=list)  # attachments that could not be read, and why
 
 
 def _loinc_kind(resource: dict) -> str | None:
@@ -27,11 +28,17 @@ def _loinc_kind(resource: dict) -> str | None:
     return rows[0]["kind"] if rows else None
 
 
-def is_genetic(resource: dict) -> bool:
-    """Cheap pre-filter on raw JSON."""
+def _names_genetics(words: str) -> bool:
+    return bool(term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words))
+
+
+def is_genetic(resource: dict, resolve: documents.Resolve | None = None) -> bool:
+    """Cheap pre-filter on raw JSON (a report's attachments are decoded only when it is worth reading)."""
     if resource.get("resourceType") == "DiagnosticReport":
-        words = _report_text(resource)
-        return bool(term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words))
+        if _names_genetics(documents.report_text(resource, attachments=False).text):
+            return True
+        return bool(resource.get("presentedForm") and documents.worth_reading(resource)
+                    and _names_genetics(documents.report_text(resource, resolve).text))
     if resource.get("resourceType") != "Observation":
         return False
     kind = _loinc_kind(resource)
@@ -44,20 +51,52 @@ def is_genetic(resource: dict) -> bool:
                            or term.pattern("fish").search(words)))
 
 
-def map_resource(resource: dict) -> GeneticResult:
+def map_resource(resource: dict, resolve: documents.Resolve | None = None) -> GeneticResult:
     source = Source(reference_of(resource), effective_date(resource))
     if resource.get("resourceType") == "DiagnosticReport":
-        return _from_report(_report_text(resource), source)
+        report = documents.report_text(resource, resolve)
+        result = _from_report(report.text, source)
+        result.unreadable.extend(report.unreadable)
+        return result
     kind = _loinc_kind(resource)
     if kind == "genomic-variant":
         return _from_variant(resource, source)
-    if kind == "karyotype" or (not kind and term.pattern("karyotype").search(concept_text(resource.get("code")))):
-        return _from_karyotype(_value_text(resource), source)
+    value = _value_text(resource)
+    if kind == "karyotype" or (not kind and (term.pattern("karyotype").search(concept_text(resource.get("code")))
+                                             or cytogenetics.looks_like_karyotype(value))):
+        result = _from_karyotype(value, source)
+        if result.karyotype or result.kmt2a:
+            return result
+    if not _has_result(resource):
+        return GeneticResult()  # a test name alone ("MLL-AF4 RT-PCR", data absent) is no result
     sentence = _result_sentence(resource)
     method_words = f"{sentence} {concept_text(resource.get('method'))}"
     fish_coded = "fish" in _coded_methods(resource)
     method = "fish" if kind == "fish-panel" or fish_coded or term.pattern("fish").search(method_words) else "molecular"
     return from_text(sentence, source, method)
+
+
+# --- fusion-transcript codes ------------------------------------------------------------------------
+
+def fusion_transcript(resource: dict, partner: str) -> list[Kmt2aFinding]:
+    """A LOINC code that itself names a KMT2A fusion transcript (72313-0, t(4;11) KMT2A::AFF1 / control ratio):
+    a detectable transcript proves the rearrangement; an undetectable one (an MRD-negative follow-up) says nothing
+    about the diagnosis, so it gives no finding."""
+    source = Source(reference_of(resource), effective_date(resource))
+    q = resource.get("valueQuantity") if isinstance(resource.get("valueQuantity"), dict) else {}
+    value, comparator = units.number(q.get("value")), q.get("comparator")
+    detected = None
+    if value is not None:
+        detected = value > 0 and comparator not in ("<", "<=")
+    if detected is None:  # "Detected", "POSITIVE", a coded Present
+        words = _value_text(resource)
+        coded = {term.coded_values().get((s, c.upper())) for s, c, _ in codings(resource.get("valueCodeableConcept"))}
+        detected = "present" in coded or bool(words and term.pattern("positive").search(words)
+                                               and not context.negated(words) and not context.uncertain(words))
+    if not detected:
+        return []
+    return [Kmt2aFinding(Kmt2aStatus.REARRANGED, source, "molecular", partner=partner, fusion=f"KMT2A::{partner}",
+                         text=concept_text(resource.get("code")) or None)]
 
 
 # --- plain results ---------------------------------------------------------------------------------
@@ -77,6 +116,19 @@ def _value_text(resource: dict) -> str:
     return ""
 
 
+def _has_result(resource: dict) -> bool:
+    return any(k.startswith("value") for k in resource) or any(
+        resource.get(k) for k in ("interpretation", "component", "note"))
+
+
+def _quantity_says(quantity: dict) -> str:
+    """A transcript level as words: above zero is detected, zero or "<" a limit is not."""
+    number = units.number(quantity.get("value"))
+    if number is None:
+        return ""
+    return "detected" if number > 0 and quantity.get("comparator") not in ("<", "<=") else "not detected"
+
+
 def _result_sentence(resource: dict) -> str:
     """"<what was tested>: <result>" so that "MLL gene rearrangement" + "Not detected" reads as one clause."""
     value = _value_text(resource)
@@ -88,7 +140,11 @@ def _result_sentence(resource: dict) -> str:
         meaning = term.coded_values().get((system, code.upper()))
         if meaning in ("present", "absent") and not value:
             value = "detected" if meaning == "present" else "not detected"
-    sentence = f"{concept_text(resource.get('code'))}: {value}".replace(";", ",")
+    name = concept_text(resource.get("code"))
+    if not value and isinstance(resource.get("valueQuantity"), dict) and (
+            term.pattern("structural_words").search(name) or fusion_text.names_a_fusion(name)):
+        value = _quantity_says(resource["valueQuantity"])  # "MLL-AF4 transcript / ABL1": 0.0023
+    sentence = f"{name}: {value}".replace(";", ",")
     parts = [sentence] + [_result_sentence(c) for c in dicts(resource.get("component")) if c.get("code")]
     return "\n".join(parts) + ("\n" + notes(resource) if notes(resource) else "")
 
@@ -100,11 +156,6 @@ def _from_report(words: str, source: Source) -> GeneticResult:
     result.kmt2a.extend(f for f in text.kmt2a if f.method != "fish" or not result.kmt2a)
     result.findings.extend(text.findings)
     return result
-
-
-def _report_text(report: dict) -> str:
-    parts = [text_of(report.get("conclusion")), concept_text(report.get("conclusionCode"))]
-    return "\n".join(p for p in parts if p)
 
 
 def _method_from_words(text: str) -> str:
@@ -122,6 +173,7 @@ def _finding(event: Kmt2aEvent, source: Source, method: str | None = None) -> Km
         status=event.status, source=source, method=method or event.method, partner=partner, fusion=fusion,
         candidate_partners=event.candidates, copy_number=event.copy_number,
         copy_number_high=event.copy_number_high, ambiguity=event.ambiguity, text=event.text,
+        uncertain=event.uncertain, qualifiers=event.qualifiers,
     )
 
 
@@ -130,8 +182,8 @@ def from_text(text: str, source: Source, method: str) -> GeneticResult:
     events, others = fusion_text.read(text, method)
     for e in events:
         result.kmt2a.append(_finding(e, source, e.method if e.method in ("fish", "karyotype") else method))
-    for gene, kind, present, detail in others:
-        result.findings.append(GeneticFinding(gene, kind, present, source, detail))
+    for gene, kind, present, detail, qualifiers in others:
+        result.findings.append(GeneticFinding(gene, kind, present, source, detail, qualifiers))
     return result
 
 

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from fhir_mappings import documents, units
 from fhir_mappings import terminology as term
-from fhir_mappings import units
 from fhir_mappings.access import codings, concept_text, dicts, effective_date, get, notes, reference_of, text_of
 from fhir_mappings.case import Measurement, MarkerResult, MrdMethod, MrdResult, MrdTimepoint, Problem, Source
 
@@ -31,8 +31,9 @@ class Reading:
 
 
 def loinc_rows(resource: dict) -> list[dict]:
-    """The loinc.csv rows of the LOINC codes an Observation carries, in coding order."""
-    return [term.loinc_kinds()[c] for s, c, _ in codings(resource.get("code")) if s == "loinc" and c in term.loinc_kinds()]
+    """The loinc.csv rows (every meaning) of the LOINC codes an Observation carries, in coding order."""
+    meanings = term.loinc_meanings()
+    return [row for s, c, _ in codings(resource.get("code")) if s == "loinc" and c in meanings for row in meanings[c]]
 
 
 def kind_of(resource: dict) -> str | None:
@@ -180,11 +181,16 @@ _NUMBER_UNIT = re.compile(
 
 
 def _fraction_from_text(text: str) -> tuple[float | None, str | None]:
-    """The first number with a unit ("Day 29: 0.02 %" -> 2e-4: the day is not the result)."""
-    matches = list(_NUMBER_UNIT.finditer(text or ""))
+    """The first number with a unit ("Day 29: 0.02 %" -> 2e-4: the day is not the result), skipping the assay's
+    sensitivity or limit ("sensitivity 0.001 %") and the share of cells analysed."""
+    text = text or ""
+    matches = [m for m in _NUMBER_UNIT.finditer(text) if not _NOT_A_LEVEL.search(text[max(0, m.start() - 30):m.start()])]
     m = next((m for m in matches if m.group(3) or m.group(4)), None)
-    if m is None:  # bare numbers only: percent or fraction? do not guess
-        return None, None
+    if m is None:  # bare numbers: percent or fraction? do not guess -- except "1.2E-03", which is never a percent
+        m = next((m for m in matches if re.search(r"[eE]-\d", m.group(2))), None)
+        if m is None:
+            return None, None
+        return float(m.group(2)), {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
     comparator = {"≤": "<=", "≥": ">="}.get(m.group(1), m.group(1))
     number = float(m.group(2).replace(",", "."))
     if m.group(3):
@@ -206,6 +212,14 @@ def _coded_positive(resource: dict) -> bool | None:
                 return False
             if term.pattern("result_positive").search(words):
                 return True
+    return None
+
+
+def _written_positive(text: str) -> bool | None:
+    if term.pattern("result_negative").search(text):
+        return False
+    if term.pattern("result_positive").search(text):
+        return True
     return None
 
 
@@ -257,17 +271,40 @@ def _at_or_above(value: float, comparator: str | None, threshold: float) -> bool
     return value >= threshold
 
 
+_NOT_A_LEVEL = re.compile(r"sensitiv|limit|\bLO[DQ]\b|events|cells (analy[sz]ed|acquired|counted)|input",
+                          re.IGNORECASE)  # components of an MRD panel that are not the MRD level
+
+
+def _mrd_value(resource: dict) -> tuple[float | None, str | None]:
+    """The MRD level as a fraction: a Quantity in a fraction unit; a fusion-transcript/control ratio (its LOINC
+    property is a ratio, so a unitless number is one); written out ("0.02 %", "1.2 x 10^-3"); or in a component."""
+    ratio_code = any(r["kind"] == "kmt2a-fusion-transcript" for r in loinc_rows(resource))
+    levels = [c for c in dicts(resource.get("component")) if not _NOT_A_LEVEL.search(concept_text(c.get("code")))]
+    for holder in [resource, *levels]:
+        q = holder.get("valueQuantity")
+        value, comparator = units.read_quantity("fraction", q)
+        if value is None and ratio_code and isinstance(q, dict) and units.quantity_unit(q) is None:
+            value = units.number(q.get("value"))
+        if value is None and isinstance(holder.get("valueString"), str):
+            value, comparator = _fraction_from_text(holder["valueString"])
+        if value is not None:
+            return value, comparator
+    return None, None
+
+
 def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) -> MrdResult:
+    if resource.get("resourceType") == "DiagnosticReport":  # an MRD report: its conclusion or attached text
+        resource = {**resource, "valueString": documents.report_text(resource).text}
     words = " ".join([concept_text(resource.get("code")), notes(resource), concept_text(resource.get("method")),
                       " ".join(concept_text(i) for i in dicts(resource.get("interpretation"))),
                       text_of(get(resource, "specimen", "display"))])
     source = _source(resource)
-    value, comparator = units.read_quantity("fraction", resource.get("valueQuantity"))
-    if value is None and isinstance(resource.get("valueString"), str):
-        value, comparator = _fraction_from_text(resource["valueString"])
+    value, comparator = _mrd_value(resource)
     sensitivity = _sensitivity(resource, words + " " + text_of(resource.get("valueString")))
     method = _mrd_method(resource, words)
     positive = _coded_positive(resource)
+    if positive is None and value is None and isinstance(resource.get("valueString"), str):
+        positive = _written_positive(resource["valueString"])  # "POSITIVE, not quantifiable", "not detected"
     if positive is None and value is not None:
         positive = _at_or_above(value, comparator, _threshold(method, lineage_is_aml))
     return MrdResult(

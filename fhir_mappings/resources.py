@@ -11,6 +11,10 @@ from fhir_mappings.access import as_list, codings, dicts, get, reference_of
 from fhir_mappings.case import Problem
 
 WITHDRAWN = {"entered-in-error", "cancelled"}
+# Contained resources that carry results: lifted into the pool so that each is read like any other resource.
+LIFTED = {"Observation", "DiagnosticReport", "Condition"}
+# DiagnosticReport.status values that are no Observation.status, for a contained Observation without one.
+_REPORT_TO_OBSERVATION_STATUS = {"partial": "preliminary", "appended": "amended"}
 # Higher wins when two results share code and time: a correction supersedes what it corrects.
 STATUS_RANK = {"amended": 4, "corrected": 4, "final": 3, "preliminary": 2, "registered": 1}
 
@@ -22,6 +26,17 @@ class Pool:
     resources: list[dict] = field(default_factory=list)
     by_reference: dict[str, dict] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    lifted: dict[int, dict] = field(default_factory=dict)  # id(contained dict) -> its copy in `resources`
+
+    def replace(self, old: dict, new: dict) -> None:
+        """Put `new` wherever `old` was (a copy read with more context)."""
+        self.resources = [new if r is old else r for r in self.resources]
+        for key, value in list(self.by_reference.items()):
+            if value is old:
+                self.by_reference[key] = new
+        for key, value in list(self.lifted.items()):
+            if value is old:
+                self.lifted[key] = new
 
     def of_type(self, *types: str) -> list[dict]:
         return [r for r in self.resources if r.get("resourceType") in types]
@@ -34,7 +49,7 @@ class Pool:
         if ref.startswith("#"):
             for c in dicts((container or {}).get("contained")):
                 if c.get("id") == ref[1:]:
-                    return c
+                    return self.lifted.get(id(c), c)
             return None
         if ref in self.by_reference:
             return self.by_reference[ref]
@@ -78,12 +93,41 @@ def _add(item: Any, pool: Pool, depth: int, full_url: str | None) -> None:
     if not isinstance(rtype, str) or not rtype:
         pool.problems.append(Problem("an input item has no resourceType; ignored"))
         return
+    if not item.get("id") and full_url and full_url.lower().startswith("urn:uuid:"):
+        item = {**item, "id": full_url[9:]}  # a transaction Bundle names its entries by urn:uuid only
     pool.resources.append(item)
     ref = reference_of(item)
     if item.get("id"):
         pool.by_reference[ref] = item
     if full_url:
         pool.by_reference[full_url] = item
+    try:
+        _lift_contained(item, pool)
+    except Exception:  # a malformed contained list: the container is still read
+        pool.problems.append(Problem("contained resources could not be read; ignored", rtype))
+
+
+def _lift_contained(container: dict, pool: Pool) -> None:
+    """Contained results (a report's Observations sent inside it, "#obs1") join the pool as copies named
+    "<container id>.<id>" that inherit what a contained resource usually leaves to its container: subject, date,
+    status."""
+    if _withdrawn(container):
+        return  # a report entered in error takes its contained results with it
+    for c in dicts(container.get("contained")):
+        rtype, cid = c.get("resourceType"), c.get("id")
+        if not isinstance(rtype, str) or rtype not in LIFTED or not isinstance(cid, str):
+            continue
+        owner = container.get("id") if isinstance(container.get("id"), str) else "contained"
+        copy = {**c, "id": f"{owner}.{cid}"[:64]}
+        for key in ("subject", "effectiveDateTime", "effectivePeriod", "issued"):
+            if key in container and not any(k.startswith(key[:9]) for k in c):
+                copy[key] = container[key]
+        if c.get("resourceType") == "Observation" and not isinstance(c.get("status"), str):
+            status = container.get("status")
+            copy["status"] = _REPORT_TO_OBSERVATION_STATUS.get(status, status) if isinstance(status, str) else "unknown"
+        pool.lifted[id(c)] = copy
+        pool.resources.append(copy)
+        pool.by_reference[reference_of(copy)] = copy
 
 
 def _withdrawn(resource: dict) -> bool:

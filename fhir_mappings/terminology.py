@@ -108,7 +108,21 @@ def iscn_partner(chromosome: str, band: str) -> dict | None:
 
 @lru_cache(maxsize=None)
 def loinc_kinds() -> dict[str, dict]:
-    return {r["code"]: r for r in rows("loinc.csv")}
+    """The first meaning of each LOINC code (most codes have one)."""
+    out: dict[str, dict] = {}
+    for r in rows("loinc.csv"):
+        out.setdefault(r["code"], r)
+    return out
+
+
+@lru_cache(maxsize=None)
+def loinc_meanings() -> dict[str, tuple[dict, ...]]:
+    """Every meaning of each LOINC code: one result may feed several readers (72313-0 is an MRD measurement and
+    evidence of KMT2A::AFF1)."""
+    out: dict[str, tuple[dict, ...]] = {}
+    for r in rows("loinc.csv"):
+        out[r["code"]] = out.get(r["code"], ()) + (r,)
+    return out
 
 
 @lru_cache(maxsize=None)

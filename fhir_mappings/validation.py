@@ -31,13 +31,14 @@ _READ = {
     "Patient": {"id", "gender", "birthDate"},
     "Observation": {"id", "status", "code", "subject", "focus", "issued", "component", "note", "method",
                     "interpretation", "specimen", "dataAbsentReason"},
-    "Condition": {"id", "clinicalStatus", "verificationStatus", "code", "subject", "recordedDate"},
+    "Condition": {"id", "clinicalStatus", "verificationStatus", "code", "subject", "recordedDate", "extension"},
     "MedicationRequest": {"id", "status", "intent", "subject", "authoredOn", "dosageInstruction", "dispenseRequest",
                           "contained"},
     "MedicationStatement": {"id", "status", "subject", "dateAsserted", "contained"},
     "MedicationAdministration": {"id", "status", "subject", "contained"},
     "Medication": {"id", "code", "ingredient"},
-    "DiagnosticReport": {"id", "status", "code", "subject", "issued", "conclusion", "conclusionCode"},
+    "DiagnosticReport": {"id", "status", "code", "subject", "issued", "conclusion", "conclusionCode", "category",
+                         "presentedForm", "result"},
 }
 _READ_PREFIXES = ("value", "effective", "onset", "medication")
 

@@ -11,7 +11,7 @@ import copy
 from typing import Iterable
 
 from cds_service import knowledge
-from cds_service.cards.toolkit import action, card, links_for, override_reason, source_for, suggestion
+from cds_service.cards.toolkit import action, card, links_for, override_reason, source_for, suggestion, within_budget
 from cds_service.orders import on_treatment, policy
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.text import monitoring_lines, monitoring_summary
@@ -57,7 +57,7 @@ def card_for(check: OrderCheck, level: str) -> dict:
         check.summary,
         level,
         source_for(check.sources[0], topic=check.kind),
-        detail="\n\n".join(check.lines),
+        detail="\n\n".join(within_budget(check.lines)),
         suggestions=suggestions,
         override_reasons=offered if level != "info" else [],
         links=links_for(check.sources),
@@ -85,7 +85,7 @@ def monitoring_cards(case: Case) -> list[dict]:
         summary,
         level,
         source_for(found.sources[0], topic="on-treatment-monitoring"),
-        detail="\n\n".join(monitoring_lines(found)),
+        detail="\n\n".join(within_budget(monitoring_lines(found))),
         override_reasons=[_reason(r) for r in reasons],
         links=links_for(found.sources),
         extension={MONITORING_EXTENSION: {"drug": found.drug, "findings": list(found.findings)}},

@@ -1,25 +1,33 @@
-"""kmt2a-patient-view: the chart's KMT2A assessment as a few cards.
+"""kmt2a-patient-view: the chart's KMT2A assessment in cards a clinician reads in ten seconds.
 
-One assessment card (info, carrying the `org.kmt2a-cds.assessment` extension), then at most three focused cards:
-treatment considerations (info), safety cautions (warning) and missing data (warning when it blocks a risk group
-or a safety decision, with draft orders for the tests). A chart without leukemia and without a KMT2A result gets
-no cards: an oncologist opening an unrelated chart expects silence.
+Usually one card: the assessment (info), which leads with the conclusion ("Interfant-06 high risk: KMT2A::AFF1
+B-ALL, 3 months at diagnosis"), then the one to three actions that follow, what it rests on (results by content
+and date), and one line each for a pitfall, what is still needed, a source disagreement that changes the action, or
+chart data that could not be read. Beside it, at most: one warning card for the cautions that need an action now,
+and one warning card for missing data that blocks a risk group or a safety decision, with draft orders.
+Which finding gets which indicator and where it is shown is data: the "patient_view" table of card_policy.json.
+
+Full reasoning, every source and disagreement live in the `org.kmt2a-cds.assessment` extension and on the case
+summary page, not on the card. A chart with no leukemia, or a KMT2A-negative leukemia with nothing KMT2A-relevant to
+act on, gets no card.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
+from cds_service import knowledge
 from cds_service.cards import toolkit as cardkit
 from cds_service.cards.order_cards import monitoring_cards
-from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.smart import case_summary_link
-from cds_service.stratification import assess, blocks_stratification, kb, text
+from cds_service.stratification import assess, kb
+from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
+from cds_service.stratification.engine import NON_BLOCKING
+from cds_service.stratification.text import age
 
 EXTENSION_KEY = "org.kmt2a-cds.assessment"
-TAG_LEGEND = ("Tags: [V] verified in the source, [P] partly verified, [U] unverified (verify before use), "
-              "[SRC] from the seed guideline overview only.")
 SUMMARY_LIMIT = 139  # the spec's "< 140 characters"
 OVERRIDES = (
     cardkit.override_reason("already-addressed", "Already addressed"),
@@ -33,6 +41,11 @@ MISSING_OVERRIDES = (
 )
 
 
+def policy() -> dict:
+    """The patient-view section of the indicator policy table."""
+    return knowledge.load("card_policy.json")["patient_view"]
+
+
 def patient_view(call: HookCall) -> list[dict]:
     case = case_of(call)
     cards = cards_for(assess(case), unavailable=call.unavailable)
@@ -42,34 +55,64 @@ def patient_view(call: HookCall) -> list[dict]:
 
 
 def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[dict]:
+    unavailable = tuple(unavailable)
     if not assessment.disease.has_leukemia:
+        # Silence is right for an unrelated chart, wrong when we could not read whether it is one.
+        unread = [k for k in unavailable if k in policy()["unavailable"]["leukemia_evidence_keys"]]
+        return [unreadable_chart_card(assessment, unread)] if unread else []
+    if not _kmt2a_relevant(assessment):
         return []
-    cards = [assessment_card(assessment, tuple(unavailable))]
-    if assessment.considerations:
-        cards.append(considerations_card(assessment, tuple(unavailable)))
-    safety = [c for c in assessment.cautions if c.safety]
-    if safety:
-        cards.append(cautions_card(safety))
-    if assessment.missing:
-        cards.append(missing_data_card(assessment))
+    unread = _unread_items(assessment, unavailable)  # may be in the chart: named once, never ordered
+    cards = [assessment_card(assessment, unavailable, unread)]
+    urgent = [c for c in assessment.cautions if _caution_policy(c.code)["shown"] == "card"]
+    if urgent:
+        cards.append(cautions_card(assessment, urgent, unread))
+    # a test that resolves an urgent caution is ordered from the caution's card, once
+    resolving = {code for c in urgent for code in _caution_policy(c.code).get("orders", ())}
+    blocking = [m for m in _asked(assessment) if _blocking(m) and m.code not in resolving and m not in unread]
+    if blocking:
+        cards.append(missing_data_card(assessment, blocking))
     return cards
+
+
+def _asked(a: Assessment) -> list[MissingItem]:
+    """The missing data to ask for: not an item whose test is already part of another one's order."""
+    subsumed = policy()["missing_data"]["subsumed_by"]
+    return [m for m in a.missing if subsumed.get(m.code) not in a.missing_data]
+
+
+def _unread_items(a: Assessment, unavailable: tuple[str, ...]) -> list[MissingItem]:
+    """Missing data that an unread prefetch key may hold (WBC when the labs could not be read)."""
+    holds = policy()["unavailable"]["may_hold"]
+    codes = {code for key in unavailable for code in holds.get(key, ())}
+    return [m for m in a.missing if m.code in codes]
+
+
+def _kmt2a_relevant(a: Assessment) -> bool:
+    """A KMT2A-negative leukemia with nothing to act on (no consideration, caution or missing item) is silent."""
+    return a.kmt2a.status != "not-detected" or bool(a.considerations or a.cautions or a.missing)
 
 
 # --- wording helpers -------------------------------------------------------------------------------
 
 
-def _fit(summary: str) -> str:
-    return summary if len(summary) <= SUMMARY_LIMIT else summary[: SUMMARY_LIMIT - 1].rstrip(" ,;:") + "…"
+def _fit(parts: list[str], sep: str = ", ") -> str:
+    """Join `parts`, dropping whole trailing parts (never cutting a word) to stay under the summary limit."""
+    for shown in range(len(parts), 0, -1):
+        text = sep.join(parts[:shown])
+        if len(text) <= SUMMARY_LIMIT:
+            return text
+    return parts[0][:SUMMARY_LIMIT].rsplit(" ", 1)[0]
 
 
-def _listing(lead: str, items: list[str], sep: str) -> str:
+def _listing(lead: str, items: list[str], sep: str = ", ") -> str:
     """`lead` + items, dropping whole items (counted as "+N more") rather than cutting one in half."""
     for shown in range(len(items), 0, -1):
         rest = len(items) - shown
         text = lead + sep.join(items[:shown]) + (f" (+{rest} more)" if rest else "")
         if len(text) <= SUMMARY_LIMIT:
             return text
-    return _fit(lead + items[0]) if items else _fit(lead.rstrip(" :"))
+    return _fit([lead.rstrip(" :")])
 
 
 def _scheme(group: RiskGroup) -> str:
@@ -77,202 +120,282 @@ def _scheme(group: RiskGroup) -> str:
     return f"{entry['label']} {entry['groups'].get(group.group, group.group)}"
 
 
-def _subject(a: Assessment) -> str:
-    """'Infant KMT2A::AFF1 B-ALL', 'Adult KMT2A-amplified B-ALL', 'AML, KMT2A status unknown'."""
-    ages = {"infant": "Infant", "child": "Child", "adult": "Adult"}
-    lineage = a.disease.lineage if a.disease.lineage != "unknown" else "acute leukemia"
+LINEAGE_WORDS = {"unknown": "acute leukemia"}
+MARKERS = {"amplified": "KMT2A-amplified (not rearranged)", "ptd": "KMT2A-PTD (not a rearrangement)",
+           "not-detected": "KMT2A-negative"}
+
+
+def _disease(a: Assessment) -> str:
+    """'KMT2A::AFF1 B-ALL', 'KMT2A-amplified (not rearranged) B-ALL', 'AML, KMT2A status unknown'."""
     k = a.kmt2a
-    marker = {
-        "rearranged": k.fusion or (f"KMT2A::{k.partner}" if k.partner else "KMT2A-r"),
-        "amplified": "KMT2A-amplified",
-        "ptd": "KMT2A-PTD",
-        "not-detected": "KMT2A-germline",
-    }.get(k.status)
-    words = [ages.get(a.patient.age_group, ""), marker or "", lineage]
-    subject = " ".join(w for w in words if w)
+    lineage = LINEAGE_WORDS.get(a.disease.lineage, a.disease.lineage)
+    if k.status == "rearranged":
+        marker = k.fusion or (f"KMT2A::{k.partner}" if k.partner else "KMT2A-r (partner unknown)")
+    else:
+        marker = MARKERS.get(k.status)
+    disease = f"{marker} {lineage}" if marker else f"{lineage}, KMT2A status unknown"
     if a.disease.setting == "relapsed-refractory":
-        # "Relapsed/refractory infant ..." but never "kMT2A::AFF1": only the age word is lower-cased.
-        age_word = ages.get(a.patient.age_group)
-        subject = f"Relapsed/refractory {age_word.lower() + subject[len(age_word):] if age_word else subject}"
-    if marker is None:
-        subject += ", KMT2A status unknown"
-    return subject
+        disease = f"relapsed/refractory {disease}"
+    if a.disease.therapy_related:
+        disease = f"therapy-related {disease}"
+    return disease
 
 
-def _cite(keys: Iterable[str]) -> str:
-    return kb.cite(keys)
+def _age(a: Assessment) -> str | None:
+    p = a.patient
+    if p.age_at_diagnosis_days is not None:
+        return f"{age(p.age_at_diagnosis_days)} at diagnosis"
+    if p.age_days is not None:
+        return f"age {age(p.age_days)}"
+    return {"infant": "infant", "child": "child", "adult": "adult"}.get(p.age_group)
 
 
-def _rule_tag(label: str) -> str:
-    """The verification tag of the rule as a whole ("[U]" when its thresholds are unverified)."""
-    return f"[{kb.rule_meta(label.rsplit(' v', 1)[0])['tag']}]"
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = None) -> str:
+    """One short phrase with a link: '[FDA label](https://...)'; 'expert overview' when no primary source is cited.
+    A source without a short name shows the claim's evidence level ("guideline"). An unverified claim says so."""
+    key = _primary(keys)
+    if key is None:
+        return ""
+    names = policy()["evidence_names"]
+    entry = knowledge.source(key)
+    name = names.get(key) or policy()["evidence_levels"].get(level or "") or entry["label"].split(",")[0][:40]
+    phrase = f"[{name}]({entry['url']})" if entry.get("url") else name
+    return phrase + (", unverified" if tag == "U" else "")
+
+
+def _primary(keys: Iterable[str]) -> str | None:
+    """The first cited source a reader can open (the seed overview only when nothing else is cited)."""
+    keys = list(dict.fromkeys(keys))
+    return next((k for k in keys if k != "SRC" and knowledge.source(k).get("url")), keys[0] if keys else None)
+
+
+def _claim_tag(entry: dict, claim: object) -> str | None:
+    """The claim's own tag (issue 10 puts it on the assessment; until then, the knowledge entry's)."""
+    return getattr(claim, "tag", None) or entry.get("tag")
 
 
 # --- the assessment card ---------------------------------------------------------------------------
 
 
-def assessment_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
+def assessment_card(a: Assessment, unavailable: tuple[str, ...] = (), unread: list[MissingItem] = ()) -> dict:
+    disease = _disease(a)
+    facts = [p for p in (_age(a),) if p]
     needs = _risk_group_needs(a)
-    if a.risk_groups:
-        summary = f"{_subject(a)}: " + "; ".join(_scheme(g) for g in a.risk_groups)
+    if a.risk_groups and a.disease.setting == "relapsed-refractory":
+        # at relapse the relapse leads; the group assigned at diagnosis is history
+        dx_age = f" ({age(a.patient.age_at_diagnosis_days)})" if a.patient.age_at_diagnosis_days is not None else ""
+        summary = _fit([f"{_capital(disease)}: {'; '.join(map(_scheme, a.risk_groups))} at diagnosis{dx_age}"])
+    elif a.risk_groups:
+        summary = _fit(["; ".join(map(_scheme, a.risk_groups)) + ": " + disease, *facts])
     elif needs:
-        summary = _listing(f"{_subject(a)}: risk group needs ", [_short(m) for m in needs], ", ")
+        summary = _listing(f"{_capital(disease)}: risk group needs ", [_short(m) for m in needs])
     else:
-        summary = f"{_subject(a)}: no KMT2A risk scheme applies"
+        summary = _fit([f"{_capital(disease)}: no KMT2A risk scheme applies", *facts])
+    pending = [m for m in _asked(a) if not _blocking(m) and m not in unread]
     keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
     return cardkit.card(
-        _fit(summary),
-        "info",
-        cardkit.source_for(keys[0], "risk-stratification"),
-        detail=_assessment_detail(a, unavailable),
-        links=[*cardkit.links_for(keys), *filter(None, [case_summary_link()])],
+        summary,
+        policy()["assessment"]["indicator"],
+        _source(keys, "risk-stratification"),
+        detail=_assessment_detail(a, unavailable, pending, list(unread)),
+        suggestions=_orders(a, pending),
+        selection_behavior="any",
+        override_reasons=OVERRIDES,
+        links=[link for link in [case_summary_link()] if link],  # the full reasoning: the case summary app
         extension={EXTENSION_KEY: a.to_json()},
     )
 
 
-def _assessment_detail(a: Assessment, unavailable: tuple[str, ...]) -> str:
-    lines = ["### Risk stratification"]
-    for g in a.risk_groups:
-        lines.append(f"**{_scheme(g)}** (`{g.scheme}` = `{g.group}`), decided from:")
-        lines += [f"- {b}" for b in g.basis]
-        lines.append(f"- Rule `{g.rule}` {_rule_tag(g.rule)}; sources: {_cite(g.sources)}")
-        if g.would_change:
-            lines.append(f"- What would change it: {g.would_change}")
-        lines.append("")
-    if not a.risk_groups:
-        lines.append("No risk group was assigned.")
-        needs = _risk_group_needs(a)
-        if needs:
-            lines.append("It needs: " + ", ".join(m.label for m in needs) + " (see the missing-data card).")
-        lines.append("")
-    lines.append("### KMT2A")
-    lines.append(_kmt2a_line(a))
-    if a.kmt2a.evidence:
-        lines += [f"- {s}" for s in dict.fromkeys(a.kmt2a.evidence)]
-    lines.append("")
-    lines.append("### Patient")
-    lines.append(_patient_line(a))
-    if a.disagreements:
-        lines += ["", "### Where sources disagree"]
-        lines += [f"- {d}" for d in a.disagreements]
-    if unavailable:
-        lines += ["", f"Some chart data could not be retrieved ({', '.join(unavailable)}): this assessment may be incomplete."]
-    lines += ["", f"Rules applied: {', '.join(a.rules_applied) or 'none'}. Knowledge version {a.knowledge_version}.", TAG_LEGEND]
-    return "\n".join(lines).strip()
+def _source(keys: list[str], topic: str) -> dict:
+    """The card's source: the service and the short name of its main source, linked."""
+    key = _primary(keys) or "SRC"
+    label = f"{cardkit.SERVICE_LABEL} · {policy()['evidence_names'].get(key, knowledge.source(key)['label'])}"
+    return cardkit.source_for(key, topic) | {"label": label[:200]}
 
 
-def _kmt2a_line(a: Assessment) -> str:
-    k = a.kmt2a
-    if k.status == "rearranged":
-        partner = f", partner {k.partner}" if k.partner else ", partner not identified"
-        return f"Rearranged{partner}{f' ({k.fusion})' if k.fusion else ''}. Based on:"
-    if k.status == "amplified":
-        copies = ""
-        if k.copy_number:
-            upper = f"-{k.copy_number_high:g}" if k.copy_number_high and k.copy_number_high != k.copy_number else ""
-            copies = f" ({k.copy_number:g}{upper} copies)"
-        return f"Amplified{copies}: not a rearrangement. Based on:"
-    if k.status == "ptd":
-        return "Partial tandem duplication: not a rearrangement. Based on:"
-    if k.status == "not-detected":
-        return "No KMT2A alteration detected (germline). Based on:"
-    return "Status unknown: not tested, not readable, or results conflict." + (" Results seen:" if k.evidence else "")
+def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: list[MissingItem],
+                       unread: list[MissingItem]) -> str:
+    """The blocks in reading order; over the word budget, the least needed go first (all of them stay in the
+    extension and on the case summary page): the other considerations, what is still needed (its orders stay
+    as suggestions), the disagreement, the notes, then the third and second action. The first action, the basis,
+    the disease-status reading and unread data always stay."""
+    blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "status": _disease_status(a),
+              "notes": _notes(a), "still-needed": _still_needed(a, pending), "unread": _unread(a, unavailable, unread),
+              "disagreement": _disagreement(a)}
+    for droppable in (None, "also", "still-needed", "disagreement", "notes", "action 3", "action 2"):
+        blocks.pop(droppable, None)
+        if droppable and droppable.startswith("action"):  # last resort: fewer actions, the first always stays
+            blocks["actions"] = _actions(a, int(droppable[-1]) - 1)
+        detail = "\n\n".join(b for b in blocks.values() if b)
+        if cardkit.words(detail) <= cardkit.budget()["words_per_card"]:
+            break
+    return detail
 
 
-# The contract has no "in remission" setting; say which way it was read, since a second remission is not first-line.
-IN_REMISSION_NOTE = (" (the chart says in remission: read as first-line therapy; if this is a remission after relapse, "
-                     "the first-line considerations do not apply)")
-
-UNKNOWN_STATUS_NOTE = (" (no disease status in the chart: the first-line considerations assume newly diagnosed disease; "
-                       "a relapse would change them)")
+def _ranked(a: Assessment) -> list[Consideration]:
+    order = policy()["considerations"]["order"]
+    return sorted(a.considerations, key=lambda c: order.index(c.code) if c.code in order else len(order))
 
 
-def _patient_line(a: Assessment) -> str:
-    p, d = a.patient, a.disease
-    parts = [f"age group {p.age_group}"]
-    parts.append(f"diagnosed {d.diagnosis_date.isoformat()}" if d.diagnosis_date else "diagnosis date unknown")
-    if p.age_at_diagnosis_days is not None:
-        parts.append(f"age at diagnosis {text.age(p.age_at_diagnosis_days)}")
-    if p.age_days is not None:
-        parts.append(f"current age {text.age(p.age_days)}")
-    parts.append(f"lineage {d.lineage}")
-    notes = {"in-remission": IN_REMISSION_NOTE, "unknown": UNKNOWN_STATUS_NOTE}
-    parts.append(f"setting {d.setting}" + notes.get(d.chart_status, ""))
-    if d.therapy_related:
-        parts.append("therapy-related")
-    if p.weight_kg is not None:
-        parts.append(f"weight {p.weight_kg:g} kg")
-    if p.bsa_m2 is not None:
-        parts.append(f"BSA {p.bsa_m2:g} m2")
-    return "; ".join(parts) + "."
+def _consideration_label(a: Assessment, c: Consideration) -> str:
+    """The consideration's label, or the caution that qualifies it ("Revumenib off-label under 1 year")."""
+    qualifiers = [kb.caution(q.code)["label"] for q in a.cautions
+                  if _caution_policy(q.code)["shown"] == "label" and _qualifies(q, c)]
+    label = qualifiers[0] if qualifiers else kb.consideration(c.code)["label"]
+    return {"avoid": f"Avoid: {label}", "info": f"{label} (for information)"}.get(c.strength, label)
 
 
-# --- focused cards ---------------------------------------------------------------------------------
+def _qualifies(caution: Caution, c: Consideration) -> bool:
+    """A caution folded into a consideration's line (the off-label age qualifies the revumenib line)."""
+    return _caution_policy(caution.code).get("qualifies") == c.code
 
 
-OFF_LABEL_CODES = {"menin-inhibitor"}
+def _actions(a: Assessment, count: int | None = None) -> str:
+    """The first `count` considerations (the table's 'actions_shown' by default), each with its evidence."""
+    if not a.considerations:
+        return ""
+    shown = _ranked(a)[: count or policy()["considerations"]["actions_shown"]]
+    lines = ["**Consider**"] if all(c.strength == "consider" for c in shown) else []
+    cited = set()
+    for c in shown:
+        entry = kb.consideration(c.code)
+        evidence = _evidence(c.citations, _claim_tag(entry, c), getattr(c, "evidence", None))
+        repeat = evidence in cited  # the same source three times over is noise: cite it at its first line
+        cited.add(evidence)
+        lines.append(f"- {_consideration_label(a, c)}{f' — {evidence}' if evidence and not repeat else ''}")
+    return "\n".join(lines)
 
 
-def _off_label(a: Assessment) -> bool:
-    return any(c.code == "menin-inhibitor-off-label-age" for c in a.cautions)
+def _also(a: Assessment) -> str:
+    """The considerations beyond the actions shown, by name."""
+    rest = [kb.consideration(c.code)["label"] for c in _ranked(a)[policy()["considerations"]["actions_shown"]:]]
+    return "Also: " + "; ".join(rest) + "." if rest else ""
 
 
-def _short(m: MissingItem) -> str:
-    return kb.missing_data(m.code).get("short", m.label)
+def _basis(a: Assessment) -> str:
+    """What the risk groups rest on, once: the basis lines of every group, without repeats (the age at diagnosis
+    is already in the summary)."""
+    dx_days = a.patient.age_at_diagnosis_days
+    said = f"age at diagnosis {age(dx_days)}" if dx_days is not None else None
+    # two groups often rest on the same results: each part once
+    lines = [p for p in dict.fromkeys(p for g in a.risk_groups for b in g.basis for p in b.split("; ")) if p != said]
+    if lines:
+        return f"Based on: {'; '.join(lines)}."
+    if a.kmt2a.results:
+        return f"KMT2A results: {'; '.join(a.kmt2a.results)}."
+    return "No KMT2A result in the chart."
 
 
-def _consideration_line(c: Consideration) -> str:
-    entry = kb.consideration(c.code)
-    strength = {"consider": "consider", "avoid": "avoid", "info": "for information"}[c.strength]
-    note = f" {c.note}" if c.note else ""
-    return f"- **{entry['label']}** ({strength}, `{c.code}`): {c.text}{note} Sources: {_cite(c.citations)}."
+def _notes(a: Assessment) -> str:
+    notes = [c for c in a.cautions if _caution_policy(c.code)["shown"] == "note"]
+    if not notes:
+        return ""
+    parts = []
+    for c in notes:
+        entry = kb.caution(c.code)
+        evidence = _evidence(entry["sources"], _claim_tag(entry, c))
+        parts.append(f"{entry['label']}{f' — {evidence}' if evidence else ''}")
+    return "**Note:** " + "; ".join(parts) + "."
 
 
-def _unchecked_medications(a: Assessment, unavailable: tuple[str, ...]) -> list[str]:
-    """A menin-inhibitor dose computed without the medication lists may miss a strong CYP3A4 inhibitor."""
-    lists = [key for key in unavailable if key.lower().startswith("medication")]
-    if not lists or a.consideration("menin-inhibitor") is None:
-        return []
-    return [f"**Medication lists could not be retrieved ({', '.join(lists)}):** the revumenib dose below assumes no "
-            "strong CYP3A4 inhibitor. Check the current medications before ordering.", ""]
+def _disease_status(a: Assessment) -> str:
+    """How the chart's disease status was read, when that decides which considerations apply."""
+    read_as = policy()["chart_status_notes"].get(a.disease.chart_status) if a.considerations else None
+    if not read_as or a.disease.setting == "relapsed-refractory":
+        return ""
+    return f"**Disease status:** {read_as}"
 
 
-def considerations_card(a: Assessment, unavailable: tuple[str, ...] = ()) -> dict:
-    labels = [kb.consideration(c.code)["label"] + (" (off-label)" if c.code in OFF_LABEL_CODES and _off_label(a) else "")
-              for c in a.considerations]
-    summary = _listing("Consider: ", labels, "; ")
-    detail = ["### Treatment considerations", *_unchecked_medications(a, unavailable),
-              *map(_consideration_line, a.considerations), "", TAG_LEGEND]
-    if a.disagreements:
-        detail += ["", "Where sources disagree, the wording is 'consider': see the assessment card."]
-    keys = [k for c in a.considerations for k in c.citations]
+def _still_needed(a: Assessment, pending: list[MissingItem]) -> str:
+    """One line for what is still needed, leaving out what an action already asks for ("Confirm the fusion
+    partner"); its order stays a suggestion."""
+    actions = " ".join(kb.consideration(c.code)["label"].lower() for c in a.considerations)
+    pending = [m for m in pending if _short(m).lower() not in actions]
+    if not pending:
+        return ""
+    items = [f"{_short(m)} (for {_block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]
+    return "**Still needed:** " + "; ".join(items) + "."
+
+
+def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingItem]) -> str:
+    """Data the EHR could not give, said once; the missing items it may hold are named, not ordered."""
+    if not unavailable:
+        return ""
+    names = policy()["unavailable"]["names"]
+    what = ", ".join(dict.fromkeys(names.get(k, "some chart data") for k in unavailable))
+    line = f"**Could not read {what} from the EHR:** this assessment may be incomplete"
+    if unread:
+        line += f"; {', '.join(_short(m) for m in unread)} may be recorded there"
+    if a.consideration("menin-inhibitor") and any(k.lower().startswith("medication") for k in unavailable):
+        line += "; " + policy()["unavailable"]["medications_unread"]  # the dose assumed no strong inhibitor
+    return line + ". Reopen the chart to retry."
+
+
+def _disagreement(a: Assessment) -> str:
+    """One line, once, and only for a disagreement that changes what the clinician does."""
+    table = policy()["disagreements"]
+    by_text = {entry["text"]: key for key, entry in kb.section("disagreements").items()}
+    for text in a.disagreements:
+        entry = table.get(by_text.get(text, ""), {})
+        if entry.get("changes_action"):
+            return f"**Sources differ:** {entry['line']}"
+    return ""
+
+
+# --- the unreadable chart --------------------------------------------------------------------------
+
+
+def unreadable_chart_card(a: Assessment, unread: list[str]) -> dict:
+    """Instead of silence: the chart may hold a leukemia we could not see. It carries the (partial) assessment,
+    as every non-empty patient-view response does (contract)."""
+    names = policy()["unavailable"]["names"]
+    what = ", ".join(dict.fromkeys(names.get(k, "some chart data") for k in unread))
     return cardkit.card(
-        _fit(summary),
-        "info",
-        cardkit.source_for(a.considerations[0].citations[0], "treatment-considerations"),
-        detail="\n".join(detail),
-        links=cardkit.links_for(keys),
-        override_reasons=OVERRIDES,
+        _fit([f"KMT2A check not done: could not read {what} from the EHR"]),
+        policy()["unavailable"]["indicator"],
+        _source(["SRC"], "data-unavailable"),
+        detail="Reopen the chart to retry. If this persists, tell the CDS team: the EHR did not return these data.",
+        extension={EXTENSION_KEY: a.to_json()},
     )
 
 
-def _caution_line(c: Caution) -> str:
-    entry = kb.caution(c.code)
-    return f"- **{entry['label']}** (`{c.code}`): {c.text} Sources: {_cite(entry['sources'])}."
+# --- cautions that need an action now ---------------------------------------------------------------
 
 
-def cautions_card(cautions: list[Caution]) -> dict:
-    first = kb.caution(cautions[0].code)["label"]
-    more = f" (+{len(cautions) - 1} more)" if len(cautions) > 1 else ""
+def _caution_policy(code: str) -> dict:
+    """The table's entry for a caution; one the table does not list is a note, never a warning by default."""
+    return policy()["cautions"].get(code, {"indicator": "info", "shown": "note"})
+
+
+def cautions_card(a: Assessment, cautions: list[Caution], unread: list[MissingItem] = ()) -> dict:
+    labels = [kb.caution(c.code)["label"] for c in cautions]
+    paragraphs = []
+    for c in cautions:
+        entry = kb.caution(c.code)
+        evidence = _evidence(entry["sources"], _claim_tag(entry, c))
+        paragraphs.append(f"{entry['text']}{f' — {evidence}' if evidence else ''}")
+        if c.code == "kmt2a-evidence-conflict" and a.kmt2a.results:
+            paragraphs.append("Results: " + "; ".join(a.kmt2a.results) + ".")
     keys = [k for c in cautions for k in kb.caution(c.code)["sources"]]
+    level = "warning" if any(_caution_policy(c.code)["indicator"] == "warning" for c in cautions) else "info"
+    resolving = {code for c in cautions for code in _caution_policy(c.code).get("orders", ())}
+    tests = [m for m in a.missing if m.code in resolving and m not in unread]
     return cardkit.card(
-        _fit(f"Caution: {first}{more}"),
-        "warning",
-        cardkit.source_for(keys[0], "safety-caution"),
-        detail="\n".join(["### Safety cautions", *map(_caution_line, cautions)]),
-        links=cardkit.links_for(keys),
+        _listing("", labels, "; "),
+        level,
+        _source(keys, "safety-caution"),
+        detail="\n\n".join(paragraphs),
+        suggestions=_orders(a, tests),
+        selection_behavior="any",
         override_reasons=OVERRIDES,
     )
+
+
+# --- missing data ----------------------------------------------------------------------------------
 
 
 BLOCK_LABELS = {
@@ -291,15 +414,35 @@ STRATIFICATION_BLOCKS = {"kmt2a-schemes", "age", "lineage"}
 
 def _block_label(block: str) -> str:
     schemes = kb.section("schemes")
-    return schemes[block]["label"] if block in schemes else BLOCK_LABELS.get(block, block)
+    return schemes[block]["label"] if block in schemes else BLOCK_LABELS.get(block, block.replace("-", " "))
 
 
-def _missing_line(m: MissingItem) -> str:
-    blocks = list(dict.fromkeys(_block_label(b) for b in m.blocks))
-    why = f" Needed for: {', '.join(blocks)}." if blocks else ""
-    order = f" To order: {m.order['text']}." if m.order else " Record it in the chart."
-    note = f" {m.note}" if m.note else ""
-    return f"- **{m.label}** (`{m.code}`).{note}{why}{order}"
+def _short(m: MissingItem) -> str:
+    return kb.missing_data(m.code).get("short", m.label)
+
+
+def _blocking(m: MissingItem) -> bool:
+    """Blocks a risk group or a safety decision due now (the engine's NON_BLOCKING are for later steps)."""
+    return bool(set(m.blocks) - NON_BLOCKING)
+
+
+def _blocks_a_risk_group(m: MissingItem) -> bool:
+    schemes = kb.section("schemes")
+    return any(b in schemes or b in STRATIFICATION_BLOCKS for b in m.blocks)
+
+
+def _risk_group_needs(a: Assessment) -> list[MissingItem]:
+    """What keeps a risk group from being assigned (not what a drug dose or start needs)."""
+    return [m for m in a.missing if _blocks_a_risk_group(m)]
+
+
+def _order_label(m: MissingItem) -> str:
+    """A whole sentence that fits a button: the table's label, else 'Order <the test>' when short enough."""
+    labels = policy()["missing_data"]["order_labels"]
+    if m.code in labels:
+        return labels[m.code]
+    text = f"Order {m.order['text']}"
+    return text if len(text) <= cardkit.budget()["suggestion_label_chars"] else f"Order the {_short(m)} test"
 
 
 def _service_request(m: MissingItem, patient: str | None) -> dict:
@@ -318,44 +461,36 @@ def _service_request(m: MissingItem, patient: str | None) -> dict:
     return resource
 
 
-def _missing_source(items: Iterable[MissingItem]) -> str:
-    keys = [k for m in items for k in kb.missing_data(m.code).get("sources", ())]
-    return keys[0] if keys else "SRC"
-
-
-def _blocks_a_risk_group(m: MissingItem) -> bool:
-    schemes = kb.section("schemes")
-    return any(b in schemes or b in STRATIFICATION_BLOCKS for b in m.blocks)
-
-
-def _risk_group_needs(a: Assessment) -> list[MissingItem]:
-    """What keeps a risk group from being assigned (not what a drug dose or start needs)."""
-    return [m for m in a.missing if _blocks_a_risk_group(m)]
-
-
-def missing_data_card(a: Assessment) -> dict:
-    blocking = blocks_stratification(a)
-    stratifying = bool(_risk_group_needs(a))
-    lead = "Missing for risk stratification: " if stratifying else "Missing for a treatment decision: "
-    summary = _listing(lead if blocking else "Still needed: ", [_short(m) for m in a.missing], ", ")
-    suggestions = [
+def _orders(a: Assessment, items: list[MissingItem]) -> list[dict]:
+    return [
         cardkit.suggestion(
-            f"Order {m.order['text']}"[:80],
+            _order_label(m),
             [cardkit.action("create", f"Draft order: {m.order['text']}", _service_request(m, a.patient_reference))],
-            is_recommended=bool(set(m.blocks)) or None,
+            is_recommended=_blocking(m) or None,
         )
-        for m in a.missing
+        for m in items
         if m.order
     ]
-    detail = ["### Missing data", *map(_missing_line, a.missing)]
-    if blocking:
-        detail += ["", "No risk group or safety decision is given where these are missing; nothing is guessed."]
+
+
+def _missing_line(m: MissingItem) -> str:
+    blocks = list(dict.fromkeys(_block_label(b) for b in m.blocks if b not in NON_BLOCKING))
+    why = f": needed for {', '.join(blocks)}" if blocks else ""
+    note = f" {m.note}" if m.note else ""
+    return f"- **{_capital(_short(m))}**{why}.{note}"
+
+
+def missing_data_card(a: Assessment, blocking: list[MissingItem]) -> dict:
+    lead = "Missing for risk stratification: " if _risk_group_needs(a) else "Missing for a treatment decision: "
+    keys = [k for m in blocking for k in kb.missing_data(m.code).get("sources", ())] or ["SRC"]
+    detail = [*map(_missing_line, blocking), "", "No risk group or safety decision is given without these."]
     return cardkit.card(
-        _fit(summary),
-        "warning" if blocking else "info",
-        cardkit.source_for(_missing_source(a.missing), "missing-data"),
+        _listing(lead, [_short(m) for m in blocking]),
+        policy()["missing_data"]["blocking"],
+        _source(keys, "missing-data"),
         detail="\n".join(detail),
-        suggestions=suggestions,
+        suggestions=_orders(a, blocking),
         selection_behavior="any",
         override_reasons=MISSING_OVERRIDES,
     )
+

@@ -6,25 +6,23 @@ values in a response. Cards and suggestions always get a uuid so that feedback c
 
 from __future__ import annotations
 
+import re
 import uuid
-from typing import Any, Iterable
+from typing import Iterable
 
 from cds_service import knowledge
+from cds_service.hooks.protocol import without_empty
 
 OVERRIDE_REASON_SYSTEM = "https://kmt2a-cds.org/CodeSystem/override-reason"
 CARD_TOPIC_SYSTEM = "https://kmt2a-cds.org/CodeSystem/card-topic"
 SERVICE_LABEL = "kmt2a-cds"
 
 
-def _compact(mapping: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in mapping.items() if v is not None and v != "" and v != [] and v != {}}
-
-
 def source_for(key: str, topic: str | None = None) -> dict:
     """The card `source` for a knowledge source key ("S9"), with an optional topic code."""
     entry = knowledge.source(key)
-    topic_coding = _compact({"system": CARD_TOPIC_SYSTEM, "code": topic, "display": topic}) if topic else None
-    return _compact({"label": f"{SERVICE_LABEL}: {entry['label']}"[:200], "url": entry.get("url"), "topic": topic_coding})
+    topic_coding = without_empty({"system": CARD_TOPIC_SYSTEM, "code": topic, "display": topic}) if topic else None
+    return without_empty({"label": f"{SERVICE_LABEL}: {entry['label']}"[:200], "url": entry.get("url"), "topic": topic_coding})
 
 
 def links_for(keys: Iterable[str]) -> list[dict]:
@@ -45,11 +43,11 @@ def override_reason(code: str, display: str, system: str = OVERRIDE_REASON_SYSTE
 
 def action(kind: str, description: str, resource: dict | None = None, resource_id: str | None = None) -> dict:
     """A suggestion action: kind is "create", "update" or "delete" (delete names resource_id only)."""
-    return _compact({"type": kind, "description": description, "resource": resource, "resourceId": resource_id})
+    return without_empty({"type": kind, "description": description, "resource": resource, "resourceId": resource_id})
 
 
 def suggestion(label: str, actions: Iterable[dict] = (), is_recommended: bool | None = None) -> dict:
-    return _compact(
+    return without_empty(
         {"label": label, "uuid": str(uuid.uuid4()), "isRecommended": is_recommended, "actions": list(actions)}
     )
 
@@ -68,7 +66,7 @@ def card(
 ) -> dict:
     """A CDS card. `selectionBehavior` is emitted only when there are suggestions, as the spec requires."""
     suggestions = list(suggestions)
-    return _compact(
+    return without_empty(
         {
             "uuid": str(uuid.uuid4()),
             "summary": summary,
@@ -82,3 +80,24 @@ def card(
             "extension": extension,
         }
     )
+
+
+def budget() -> dict:
+    """What one card and one response may show (words, cards, label length): card_policy.json "budget"."""
+    return knowledge.load("card_policy.json")["budget"]
+
+
+def words(markdown: str) -> int:
+    """Words as the reader sees them: link targets, emphasis marks and list bullets are not words."""
+    visible = re.sub(r"\]\([^)]*\)", "]", markdown).replace("**", "")
+    return len(re.sub(r"(?m)^- ", "", visible).split())
+
+
+def within_budget(lines: Iterable[str]) -> list[str]:
+    """`lines` (most important first) cut to the card's word budget: the first always stays, a later line is
+    left out when it does not fit (the structured result keeps everything)."""
+    kept, limit = [], budget()["words_per_card"]
+    for line in lines:
+        if not kept or words("\n\n".join(kept + [line])) <= limit:
+            kept.append(line)
+    return kept

@@ -161,6 +161,11 @@ def check_feedback(body: Any) -> None:
 ALLOWED_EMPTY = {"cards"}  # the only place the spec allows an empty value: `{"cards": []}`
 
 
+def without_empty(mapping: dict[str, Any]) -> dict[str, Any]:
+    """`mapping` without the keys CDS Hooks forbids a value for: null, "", [] and {}."""
+    return {k: v for k, v in mapping.items() if v is not None and v != "" and v != [] and v != {}}
+
+
 def empty_values(value: Any, path: str = "") -> list[str]:
     """Paths of null or empty ("" [] {}) values anywhere below `value` (extensions included)."""
     found = []

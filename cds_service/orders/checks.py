@@ -17,9 +17,10 @@ from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.gemtuzumab_check import check_gemtuzumab
 from cds_service.orders.revumenib_check import check_revumenib, qt_level
-from cds_service.orders.text import (fmt, frequency_words, interaction_says, reason_text, short_reason, ziftomenib_lines,
+from cds_service.orders.text import (frequency_words, interaction_says, reason_text, short_reason, ziftomenib_lines,
                                      ziftomenib_summary)
 from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus
+from cds_service.stratification.text import number
 
 
 def rules() -> dict:
@@ -97,7 +98,7 @@ def _shown_once_daily(ordered) -> str:
     if ordered is None or ordered.mg is None:
         return ""
     per_day = ordered.doses_per_day or 1
-    return f"{revumenib.fmt(ordered.mg)} mg" + (f" x {per_day:g} a day" if per_day != 1 else " once daily")
+    return f"{number(ordered.mg)} mg" + (f" x {per_day:g} a day" if per_day != 1 else " once daily")
 
 
 def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tuple[str, list[str], list, object]:
@@ -121,7 +122,7 @@ def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tu
     capsule = entry["capsule_strengths_mg"]["values"][0]
     if ordered.mg % capsule:
         findings.append("dose-not-dispensable")
-        notes.append(("not-whole-capsules", {"mg": revumenib.fmt(ordered.mg), "capsule": revumenib.fmt(capsule)}))
+        notes.append(("not-whole-capsules", {"mg": number(ordered.mg), "capsule": number(capsule)}))
     if not ordered.doses_per_day:
         notes.append(("no-schedule", {}))
     return verdict, findings, notes, ordered
@@ -159,7 +160,7 @@ def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderChe
         reduced = revumenib.expected_dose(case, extra_inhibitors=[name])
         already = [other for other in revumenib.strong_cyp3a4_inhibitors(case) if other != name]
         if reduced.value is not None:
-            values.update(dose=f"{fmt(reduced.value)} mg {frequency_words(reduced.frequency)}", basis=reduced.basis,
+            values.update(dose=f"{number(reduced.value)} mg {frequency_words(reduced.frequency)}", basis=reduced.basis,
                           already=", ".join(already))
         if reduced.value is not None and already:
             # e.g. an azole switch: the revumenib dose should already be the reduced one, not be reduced again

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cds_service.stratification import menin_inhibitors as revumenib
 from fhir_mappings.case import Case, DraftMedicationOrder
+from cds_service.stratification.text import number
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,12 @@ def ordered_dose(case: Case, order: DraftMedicationOrder) -> OrderedDose | None:
         if case.bsa is None:
             return OrderedDose(mg=None, missing_data=("height",) if case.weight else ("weight", "height"), **common)
         bsa = revumenib.dosing_bsa(case)
-        return OrderedDose(mg=dose.value * bsa, note=f"{revumenib.fmt(dose.value)} mg/m2 x {revumenib.fmt(bsa)} m2", **common)
+        return OrderedDose(mg=dose.value * bsa, note=f"{number(dose.value)} mg/m2 x {number(bsa)} m2", **common)
     if dose.unit == "mg/kg":
         if case.weight is None:
             return OrderedDose(mg=None, missing_data=("weight",), **common)
         return OrderedDose(mg=dose.value * case.weight.value,
-                           note=f"{revumenib.fmt(dose.value)} mg/kg x {revumenib.fmt(case.weight.value)} kg", **common)
+                           note=f"{number(dose.value)} mg/kg x {number(case.weight.value)} kg", **common)
     return OrderedDose(mg=None, **common)  # tablets of an unstated strength
 
 

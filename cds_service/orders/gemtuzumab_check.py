@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from cds_service import knowledge
 from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
-from cds_service.orders.text import fmt as _fmt, gemtuzumab_lines, gemtuzumab_summary
+from cds_service.orders.text import gemtuzumab_lines, gemtuzumab_summary
+from cds_service.stratification.text import number
 from cds_service.stratification import menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage
 
@@ -72,17 +73,17 @@ def regimen_doses(case: Case, regimen: dict) -> list[RegimenDose] | None:
         if case.weight is None:
             return None
         mg = below["mg_kg"] * case.weight.value
-        return [RegimenDose(regimen, round(mg, 2), f"{_fmt(below['mg_kg'])} mg/kg x {_fmt(case.weight.value)} kg "
-                                                    f"(BSA {_fmt(bsa)} m2 is under {_fmt(below['bsa_m2'])} m2)")]
+        return [RegimenDose(regimen, round(mg, 2), f"{number(below['mg_kg'])} mg/kg x {number(case.weight.value)} kg "
+                                                    f"(BSA {number(bsa)} m2 is under {number(below['bsa_m2'])} m2)")]
     per_m2 = [regimen["per_dose_mg_m2"]]
     if regimen["code"] == "adult-newly-diagnosed-single-agent-induction":
         per_m2 = [6, 3, 2]  # day 1, day 8, continuation: in the regimen's quoted text
     out = []
     for value in per_m2:
         mg = value * bsa
-        basis = f"{_fmt(value)} mg/m2 x {_fmt(bsa)} m2 = {_fmt(mg)} mg"
+        basis = f"{number(value)} mg/m2 x {number(bsa)} m2 = {number(mg)} mg"
         if regimen.get("cap_mg") is not None and mg > regimen["cap_mg"]:
-            mg, basis = regimen["cap_mg"], basis + f", capped at {_fmt(vial)} mg"
+            mg, basis = regimen["cap_mg"], basis + f", capped at {number(vial)} mg"
         out.append(RegimenDose(regimen, round(mg, 2), basis))
     return out
 
@@ -160,7 +161,7 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
         out.note("bsa-missing")
         return "cannot-check", ordered.as_contract(), None
     tolerance = table()["dose_tolerance_fraction"]["value"]
-    shown = f"{_fmt(ordered.mg)} mg" + (f" ({ordered.note})" if ordered.note else "")
+    shown = f"{number(ordered.mg)} mg" + (f" ({ordered.note})" if ordered.note else "")
     matched = [d for d in options if abs(ordered.mg - d.mg) <= tolerance * d.mg + 1e-9]
     highest = max(options, key=lambda d: d.mg)
     verdict = "ok"
@@ -170,14 +171,14 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
     elif ordered.mg > highest.mg * (1 + tolerance):
         verdict = "dose-too-high"
         out.findings.append("dose-too-high")
-        out.note("overdose", first=True, shown=shown, times=ordered.mg / highest.mg, label=_fmt(highest.mg),
+        out.note("overdose", first=True, shown=shown, times=ordered.mg / highest.mg, label=number(highest.mg),
                  regimen=highest.regimen["short"], tag=highest.regimen["tag"])
         best = highest
     else:
         lowest = min(options, key=lambda d: d.mg)
         verdict = "dose-too-low" if ordered.mg < lowest.mg * (1 - tolerance) else "ok"
         out.findings.append("dose-too-low" if verdict == "dose-too-low" else "regimen-dose-mismatch")
-        listed = "; ".join(dict.fromkeys(f"{_fmt(d.mg)} mg ({d.regimen['short'].split(':')[0]})" for d in options))
+        listed = "; ".join(dict.fromkeys(f"{number(d.mg)} mg ({d.regimen['short'].split(':')[0]})" for d in options))
         out.note("no-regimen", first=True, shown=shown, listed=listed)
         best = min(options, key=lambda d: abs(d.mg - ordered.mg))
     count = order.dose.count if order.dose else None
@@ -205,7 +206,7 @@ def _safety(case: Case, out: Finding) -> None:
     if wbc is not None and wbc.value >= wbc_rule["wbc_min_10e9_l"]:
         out.findings.append("hyperleukocytosis")
         out.reasons.append("hyperleukocytosis")
-        out.note("hyperleukocytosis", first=True, wbc=_fmt(wbc.value), when=_on(wbc.source.date), rule=wbc_rule["text"],
+        out.note("hyperleukocytosis", first=True, wbc=number(wbc.value), when=_on(wbc.source.date), rule=wbc_rule["text"],
                  tag=wbc_rule["tag"])
     out.findings.append("premedication")
     out.note("knowledge", text=entry["premedication"]["short"], tag=entry["premedication"]["tag"])

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from cds_service.orders import policy
 from cds_service.orders.text import shorten
+from cds_service.hooks.protocol import without_empty
 
 # The contract's verdicts, plus "do-not-start" (added): a pre-start rule forbids the first dose (QTcF above
 # the limit), so a structured reader never sees "ok" on an order the card tells the prescriber not to start.
@@ -65,15 +66,11 @@ class OrderCheck:
         """The contract's `org.kmt2a-cds.order-check` object: unknown values omitted, never null or empty."""
         out = {"order": self.order, "medication": self.medication, "verdict": self.verdict}
         if self.ordered_dose:
-            out["orderedDose"] = _compact(self.ordered_dose)
+            out["orderedDose"] = without_empty(self.ordered_dose)
         if self.expected_dose:
-            out["expectedDose"] = _compact(self.expected_dose)
+            out["expectedDose"] = without_empty(self.expected_dose)
         if self.reasons:
             out["reasons"] = list(dict.fromkeys(self.reasons))
         if self.missing_data:
             out["missingData"] = list(dict.fromkeys(self.missing_data))
         return out
-
-
-def _compact(mapping: dict) -> dict:
-    return {k: v for k, v in mapping.items() if v is not None and v != ""}

@@ -15,7 +15,8 @@ from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders import correction, doses, on_treatment
 from cds_service.orders.model import OrderCheck, worst
-from cds_service.orders.text import (dose_instruction, fmt, frequency_words, monitoring_lines, monitoring_summary,
+from cds_service.stratification.text import number
+from cds_service.orders.text import (dose_instruction, frequency_words, monitoring_lines, monitoring_summary,
                                      reason_text, revumenib_says as say, short_reason, shown_dose, tablets_made)
 from fhir_mappings import medications
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
@@ -84,7 +85,7 @@ def indication_part(case: Case) -> Part:
 def _target(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> str:
     """The expected dose in the order's own terms: "95 mg/m2 q12h" for an mg/m2 order, else "160 mg q12h"."""
     in_m2 = ordered.unit == "mg/m2" and expected.per_m2 is not None
-    amount = f"{fmt(expected.per_m2)} mg/m2" if in_m2 or expected.value is None else f"{fmt(expected.value)} mg"
+    amount = f"{number(expected.per_m2)} mg/m2" if in_m2 or expected.value is None else f"{number(expected.value)} mg"
     return f"{amount} {frequency_words(expected.frequency)}"
 
 
@@ -94,10 +95,10 @@ def _expected_line(expected: revumenib.ExpectedDose) -> str | None:
         how = f"{expected.basis}; {expected.why}" if expected.per_m2 is not None else expected.why
         given = ""
         if expected.per_m2 is not None and expected.tablets_mg is not None:  # the stated rounding rule, applied
-            given = say("expected-given", mg=fmt(expected.tablets_mg), made=composition(expected.tablets_mg))
-        return say("expected-mg", value=fmt(expected.value), how=how, given=given, **common)
+            given = say("expected-given", mg=number(expected.tablets_mg), made=composition(expected.tablets_mg))
+        return say("expected-mg", value=number(expected.value), how=how, given=given, **common)
     if expected.per_m2 is not None:
-        return say("expected-m2", per_m2=fmt(expected.per_m2), why=expected.why, **common)
+        return say("expected-m2", per_m2=number(expected.per_m2), why=expected.why, **common)
     return None
 
 
@@ -148,11 +149,11 @@ def _dispensing(part: Part, ordered: doses.OrderedDose) -> None:
     if ordered.unit != "mg" or ordered.mg is None or revumenib.is_dispensable(ordered.mg):
         return
     nearest = revumenib.nearest_dispensable(ordered.mg)
-    made = "; ".join(f"{fmt(a)} mg = {composition(a)}" for a in nearest)
+    made = "; ".join(f"{number(a)} mg = {composition(a)}" for a in nearest)
     part.reasons.append("dose-not-dispensable")
     part.verdict = "dose-not-dispensable"
-    _flag(part, 52, say("s-not-dispensable", mg=fmt(ordered.mg)), finding="dose-not-dispensable", group="dispensing")
-    part.lines.insert(0, say("not-dispensable", mg=fmt(ordered.mg), made=made))
+    _flag(part, 52, say("s-not-dispensable", mg=number(ordered.mg)), finding="dose-not-dispensable", group="dispensing")
+    part.lines.insert(0, say("not-dispensable", mg=number(ordered.mg), made=made))
 
 
 def _is_label_dose(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> bool:
@@ -170,8 +171,8 @@ def _note_tolerated(part: Part, ordered: doses.OrderedDose, expected: revumenib.
     part.reasons.append("dose-within-local-tolerance")
     part.findings.append("dose-within-local-tolerance")
     gap = abs(got - want)
-    part.lines.insert(0, say("tolerated", got=fmt(got), unit=unit, gap=fmt(gap), share=gap / want, where=where,
-                             want=fmt(want), tolerance=revumenib.tolerance_text(),
+    part.lines.insert(0, say("tolerated", got=number(got), unit=unit, gap=number(gap), share=gap / want, where=where,
+                             want=number(want), tolerance=revumenib.tolerance_text(),
                              trial=_tagged(revumenib.dosing()["trial_doses_note"])))
 
 
@@ -185,7 +186,7 @@ def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
     part.reasons.append("weight-not-recent")
     # by content and date, never by FHIR id: "weight 24 kg of 2026-07-02 (142 days old)"
     kind = {"kg": "weight", "m2": "BSA"}
-    named = ", ".join(f"{kind.get(m.unit, m.unit)} {fmt(m.value)} {m.unit}"
+    named = ", ".join(f"{kind.get(m.unit, m.unit)} {number(m.value)} {m.unit}"
                       + (f" of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)" if m.source.date
                          else " (undated)") for m in stale)
     part.lines.append(say("old-weight", named=named, rule=_tagged(rule)))
@@ -228,7 +229,7 @@ def composition(mg: float, strength: float | None = None) -> str | None:
     """"1 x 160 mg + 1 x 110 mg tablets" (fewest tablets), or "2 x 160 mg tablets" with a fixed product strength."""
     if strength is not None:
         count = round(mg / strength)
-        return tablets_made(f"{count} x {fmt(strength)} mg", count)
+        return tablets_made(f"{count} x {number(strength)} mg", count)
     made = revumenib.tablets_for(mg)
     return tablets_made(made, sum(int(part.split(" x ")[0]) for part in made.split(" + "))) if made else None
 
@@ -330,25 +331,25 @@ def prestart_part(case: Case) -> Part:
         if value is None:  # none on record, or none in a unit that converts to mmol/L (never compared raw)
             part.missing.append(code)
             part.lines.append(say("electrolyte-missing", name=code, rule=_tagged(rules["electrolytes"])))
-        elif _too_old(case, value, code, f"{code.capitalize()} {fmt(value.value)} mmol/L", rules, part):
+        elif _too_old(case, value, code, f"{code.capitalize()} {number(value.value)} mmol/L", rules, part):
             pass
         elif value.value < limit["value"]:
             part.reasons.append(f"{code}-low")
-            _flag(part, 50, say("s-electrolyte-low", name=code, value=fmt(value.value)),
+            _flag(part, 50, say("s-electrolyte-low", name=code, value=number(value.value)),
                   finding="electrolytes-low")
             # the limit is the usual range, not the lab's: its text says the lab's own range prevails
-            part.lines.append(say("electrolyte-low", label=code.capitalize(), value=fmt(value.value), when=_when(value),
-                                  limit=fmt(limit["value"]), limit_rule=_tagged(limit), rule=_tagged(rules["electrolytes"])))
+            part.lines.append(say("electrolyte-low", label=code.capitalize(), value=number(value.value), when=_when(value),
+                                  limit=number(limit["value"]), limit_rule=_tagged(limit), rule=_tagged(rules["electrolytes"])))
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
         part.missing.append("wbc")
         part.lines.append(say("no-wbc", rule=_tagged(limit)))
-    elif _too_old(case, wbc, "wbc", f"WBC {fmt(wbc.value)} x10^9/L", rules, part):
+    elif _too_old(case, wbc, "wbc", f"WBC {number(wbc.value)} x10^9/L", rules, part):
         pass
     elif wbc.value >= limit["value"]:
         part.reasons.append("wbc-above-start-limit")
-        _flag(part, 48, say("s-wbc-high", limit=fmt(limit["value"])), finding="wbc-above-start-limit")
-        part.lines.append(say("wbc-high", value=fmt(wbc.value), when=_when(wbc), rule=_tagged(limit)))
+        _flag(part, 48, say("s-wbc-high", limit=number(limit["value"])), finding="wbc-above-start-limit")
+        part.lines.append(say("wbc-high", value=number(wbc.value), when=_when(wbc), rule=_tagged(limit)))
     if part.missing:
         _flag(part, 58, say("s-prestart-missing", lacking=", ".join(reason_text(m) for m in part.missing)),
               finding="prestart-data-missing", group="missing-data")
@@ -364,19 +365,19 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
     if qtc.method != rules["qtc_method"]["value"]:
         part.missing.append("qtc")
         part.reasons.append(f"qtc-method:{qtc.method or 'unknown'}")
-        part.lines.append(say("not-fridericia", value=fmt(qtc.value), when=_when(qtc),
+        part.lines.append(say("not-fridericia", value=number(qtc.value), when=_when(qtc),
                               method=qtc.method or "method not stated", rule=_tagged(limit)))
         return
-    if _too_old(case, qtc, "qtc", f"QTcF {fmt(qtc.value)} ms", rules, part):
+    if _too_old(case, qtc, "qtc", f"QTcF {number(qtc.value)} ms", rules, part):
         return
     if qtc.value > limit["value"]:
         part.verdict = "do-not-start"
         part.reasons.append("qtcf-above-limit")
-        _flag(part, 20, say("s-do-not-start", value=fmt(qtc.value), limit=fmt(limit["value"])), unsafe=True,
+        _flag(part, 20, say("s-do-not-start", value=number(qtc.value), limit=number(limit["value"])), unsafe=True,
               finding="do-not-start", group="qtc")
-        part.lines.append(say("qtcf-above-start", value=fmt(qtc.value), when=_when(qtc), rule=_tagged(limit)))
+        part.lines.append(say("qtcf-above-start", value=number(qtc.value), when=_when(qtc), rule=_tagged(limit)))
     else:
-        part.lines.append(say("qtcf-ok", value=fmt(qtc.value), when=_when(qtc), limit=fmt(limit["value"])))
+        part.lines.append(say("qtcf-ok", value=number(qtc.value), when=_when(qtc), limit=number(limit["value"])))
 
 
 # --- on treatment: a continuation order ------------------------------------------------------------
@@ -466,7 +467,9 @@ def _sources() -> tuple[str, ...]:
 
 def _lines(parts: list[Part]) -> tuple[str, ...]:
     warnings = revumenib.table()["warnings"]
-    lines = [line for p in sorted(parts, key=lambda p: p.rank) for line in p.lines]
+    # Problems first, most consequential first; among notes (rank 90 and above) the dose leads, since the card
+    # is cut to its word budget from the end.
+    lines = [line for p in sorted(parts, key=lambda p: min(p.rank, 90)) for line in p.lines]
     return tuple(lines + [_tagged(warnings["boxed"])])
 
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from functools import partial
 
-from cds_service.stratification.menin_inhibitors import fmt  # a number as cards write it: 4.5, 0.7, 270
+from cds_service.stratification.text import number  # a number as cards write it: 4.5, 0.7, 270
 
 def say(table: dict[str, str], key: str, **values) -> str:
-    """The sentence `key` of a wording table below, with the values a check returned."""
-    return table[key].format(**values)
+    """The sentence `key` of a wording table below, with the values a check returned. A claim's verification
+    tag is said in words, and only when it is not verified: "(unverified)" (cards show no tag codes)."""
+    return table[key].format(unverified=unverified(values.get("tag")), **values)
+
+
+def unverified(tag: str | None) -> str:
+    return "" if tag in (None, "V") else " (unverified)"
 
 
 def sentences(table: dict[str, str], notes: list[tuple[str, dict]]) -> tuple[str, ...]:
@@ -110,9 +115,9 @@ def monitoring_summary(m) -> str | None:
     """The one line a prescriber reads first; None when nothing is due."""
     if m.qtc_action is not None:
         q = m.qtc_action.reading
-        return shorten(f"Hold revumenib: QTcF {fmt(q.value)} ms{_on(q)} is above the interrupt limit")
+        return shorten(f"Hold revumenib: QTcF {number(q.value)} ms{_on(q)} is above the interrupt limit")
     if "qtc-above-limit-not-fridericia" in m.findings:
-        return shorten(f"On revumenib: {m.latest_qtc.method} {fmt(m.latest_qtc.value)} ms{_on(m.latest_qtc)}: obtain a QTcF ECG today")
+        return shorten(f"On revumenib: {m.latest_qtc.method} {number(m.latest_qtc.value)} ms{_on(m.latest_qtc)}: obtain a QTcF ECG today")
     due = []
     if "ecg-overdue" in m.findings:
         due.append("ECG overdue")
@@ -128,12 +133,12 @@ def monitoring_lines(m) -> list[str]:
     lines = []
     if m.qtc_action is not None:
         a = m.qtc_action
-        rise = (f" (baseline QTcF {fmt(a.baseline.value)} ms{_on(a.baseline)}, rise {fmt(a.rise_ms)} ms)"
+        rise = (f" (baseline QTcF {number(a.baseline.value)} ms{_on(a.baseline)}, rise {number(a.rise_ms)} ms)"
                 if a.baseline is not None and a.rise_ms is not None else "")
-        lines.append(f"QTcF {fmt(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. {VERIFY}")
+        lines.append(f"QTcF {number(a.reading.value)} ms{_on(a.reading)}{rise}. Label: {a.rule['text']}. {VERIFY}")
     elif "qtc-above-limit-not-fridericia" in m.findings:
         q = m.latest_qtc
-        lines.append(f"{q.method or 'QTc'} {fmt(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
+        lines.append(f"{q.method or 'QTc'} {number(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
                      f"are QTcF. Obtain a QTcF ECG before the next dose.")
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
@@ -142,10 +147,10 @@ def monitoring_lines(m) -> list[str]:
         lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for 4 weeks, then monthly). {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":
-            lines.append(f"{e.name.capitalize()} {fmt(e.reading.value)} mmol/L{_on(e.reading)} is below "
-                         f"{fmt(e.limit)} mmol/L: correct it (boxed warning).")
+            lines.append(f"{e.name.capitalize()} {number(e.reading.value)} mmol/L{_on(e.reading)} is below "
+                         f"{number(e.limit)} mmol/L: correct it (boxed warning).")
         elif e.state in ("missing", "old"):
-            seen = f"last {fmt(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
+            seen = f"last {number(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
             lines.append(f"{e.name.capitalize()}: {seen}; check it with the ECG (boxed warning).")
     return lines
 
@@ -154,20 +159,20 @@ def monitoring_lines(m) -> list[str]:
 
 
 GEMTUZUMAB = {
-    "not-aml": "Not indicated: the leukemia is {lineage}; the label is for {label} [{tag}].",
+    "not-aml": "Not indicated: the leukemia is {lineage}; the label is for {label}{unverified}.",
     "cd33-missing": "No CD33 flow result on record: the label requires CD33-positive AML; record the result.",
     "cd33-negative": "Not indicated: CD33 negative{share}{when}; the label requires CD33-positive AML.",
     "relapsed-too-young": "Not indicated: relapsed or refractory disease under {years} years.",
     "under-1-month": "Not indicated under 1 month of age.",
     "dose-unreadable": "The dose is not checked: the order states no dose in mg, mg/m2 or mg/kg, or the BSA or weight is missing.",
     "bsa-missing": "The dose is not checked: BSA (height and weight) is missing.",
-    "matches": "{shown} per dose: {regimen}; {basis} [{tag}].",
-    "overdose": "Overdose: {shown} per dose is {times:.1f} times the highest label dose for this patient, {label} mg ({regimen}) [{tag}].",
+    "matches": "{shown} per dose: {regimen}; {basis}{unverified}.",
+    "overdose": "Overdose: {shown} per dose is {times:.1f} times the highest label dose for this patient, {label} mg ({regimen}){unverified}.",
     "no-regimen": "{shown} per dose matches no label regimen for this setting: {listed}.",
-    "too-many-doses": "{count} doses ordered; the {regimen} gives {per_cycle} a cycle [{tag}].",
-    "transplant": "Transplant on record{when}: {risk} Watch bilirubin, weight, liver size [{tag}].",
-    "hyperleukocytosis": "WBC {wbc} x10^9/L{when}: {rule} [{tag}]",
-    "knowledge": "{text} [{tag}]",
+    "too-many-doses": "{count} doses ordered; the {regimen} gives {per_cycle} a cycle{unverified}.",
+    "transplant": "Transplant on record{when}: {risk} Watch bilirubin, weight, liver size{unverified}.",
+    "hyperleukocytosis": "WBC {wbc} x10^9/L{when}: {rule}{unverified}",
+    "knowledge": "{text}{unverified}",
 }
 GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
     ("verdict:not-indicated", "Gemtuzumab ozogamicin not indicated: {why}"),
@@ -192,8 +197,8 @@ def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], or
                        expected_mg: float | None) -> str:
     present = {f"verdict:{verdict}", *findings}
     why = next((_WHY[r.split(":")[0]] for r in reasons if r.split(":")[0] in _WHY), "see the detail")
-    values = {"ordered": fmt(ordered_mg) if ordered_mg is not None else "?",
-              "expected": fmt(expected_mg) if expected_mg is not None else "?", "why": why}
+    values = {"ordered": number(ordered_mg) if ordered_mg is not None else "?",
+              "expected": number(expected_mg) if expected_mg is not None else "?", "why": why}
     template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
     return template.format(**values)
 
@@ -201,12 +206,12 @@ def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], or
 # --- ziftomenib (orders.checks.check_ziftomenib returns the keys and values) --------------------------
 
 ZIFTOMENIB = {
-    "knowledge": "{text} [{tag}]",
-    "indication": "Indication: {text} [{tag}].",
+    "knowledge": "{text}{unverified}",
+    "indication": "Indication: {text}{unverified}.",
     "reason": "- {text}",
-    "dose-wrong": "Ziftomenib {shown} is {where} {plan}: correct the order. [{tag}] {verify}",
-    "dose-matches": "Dose {shown} matches {plan}. [{tag}] {verify}",
-    "dose-unreadable": "Dose not checked: the order states no dose in mg. Expected {plan}. [{tag}] {verify}",
+    "dose-wrong": "Ziftomenib {shown} is {where} {plan}: correct the order{unverified}. {verify}",
+    "dose-matches": "Dose {shown} matches {plan}{unverified}. {verify}",
+    "dose-unreadable": "Dose not checked: the order states no dose in mg. Expected {plan}{unverified}. {verify}",
     "not-whole-capsules": "{mg} mg cannot be made from whole {capsule} mg capsules.",
     "no-schedule": "The order states no schedule; read as once daily.",
 }
@@ -236,9 +241,9 @@ REVUMENIB = {
     "indication-cannot-check": "Indication cannot be checked: {lacking} missing.",
     "indication-not": "Revumenib is {label} here. Label indication: {texts}.",
     "reason": "- {text}",
-    "expected-mg": "Expected dose: {value} mg {when} ({how}) [{tag}]. {verify}{given}",
+    "expected-mg": "Expected dose: {value} mg {when} ({how}). {verify}{given}",
     "expected-given": " Given as {mg} mg = {made} (nearest whole-tablet amount, local policy).",
-    "expected-m2": "Expected dose: {per_m2} mg/m2 {when} ({why}) [{tag}]. {verify}",
+    "expected-m2": "Expected dose: {per_m2} mg/m2 {when} ({why}). {verify}",
     "unreadable": "The order is {why}, so its dose was not read; check it by hand or re-enter it.",
     "no-dose": "The order states no dose; it cannot be checked.",
     "ordered": "Ordered: {shown}{note}.",
@@ -247,9 +252,9 @@ REVUMENIB = {
                   "dose, accepted only by the local tolerance ({tolerance}). {trial}."),
     "old-weight": "The dose rests on {named}: {rule}",
     "interaction": "With {names}: {rule}",
-    "inhibitor-accounted": "The revumenib dose is already the reduced one for {names} [{tag}].",
+    "inhibitor-accounted": "The revumenib dose is already the reduced one for {names}{unverified}.",
     "qt-calm": ("With {names}: also prolongs the QTc; the latest QTcF is normal: ECG, potassium and magnesium as "
-                "scheduled [{tag}]."),
+                "scheduled{unverified}."),
     "too-old": "{label}{when} is {age}: {rule}.",
     "electrolyte-missing": "No {name} in a readable unit on record: {rule}.",
     "electrolyte-low": "{label} {value} mmol/L{when} is below {limit} mmol/L ({limit_rule}): {rule}.",
@@ -262,7 +267,7 @@ REVUMENIB = {
     "qtcf-ok": "QTcF {value} ms{when} is within the start limit ({limit} ms).",
     "medications-unknown": ("The medication list could not be read for this call: the expected dose assumes no strong "
                             "CYP3A4 inhibitor, and inducers or QT-prolonging drugs could not be checked."),
-    "knowledge": "{text} [{tag}]",
+    "knowledge": "{text}{unverified}",
     # summaries
     "s-indication-cannot-check": "Revumenib indication cannot be checked: {lacking} missing",
     "s-not-indicated": "Revumenib {label}: {why}",
@@ -313,11 +318,11 @@ def shown_dose(ordered) -> str:
     when = frequency_words(ordered.frequency)
     form = ordered.unit_form or "tablet"
     if ordered.units is not None and ordered.strength_mg is not None:
-        made = tablets_made(f"{fmt(ordered.units)} x {fmt(ordered.strength_mg)} mg", ordered.units, form)
-        return f"{made} = {fmt(ordered.mg)} mg {when}".strip()
+        made = tablets_made(f"{number(ordered.units)} x {number(ordered.strength_mg)} mg", ordered.units, form)
+        return f"{made} = {number(ordered.mg)} mg {when}".strip()
     if ordered.units is not None:
-        return f"{fmt(ordered.units)} {form}{'s' if ordered.units != 1 else ''} (strength not stated) {when}".strip()
-    return f"{fmt(ordered.value)} {ordered.unit} {when}".strip()
+        return f"{number(ordered.units)} {form}{'s' if ordered.units != 1 else ''} (strength not stated) {when}".strip()
+    return f"{number(ordered.value)} {ordered.unit} {when}".strip()
 
 
 def dose_instruction(value: float, unit: str, given_mg: float | None, made: str | None, route: str | None,
@@ -327,21 +332,21 @@ def dose_instruction(value: float, unit: str, given_mg: float | None, made: str 
     how = "by mouth" if not route or route.lower() in ("oral", "po", "by mouth", "oral use") else route
     when = frequency_words(frequency)
     if unit == "mg":
-        return f"{fmt(value)} mg{f' = {made}' if made else ''}, {how}, {when}"
-    given = f" (given as {fmt(given_mg)} mg{f' = {made}' if made else ''})" if given_mg is not None else ""
-    return f"{fmt(value)} {unit}{given}, {how}, {when}"
+        return f"{number(value)} mg{f' = {made}' if made else ''}, {how}, {when}"
+    given = f" (given as {number(given_mg)} mg{f' = {made}' if made else ''})" if given_mg is not None else ""
+    return f"{number(value)} {unit}{given}, {how}, {when}"
 
 
 # --- another order given with revumenib (orders.checks.check_interacting_order) ------------------------
 
 INTERACTION = {
-    "knowledge": "{text} [{tag}]",
+    "knowledge": "{text}{unverified}",
     "already-reduced": ("With {name}, the revumenib dose is {dose} ({basis}). The patient already takes {already}, also a "
                         "strong CYP3A4 inhibitor: the current revumenib dose should already be this one; check it. {verify}"),
     "reduce": "With {name}, the revumenib dose is {dose} ({basis}): reduce the revumenib order while both are given. {verify}",
     "reduce-unknown": "Reduce the revumenib dose while both are given; the reduced dose cannot be computed: {lacking}.",
     "qt-calm": ("{drug} also prolongs the QTc; the latest QTcF is normal and recent: ECG, potassium and magnesium as "
-                "scheduled [{tag}]."),
+                "scheduled{unverified}."),
     "s-already-reduced": "{drug} with revumenib: check revumenib is {dose} (already on {already})",
     "s-reduce": "{drug} with revumenib: reduce revumenib to {dose}",
     "s-reduce-unknown": "{drug} with revumenib: revumenib dose must be reduced",

@@ -21,12 +21,12 @@ def _adverse_lesions(f: Facts) -> list[str]:
     if karyotype:
         hits = [a for a in karyotype.aberrations if any(a.startswith(p) for p in table["karyotype_patterns"])]
         if hits:
-            lesions.append(f"{', '.join(hits)} in karyotype {karyotype.iscn} ({karyotype.source})")
+            lesions.append(f"{', '.join(hits)} in karyotype {karyotype.iscn} {text.on(karyotype.source)}")
         # The ELN complex-karyotype definition excludes KMT2A rearrangements: do not double-count.
         if karyotype.complex and not f.rearranged:
-            lesions.append(f"complex karyotype {karyotype.iscn} ({karyotype.source})")
+            lesions.append(f"complex karyotype {karyotype.iscn} {text.on(karyotype.source)}")
         if _monosomal(karyotype.aberrations, table["monosomal_karyotype"]):
-            lesions.append(f"monosomal karyotype {karyotype.iscn} ({karyotype.source})")
+            lesions.append(f"monosomal karyotype {karyotype.iscn} {text.on(karyotype.source)}")
     return lesions
 
 

@@ -41,6 +41,7 @@ class Kmt2aFacts:
     copy_number: float | None = None
     copy_number_high: float | None = None  # upper end of a reported range (cards only; the contract has one number)
     evidence: tuple[Source, ...] = ()
+    results: tuple[str, ...] = ()  # cards only: each result by content and date ("FISH KMT2A::AFF1 on 3 Sep 2026")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cds_service import knowledge
 from cds_service.stratification.assessment import Assessment, DiseaseFacts, Kmt2aFacts, PatientFacts
 from cds_service.stratification import adult_all, adult_aml, amplification, childhood_all, infant_all
-from cds_service.stratification import pediatric_aml, pitfalls, relapsed, therapy_related
+from cds_service.stratification import pediatric_aml, pitfalls, relapsed, text, therapy_related
 from cds_service.stratification.facts import Facts, facts_from_case
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import Rule
@@ -71,6 +71,7 @@ def _assemble(f: Facts, out: Findings) -> Assessment:
             copy_number=summary.copy_number if status is Kmt2aStatus.AMPLIFIED else None,
             copy_number_high=summary.copy_number_high if status is Kmt2aStatus.AMPLIFIED else None,
             evidence=summary.evidence,
+            results=tuple(text.kmt2a_results(summary.findings).split("; ")) if summary.findings else (),
         ),
         risk_groups=tuple(out.risk_groups),
         considerations=out.considerations,

@@ -21,7 +21,7 @@ from fhir_mappings.case import (
     Source,
 )
 from cds_service.stratification import kb
-from cds_service.stratification.text import method
+from cds_service.stratification.text import kmt2a_results
 
 DAYS_PER_YEAR = 365.25
 UNCONFIRMED_AMBIGUITIES = frozenset({"t11-17-may-be-apl"})  # a karyotype alone cannot call these KMT2A-r
@@ -138,14 +138,8 @@ class Facts:
         return self.case.kmt2a.evidence
 
     def evidence_text(self) -> str:
-        """'FISH Observation/x of 2025-03-02; karyotype Observation/y of ...' for a basis line."""
-        status = self.case.kmt2a.status
-        # One report can hold several findings (a fusion with an ISCN component): name it once, with its methods.
-        methods: dict[str, dict[str, None]] = {}
-        for f in self.case.kmt2a.findings:
-            label = f"{f.source}" + ("" if f.status is status else f" ({f.status.value})")
-            methods.setdefault(label, {})[method(f.method)] = None
-        return "; ".join(f"{' and '.join(kinds)} {label}" for label, kinds in methods.items()) or "no KMT2A result"
+        """'karyotype and FISH on 3 Sep 2026' for a basis line: results by method and date, never by FHIR id."""
+        return kmt2a_results(self.case.kmt2a.findings, self.case.kmt2a.status) or "no KMT2A result"
 
 
 def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:

@@ -21,6 +21,7 @@ from typing import Iterable
 
 from cds_service import knowledge
 from fhir_mappings.case import Case, DiseaseStatus, Kmt2aStatus, Lineage, Measurement
+from cds_service.stratification.text import number  # a number as cards write it: 95, 0.9, 163.5
 
 RELAPSED_REFRACTORY = {DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY}
 KMT2A_NOT_REARRANGED_REASON = {
@@ -219,11 +220,6 @@ def _row(band: str, inhibitor: bool) -> dict:
     raise LookupError(f"no revumenib dosing row for {band}, inhibitor={inhibitor}")
 
 
-def fmt(number: float) -> str:
-    """A dose or measurement as the card writes it: 95, 0.9, 163.5 (no trailing zeros)."""
-    return f"{number:.2f}".rstrip("0").rstrip(".")
-
-
 def dosing_bsa(case: Case) -> float | None:
     """The BSA to 0.01 m2, as dosed in clinic, so every "mg/m2 x m2" shown multiplies out."""
     return round(case.bsa.value, 2) if case.bsa is not None else None
@@ -242,7 +238,7 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
     common = dict(frequency=row["frequency"], doses_per_day=row["doses_per_day"],
                   reasons=(band,) + inhibitor_reasons, source=row["source"], tag=row["tag"])
     dated = f" on {case.weight.source.date.isoformat()}" if case.weight.source.date else " (undated)"
-    why = f"weight {fmt(case.weight.value)} kg{dated} {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
+    why = f"weight {number(case.weight.value)} kg{dated} {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
     if inhibitors:
         why += f", strong CYP3A4 inhibitor ({', '.join(inhibitors)})"
     common["why"] = why
@@ -254,7 +250,7 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
     common["rests_on"] = (case.weight, case.bsa)
     bsa = dosing_bsa(case)
     value = row["value"] * bsa
-    return ExpectedDose(round(value, 1), basis=f"{fmt(row['value'])} mg/m2 x {fmt(bsa)} m2",
+    return ExpectedDose(round(value, 1), basis=f"{number(row['value'])} mg/m2 x {number(bsa)} m2",
                         per_m2=float(row["value"]), tablets_mg=dispensable_dose(value), **common)
 
 

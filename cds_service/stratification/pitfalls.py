@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fhir_mappings.case import Kmt2aStatus
-from cds_service.stratification import kb
+from cds_service.stratification import kb, text
 from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
@@ -33,7 +33,27 @@ def kmt2a_testing(f: Facts, out: Findings) -> None:
     karyotype_only = bool(findings) and all(x.method == "karyotype" for x in findings)
     note = ("Only a karyotype was found; it cannot exclude a cryptic KMT2A rearrangement or name every partner."
             if karyotype_only else None)
-    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=note)
+    notes = [n for n in (note, _hedged_results(f), _unreadable_reports(f)) if n]
+    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=" ".join(notes) or None)
+
+
+def _hedged_results(f: Facts) -> str | None:
+    """A lab that hedged ("cannot be excluded", "equivocal") gave no status: say what it wrote."""
+    hedged = [x for x in f.case.kmt2a.findings if x.uncertain and x.text]
+    if not hedged:
+        return None
+    return "Reported as uncertain: " + "; ".join(
+        f"'{x.text}'{f' ({x.source.date.isoformat()})' if x.source.date else ''}" for x in hedged) + "."
+
+
+def _unreadable_reports(f: Facts) -> str | None:
+    """Reports the service could not read (a scanned PDF): a person must read them; never guessed at."""
+    docs = f.case.unreadable_documents
+    if not docs:
+        return None
+    named = "; ".join(f"{d.title}{f' of {d.source.date.isoformat()}' if d.source.date else ''} ({d.reason})"
+                      for d in docs)
+    return f"Not readable by this service, please read directly: {named}."
 
 
 @rule("ambiguous-karyotype")
@@ -54,15 +74,25 @@ def ambiguous_karyotype(f: Facts, out: Findings) -> None:
 
 def _switch_triggers(f: Facts) -> list[str]:
     table = kb.section("lineage_switch")
-    markers = [f"{m.marker} positive ({m.source})" for m in f.case.markers
+    markers = [f"{m.marker} positive{text.on(m.source)}" for m in f.case.markers
                if m.marker in table["myeloid_markers"] and m.positive]
-    therapies = [f"{m.ingredient} ({m.source})" for m in f.case.medications
+    therapies = [f"{m.ingredient}{text.on(m.source)}" for m in f.case.medications
                  if m.ingredient in table["cd19_directed_ingredients"] or table["cd19_directed_class"] in m.classes]
     return markers + list(dict.fromkeys(therapies))
 
 
+def _switch_note(f: Facts) -> str:
+    before, after = (f.case.lineage_switch_evidence + (None, None))[:2]
+    when = [f" ({s.date.isoformat()})" if s and s.date else "" for s in (before, after)]
+    return (f"This record shows a lineage switch: {f.case.original_lineage.value}{when[0]}, "
+            f"now {f.case.lineage.value}{when[1]}; read as a relapse of the same leukemia.")
+
+
 @rule("lineage-switch")
 def lineage_switch(f: Facts, out: Findings) -> None:
+    if f.case.lineage_switch:  # the switch has happened (fhir_mappings found both lineages in one history)
+        out.consider("lineage-switch-monitoring", note=_switch_note(f))
+        return
     if not (f.lineage.is_lymphoblastic and f.rearranged):
         return
     triggers = _switch_triggers(f)

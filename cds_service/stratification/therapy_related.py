@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fhir_mappings.case import MedicationUse
-from cds_service.stratification import kb
+from cds_service.stratification import kb, text
 from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
@@ -29,7 +29,7 @@ def therapy_related_rule(f: Facts, out: Findings) -> None:
         return
     exposures = prior_topoisomerase_ii(f)
     named = {m.source.reference for m in exposures}  # the mapper's evidence is often the same exposure
-    evidence = [f"{m.ingredient} ({m.source})" for m in exposures] + [
+    evidence = [f"{m.ingredient}{text.on(m.source)}" for m in exposures] + [
         str(s) for s in f.case.therapy_related_evidence if s.reference not in named]
     out.caution("therapy-related", note=f"Based on: {', '.join(dict.fromkeys(evidence))}." if evidence else None)
     if not f.relapsed_or_refractory:

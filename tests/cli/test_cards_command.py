@@ -24,7 +24,7 @@ def test_cards_of_a_demo_bundle_read_like_cards():
     result = run("cards", str(DEMO / "kmt2a-demo-child-aml.json"), "--today", TODAY)
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert " INFO  Child KMT2A::AFDN AML" in text  # indicator, then the summary
+    assert " INFO  Pediatric AML KMT2A-r high-risk partner: KMT2A::AFDN AML" in text  # indicator, then the summary
     assert "Source: " in text and "\x1b[" not in text  # no color codes when not a terminal
     assert "**" not in text and "`" not in text and "###" not in text  # markdown rendered, not shown
 

@@ -1,65 +1,113 @@
-"""Card policy: one assessment card with the extension, few focused cards, indicators, wording with dates,
-sources and tags, draft orders for missing tests, nothing for charts without leukemia."""
+"""Card policy: usually one assessment card that leads with the conclusion and the actions, results quoted by content
+and date, evidence as one linked phrase, warnings only for an action due now, nothing for charts with nothing to act
+on, and one line when chart data could not be read. Budgets over every fixture: tests/clinical/test_card_budget.py."""
 
 from __future__ import annotations
 
-import re
+from datetime import date, timedelta
 
+from cds_service.cards.patient_view import EXTENSION_KEY, cards_for, patient_view, policy
 from cds_service.hooks import protocol
 from cds_service.hooks.call import HookCall
-from cds_service.cards.patient_view import EXTENSION_KEY, cards_for, patient_view
-from cds_service.stratification import assess
-from fhir_mappings.case import DiseaseStatus, Kmt2aStatus as K, Lineage
+from cds_service.stratification import assess, kb
+from cds_service.stratification.text import day, kmt2a_result, mrd
+from fhir_mappings.build import case_from_bundle
+from fhir_mappings.case import DiseaseStatus, Kmt2aFinding, Kmt2aStatus as K, Lineage, MrdResult, MrdTimepoint, Source
 from tests.clinical.cases import REF, kmt2a, make_case, years
-from tests.clinical.vignettes import load
+from tests.clinical.vignettes import REFERENCE_DATE, load
 
 
 def by_topic(cards, topic):
     return [c for c in cards if c["source"].get("topic", {}).get("code") == topic]
 
 
+def vignette_cards(name: str, unavailable=()):
+    return cards_for(assess(case_from_bundle(load(name), reference_date=REFERENCE_DATE)), unavailable)
+
+
 def test_no_leukemia_chart_gets_no_cards():
     assert cards_for(assess(make_case(diagnosed=False, lineage=Lineage.UNKNOWN))) == []
 
 
-def test_assessment_card_carries_the_extension_and_explains_itself():
-    a = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450))
+def test_kmt2a_negative_leukemia_with_nothing_to_act_on_gets_no_card():
+    a = assess(case_from_bundle(load("adult-aml-tp53-germline-kmt2a"), reference_date=REFERENCE_DATE))
+    assert a.kmt2a.status == "not-detected" and not (a.considerations or a.cautions or a.missing)
+    assert cards_for(a) == []
+    # a KMT2A-negative infant still has a KMT2A-decided risk group and protocol: one card
+    assert len(vignette_cards("infant-low-germline")) == 1
+
+
+def test_assessment_card_leads_with_the_conclusion_and_quotes_results_by_date():
+    case = make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450)
+    a = assess(case)
     cards = cards_for(a)
-    card = by_topic(cards, "risk-stratification")[0]
+    assert len(cards) == 1, [c["summary"] for c in cards]
+    card = cards[0]
     assert card["indicator"] == "info"
     assert card["extension"][EXTENSION_KEY] == a.to_json()
-    assert "Interfant-06 high risk" in card["summary"]
+    assert card["summary"] == "Interfant-06 high risk: KMT2A::AFF1 B-ALL, 3 months at diagnosis"
     detail = card["detail"]
-    assert "Observation/wbc of " in detail  # the result and its date
-    assert "`interfant-06 v1`" in detail and "[V]" in detail  # rule, version, verification tag
-    assert "What would change it" in detail
-    assert "Where sources disagree" in detail and "6 months" in detail
-    assert card["links"] and all(link["type"] == "absolute" for link in card["links"])
+    assert detail.startswith("**Consider**\n- Interfant-based protocol")
+    assert f"WBC at diagnosis 450 x10^9/L on {day(case.diagnosis_date)}" in detail
+    assert f"FISH KMT2A::AFF1 on {day(REF)}" in detail
+    assert "Observation/" not in detail and "`" not in detail and "[V]" not in detail
     assert protocol.validate_response({"cards": cards}) == []
 
 
-def test_source_disagreement_is_not_a_safety_warning_card():
+def test_evidence_is_one_linked_phrase_cited_once():
+    card = cards_for(assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=450)))[0]
+    assert card["detail"].count("[Interfant-06](https://") == 1
+
+
+def test_a_source_disagreement_is_one_line_never_a_warning():
     a = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "MLLT1"), wbc=100))
     cards = cards_for(a)
     assert "source-disagreement" in {c.code for c in a.cautions}
-    assert not by_topic(cards, "safety-caution")
+    assert sum(c["detail"].count("Sources differ") for c in cards) == 1
+    assert all(c["indicator"] == "info" for c in cards)
 
 
-def test_safety_cautions_are_a_warning_card():
-    a = assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18))))
-    warning = by_topic(cards_for(a), "safety-caution")[0]
-    assert warning["indicator"] == "warning"
-    assert "amplification" in warning["summary"].lower()
-    assert warning["overrideReasons"]
+def test_contested_transplant_benefit_is_one_line_not_a_warning():
+    cards = vignette_cards("ped-aml-mllt10")
+    assert [c["indicator"] for c in cards] == ["info"]
+    assert "**Sources differ:** HSCT in CR1" in cards[0]["detail"]
 
 
-def test_blocking_missing_data_is_a_warning_with_orders():
+def test_amplification_is_named_not_a_rearrangement_without_a_warning():
+    cards = cards_for(assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)))))
+    assert [c["indicator"] for c in cards] == ["info"]
+    assert "KMT2A-amplified (not rearranged)" in cards[0]["summary"]
+    assert "**Note:** KMT2A amplification is not a rearrangement" in cards[0]["detail"]
+
+
+def test_possible_apl_is_a_warning_card_of_its_own():
+    cards = vignette_cards("adult-aml-t11-17-may-be-apl")
+    warning = by_topic(cards, "safety-caution")
+    assert [c["indicator"] for c in warning] == ["warning"]
+    assert warning[0]["summary"] == kb.caution("t11-17-may-be-apl")["label"]
+    assert warning[0]["overrideReasons"]
+    # the KMT2A FISH that settles it is ordered once, from this card, not again on a missing-data card
+    orders = [s["actions"][0]["resource"]["code"]["text"] for c in cards for s in c.get("suggestions", [])]
+    assert len(orders) == 1 and "break-apart FISH with reflex fusion-partner" in orders[0]  # the partner test too
+    assert warning[0]["suggestions"] and not by_topic(cards, "missing-data")
+
+
+def test_conflicting_kmt2a_results_are_named_by_content_on_the_warning():
+    cards = vignette_cards("conflicting-kmt2a")
+    assert len(cards) == 2
+    warning = by_topic(cards, "safety-caution")[0]
+    assert warning["indicator"] == "warning" and warning["summary"] == "Conflicting KMT2A results"
+    assert "Results: FISH KMT2A::AFF1 on " in warning["detail"] and "Observation/" not in warning["detail"]
+
+
+def test_blocking_missing_data_is_a_warning_with_orders_labelled_as_sentences():
     a = assess(make_case(age_at_dx_days=years(38), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED)))
     card = by_topic(cards_for(a), "missing-data")[0]
     assert card["indicator"] == "warning"
     assert card["summary"].startswith("Missing for risk stratification")
     assert card["selectionBehavior"] == "any"
     suggestion = card["suggestions"][0]
+    assert suggestion["label"] == policy()["missing_data"]["order_labels"]["fusion-partner"]
     assert suggestion["uuid"] and suggestion["isRecommended"] is True
     resource = suggestion["actions"][0]["resource"]
     assert resource["resourceType"] == "ServiceRequest" and resource["status"] == "draft"
@@ -67,57 +115,14 @@ def test_blocking_missing_data_is_a_warning_with_orders():
     assert "partner" in resource["code"]["text"].lower()
 
 
-def test_non_blocking_missing_data_is_info():
+def test_non_blocking_missing_data_is_one_line_with_its_order_on_the_assessment_card():
     a = assess(make_case(age_at_dx_days=250, summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=40))
-    card = by_topic(cards_for(a), "missing-data")[0]
-    assert card["indicator"] == "info" and card["summary"].startswith("Still needed")
-
-
-def test_menin_card_shows_dose_tag_and_ziftomenib_note():
-    a = assess(make_case(age_at_dx_days=years(9), days_since_dx=500, lineage=Lineage.AML,
-                         summary=kmt2a(K.REARRANGED, "MLLT3"), status=DiseaseStatus.RELAPSED, weight=32, bsa=1.1, qtc=420))
-    card = by_topic(cards_for(a), "treatment-considerations")[0]
-    assert card["summary"].startswith("Consider: Menin inhibitor revumenib")
-    assert "[U]" in card["detail"] and "verify against the current label" in card["detail"]
-    assert "Ziftomenib" in card["detail"] and "not for KMT2A-r" in card["detail"]
-
-
-def test_partial_data_wording_stays_true():
-    a = assess(make_case(age_at_dx_days=years(7), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED)))
-    card = by_topic(cards_for(a), "risk-stratification")[0]
-    assert "partner not identified" in card["detail"]
-    assert "KMT2A::" not in card["summary"]
-    unknown = assess(make_case(age_at_dx_days=years(67), lineage=Lineage.AML))
-    summary = by_topic(cards_for(unknown), "risk-stratification")[0]["summary"]
-    assert "KMT2A status unknown" in summary and "risk group needs KMT2A status" in summary
-
-
-def test_summaries_drop_whole_items_when_long():
-    a = assess(make_case(age_at_dx_days=95, days_since_dx=210, summary=kmt2a(K.REARRANGED, "AFF1"),
-                         status=DiseaseStatus.RELAPSED, weight=8.2, bsa=0.4))
     cards = cards_for(a)
-    for card in cards:
-        assert len(card["summary"]) < 140
-        assert "…" not in card["summary"]
-    considerations = by_topic(cards, "treatment-considerations")[0]["summary"]
-    assert re.search(r"\(\+\d more\)$", considerations), considerations
-    assert considerations.startswith("Consider: Menin inhibitor revumenib (off-label)")
-
-
-def test_handler_reads_a_hook_call_and_names_unavailable_prefetch():
-    bundle = load("adult-aml-mllt3")
-    resources = [e["resource"] for e in bundle["entry"]]
-    patient = next(r for r in resources if r["resourceType"] == "Patient")
-    others = {"resourceType": "Bundle", "type": "searchset",
-              "entry": [{"resource": r} for r in resources if r["resourceType"] != "Patient"]}
-    call = HookCall("kmt2a-patient-view", "patient-view", "a0a8f9d6-3e55-4b9f-9a43-4c0b1e2f8a11",
-                    {"patientId": patient["id"], "userId": "Practitioner/x"},
-                    {"patient": patient, "conditions": others}, REF, unavailable=("labs",))
-    cards = patient_view(call)
-    card = by_topic(cards, "risk-stratification")[0]
-    groups = card["extension"][EXTENSION_KEY]["riskGroups"]
-    assert [(g["scheme"], g["group"]) for g in groups] == [("eln-2022", "intermediate")]
-    assert "could not be retrieved (labs)" in card["detail"]
+    assert "mrd-end-of-induction" in a.missing_data
+    assert len(cards) == 1 and not by_topic(cards, "missing-data")
+    assert "**Still needed:** end-of-induction MRD" in cards[0]["detail"]
+    resource = cards[0]["suggestions"][0]["actions"][0]["resource"]
+    assert resource["resourceType"] == "ServiceRequest" and "MRD" in resource["code"]["text"]
 
 
 def test_karyotype_only_says_why_kmt2a_fish_is_needed():
@@ -128,49 +133,121 @@ def test_karyotype_only_says_why_kmt2a_fish_is_needed():
     assert "FISH" in card["suggestions"][0]["actions"][0]["resource"]["code"]["text"]
 
 
-def _patient_section(card) -> str:
-    return card["detail"].split("### Patient", 1)[1].split("\n\n", 1)[0]
+def test_revumenib_under_one_year_is_one_line_for_information():
+    cards = vignette_cards("relapsed-infant-off-label")
+    assert [c["indicator"] for c in cards] == ["info"]
+    assert "- Revumenib off-label under 1 year (for information)" in cards[0]["detail"]
+    assert cards[0]["summary"].startswith("Relapsed/refractory KMT2A::AFF1 B-ALL: Interfant-06 high risk at diagnosis")
 
 
-def test_patient_line_shows_the_diagnosis_date_or_says_it_is_unknown():
-    case = make_case(age_at_dx_days=years(40), days_since_dx=20, lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN"))
-    dated = _patient_section(by_topic(cards_for(assess(case)), "risk-stratification")[0])
-    assert f"diagnosed {case.diagnosis_date.isoformat()}" in dated
-    case.diagnosis_date, case.age_at_diagnosis_days = None, None
-    undated = _patient_section(by_topic(cards_for(assess(case)), "risk-stratification")[0])
-    assert "diagnosis date unknown" in undated and "None" not in undated
+def test_more_than_three_considerations_show_three_actions_and_name_the_rest():
+    cards = vignette_cards("relapsed-child-aml-menin")
+    detail = cards[0]["detail"]
+    actions = [line for line in detail.splitlines() if line.startswith("- ")]
+    assert len(actions) == policy()["considerations"]["actions_shown"]
+    assert actions[0].startswith("- Menin inhibitor revumenib — [FDA label](")
+    assert "Also: QTc monitoring; Differentiation-syndrome watch." in detail
 
 
-def test_in_remission_is_shown_as_read_first_line():
-    remission = assess(make_case(age_at_dx_days=years(40), days_since_dx=60, lineage=Lineage.AML,
-                                 status=DiseaseStatus.IN_REMISSION, summary=kmt2a(K.REARRANGED, "AFDN")))
-    assert remission.to_json()["disease"]["setting"] == "newly-diagnosed"
-    line = _patient_section(by_topic(cards_for(remission), "risk-stratification")[0])
-    assert "in remission" in line and "after relapse" in line
-    new = assess(make_case(age_at_dx_days=years(40), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
-    assert "in remission" not in _patient_section(by_topic(cards_for(new), "risk-stratification")[0])
+def test_summaries_stay_under_140_characters_without_cutting_a_word():
+    a = assess(make_case(age_at_dx_days=years(58), lineage=Lineage.B_ALL, status=DiseaseStatus.RELAPSED,
+                         summary=kmt2a(K.AMPLIFIED, copies=(6, 18)), therapy_related=True))
+    for card in cards_for(a):
+        assert len(card["summary"]) < 140 and "…" not in card["summary"]
+        assert not card["summary"].endswith((",", ";", ":", " "))
 
 
-def test_relapsed_subject_without_age_group_keeps_the_gene_symbol_case():
-    a = assess(make_case(age_at_dx_days=None, status=DiseaseStatus.RELAPSED, summary=kmt2a(K.REARRANGED, "AFF1")))
-    summary = by_topic(cards_for(a), "risk-stratification")[0]["summary"]
-    assert summary.startswith("Relapsed/refractory KMT2A::AFF1 B-ALL")
-    infant = assess(make_case(age_at_dx_days=100, days_since_dx=60, status=DiseaseStatus.RELAPSED,
-                              summary=kmt2a(K.REARRANGED, "AFF1")))
-    assert by_topic(cards_for(infant), "risk-stratification")[0]["summary"].startswith("Relapsed/refractory infant KMT2A")
+def test_unreadable_chart_data_is_said_once_and_nothing_is_ordered_for_it():
+    bundle = load("infant-missing-wbc-ppr")
+    resources = [e["resource"] for e in bundle["entry"]]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    others = {"resourceType": "Bundle", "type": "searchset",
+              "entry": [{"resource": r} for r in resources if r["resourceType"] != "Patient"]}
+    call = HookCall("kmt2a-patient-view", "patient-view", "a0a8f9d6-3e55-4b9f-9a43-4c0b1e2f8a11",
+                    {"patientId": patient["id"], "userId": "Practitioner/x"},
+                    {"patient": patient, "conditions": others}, REFERENCE_DATE, unavailable=("labs",))
+    cards = patient_view(call)
+    assert len(cards) == 1 and "suggestions" not in cards[0]
+    detail = cards[0]["detail"]
+    assert detail.count("Could not read lab results from the EHR") == 1
+    assert "WBC at diagnosis" in detail.split("Could not read", 1)[1]  # named as possibly there, not ordered
+
+
+def test_unread_data_hides_only_the_missing_items_it_may_hold():
+    a = assess(make_case(age_at_dx_days=years(67), lineage=Lineage.AML))
+    assert "kmt2a-status" in a.missing_data
+    # ECGs cannot hold a KMT2A result: the FISH is still asked for, as a warning with its order
+    missing = by_topic(cards_for(a, unavailable=("ecg",)), "missing-data")
+    assert [c["indicator"] for c in missing] == ["warning"] and missing[0]["suggestions"]
+    # genetic results can: said once on the assessment card, nothing ordered
+    cards = cards_for(a, unavailable=("genomics",))
+    assert len(cards) == 1 and "suggestions" not in cards[0]
+    assert "KMT2A status may be recorded there" in cards[0]["detail"]
+
+
+def test_a_chart_that_could_not_be_read_gets_one_info_card_instead_of_silence():
+    empty = assess(make_case(diagnosed=False, lineage=Lineage.UNKNOWN))
+    cards = cards_for(empty, unavailable=("conditions", "genomics"))
+    assert [c["indicator"] for c in cards] == ["info"]
+    assert cards[0]["summary"] == "KMT2A check not done: could not read diagnoses, genetic results from the EHR"
+    assert cards[0]["extension"][EXTENSION_KEY] == empty.to_json()  # the contract: one card carries the assessment
+    assert cards_for(empty, unavailable=("vitals",)) == []  # weight alone cannot reveal a leukemia
+    assert protocol.validate_response({"cards": cards}) == []
+
+
+def test_medication_lists_unreadable_with_a_menin_inhibitor_asks_to_check_inhibitors():
+    cards = vignette_cards("relapsed-child-aml-menin", unavailable=("medicationRequests",))
+    assert "check for a strong CYP3A4 inhibitor before dosing revumenib" in cards[0]["detail"]
+    assert "Could not read medication orders from the EHR" in cards[0]["detail"]
+
+
+def test_partial_data_wording_stays_true():
+    a = assess(make_case(age_at_dx_days=years(7), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED)))
+    summary = cards_for(a)[0]["summary"]
+    assert "KMT2A-r (partner unknown)" in summary and "KMT2A::" not in summary
+    unknown = cards_for(assess(make_case(age_at_dx_days=years(67), lineage=Lineage.AML)))[0]
+    assert unknown["summary"] == "AML, KMT2A status unknown: risk group needs KMT2A status"
+    assert unknown["detail"] == "No KMT2A result in the chart."
 
 
 def test_risk_group_needs_only_what_blocks_a_risk_group_not_the_drug_dose():
     a = assess(make_case(age_at_dx_days=None, status=DiseaseStatus.RELAPSED, summary=kmt2a(K.REARRANGED, "AFF1")))
     assert {"weight", "qtc"} <= set(a.missing_data)
-    card = by_topic(cards_for(a), "risk-stratification")[0]
-    assert card["summary"].endswith("risk group needs age at diagnosis")
-    needs = next(line for line in card["detail"].splitlines() if line.startswith("It needs:"))
-    assert "weight" not in needs.lower() and "qtc" not in needs.lower()
+    assert cards_for(a)[0]["summary"].endswith("risk group needs age at diagnosis")
 
 
-def test_unknown_disease_status_says_first_line_was_assumed():
-    a = assess(make_case(age_at_dx_days=years(9), status=DiseaseStatus.UNKNOWN, summary=kmt2a(K.REARRANGED, "AFF1")))
-    assert "hsct-cr1" in {c.code for c in a.considerations}
-    line = _patient_section(by_topic(cards_for(a), "risk-stratification")[0])
-    assert "setting unknown" in line and "assume newly diagnosed" in line
+def test_in_remission_and_unknown_status_say_how_the_chart_was_read():
+    remission = assess(make_case(age_at_dx_days=years(40), days_since_dx=60, lineage=Lineage.AML,
+                                 status=DiseaseStatus.IN_REMISSION, summary=kmt2a(K.REARRANGED, "AFDN")))
+    assert remission.to_json()["disease"]["setting"] == "newly-diagnosed"
+    assert "**Disease status:** in remission per the chart, read as first-line; not valid after a relapse." \
+        in cards_for(remission)[0]["detail"]
+    unknown = assess(make_case(age_at_dx_days=years(9), status=DiseaseStatus.UNKNOWN, summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert "**Disease status:** none in the chart, read as newly diagnosed" in cards_for(unknown)[0]["detail"]
+    new = assess(make_case(age_at_dx_days=years(40), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN")))
+    assert "read as" not in cards_for(new)[0]["detail"]
+
+
+def test_the_policy_table_places_every_caution_and_never_warns_on_a_disagreement():
+    cautions = policy()["cautions"]
+    assert set(kb.section("cautions")) <= set(cautions)
+    for code, entry in cautions.items():
+        if code.startswith("_"):
+            continue
+        assert entry["indicator"] in ("info", "warning") and entry["shown"] in ("card", "note", "label", "disagreement")
+        assert (entry["indicator"] == "warning") == (entry["shown"] == "card"), code
+    for contested in ("hsct-benefit-contested", "source-disagreement"):
+        assert cautions[contested]["indicator"] == "info"
+    assert set(kb.section("disagreements")) <= set(policy()["disagreements"])
+
+
+def test_results_are_quoted_by_content_and_date():
+    assert day(date(2025, 3, 8)) == "8 Mar 2025"
+    karyotype = Kmt2aFinding(K.REARRANGED, Source("Observation/kar-dx", date(2025, 3, 8)), method="karyotype",
+                             text="46,XY,t(9;11)(p21.3;q23.3)[20]")
+    assert kmt2a_result(karyotype) == "karyotype 46,XY,t(9;11)(p21.3;q23.3)[20] on 8 Mar 2025"
+    undated = Kmt2aFinding(K.AMPLIFIED, Source("Observation/x"), method="fish")
+    assert kmt2a_result(undated) == "FISH KMT2A amplified"
+    eoi = MrdResult(Source("Observation/m", REF - timedelta(days=3)), value=0.0005,
+                    timepoint=MrdTimepoint.END_OF_INDUCTION)
+    assert mrd(eoi) == f"MRD end of induction 0.05 % on {day(REF - timedelta(days=3))}"

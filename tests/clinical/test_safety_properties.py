@@ -15,6 +15,7 @@ from cds_service.hooks import protocol
 from cds_service.cards.patient_view import EXTENSION_KEY, cards_for
 from cds_service.stratification import assess
 from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage
+from tests.support.card_budget import budget, measure_card
 from tests.clinical.cases import REF, crlf2, kmt2a, make_case, marker, medication, src, tp53
 
 PARTNERS = ["AFF1", "MLLT3", "MLLT1", "MLLT10", "AFDN", "ABI1", "ELL", "MLLT11", "SEPTIN6", "MLLT6"]
@@ -195,7 +196,8 @@ def test_every_card_is_valid(case):
     cards = cards_for(a)
     assert protocol.validate_response({"cards": cards}) == []
     assert protocol.empty_values(a.to_json()) == []
-    if not a.disease.has_leukemia:
+    nothing_to_act_on = a.kmt2a.status == "not-detected" and not (a.considerations or a.cautions or a.missing)
+    if not a.disease.has_leukemia or nothing_to_act_on:
         assert cards == []
         return
     carrying = [c for c in cards if EXTENSION_KEY in c.get("extension", {})]
@@ -207,7 +209,10 @@ def test_every_card_is_valid(case):
         words = card["summary"] + "\n" + card.get("detail", "")
         assert not PLACEHOLDER.search(words), PLACEHOLDER.search(words).group(0)
         assert card["source"]["label"].startswith(cardkit.SERVICE_LABEL)
-    assert len(cards) <= 4
+        measured = measure_card(card)
+        assert measured.artefacts == (), measured.artefacts
+        assert measured.words <= budget()["words_per_card"], (measured.words, card["detail"])
+    assert len(cards) <= budget()["cards_per_response"]
 
 
 @SETTINGS

@@ -71,8 +71,11 @@ def test_icd_o3_morphology_and_therapy_related():
     t = condition("t", [{"system": ICD, "code": "C92.00"}], text="Therapy-related AML after etoposide")
     case = case_from_resources([c, t], reference_date=REF)
     assert all(d.therapy_related for d in case.diagnoses)
-    mpal = condition("m", [{"system": "urn:oid:2.16.840.1.113883.6.43.1", "code": "9806/3"}])
+    mpal = condition("m", [{"system": "urn:oid:2.16.840.1.113883.6.43.1", "code": "9807/3"}])
     assert case_from_resources([mpal], reference_date=REF).diagnoses[0].mentions_11q23
+    bcr_abl1 = condition("m", [{"system": "urn:oid:2.16.840.1.113883.6.43.1", "code": "M9806/3"}])  # t(9;22), not 11q23
+    d = case_from_resources([bcr_abl1], reference_date=REF).diagnoses[0]
+    assert (d.lineage, d.mentions_11q23) == (Lineage.MPAL, False)
 
 
 def test_refractory_text_and_non_leukemia_ignored():

@@ -65,10 +65,10 @@ def test_other_mll_genes_are_never_kmt2a(text):
 
 def test_other_genes():
     _, others = read("P2RY8::CRLF2 fusion detected; TP53 p.R175H")
-    assert ("CRLF2", "rearrangement", True, "P2RY8::CRLF2") in others
-    assert ("TP53", "variant", True, "p.Arg175His") in others
+    assert ("CRLF2", "rearrangement", True, "P2RY8::CRLF2", ()) in others
+    assert ("TP53", "variant", True, "p.Arg175His", ()) in others
     _, negative = read("CRLF2 rearrangement: negative")
-    assert negative == [("CRLF2", "rearrangement", False, "CRLF2 rearrangement: negative")]
+    assert negative == [("CRLF2", "rearrangement", False, "CRLF2 rearrangement: negative", ())]
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -92,4 +92,4 @@ def test_protein_hgvs_forms(text, expected):
 def test_a_negation_reaches_only_its_own_statement(text, kmt2a, others):
     events, found = read(text, "molecular")
     assert [(e.status, e.partner) for e in events] == kmt2a
-    assert [(gene, kind, present) for gene, kind, present, _ in found] == others
+    assert [(gene, kind, present) for gene, kind, present, *_ in found] == others

@@ -80,7 +80,7 @@ def test_the_demo_page_states_the_assessment_and_draws_every_result(app_for):
         assert f">{label}</text>" in page.text  # marked on the chart ...
         assert f"<td>Event</td><td>{label}</td>" in page.text  # ... and in its table
     assert "10^-4 (0.01 %)" in page.text
-    assert "WBC at diagnosis 450 x10^9/L (2025-09-07)" in page.text  # the decision basis, quoted with its date
+    assert "WBC at diagnosis 450 x10^9/L on 7 Sep 2025" in page.text  # the decision basis, quoted with its date
     assert "Observation/" not in page.text  # results by content and date, never by FHIR id
 
 

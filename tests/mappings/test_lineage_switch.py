@@ -1,0 +1,39 @@
+"""A lineage switch read from the chart reaches the pitfall rule (stratification/pitfalls.py reads the new Case
+fields); a report nobody could read, or a hedged result, is named on the missing-KMT2A item."""
+
+from cds_service.stratification import assess
+from tests.mappings.chart import AML, BALL, case_of, condition, report
+from tests.mappings.reports import attachment, pdf
+
+
+
+def test_switch_fires_the_lineage_switch_consideration_with_both_lineages():
+    case = case_of(condition(BALL, onset="2024-12-01", clinical="remission"),
+                   condition(AML, text="AML, lineage switch after blinatumomab", onset="2025-07-15"))
+    assert case.lineage_switch and case.lineage.value == "AML" and case.original_lineage.value == "B-ALL"
+    consider = {c.code: c for c in assess(case).considerations}
+    note = consider["lineage-switch-monitoring"].note
+    assert "B-ALL (2024-12-01)" in note and "AML (2025-07-15)" in note
+
+
+def test_a_second_therapy_related_leukemia_is_no_switch():
+    case = case_of(condition(BALL, onset="2019-12-01", clinical="remission"),
+                   condition(AML, text="Therapy-related AML", onset="2025-07-15"))
+    assert not case.lineage_switch
+    assert "lineage-switch-monitoring" not in {c.code for c in assess(case).considerations}
+
+
+def test_an_unreadable_report_is_named_where_kmt2a_is_missing():
+    case = case_of(condition(BALL, onset="2025-01-10"),
+                   report("Outside cytogenetics", when="2025-01-12",
+                          presentedForm=[attachment("application/pdf", pdf([], scanned=True))]))
+    missing = {m.code: m for m in assess(case).missing}
+    note = missing["kmt2a-status"].note
+    assert "Outside cytogenetics of 2025-01-12" in note and "without a text layer" in note
+
+
+def test_a_hedged_result_is_quoted_where_kmt2a_is_missing():
+    case = case_of(condition(BALL, onset="2025-01-10"),
+                   report("Karyotype", when="2025-01-12", conclusion="KMT2A rearrangement cannot be excluded."))
+    note = {m.code: m for m in assess(case).missing}["kmt2a-status"].note
+    assert "Reported as uncertain" in note and "cannot be excluded" in note and "2025-01-12" in note
