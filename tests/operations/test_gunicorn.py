@@ -78,25 +78,31 @@ def served(tmp_path, test_issuer):
 
 def test_metrics_add_up_both_workers_and_every_log_line_is_json(served, test_issuer):
     body = json.loads(open(PV_FIXTURE).read())
-    tokens = [test_issuer.mint(aud=served.base + PV) for _ in range(CALLS)]
+    tokens: list[str] = []
 
     def call(token: str) -> int:
         return requests.post(served.base + PV, json=body, headers={"Authorization": f"Bearer {token}"},
                              timeout=30).status_code
 
+    def workers_that_served() -> set[str]:
+        return {p.name.split("_")[-1] for p in served.metrics_dir.glob("histogram_*.db")}
+
+    # Rounds of concurrent calls until both workers have answered some (whatever the serving model).
     with ThreadPoolExecutor(6) as pool:
-        assert list(pool.map(call, tokens)) == [200] * CALLS
+        while len(workers_that_served()) < 2 and len(tokens) < 20 * CALLS:
+            batch = [test_issuer.mint(aud=served.base + PV) for _ in range(CALLS)]
+            assert list(pool.map(call, batch)) == [200] * CALLS
+            tokens += batch
+    assert len(workers_that_served()) == 2
     assert call(tokens[0]) == 401  # a replay
     assert requests.post(served.base + PV, json=body, timeout=30).status_code == 200  # unauthenticated (development)
 
     # Whichever worker answers the scrape, it reports both workers' counts.
     for _ in range(6):
-        assert metric(served.base, "kmt2a_cds_calls_total", kind="hook", outcome="ok") == CALLS
+        assert metric(served.base, "kmt2a_cds_calls_total", kind="hook", outcome="ok") == len(tokens)
         assert metric(served.base, "kmt2a_cds_jwt_refusals_total", reason="replay") == 1
-        assert metric(served.base, "kmt2a_cds_call_duration_seconds_count", hook="patient-view") == CALLS + 1
-        assert metric(served.base, "kmt2a_cds_cards_total", kind="risk-stratification") == CALLS + 1
-    workers = {p.name.split("_")[-1] for p in served.metrics_dir.glob("histogram_*.db")}
-    assert len(workers) == 2, workers  # both workers served calls
+        assert metric(served.base, "kmt2a_cds_call_duration_seconds_count", hook="patient-view") == len(tokens) + 1
+        assert metric(served.base, "kmt2a_cds_cards_total", kind="risk-stratification") == len(tokens) + 1
     health = requests.get(served.base + "/healthz", timeout=10).json()
     assert health["status"] == "ok" and health["knowledgeVersion"] and health["version"]
     assert requests.get(served.base + "/readyz", timeout=10).status_code == 200
@@ -110,7 +116,7 @@ def test_metrics_add_up_both_workers_and_every_log_line_is_json(served, test_iss
     assert (start["profile"], start["trusted_issuers"], start["knowledge_version"]) == (
         "development", 2, health["knowledgeVersion"])
     audit = [r for r in records if r["logger"] == "kmt2a_cds.audit"]
-    assert len(audit) == CALLS + 2 and all(r["message"] == "cds-call" for r in audit)
+    assert len(audit) == len(tokens) + 2 and all(r["message"] == "cds-call" for r in audit)
     assert not any("unauthenticated call served" in r["message"] for r in records)  # no line per call
     text = "\n".join(served.lines)
     for secret in (body["context"]["patientId"], tokens[0], tokens[0].split(".")[2]):
