@@ -112,9 +112,9 @@ def as_csv(rows: list[Row], since: datetime | None) -> str:
                      "overridden_rate", "override_reasons", "override_comments", "suggestions_taken"])
     for r in rows:
         j = r.to_json()
-        writer.writerow([r.kind, r.knowledge_version, r.shown, r.accepted, r.overridden, j["noFeedback"],
-                         _blank(j["acceptedRate"]), _blank(j["overriddenRate"]), _counts(r.override_reasons),
-                         r.override_comments, _counts(r.suggestions_taken)])
+        writer.writerow([_cell(r.kind), _cell(r.knowledge_version), r.shown, r.accepted, r.overridden, j["noFeedback"],
+                         _blank(j["acceptedRate"]), _blank(j["overriddenRate"]), _cell(_counts(r.override_reasons)),
+                         r.override_comments, _cell(_counts(r.suggestions_taken))])
     return out.getvalue()
 
 
@@ -176,6 +176,11 @@ def _counts(counter: Counter) -> str:
 
 def _with_rate(count: int, rate: float | None) -> str:
     return f"{count} ({rate:.0%})" if rate is not None else str(count)
+
+
+def _cell(text: str) -> str:
+    """Override reasons come from the EHR: a text a spreadsheet would run as a formula is quoted."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _blank(value) -> str:

@@ -22,6 +22,7 @@ from tests.support.databases import DIALECTS, empty_database
 
 PV_FIXTURE = "tests/fixtures/requests/patient-view-relapsed-child-aml.json"
 COMMENT = "Jane Testperson's mother asked to wait"  # free text may name a patient: never printed
+FORMULA = "=HYPERLINK(\"https://evil.example\")"  # an EHR-sent reason a spreadsheet must not run
 
 
 def call(base: str, service: str, body: dict) -> list[dict]:
@@ -59,7 +60,7 @@ def filled(request, live_service, tmp_path):
         feedback(base, "kmt2a-order-sign", {"card": overridden["uuid"], "outcome": "overridden",
                                             "overrideReason": {"reason": reason, "userComment": COMMENT}})
         feedback(base, "kmt2a-order-sign", {"card": "never-issued-here", "outcome": "overridden",
-                                            "overrideReason": {"reason": reason}})
+                                            "overrideReason": {"reason": {**reason, "display": FORMULA}}})
         yield {"url": url, "risk": risk, "taken": taken, "reason": reason,
                "issued": sum(len(cards) for cards in views + signs)}
 
@@ -106,6 +107,8 @@ def test_csv_and_html_forms(filled, capsys):
     orders = next(r for r in table if r["kind"] == "order-check:menin-inhibitor")
     assert (orders["shown"], orders["accepted"], orders["overridden"]) == ("2", "1", "1")
     assert orders["override_reasons"] == f"{filled['reason']['display']} (1)"
+    unknown = next(r for r in table if r["kind"].startswith("(card not issued"))
+    assert unknown["override_reasons"] == f"'{FORMULA} (1)"  # quoted: shown as text, never run
     page = report(filled["url"], "--format", "html", capsys=capsys)
     assert page.startswith("<!doctype html>") and "<svg" in page and "order-check:menin-inhibitor" in page
     for fetched in ("<script", "<link", "src=", "href=", "@import"):  # one static page: nothing loaded from elsewhere
