@@ -58,7 +58,7 @@ class Config:
     auto_migrate: bool | None = None
     # Retention: audit rows and issued cards older than this many days are purged (0: kept forever); seen JWT
     # ids are purged once their token has expired. The purge runs every purge_interval_s in each process.
-    audit_retention_days: int = 400
+    audit_retention_days: int = 2190  # six years, a common retention for audit trails: set your policy
     issued_card_retention_days: int = 400
     purge_interval_s: float = 3600.0
     smart: SmartConfig = field(default_factory=SmartConfig)  # the case summary app (cds_service/smart)
