@@ -116,3 +116,19 @@ def test_deployment_probes_secret_and_settings(tmp_path):
     assert checked_issuers(Config(profile="production", trusted_issuers=trusted, public_base_url=base_url)).issuers
     job = documents["Job"]["spec"]["template"]["spec"]["containers"][0]
     assert job["command"] == ["kmt2a-cds", "db", "upgrade"] and env["CDS_DB_AUTO_MIGRATE"]["value"] == "0"
+
+
+def test_alert_rules_name_metrics_the_service_exports(live_service):
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yaml").read_text())["groups"][0]["rules"]
+    used = {re.sub(r"_(total|bucket|count|sum)$", "", name)  # a sample's name -> its metric family
+            for rule in rules for name in re.findall(r"\bkmt2a_cds_[a-z_]+", rule["expr"])}
+    base = live_service()
+    body = json.loads((ROOT / "tests/fixtures/requests/patient-view-relapsed-child-aml.json").read_text())
+    assert requests.post(base + "/cds-services/kmt2a-patient-view", json=body, timeout=20).status_code == 200
+    page = requests.get(base + "/metrics", timeout=10).text
+    exported = {family.name for family in text_string_to_metric_families(page)}  # listed even before a first count
+    assert used and used <= exported, used - exported
+    assert all(rule["alert"] and rule["annotations"]["summary"] for rule in rules)
