@@ -25,8 +25,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	@echo "==> starting kmt2a-cds on http://127.0.0.1:$(PORT); it prints 'kmt2a-cds ready' when it answers"
-	$(BIN)/gunicorn -c python:cds_service.web.gunicorn_ready --preload --workers $(WORKERS) --worker-class sync \
-	    --bind 127.0.0.1:$(PORT) --access-logfile - 'cds_service.web.app:create_app()'
+	PORT=$(PORT) WEB_CONCURRENCY=$(WORKERS) $(BIN)/gunicorn -c gunicorn.conf.py 'cds_service.web.app:create_app()'
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
@@ -49,9 +48,11 @@ $(SERVE_VENV)/.installed: pyproject.toml $(shell find cds_service fhir_mappings 
 demo: $(VENV)/.installed
 	$(BIN)/python -m cds_service.devtools.demo --port $(DEMO_PORT) --fhir-port $(DEMO_FHIR_PORT)
 
+# wrk drives the throughput rounds when it can be installed; otherwise bench/run.py uses its Python client.
 bench: $(VENV)/.installed
-	$(BIN)/python bench/run.py
-	$(BIN)/python bench/cohort.py
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	    apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "wrk not installed: using the Python load generator"
+	$(BIN)/python bench/run.py; missed=$$?; $(BIN)/python bench/cohort.py && exit $$missed
 
 # Minutes of fuzzed and mixed load with worker kills (not in CI): bench/soak.py
 soak: $(VENV)/.installed

@@ -3,15 +3,21 @@
 Only resources the mappers actually use are validated (validation is the expensive step). A resource that fails is
 read leniently when the only faults are known client quirks (a single object where an array belongs, an unknown
 element, a draft order without intent/status); otherwise it is skipped with a Problem naming the fields, never
-values or identifiers.
+values or identifiers. Verdicts are kept per content (a digest of the validated part), so a resource sent
+again at the next chart opening or order-sign is not validated twice.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from fhir_mappings.case import Problem
 
@@ -43,10 +49,30 @@ _READ = {
 _READ_PREFIXES = ("value", "effective", "onset", "medication")
 
 
-def _read_part(resource: dict) -> dict:
+def _read_part(resource: dict, draft: bool = False) -> dict:
     keep = _READ.get(resource.get("resourceType"), set())
-    return {k: v for k, v in resource.items()
-            if k == "resourceType" or k in keep or k.startswith(_READ_PREFIXES)}
+    part = {k: v for k, v in resource.items() if k == "resourceType" or k in keep or k.startswith(_READ_PREFIXES)}
+    if not draft and part.get("resourceType") == "MedicationRequest":
+        # A prescription of the medication list is read for its drug, status and dates only (medications.py):
+        # its doses are validated when it is a draft order being checked, not here.
+        _keep_dates_only(part)
+    return part
+
+
+def _keep_dates_only(request: dict) -> None:
+    bounds = [d["timing"]["repeat"]["boundsPeriod"] for d in request.get("dosageInstruction") or []
+              if isinstance(d, dict) and isinstance(d.get("timing"), dict)
+              and isinstance(d["timing"].get("repeat"), dict) and "boundsPeriod" in d["timing"]["repeat"]]
+    if "dosageInstruction" in request:
+        request["dosageInstruction"] = [{"timing": {"repeat": {"boundsPeriod": b}}} for b in bounds]
+        if not request["dosageInstruction"]:
+            del request["dosageInstruction"]
+    dispense = request.get("dispenseRequest")
+    if isinstance(dispense, dict):
+        if "validityPeriod" in dispense:
+            request["dispenseRequest"] = {"validityPeriod": dispense["validityPeriod"]}
+        else:
+            del request["dispenseRequest"]
 
 
 # Filled in when missing on an unsigned order (sandbox quirk), so the rest of the order can be checked.
@@ -101,14 +127,45 @@ def _repair(resource: dict, errors: list[dict], draft: bool) -> tuple[dict | Non
     return fixed, repaired
 
 
+# Verdicts by content: the same chart comes back at every chart opening, order-select and order-sign, and
+# validation is the costliest step of reading it. Keyed on a SHA-256 of the exact bytes of the part that is validated
+# (and the draft flag), so only an identical resource reuses a verdict; bounded, per process.
+VERDICT_CACHE_SIZE = 4096
+_verdicts: OrderedDict[bytes, tuple[str, dict | None, list[Problem]]] = OrderedDict()
+_verdicts_lock = threading.Lock()
+
+
 def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list[Problem]]:
     """(the resource to read, problems). None means: skip it."""
     rtype = resource.get("resourceType")
     model = _model(rtype) if isinstance(rtype, str) else None
     if model is None:
         return resource, []
+    part = _read_part(resource, draft)
+    try:
+        key = hashlib.sha256(orjson.dumps([draft, part])).digest()  # 32 bytes kept, not the resource
+    except (TypeError, orjson.JSONEncodeError):  # not plain JSON (e.g. a huge integer): just validate
+        return _validated(model, rtype, part, draft)
+    with _verdicts_lock:
+        verdict = _verdicts.get(key)
+        if verdict is not None:
+            _verdicts.move_to_end(key)
+    if verdict is not None:
+        kind, repaired, problems = verdict
+        readable = part if kind == "as-sent" else copy.deepcopy(repaired) if kind == "repaired" else None
+        return readable, list(problems)
+    readable, problems = _validated(model, rtype, part, draft)
+    kind = "as-sent" if readable is part else "skip" if readable is None else "repaired"
+    with _verdicts_lock:
+        _verdicts[key] = (kind, copy.deepcopy(readable) if kind == "repaired" else None, list(problems))
+        while len(_verdicts) > VERDICT_CACHE_SIZE:
+            _verdicts.popitem(last=False)
+    return readable, problems
+
+
+def _validated(model, rtype: str, resource: dict, draft: bool) -> tuple[dict | None, list[Problem]]:
+    """Validate the read part of a resource, repairing the safe quirks."""
     ref = f"{rtype}/{resource['id']}" if isinstance(resource.get("id"), str) else None
-    resource = _read_part(resource)
     try:
         model.model_validate(resource)
         return resource, []

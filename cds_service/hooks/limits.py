@@ -28,16 +28,19 @@ class BadEncoding(ValueError):
 
 
 def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
-    """Raise TooDeep if `value` nests containers deeper than `limit`. Iterative: never recurses itself."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
+    """Raise TooDeep if `value` (parsed JSON: plain dicts and lists) nests containers deeper than `limit`.
+    Iterative: never recurses itself. Level by level, with exact type tests, so each container costs one list
+    comprehension step (it runs on every request body and FHIR answer)."""
+    level, depth = ([value] if isinstance(value, (dict, list)) else []), 0
+    while level:
+        depth += 1
         if depth > limit:
             raise TooDeep(f"JSON nested deeper than {limit} levels")
-        if isinstance(item, dict):
-            stack.extend((child, depth + 1) for child in item.values() if isinstance(child, (dict, list)))
-        elif isinstance(item, list):
-            stack.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+        below: list = []
+        for item in level:
+            children = item.values() if type(item) is dict else item
+            below += [c for c in children if type(c) is dict or type(c) is list]
+        level = below
 
 
 def decoder_for(content_encoding: str | None):

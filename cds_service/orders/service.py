@@ -6,7 +6,7 @@ request -> (fast exit for empty orders) -> cache(Case -> OrderChecks) -> cards f
 from __future__ import annotations
 
 from cds_service.hooks.call import HookCall, case_of
-from cds_service.orders.cache import TtlCache, content_key
+from cds_service.orders.cache import SharedCache, content_key, dataclass_tuple_codec
 from cds_service.cards import order_cards  # the module, not its names: cards import orders too
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import OrderCheck
@@ -14,7 +14,9 @@ from fhir_mappings import draft_orders
 from fhir_mappings.case import Case
 
 # order-sign follows order-select within minutes; 5 minutes bounds how long an unchanged chart is trusted.
-order_cache: TtlCache[tuple[OrderCheck, ...]] = TtlCache(ttl_seconds=300.0, max_entries=256)
+# Kept in the store once the app registered it (cache.py), so order-sign finds order-select's work on any worker.
+order_cache: SharedCache[tuple[OrderCheck, ...]] = SharedCache(dataclass_tuple_codec(OrderCheck), ttl_seconds=300.0,
+                                                               max_entries=256)
 
 # Prefetch keys (hooks.json) that hold the medication list: when one could not be had, "no strong
 # CYP3A4 inhibitor" is not known.

@@ -15,9 +15,14 @@ import os
 import shutil
 import tempfile
 
+from cds_service.web.gunicorn_ready import post_worker_init  # noqa: F401 - each worker connects its store at boot
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WORKERS") or os.cpu_count() or 2)
 preload_app = True  # knowledge, tables and schema load once, before the fork
+# The serving model of `make run` (gunicorn.conf.py says why: slow clients must not hold a worker each).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 accesslog = "-"
 access_log_format = '%(m)s %(U)s %(s)s %(B)s %(M)sms'  # method, path without the query, status, bytes, duration
 control_socket_disable = True  # gunicorn >= 24 would write one under $HOME; the container's root is read-only

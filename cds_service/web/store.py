@@ -23,12 +23,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
+    LargeBinary,
     String,
     create_engine,
     delete,
     event,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
@@ -115,6 +117,18 @@ class AuditEvent(Base):
     card_uuids: Mapped[list] = mapped_column(JSON, default=list)
 
 
+class CachedResult(Base):
+    """A computed result shared by every worker and host, keyed on a digest of what it was computed from
+    (today: the order checks, so that order-sign reuses order-select's work wherever it lands). No patient
+    identifier: the key is a SHA-256 digest and the value holds the checks' own texts."""
+
+    __tablename__ = "order_check_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[float] = mapped_column(Float, index=True)  # time.time()
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
 @dataclass(frozen=True)
 class FeedbackResult:
     stored: int
@@ -145,18 +159,24 @@ class Store:
         # refused by the worker that saw the token; expired entries are dropped on the next store outage.
         self._outage_jti: dict[tuple[str, str], float] = {}
         self._outage_lock = threading.Lock()
+        # Bookkeeping (issued cards, audit rows, the shared cache) is committed without waiting for the disk:
+        # it survives a crash of the process, not a power cut, and costs no fsync on the path of an answer.
+        # Feedback and replay protection stay on the fully durable engine.
+        self.bookkeeping = sessionmaker(make_engine(database_url, durable=False), expire_on_commit=False)
+
+    def connect(self) -> None:
+        """Open a connection of each pool now (a forked worker cannot inherit them), so a worker's first call
+        does not pay for connecting and setting up SQLite (gunicorn.conf.py calls this after the fork)."""
+        self.ping()
+        with self.bookkeeping() as session:
+            session.execute(text("SELECT 1"))
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def record_issued(self, cards: Iterable[dict], hook_instance: str, service_id: str, knowledge_version: str) -> None:
-        from cds_service.cards.facts import card_facts
-
-        now = utcnow()
-        rows = [{"uuid": f.uuid, "hook_instance": hook_instance, "service_id": service_id,
-                 "knowledge_version": knowledge_version, "issued_at": now, "kind": f.kind, "indicator": f.indicator,
-                 "rule_ids": list(f.rule_ids), "suggestions": list(f.suggestions)} for f in card_facts(cards)]
+        rows = _issued_rows(cards, hook_instance, service_id, knowledge_version)
         if not rows:
             return
         with self.sessions.begin() as session:
@@ -226,9 +246,46 @@ class Store:
         with self.sessions.begin() as session:
             session.add(AuditEvent(at=utcnow(), **fields))
 
+    def record_call(self, audit: dict | None, issued: tuple[Iterable[dict], str, str, str] | None = None) -> None:
+        """A call's bookkeeping in ONE transaction, once its answer is computed: the cards issued
+        (cards, hookInstance, service id, knowledge version) and its audit row."""
+        with self.bookkeeping.begin() as session:
+            for row in _issued_rows(*issued) if issued is not None else ():
+                self._insert_once(session, IssuedCard, row, ["uuid"])
+            if audit is not None:
+                session.add(AuditEvent(at=utcnow(), **audit))
+
+    def cached(self, key: str, newer_than: float) -> bytes | None:
+        """The value stored under `key` since `newer_than` (time.time()), counting the hit; else None."""
+        with self.bookkeeping.begin() as session:
+            row = session.get(CachedResult, key)
+            if row is None or row.created_at < newer_than:
+                return None
+            session.execute(update(CachedResult).where(CachedResult.key == key)
+                            .values(hits=CachedResult.hits + 1))
+            return row.value
+
+    def cache(self, key: str, value: bytes, now: float, expire_before: float) -> None:
+        """Store `value` under `key` (a concurrent writer of the same key wins harmlessly: same content),
+        and drop the entries older than `expire_before`."""
+        with self.bookkeeping.begin() as session:
+            session.execute(delete(CachedResult).where(CachedResult.created_at < expire_before))
+            self._insert_once(session, CachedResult, {"key": key, "value": value, "created_at": now, "hits": 0},
+                              ["key"])
+
     def feedback_rows(self) -> list[Feedback]:
         with self.sessions() as session:
             return list(session.scalars(select(Feedback).order_by(Feedback.id)))
+
+
+def _issued_rows(cards: Iterable[dict], hook_instance: str, service_id: str, knowledge_version: str) -> list[dict]:
+    """One issued_card row per card, with what the card was (cds_service.cards.facts)."""
+    from cds_service.cards.facts import card_facts
+
+    now = utcnow()
+    return [{"uuid": f.uuid, "hook_instance": hook_instance, "service_id": service_id,
+             "knowledge_version": knowledge_version, "issued_at": now, "kind": f.kind, "indicator": f.indicator,
+             "rule_ids": list(f.rule_ids), "suggestions": list(f.suggestions)} for f in card_facts(cards)]
 
 
 def _prepare_schema(engine: Engine, migrate: bool) -> None:
@@ -281,9 +338,12 @@ def engine_url(database_url: str) -> str:
     return database_url
 
 
-def make_engine(database_url: str) -> Engine:
+def make_engine(database_url: str, durable: bool = True) -> Engine:
+    """durable=False: commits do not wait for the disk (SQLite synchronous=NORMAL in WAL mode, PostgreSQL
+    synchronous_commit=off): safe against a crash of the process, not of the machine."""
     if not database_url.startswith("sqlite"):
-        return create_engine(engine_url(database_url), pool_pre_ping=True, hide_parameters=True)
+        options = {} if durable else {"connect_args": {"options": "-c synchronous_commit=off"}}
+        return create_engine(engine_url(database_url), pool_pre_ping=True, hide_parameters=True, **options)
     # hide_parameters: an error log must not print the values of a statement (ids, feedback comments).
     engine = create_engine(database_url, connect_args={"timeout": 10}, hide_parameters=True)
 
@@ -291,7 +351,8 @@ def make_engine(database_url: str) -> Engine:
     def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer; several workers share it
-        cursor.execute("PRAGMA synchronous=FULL")  # a committed feedback row survives a crash
+        # durable: a committed feedback row survives a crash, even of the machine
+        cursor.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 

@@ -27,14 +27,14 @@ def test_store_outage_answers_200_with_cards_and_counts_them_unrecorded(live_ser
     base = live_service(database_url=f"sqlite:///{directory / 'kmt2a-cds.db'}")
     body = json.loads(open(PV_FIXTURE).read())
     unrecorded_before = metric(base, "kmt2a_cds_cards_unrecorded_total")
-    errors_before = metric(base, "kmt2a_cds_store_errors_total", operation="record_issued")
+    errors_before = metric(base, "kmt2a_cds_store_errors_total", operation="record_call")
     break_store(base, directory)
     response = requests.post(base + PV, json=body, timeout=20)
     assert response.status_code == 200
     cards = response.json()["cards"]
     assert cards and cards[0]["extension"]["org.kmt2a-cds.assessment"]
     assert metric(base, "kmt2a_cds_cards_unrecorded_total") - unrecorded_before == len(cards)
-    assert metric(base, "kmt2a_cds_store_errors_total", operation="record_issued") - errors_before == 1
+    assert metric(base, "kmt2a_cds_store_errors_total", operation="record_call") - errors_before == 1
     # feedback cannot be stored: not acknowledged, so the EHR retries
     item = {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-21T09:00:00Z",
             "overrideReason": {"userComment": "not now"}}

@@ -98,8 +98,8 @@ def test_absent_keys_are_fetched_with_the_bearer_token(service, capture, fhir):
     assert "/fhir/Patient/pat-1" not in paths(fhir)  # sent by the EHR: not fetched again
     assert {r.authorization for r in fhir.requests} == {f"Bearer {TOKEN}"}
     labs = call.prefetch["labs"]
-    assert sorted(e["resource"]["id"] for e in labs["entry"]) == ["lab-0", "lab-1", "lab-2", "lab-3", "lab-4",
-                                                                    "variant-1"]
+    # labs asks by the LOINC codes the rules read: the variant comes under genomics only
+    assert sorted(e["resource"]["id"] for e in labs["entry"]) == ["lab-0", "lab-1", "lab-2", "lab-3", "lab-4"]
     assert [e["resource"]["id"] for e in call.prefetch["vitals"]["entry"]] == ["weight-1"]
     assert [e["resource"]["id"] for e in call.prefetch["genomics"]["entry"]] == ["variant-1"]
     assert "entry" not in call.prefetch["genomicReports"]  # an empty searchset is data: "none found"
@@ -107,8 +107,8 @@ def test_absent_keys_are_fetched_with_the_bearer_token(service, capture, fhir):
 
 def test_paging_is_followed_and_merged(service, capture, fhir):
     requests.post(service + PV, json=hook_request(fhir))
-    lab_pages = [r for r in fhir.requests if r.query.get("category") == ["laboratory"]]
-    assert len(lab_pages) == 3  # 6 hits, 2 per page
+    lab_pages = [r for r in fhir.requests if "http://loinc.org|6690-2" in r.query.get("code", [""])[0]]
+    assert len(lab_pages) == 3  # 5 hits, 2 per page
     assert not any(link["relation"] == "next" for link in capture.calls[-1].prefetch["labs"].get("link", []))
 
 

@@ -37,6 +37,9 @@ Table("audit_event", LEGACY, Column("id", Integer, primary_key=True, autoincreme
       Column("duration_ms", Float, nullable=False), Column("card_uuids", JSON, nullable=False))
 Table("smart_session", LEGACY, Column("id_hash", String(64), primary_key=True),  # made by the case summary app
       Column("expires_at", Float, nullable=False, index=True), Column("sealed", LargeBinary, nullable=False))
+Table("order_check_cache", LEGACY, Column("key", String(64), primary_key=True),  # made by the service since issue 13
+      Column("value", LargeBinary, nullable=False), Column("created_at", Float, nullable=False, index=True),
+      Column("hits", Integer, nullable=False))
 NOW = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
 
 
