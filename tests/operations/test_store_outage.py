@@ -17,7 +17,9 @@ PV_FIXTURE = "tests/fixtures/requests/patient-view-relapsed-child-aml.json"
 def break_store(base, directory) -> None:
     """The database goes away: its directory is removed and the pooled connections are dropped."""
     shutil.rmtree(directory)
-    base.app.extensions["kmt2a_cds"].store.engine.dispose()
+    store = base.app.extensions["kmt2a_cds"].store
+    for engine in (store.engine, store.bookkeeping.kw["bind"]):
+        engine.dispose()
 
 
 
