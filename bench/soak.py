@@ -82,7 +82,7 @@ def mutate(body: dict, rng: random.Random) -> tuple[bytes, dict]:
             if rng.random() < 0.2 and isinstance(parent, dict):
                 parent.pop(path[-1], None)
             else:
-                parent[path[-1]] = rng.choice(ODD)
+                parent[path[-1]] = copy.deepcopy(rng.choice(ODD))  # a shared odd value could be nested in itself
         except (KeyError, IndexError, TypeError):
             continue
     data = json.dumps(body).encode()  # the stdlib writes integers past 64 bits; orjson refuses them

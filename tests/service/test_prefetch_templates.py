@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from bench import chart
 from cds_service import knowledge
-from cds_service.hooks import pipeline, registry
+from cds_service.hooks import pipeline, prefetch, registry
 from cds_service.hooks.handlers import HANDLERS
+from fhir_mappings import case_from_resources
+from tests.support.fhir_server import FhirTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
 LOINC = "http://loinc.org"
@@ -40,13 +43,10 @@ def test_every_loinc_code_the_mappers_know_is_asked_for_by_every_service():
     table = ROOT / "fhir_mappings" / "terminology" / "loinc.csv"
     known = {row["code"] for row in csv.DictReader(table.open())}
     services = _services()
-    reports = _asked_codes({k: t for k, t in services["kmt2a-patient-view"]["prefetch"].items()
-                            if t.startswith("DiagnosticReport?")})
     for service_id, service in services.items():
         asked = _asked_codes(service["prefetch"])
-        # the order services read no genetic report documents (their checks read the genomic Observations)
-        expected = known if service["hook"] == "patient-view" else known - reports
-        assert expected - asked == set(), f"{service_id} does not ask for {sorted(expected - asked)}"
+        # the order services too: their indication check needs the KMT2A result, often only in a report
+        assert known - asked == set(), f"{service_id} does not ask for {sorted(known - asked)}"
 
 
 def test_no_observation_template_asks_for_a_whole_category():
@@ -77,3 +77,40 @@ def test_narrow_templates_give_the_same_cards_as_asking_for_everything():
     cards = _cards(declared, resources)
     assert cards, "the generated chart (KMT2A::MLLT3 AML) should give cards"
     assert cards == _cards(declared | BROAD, resources)
+
+
+V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
+
+
+def _locally_coded_fish_report() -> dict:
+    """A cytogenetics report as a lab sends it: a local code, the result only in its conclusion."""
+    return {"resourceType": "DiagnosticReport", "id": "fish-local-1", "status": "final",
+            "subject": {"reference": "Patient/pat-fish"}, "effectiveDateTime": "2026-10-02",
+            "category": [{"coding": [{"system": V2_0074, "code": "CG"}]}],
+            "code": {"coding": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.4455", "code": "FISH-MLL"}],
+                     "text": "MLL (KMT2A) break-apart FISH, bone marrow"},
+            "conclusion": "Positive for KMT2A rearrangement: KMT2A::AFF1 fusion detected in 182/200 nuclei."}
+
+
+def test_a_locally_coded_genetics_report_reaches_every_service_through_the_fetch_path():
+    patient = {"resourceType": "Patient", "id": "pat-fish", "birthDate": "2015-03-01"}
+    b_all = {"resourceType": "Condition", "id": "dx-1", "subject": {"reference": "Patient/pat-fish"},
+             "onsetDateTime": "2026-10-01",
+             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91857003"}],
+                      "text": "B-lymphoblastic leukemia"}}
+    services = registry.load(ROOT / "hooks.json", HANDLERS)
+    with FhirTestServer([patient, b_all, _locally_coded_fish_report()]) as fhir:
+        for service_id in ("kmt2a-patient-view", "kmt2a-order-select", "kmt2a-order-sign"):
+            service = services.get(service_id)
+            fetched = [t for k, t in service.prefetch.items() if k == "reports"]
+            assert fetched, f"{service_id} has no reports template"
+            body = {"hook": service.hook, "hookInstance": "a1b2c3d4-0000-4000-8000-000000000001",
+                    "context": {"patientId": "pat-fish", "userId": "Practitioner/1"},
+                    "fhirServer": fhir.base, "fhirAuthorization": {"access_token": "t"}}
+            got = prefetch.resolve(service.prefetch, body, prefetch.FetchSettings(deadline_s=10))
+            ids = [e["resource"]["id"] for e in (got.data["reports"] or {}).get("entry", [])]
+            assert ids == ["fish-local-1"], service_id
+    # and the mapper reads the conclusion as KMT2A evidence (what the indication check then sees)
+    case = case_from_resources([patient, b_all, _locally_coded_fish_report()], reference_date=date(2026, 11, 29),
+                               patient_id="pat-fish")
+    assert case.kmt2a.status.value == "rearranged" and case.kmt2a.partner == "AFF1"
