@@ -117,8 +117,14 @@ def start_server(workers: int, database_url: str) -> tuple[subprocess.Popen, str
 
 
 def gunicorn_master(process: subprocess.Popen) -> int:
-    for pid in _children(process.pid):
-        return pid
+    """The gunicorn master below `make run` (make may start it through a shell): the first gunicorn process."""
+    queue = list(_children(process.pid))
+    while queue:
+        pid = queue.pop(0)
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        if any(arg.rsplit(b"/", 1)[-1] == b"gunicorn" for arg in argv[:2]):  # not the shell that names it
+            return pid
+        queue += _children(pid)
     raise SystemExit("no gunicorn master")
 
 
