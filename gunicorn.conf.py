@@ -3,7 +3,7 @@
 import multiprocessing
 import os
 
-from cds_service.web.gunicorn_ready import when_ready  # noqa: F401 - prints "kmt2a-cds ready" once listening
+from cds_service.web.gunicorn_ready import post_worker_init, when_ready  # noqa: F401 - "ready" line; store connect
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '8080')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
@@ -18,13 +18,3 @@ threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 preload_app = True
 accesslog = "-"
 
-
-def post_worker_init(worker):
-    """Connect the worker's store before its first call (connections are never inherited across the fork)."""
-    runtime = getattr(worker.wsgi, "extensions", {}).get("kmt2a_cds")
-    if runtime is None:
-        return
-    try:
-        runtime.store.connect()
-    except Exception:  # noqa: BLE001 - a store down at boot must not stop the worker: /healthz reports it
-        worker.log.warning("store not reachable at worker start; the first call will connect")

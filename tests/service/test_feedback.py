@@ -68,7 +68,7 @@ def test_feedback_survives_a_restart(service):
     item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-21T06:00:00Z"}
     assert requests.post(service + PV + "/feedback", json={"feedback": [item]}).status_code == 200
     service.restart()  # a new app instance: nothing in memory survives, only the SQLite file
-    assert requests.get(service + "/healthz").json() == {"status": "ok"}
+    assert requests.get(service + "/healthz").json()["status"] == "ok"
     assert [r.hook_instance for r in rows(service) if r.card_uuid == card["uuid"]] == [hook_instance]
     # The issued-card record survived too: feedback after the restart is still linked to it.
     after = {**item, "outcomeTimestamp": "2026-11-21T06:01:00Z"}
