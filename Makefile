@@ -7,7 +7,10 @@ WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 DEMO_PORT ?= 8091
 DEMO_FHIR_PORT ?= 8090
 
-.PHONY: run test bench soak cards-report clean demo knowledge
+HOST   ?= 127.0.0.1
+SERVE_VENV := .venv-serve
+
+.PHONY: run test bench soak cards-report clean demo serve knowledge
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -26,6 +29,20 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# Production: no test extras, the PostgreSQL driver, JSON logs, Prometheus multiprocess metrics (gunicorn_conf.py).
+# HOST, PORT and WORKERS from the environment or the command line; CDS_* settings as in the README.
+serve: $(SERVE_VENV)/.installed
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) $(SERVE_VENV)/bin/gunicorn -c python:cds_service.web.gunicorn_conf \
+	    'cds_service.web.app:create_app()'
+
+# Not editable: reinstalled when any file of the package changes, so `make serve` never serves stale code.
+$(SERVE_VENV)/.installed: pyproject.toml $(shell find cds_service fhir_mappings -type f ! -name '*.pyc' 2>/dev/null)
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
+	$(PYTHON) -m venv $(SERVE_VENV)
+	$(SERVE_VENV)/bin/pip install --quiet --upgrade pip
+	$(SERVE_VENV)/bin/pip install --quiet '.[postgresql]'
+	@touch $@
 
 # The CDS service and a loopback FHIR R4 server with the demo patients (demo/); prints what to try.
 demo: $(VENV)/.installed
@@ -50,4 +67,4 @@ knowledge: $(VENV)/.installed
 	$(BIN)/python -m cds_service.knowledge.build
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SERVE_VENV) build *.egg-info .pytest_cache .hypothesis

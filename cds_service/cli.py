@@ -19,6 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import Sequence
 
+from cds_service import operations_cli
+
 EXIT_UNREADABLE = 2
 EXIT_CHANGED = 1
 
@@ -73,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--today", type=_date, default=None, help="reference date YYYY-MM-DD (default: today)")
     _cohort_options(diff)
     diff.set_defaults(run=run_diff)
+    operations_cli.add_commands(commands)  # db upgrade|current|purge, report feedback
     return parser
 
 

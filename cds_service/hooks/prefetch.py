@@ -26,6 +26,7 @@ import orjson
 import requests
 import urllib3
 
+from cds_service import metrics
 from cds_service.hooks import limits
 from cds_service.hooks.registry import TOKEN
 
@@ -149,6 +150,7 @@ def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, r
                 result.unavailable[key] = "its prefetch template has no value for a token"
                 continue
             jobs[pool.submit(_fetch, base, relative, token, settings, deadline_at)] = key
+            metrics.PREFETCH_FETCHES.labels(key).inc()
         for key in paged:
             jobs[pool.submit(_read_remaining_pages, base, result.data[key], token, settings, deadline_at)] = key
         done, _ = wait(jobs, timeout=max(0.0, deadline_at - time.monotonic()))

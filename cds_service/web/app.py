@@ -26,17 +26,20 @@ from typing import Any, Callable, Mapping
 
 import orjson
 from flask import Blueprint, Flask, Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 import fhir_mappings
-from cds_service import knowledge, smart
+from cds_service import knowledge, metrics, smart
+from cds_service.cards.facts import card_facts
 from cds_service.hooks import limits, pipeline, prefetch, protocol, registry
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.hooks.protocol import ProtocolError
+from cds_service.migrations import SchemaError
 from cds_service.orders import order_cache
-from cds_service.web import audit, cors, warmup
-from cds_service.web.config import Config
-from cds_service.web.security import AuthError, JwksCache, TokenVerifier, TrustedIssuers, bearer_token
+from cds_service.web import audit, cors, retention, startup, warmup
+from cds_service.web.config import Config, ConfigError
+from cds_service.web.security import AuthError, JwksCache, TokenVerifier, bearer_token
 from cds_service.web.store import Store
 
 log = logging.getLogger("kmt2a_cds.app")
@@ -46,7 +49,6 @@ bp = Blueprint("cds", __name__)
 FHIR_JSON = "application/fhir+json"
 ISSUE_CODES = {400: "invalid", 401: "login", 404: "not-found", 405: "not-supported", 412: "processing",
                413: "too-long", 415: "not-supported"}
-JTI_PURGE_INTERVAL_S = 300.0
 GC_GEN0_THRESHOLD = 20_000  # container allocations between young collections (CPython's default: 700)
 
 
@@ -57,22 +59,33 @@ class Runtime:
     store: Store
     verifier: TokenVerifier
     settings: pipeline.Settings  # what every call is answered with: profile, fetching, reference date
-    last_jti_purge: float = 0.0
+    purge: retention.PeriodicPurge
 
 
 def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | None = None) -> Flask:
-    config = config or Config.from_env()
+    """Raises ConfigError / SchemaError for a configuration we refuse; built from the environment (config None,
+    as gunicorn does), a refusal is one log line and exit status 3 instead."""
+    if config is None:
+        try:
+            return create_app(Config.from_env(), handlers)
+        except (ConfigError, SchemaError) as error:
+            _refuse_start(str(error))
+        except SQLAlchemyError as error:  # unreachable, wrong credentials: the driver's first line says which
+            _refuse_start(f"the database cannot be reached ({type(error).__name__}: "
+                          f"{str(getattr(error, 'orig', error)).strip().splitlines()[0][:300]})")
     _configure_logging()
+    config.check_database_driver()
+    issuers = startup.checked_issuers(config)
     # Tables, models and knowledge load here, before gunicorn --preload forks: ~0.3 s the first call would pay.
     fhir_mappings.warm_up()
     knowledge.load_all()
-    store = Store(config.database_url)
+    store = Store(config.database_url, migrate=config.migrate_at_start)
     runtime = Runtime(
         config=config,
         registry=registry.load(config.hooks_file, HANDLERS if handlers is None else handlers),
         store=store,
         verifier=TokenVerifier(
-            TrustedIssuers.load(config.trusted_issuers_file()),
+            issuers,
             JwksCache(config.jwks_cache_ttl_s, config.jwks_min_refresh_s),
             store.remember_jti,
             config.jwt_leeway_s,
@@ -88,6 +101,7 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
             ),
             reference_date=config.reference_date,
         ),
+        purge=retention.PeriodicPurge(store, config),
     )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
@@ -99,13 +113,21 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
     app.before_request(_start)
     app.after_request(_finish)
     app.register_error_handler(ProtocolError, _protocol_error)
+    app.register_error_handler(SQLAlchemyError, _store_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _internal_error)
     if handlers is None:  # our own handlers only (a test's handlers may count their calls)
         warmup.answer_every_service(runtime.registry, runtime.settings)  # before the shared cache: nothing stored
     order_cache.use_store(store)  # order-sign finds order-select's checks on any worker or host
     _settle_heap()
+    startup.summary(config, issuers, knowledge.version())
     return app
+
+
+def _refuse_start(reason: str) -> None:
+    _configure_logging()
+    log.critical("refusing to start: %s", reason, extra={"event": "refused-start"})
+    raise SystemExit(startup.EXIT_BAD_CONFIG) from None
 
 
 def _settle_heap() -> None:
@@ -142,13 +164,14 @@ def _collector_paused():
 
 
 def _configure_logging() -> None:
-    """Our loggers write INFO to stderr (gunicorn collects it) unless the host configured logging."""
+    """Our loggers write INFO to stderr as JSON lines (timestamp, level, logger, message and the event's fields)
+    unless the host configured logging (gunicorn_conf.py gives gunicorn's own lines the same format)."""
     logger = logging.getLogger("kmt2a_cds")
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
     if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler.setFormatter(audit.json_formatter())
         logger.addHandler(handler)
     # urllib3 logs every URL it fetches at DEBUG, and prefetch URLs hold patient ids: not even a host that
     # logs everything gets those, unless it asked for urllib3 by name.
@@ -184,6 +207,8 @@ def call_service(service_id: str) -> Response:
         g.audit.hook_instance = body["hookInstance"][:64]
     result = pipeline.answer(service, body, runtime().settings)
     g.issued = (result.cards, result.call.hook_instance, service.id, knowledge.version())  # stored in _finish
+    for facts in card_facts(result.cards):
+        metrics.CARDS.labels(facts.kind, facts.indicator).inc()
     g.audit.card_uuids = [card["uuid"] for card in result.cards]
     g.audit.unavailable = list(result.call.unavailable)
     g.audit.outcome = "partial" if result.call.unavailable else "ok"
@@ -198,7 +223,9 @@ def feedback(service_id: str) -> Response:
     body = _read_json()
     service = _service(service_id)
     protocol.check_feedback(body)
-    result = runtime().store.record_feedback(service.id, body["feedback"])
+    result = runtime().store.record_feedback(service.id, body["feedback"])  # a store error: 503, nothing acknowledged
+    for item in body["feedback"]:
+        metrics.FEEDBACK.labels(item["outcome"]).inc()
     if result.unknown_cards:
         log.warning("feedback for %d card(s) this service did not issue", result.unknown_cards)
     g.audit.card_uuids = [item["card"] for item in body["feedback"]]
@@ -208,12 +235,28 @@ def feedback(service_id: str) -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """Liveness: the process answers. The store is the readiness probe's business (a database outage must not
+    make an orchestrator restart every replica)."""
+    return json_response({"status": "ok", "version": startup.service_version(),
+                          "knowledgeVersion": knowledge.version()})
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Readiness: 503 while the store is unreachable, so a load balancer sends calls elsewhere."""
     try:
         runtime().store.ping()
-    except Exception:  # noqa: BLE001 - any store failure means "not healthy"
-        log.exception("health check: store unavailable")
+    except Exception as error:  # noqa: BLE001 - any store failure means "not ready"
+        log.error("readiness: store unavailable (%s)", type(error).__name__)
+        metrics.STORE_ERRORS.labels("ping").inc()
         return json_response(protocol.operation_outcome("transient", "Store unavailable."), 503, FHIR_JSON)
-    return json_response({"status": "ok", "knowledgeVersion": knowledge.version()})
+    return json_response({"status": "ready"})
+
+
+@bp.get("/metrics")
+def prometheus_metrics() -> Response:
+    page, content_type = metrics.exposition()
+    return Response(page, content_type=content_type)
 
 
 # --- steps ----------------------------------------------------------------------------------------
@@ -267,7 +310,7 @@ def _authenticate() -> None:
     rt = runtime()
     token = bearer_token(request.headers.get("Authorization"))
     if token is None and not rt.config.production:
-        security_log.info("unauthenticated call served (development profile)")
+        security_log.debug("unauthenticated call served (development profile)")
         return
     audience = (rt.config.public_base_url + request.path) if rt.config.public_base_url else request.base_url
     try:
@@ -276,11 +319,9 @@ def _authenticate() -> None:
         verified = rt.verifier.verify(token, audience)
     except AuthError as error:
         security_log.warning("JWT refused: %s", error)
+        metrics.JWT_REFUSALS.labels(metrics.jwt_reason(str(error))).inc()
         raise ProtocolError(401, "login", "Authentication failed.") from None
     g.audit.issuer, g.audit.jti = verified.issuer, verified.jti
-    if time.monotonic() - rt.last_jti_purge > JTI_PURGE_INTERVAL_S:
-        rt.last_jti_purge = time.monotonic()
-        rt.store.purge_expired_jti(time.time())
 
 
 def _service(service_id: str) -> registry.Service:
@@ -296,6 +337,7 @@ def _service(service_id: str) -> registry.Service:
 
 def _start() -> None:
     g.started = time.perf_counter()
+    runtime().purge.ensure_running()
     path = request.path.rstrip("/")
     if request.method == "OPTIONS" or not path.startswith("/cds-services"):
         return
@@ -316,16 +358,34 @@ def _finish(response: Response) -> Response:
         record.outcome = f"unauthenticated-{record.outcome}"
     record.duration_ms = round((time.perf_counter() - g.started) * 1000, 2)
     audit.emit(record)
+    known = record.service_id if record.service_id and rt.registry.get(record.service_id) else "unknown"
+    metrics.CALLS.labels(record.kind, known, record.outcome).inc()
+    if record.kind == "hook" and record.status == 200:
+        metrics.CALL_SECONDS.labels(_hook_of(record.service_id)).observe(record.duration_ms / 1000)
+        for key in record.unavailable:
+            metrics.PREFETCH_FAILURES.labels(key).inc()
     if record.kind != "discovery":
         # One transaction per call, once the answer is computed: the cards issued and the audit row.
         audit_row = dict(kind=record.kind, service_id=record.service_id, hook_instance=record.hook_instance,
                          issuer=record.issuer, outcome=record.outcome, status=record.status,
                          duration_ms=record.duration_ms, card_uuids=record.card_uuids)
+        issued = g.pop("issued", None) if response.status_code == 200 else None
         try:
-            rt.store.record_call(audit_row, g.pop("issued", None) if response.status_code == 200 else None)
-        except Exception:  # noqa: BLE001 - the audit line is written; a store hiccup must not fail the call
-            log.exception("audit row not stored")
+            rt.store.record_call(audit_row, issued)
+        except Exception as error:  # noqa: BLE001 - the audit line is written; a store hiccup must not fail the call
+            # The answer is already computed: the cards go out, counted as not recorded (feedback on them is
+            # kept later, flagged as on an unknown card).
+            log.error("store unavailable (%s): audit row and %d issued card(s) not recorded", type(error).__name__,
+                      len(issued[0]) if issued else 0)
+            metrics.STORE_ERRORS.labels("record_call").inc()
+            if issued:
+                metrics.CARDS_UNRECORDED.inc(len(issued[0]))
     return response
+
+
+def _hook_of(service_id: str | None) -> str:
+    service = runtime().registry.get(service_id) if service_id else None
+    return service.hook if service else "unknown"
 
 
 def _protocol_error(error: ProtocolError) -> Response:
@@ -344,6 +404,17 @@ def _http_error(error: HTTPException) -> Response:
                              status, FHIR_JSON)
     if allow := error.get_response().headers.get("Allow"):
         response.headers["Allow"] = allow
+    return response
+
+
+def _store_error(error: SQLAlchemyError) -> Response:
+    """The store is unreachable where an answer depends on it (feedback is acknowledged only once stored):
+    503, so that the EHR sends it again."""
+    log.error("store unavailable (%s) in %s %s", type(error).__name__, request.method, request.path[:120])
+    metrics.STORE_ERRORS.labels("request").inc()
+    response = json_response(protocol.operation_outcome("transient", "Store unavailable; send it again later."),
+                             503, FHIR_JSON)
+    response.headers["Retry-After"] = "30"
     return response
 
 

@@ -1,4 +1,5 @@
-"""The audit trail: one JSON line per call on the `kmt2a_cds.audit` logger (and a row in the store).
+"""The audit trail: one JSON line per call on the `kmt2a_cds.audit` logger (and a row in the store), in the one
+JSON log format of the service (`json_formatter`): timestamp, level, logger, message "cds-call", then the fields.
 
 A record holds what an auditor needs to follow a call (hookInstance, service id, issuer, jti, outcome,
 status, duration, card uuids) and nothing that identifies a patient or could be replayed: no tokens, no
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
-import orjson
+from pythonjsonlogger.json import JsonFormatter
 
 log = logging.getLogger("kmt2a_cds.audit")
 
@@ -28,10 +29,15 @@ class AuditRecord:
     card_uuids: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)  # prefetch keys we could not get
 
-    def line(self) -> str:
-        fields = {k: v for k, v in asdict(self).items() if v not in (None, [])}
-        return orjson.dumps({"event": "cds-call", **fields}).decode()
+    def fields(self) -> dict:
+        return {"event": "cds-call", **{k: v for k, v in asdict(self).items() if v not in (None, [])}}
 
 
 def emit(record: AuditRecord) -> None:
-    log.info(record.line())
+    log.info("cds-call", extra=record.fields())
+
+
+def json_formatter() -> logging.Formatter:
+    """The service's one log format: a JSON object per line; extra fields given to a log call are merged in."""
+    return JsonFormatter("{levelname}{name}{message}", style="{", timestamp=True,
+                         rename_fields={"levelname": "level", "name": "logger"})

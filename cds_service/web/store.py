@@ -1,16 +1,20 @@
 """The service's only state: issued cards, feedback on them, seen JWT ids and the audit trail.
 
 SQLAlchemy 2: a SQLite file by default (WAL, busy timeout, full sync: feedback is committed before we
-answer), PostgreSQL through `CDS_DATABASE_URL` when several hosts share it. Tables are created on
-start. Nothing here holds tokens or patient identifiers.
+answer), PostgreSQL through `CDS_DATABASE_URL` when several hosts share it. The schema is managed by Alembic
+(`cds_service/migrations`): `Store(url)` applies pending migrations, `Store(url, migrate=False)` refuses a schema
+that is behind (`kmt2a-cds db upgrade` brings it up). Nothing here holds tokens or patient identifiers.
+Retention (`purge`) deletes audit rows and issued cards past their age and seen `jti` values past expiry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from sqlalchemy import (
@@ -29,7 +33,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -61,7 +65,12 @@ class IssuedCard(Base):
     hook_instance: Mapped[str] = mapped_column(SafeString(128), index=True)
     service_id: Mapped[str] = mapped_column(SafeString(64))
     knowledge_version: Mapped[str] = mapped_column(SafeString(32))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # What the card was (cds_service.cards.facts), so feedback can be read per kind and knowledge version.
+    kind: Mapped[str | None] = mapped_column(String(64))
+    indicator: Mapped[str | None] = mapped_column(String(16))
+    rule_ids: Mapped[list | None] = mapped_column(JSON)
+    suggestions: Mapped[list | None] = mapped_column(JSON)  # [{"uuid", "label"}] offered on the card
 
 
 class Feedback(Base):
@@ -76,6 +85,7 @@ class Feedback(Base):
     service_id: Mapped[str] = mapped_column(SafeString(64))
     hook_instance: Mapped[str | None] = mapped_column(SafeString(128))
     knowledge_version: Mapped[str | None] = mapped_column(SafeString(32))
+    card_kind: Mapped[str | None] = mapped_column(String(64))  # copied: the report outlives the issued-card rows
     known_card: Mapped[bool] = mapped_column(Boolean)
     outcome: Mapped[str] = mapped_column(SafeString(16))
     outcome_timestamp: Mapped[str] = mapped_column(SafeString(40))
@@ -96,7 +106,7 @@ class SeenJti(Base):
 class AuditEvent(Base):
     __tablename__ = "audit_event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     kind: Mapped[str] = mapped_column(SafeString(16))
     service_id: Mapped[str | None] = mapped_column(SafeString(64))
     hook_instance: Mapped[str | None] = mapped_column(SafeString(128))
@@ -126,17 +136,29 @@ class FeedbackResult:
     unknown_cards: int
 
 
+@dataclass(frozen=True)
+class Purged:
+    audit_events: int
+    issued_cards: int
+    seen_jti: int
+
+
 class Store:
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, migrate: bool = True):
         self.engine = make_engine(database_url)
         try:
-            Base.metadata.create_all(self.engine)
+            _prepare_schema(self.engine, migrate)
         except (OperationalError, ProgrammingError, IntegrityError):
-            # Workers (or hosts) starting together race to create the tables: the loser finds them made.
-            Base.metadata.create_all(self.engine)
+            # Workers (or hosts) starting together race to make the schema (PostgreSQL serializes the migration
+            # with an advisory lock, SQLite does not): the loser finds it made.
+            _prepare_schema(self.engine, migrate)
         # gunicorn --preload forks after this: leave no pooled connection for the children to share.
         self.engine.dispose()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # While the store is unreachable, JWT ids are remembered here (this process only), so a replay is still
+        # refused by the worker that saw the token; expired entries are dropped on the next store outage.
+        self._outage_jti: dict[tuple[str, str], float] = {}
+        self._outage_lock = threading.Lock()
         # Bookkeeping (issued cards, audit rows, the shared cache) is committed without waiting for the disk:
         # it survives a crash of the process, not a power cut, and costs no fsync on the path of an answer.
         # Feedback and replay protection stay on the fully durable engine.
@@ -154,8 +176,7 @@ class Store:
             connection.execute(text("SELECT 1"))
 
     def record_issued(self, cards: Iterable[dict], hook_instance: str, service_id: str, knowledge_version: str) -> None:
-        rows = [{"uuid": card["uuid"], "hook_instance": hook_instance, "service_id": service_id,
-                 "knowledge_version": knowledge_version, "issued_at": utcnow()} for card in cards]
+        rows = _issued_rows(cards, hook_instance, service_id, knowledge_version)
         if not rows:
             return
         with self.sessions.begin() as session:
@@ -187,14 +208,39 @@ class Store:
         return session.execute(statement).rowcount == 1
 
     def remember_jti(self, issuer: str, jti: str, expires_at: float) -> bool:
-        """Record a JWT id; False if it was seen before (a replay)."""
-        with self.sessions.begin() as session:
-            values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
-            return self._insert_once(session, SeenJti, values, ["issuer", "jti"])
+        """Record a JWT id; False if it was seen before (a replay). When the store is unreachable the id is
+        remembered in this process instead (and the outage logged): the call is still served."""
+        try:
+            with self.sessions.begin() as session:
+                values = {"issuer": issuer, "jti": jti, "expires_at": expires_at}
+                return self._insert_once(session, SeenJti, values, ["issuer", "jti"])
+        except SQLAlchemyError as error:
+            log.error("store unavailable (%s): JWT id remembered by this process only", type(error).__name__)
+            _count_store_error("remember_jti")
+            with self._outage_lock:
+                now = time.time()
+                self._outage_jti = {k: exp for k, exp in self._outage_jti.items() if exp >= now}
+                if (issuer, jti) in self._outage_jti:
+                    return False
+                self._outage_jti[(issuer, jti)] = expires_at
+                return True
 
-    def purge_expired_jti(self, now: float) -> None:
+    def purge_expired_jti(self, now: float) -> int:
         with self.sessions.begin() as session:
-            session.execute(delete(SeenJti).where(SeenJti.expires_at < now))
+            return session.execute(delete(SeenJti).where(SeenJti.expires_at < now)).rowcount or 0
+
+    def purge(self, audit_days: int | None, issued_card_days: int | None, now: datetime | None = None) -> Purged:
+        """Delete audit rows and issued cards older than their retention (None or 0: kept), and JWT ids past
+        their expiry. Feedback rows are kept: they carry the card's kind and knowledge version themselves."""
+        now = now or utcnow()
+        counts = {"audit_events": 0, "issued_cards": 0}
+        with self.sessions.begin() as session:
+            for name, table, column, days in (("audit_events", AuditEvent, AuditEvent.at, audit_days),
+                                              ("issued_cards", IssuedCard, IssuedCard.issued_at, issued_card_days)):
+                if days:
+                    result = session.execute(delete(table).where(column < now - timedelta(days=days)))
+                    counts[name] = result.rowcount or 0
+        return Purged(seen_jti=self.purge_expired_jti(now.timestamp()), **counts)
 
     def record_audit(self, **fields) -> None:
         with self.sessions.begin() as session:
@@ -204,13 +250,8 @@ class Store:
         """A call's bookkeeping in ONE transaction, once its answer is computed: the cards issued
         (cards, hookInstance, service id, knowledge version) and its audit row."""
         with self.bookkeeping.begin() as session:
-            if issued is not None:
-                cards, hook_instance, service_id, knowledge_version = issued
-                for card in cards:
-                    self._insert_once(session, IssuedCard, {"uuid": card["uuid"], "hook_instance": hook_instance,
-                                                            "service_id": service_id,
-                                                            "knowledge_version": knowledge_version,
-                                                            "issued_at": utcnow()}, ["uuid"])
+            for row in _issued_rows(*issued) if issued is not None else ():
+                self._insert_once(session, IssuedCard, row, ["uuid"])
             if audit is not None:
                 session.add(AuditEvent(at=utcnow(), **audit))
 
@@ -237,6 +278,31 @@ class Store:
             return list(session.scalars(select(Feedback).order_by(Feedback.id)))
 
 
+def _issued_rows(cards: Iterable[dict], hook_instance: str, service_id: str, knowledge_version: str) -> list[dict]:
+    """One issued_card row per card, with what the card was (cds_service.cards.facts)."""
+    from cds_service.cards.facts import card_facts
+
+    now = utcnow()
+    return [{"uuid": f.uuid, "hook_instance": hook_instance, "service_id": service_id,
+             "knowledge_version": knowledge_version, "issued_at": now, "kind": f.kind, "indicator": f.indicator,
+             "rule_ids": list(f.rule_ids), "suggestions": list(f.suggestions)} for f in card_facts(cards)]
+
+
+def _prepare_schema(engine: Engine, migrate: bool) -> None:
+    from cds_service import migrations  # alembic loads only with the store
+
+    if migrate:
+        migrations.upgrade(engine)
+    else:
+        migrations.require_current(engine)
+
+
+def _count_store_error(operation: str) -> None:
+    from cds_service import metrics
+
+    metrics.STORE_ERRORS.labels(operation).inc()
+
+
 def _dialect_insert(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -254,6 +320,7 @@ def _feedback_row(service_id: str, item: dict, issued: IssuedCard | None) -> dic
         service_id=service_id,
         hook_instance=issued.hook_instance if issued else None,
         knowledge_version=issued.knowledge_version if issued else None,
+        card_kind=issued.kind if issued else None,
         known_card=issued is not None and issued.service_id == service_id,
         outcome=item["outcome"],
         outcome_timestamp=item["outcomeTimestamp"],

@@ -10,10 +10,10 @@ import uuid
 import requests
 from sqlalchemy import select, text
 
-from cds_service import knowledge
 from cds_service.cards import toolkit as cardkit
 from cds_service.hooks import protocol
-from cds_service.web import security
+from cds_service import knowledge
+from cds_service.web import audit, security, startup
 from cds_service.hooks.handlers import HANDLERS
 from cds_service.web.store import AuditEvent, Feedback, IssuedCard, SeenJti, Store, engine_url
 from tests.support import sandbox
@@ -36,7 +36,7 @@ def test_one_audit_line_per_call_without_tokens_or_patient_ids(live_service, tes
         with caplog.at_level(logging.INFO), caplog.at_level(logging.DEBUG, logger="kmt2a_cds"):
             response = requests.post(base + PV, json=body, headers={"Authorization": f"Bearer {jwt_token}"})
     assert response.status_code == 200  # ... the https fetch fails (plain server): keys named unavailable
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "kmt2a_cds.audit"]
+    lines = [json.loads(audit.json_formatter().format(r)) for r in caplog.records if r.name == "kmt2a_cds.audit"]
     assert len(lines) == 1
     line = lines[0]
     assert line["hook_instance"] == body["hookInstance"] and line["service_id"] == "kmt2a-patient-view"
@@ -82,7 +82,10 @@ def test_replay_cache_is_shared_through_the_store(tmp_path):
 def test_healthz(live_service):
     base = live_service()
     response = requests.get(base + "/healthz")
-    assert response.status_code == 200 and response.json() == {"status": "ok", "knowledgeVersion": knowledge.version()}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "version": startup.service_version(),
+                               "knowledgeVersion": knowledge.version()}
+    assert response.json()["version"] != "unknown"
 
 
 def test_store_columns_hold_everything_the_schemas_let_in():

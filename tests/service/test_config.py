@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from cds_service.web.config import Config, development_trusted_issuers
+from cds_service.web.config import Config, ConfigError, development_trusted_issuers
 
 
 def test_defaults_match_the_contract():
@@ -33,15 +33,16 @@ def test_environment_is_read():
 
 
 def test_unknown_profile_is_refused():
-    with pytest.raises(ValueError, match="CDS_PROFILE"):
+    with pytest.raises(ConfigError, match="CDS_PROFILE"):
         Config.from_env({"CDS_PROFILE": "prod"})
 
 
-def test_health_check_reports_a_broken_store(live_service, tmp_path):
+def test_readiness_probe_reports_a_broken_store(live_service, tmp_path):
     directory = tmp_path / "db"
     directory.mkdir()
     base = live_service(database_url=f"sqlite:///{directory / 'kmt2a-cds.db'}")
     shutil.rmtree(directory)  # the store can no longer be opened
-    response = requests.get(base + "/healthz")
+    response = requests.get(base + "/readyz")
     assert response.status_code == 503
+    assert requests.get(base + "/healthz").status_code == 200  # alive: restarting would not bring the store back
     assert response.json()["resourceType"] == "OperationOutcome"

@@ -43,7 +43,7 @@ def test_config(directory: Path, issuer: TestIssuer, **overrides) -> Config:
     # KMT2A_TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1/kmt2a_test) runs the live services on a
     # real PostgreSQL, by hand; CI has no server and uses a SQLite file per test module.
     database_url = os.environ.get("KMT2A_TEST_DATABASE_URL") or f"sqlite:///{directory / 'kmt2a-cds.db'}"
-    defaults = {"database_url": database_url, "trusted_issuers": trusted}
+    defaults = {"database_url": database_url, "trusted_issuers": trusted, "auto_migrate": True}
     if overrides.get("profile") == "production":
         # Production checks the JWT aud against its configured base URL: the loopback URL LiveService binds.
         defaults["public_base_url"] = LOOPBACK_BASE_URL
@@ -85,6 +85,7 @@ class LiveService(str):
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.app.extensions["kmt2a_cds"].store.engine.dispose()  # PostgreSQL counts its clients
             self._server = None
 
     def restart(self, **config_overrides) -> "LiveService":
