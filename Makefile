@@ -10,7 +10,7 @@ DEMO_FHIR_PORT ?= 8090
 HOST   ?= 127.0.0.1
 SERVE_VENV := .venv-serve
 
-.PHONY: run test bench soak cards-report clean demo serve
+.PHONY: run test bench soak cards-report clean demo serve knowledge
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or PYTHON=python3)"; exit 1; }
@@ -61,6 +61,10 @@ soak: $(VENV)/.installed
 # What clinicians see: cards per response, words per card and response, warnings, artefacts, over every fixture
 cards-report: $(VENV)/.installed
 	$(BIN)/python -m tests.support.card_budget
+
+# After editing cds_service/knowledge or fhir_mappings/terminology: the fact table and the dated knowledge version.
+knowledge: $(VENV)/.installed
+	$(BIN)/python -m cds_service.knowledge.build
 
 clean:
 	rm -rf $(VENV) $(SERVE_VENV) build *.egg-info .pytest_cache .hypothesis

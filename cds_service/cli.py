@@ -38,7 +38,10 @@ def _date(text: str) -> date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kmt2a-cds", description="KMT2A leukemia clinical decision support")
+    parser.add_argument("--version", action="version", version=f"kmt2a-cds knowledge {_knowledge_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    version = commands.add_parser("version", help="print the knowledge version (date and content hash)")
+    version.set_defaults(run=lambda args: print(_knowledge_version()) or 0)
     assess = commands.add_parser("assess", help="print the assessment of a FHIR Bundle or CDS Hooks request")
     assess.add_argument("file", metavar="FILE", help="a JSON file, or - for stdin; or Bulk Data NDJSON files/folders "
                         "(one row per patient)")
@@ -74,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     diff.set_defaults(run=run_diff)
     operations_cli.add_commands(commands)  # db upgrade|current|purge, report feedback
     return parser
+
+
+def _knowledge_version() -> str:
+    from cds_service import knowledge
+
+    return knowledge.version()
 
 
 def _cohort_options(parser: argparse.ArgumentParser) -> None:

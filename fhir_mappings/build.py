@@ -157,7 +157,7 @@ def _pick_labs(case: Case, work: _Work) -> None:
     case.magnesium = _pick(work, lambda rs: observations.latest(rs, "magnesium"))
     results = []
     for resource in work.mrd_resources:
-        result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date, case.lineage == Lineage.AML))
+        result = _guard(work, resource, lambda r: observations.mrd(r, case.diagnosis_date))
         if result:
             results.append(result)
     case.mrd_results = tuple(sorted(results, key=lambda r: r.source.date or date.min))

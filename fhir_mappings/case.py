@@ -156,6 +156,7 @@ class GeneticFinding:
     source: Source
     detail: str | None = None  # p.HGVS or text, e.g. "p.Arg175His"
     qualifiers: tuple[str, ...] = ()  # "historical", "subclone", "mosaic"
+    vaf: float | None = None  # variant allele fraction (0.41 == 41 %), from Genomics Reporting component 81258-6
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class MrdResult:
     source: Source
     value: float | None = None  # fraction (1e-4 == 0.01 %)
     comparator: str | None = None
-    positive: bool | None = None  # from the value against the assay threshold, or coded
+    positive: bool | None = None  # the lab's coded interpretation; the rules judge the value (facts.mrd_positive)
     timepoint: MrdTimepoint = MrdTimepoint.UNKNOWN
     method: MrdMethod = MrdMethod.UNKNOWN
     sensitivity: float | None = None  # fraction

@@ -213,6 +213,7 @@ class _Components:
     variation: str = ""
     protein: str | None = None
     dna: str | None = None
+    vaf: float | None = None
 
 
 def _component_value_text(component: dict) -> str:
@@ -262,6 +263,8 @@ def _components(observation: dict) -> _Components:
             out.protein = fusion_text.protein_change(_component_value_text(component))
         elif "dna-change" in names:
             out.dna = _component_value_text(component).split(":")[-1].strip() or None
+        elif "allele-frequency" in names:
+            out.vaf, _ = units.read_quantity("fraction", component.get("valueQuantity"))
     return out
 
 
@@ -319,7 +322,7 @@ def _from_variant(observation: dict, source: Source) -> GeneticResult:
     kmt2a_fusion = "KMT2A" in comp.genes and bool(comp.changes & {"fusion"} or len(comp.genes) > 1)
     if present is not None and not kmt2a_fusion:
         detail = comp.protein or comp.dna or comp.variation or None
-        result.findings.extend(GeneticFinding(g, _kind(comp), present, source, detail)
+        result.findings.extend(GeneticFinding(g, _kind(comp), present, source, detail, vaf=comp.vaf)
                                for g in comp.genes if g != "KMT2A")
     return result
 

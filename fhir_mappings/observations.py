@@ -256,21 +256,6 @@ def _sensitivity(resource: dict, words: str) -> float | None:
     return 10.0 ** -int(exponent.group(1)) if exponent else None
 
 
-def _threshold(method: MrdMethod, lineage_is_aml: bool) -> float:
-    if lineage_is_aml and method == MrdMethod.FLOW:
-        return term.param("mrd_positive_threshold_aml_flow")
-    return term.param("mrd_positive_threshold")
-
-
-def _at_or_above(value: float, comparator: str | None, threshold: float) -> bool | None:
-    """None when the comparator cannot tell: "<0.05 %" is not negative against 0.01 %."""
-    if comparator in ("<", "<="):
-        return False if value <= threshold else None
-    if comparator in (">", ">="):
-        return True if value >= threshold else None
-    return value >= threshold
-
-
 _NOT_A_LEVEL = re.compile(r"sensitiv|limit|\bLO[DQ]\b|events|cells (analy[sz]ed|acquired|counted)|input",
                           re.IGNORECASE)  # components of an MRD panel that are not the MRD level
 
@@ -292,7 +277,10 @@ def _mrd_value(resource: dict) -> tuple[float | None, str | None]:
     return None, None
 
 
-def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) -> MrdResult:
+def mrd(resource: dict, diagnosis: date | None) -> MrdResult:
+    """An MRD result as the lab reported it: `positive` is the lab's own interpretation (coded or written) only.
+    Whether a value is positive is decided once, by the rules, against the knowledge threshold
+    (cds_service.stratification.facts.mrd_positive)."""
     if resource.get("resourceType") == "DiagnosticReport":  # an MRD report: its conclusion or attached text
         resource = {**resource, "valueString": documents.report_text(resource).text}
     words = " ".join([concept_text(resource.get("code")), notes(resource), concept_text(resource.get("method")),
@@ -305,8 +293,6 @@ def mrd(resource: dict, diagnosis: date | None, lineage_is_aml: bool = False) ->
     positive = _coded_positive(resource)
     if positive is None and value is None and isinstance(resource.get("valueString"), str):
         positive = _written_positive(resource["valueString"])  # "POSITIVE, not quantifiable", "not detected"
-    if positive is None and value is not None:
-        positive = _at_or_above(value, comparator, _threshold(method, lineage_is_aml))
     return MrdResult(
         source=source, value=value, comparator=comparator, positive=positive,
         timepoint=_mrd_timepoint(words, source.date, diagnosis), method=method, sensitivity=sensitivity,

@@ -1,7 +1,7 @@
 """kmt2a-patient-view: the chart's KMT2A assessment in cards a clinician reads in ten seconds.
 
 Usually one card: the assessment (info), which leads with the conclusion ("Interfant-06 high risk: KMT2A::AFF1
-B-ALL, 3 months at diagnosis"), then the one to three actions that follow, what it rests on (results by content
+B-ALL, 4 months at diagnosis"), then the one to three actions that follow, what it rests on (results by content
 and date), and one line each for a pitfall, what is still needed, a source disagreement that changes the action, or
 chart data that could not be read. Beside it, at most: one warning card for the cautions that need an action now,
 and one warning card for missing data that blocks a risk group or a safety decision, with draft orders.
@@ -154,7 +154,8 @@ def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = None) -> str:
+def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = None, link: bool = True,
+              level_word: bool = True) -> str:
     """One short phrase with a link: '[FDA label](https://...)'; 'expert overview' when no primary source is cited.
     A source without a short name shows the claim's evidence level ("guideline"). An unverified claim says so."""
     key = _primary(keys)
@@ -162,9 +163,16 @@ def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = N
         return ""
     names = policy()["evidence_names"]
     entry = knowledge.source(key)
-    name = names.get(key) or policy()["evidence_levels"].get(level or "") or entry["label"].split(",")[0][:40]
-    phrase = f"[{name}]({entry['url']})" if entry.get("url") else name
-    return phrase + (", unverified" if tag == "U" else "")
+    kind = policy()["evidence_levels"].get(level or "")
+    name = names.get(key) or kind or entry["label"].split(",")[0][:40]
+    phrase = f"[{name}]({entry['url']})" if entry.get("url") and link else name
+    # (issue 10) the claim's own tag in words when it is not verified, and its evidence level in a word
+    tag_word = kb.section("tags").get(tag or "", "") if tag and tag != "V" else ""
+    if key == "SRC" and tag == "SRC":
+        return tag_word
+    same = kind and (kind.lower() in name.lower() or name.lower() in kind.lower())  # "case series" ~ "case reports"
+    kind = f" ({kind})" if kind and level_word and not same and kind.split()[0] not in name.lower() else ""
+    return phrase + kind + (f", {tag_word}" if tag_word else "")
 
 
 def _primary(keys: Iterable[str]) -> str | None:
@@ -191,12 +199,14 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = (), unread: li
         summary = _fit([f"{_capital(disease)}: {'; '.join(map(_scheme, a.risk_groups))} at diagnosis{dx_age}"])
     elif a.risk_groups:
         summary = _fit(["; ".join(map(_scheme, a.risk_groups)) + ": " + disease, *facts])
-    elif needs:
-        summary = _listing(f"{_capital(disease)}: risk group needs ", [_short(m) for m in needs])
+    elif [m for m in needs if not m.window_passed]:
+        summary = _listing(f"{_capital(disease)}: risk group needs ", [_short(m) for m in needs if not m.window_passed])
+    elif needs:  # (issue 10) only inputs whose time point has passed: say so, ask for nothing
+        summary = _listing(f"{_capital(disease)}: no risk group, not recorded: ", [_short(m) for m in needs])
     else:
         summary = _fit([f"{_capital(disease)}: no KMT2A risk scheme applies", *facts])
     pending = [m for m in _asked(a) if not _blocking(m) and m not in unread]
-    keys = [k for g in a.risk_groups for k in g.sources] or ["SRC"]
+    keys = [k for g in a.risk_groups for k in g.sources] or ["POLICY"]  # no group: the service speaks
     return cardkit.card(
         summary,
         policy()["assessment"]["indicator"],
@@ -225,11 +235,16 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: lis
     the disease-status reading and unread data always stay."""
     blocks = {"actions": _actions(a), "also": _also(a), "basis": _basis(a), "status": _disease_status(a),
               "notes": _notes(a), "still-needed": _still_needed(a, pending), "unread": _unread(a, unavailable, unread),
-              "disagreement": _disagreement(a)}
-    for droppable in (None, "also", "still-needed", "disagreement", "notes", "action 3", "action 2"):
+              "disagreement": _disagreement(a), "not-recorded": _not_recorded(pending)}
+    count = None
+    for droppable in (None, "also", "still-needed", "disagreement", "notes", "not-recorded", "levels", "action 3",
+                      "action 2"):
         blocks.pop(droppable, None)
+        if droppable == "levels":  # (issue 10) the evidence-level words go before a whole action does
+            blocks["actions"] = _actions(a, count, levels=False)
         if droppable and droppable.startswith("action"):  # last resort: fewer actions, the first always stays
-            blocks["actions"] = _actions(a, int(droppable[-1]) - 1)
+            count = int(droppable[-1]) - 1
+            blocks["actions"] = _actions(a, count, levels=False)
         detail = "\n\n".join(b for b in blocks.values() if b)
         if cardkit.words(detail) <= cardkit.budget()["words_per_card"]:
             break
@@ -254,17 +269,21 @@ def _qualifies(caution: Caution, c: Consideration) -> bool:
     return _caution_policy(caution.code).get("qualifies") == c.code
 
 
-def _actions(a: Assessment, count: int | None = None) -> str:
+def _actions(a: Assessment, count: int | None = None, levels: bool = True) -> str:
     """The first `count` considerations (the table's 'actions_shown' by default), each with its evidence."""
     if not a.considerations:
         return ""
     shown = _ranked(a)[: count or policy()["considerations"]["actions_shown"]]
     lines = ["**Consider**"] if all(c.strength == "consider" for c in shown) else []
-    cited = set()
+    cited, linked = set(), set()
     for c in shown:
         entry = kb.consideration(c.code)
-        evidence = _evidence(c.citations, _claim_tag(entry, c), getattr(c, "evidence", None))
-        repeat = evidence in cited  # the same source three times over is noise: cite it at its first line
+        key = _primary(c.citations)
+        # a source is linked once; a later claim on it still says its own evidence level and tag (issue 10)
+        evidence = _evidence(c.citations, _claim_tag(entry, c), getattr(c, "evidence", None), link=key not in linked,
+                             level_word=levels)
+        linked.add(key)
+        repeat = evidence in cited  # the same phrase three times over is noise: say it at its first line
         cited.add(evidence)
         lines.append(f"- {_consideration_label(a, c)}{f' — {evidence}' if evidence and not repeat else ''}")
     return "\n".join(lines)
@@ -314,11 +333,21 @@ def _still_needed(a: Assessment, pending: list[MissingItem]) -> str:
     """One line for what is still needed, leaving out what an action already asks for ("Confirm the fusion
     partner"); its order stays a suggestion."""
     actions = " ".join(kb.consideration(c.code)["label"].lower() for c in a.considerations)
-    pending = [m for m in pending if _short(m).lower() not in actions]
+    pending = [m for m in pending if _short(m).lower() not in actions and not m.window_passed]
     if not pending:
         return ""
     items = [f"{_short(m)} (for {_block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]
     return "**Still needed:** " + "; ".join(items) + "."
+
+
+def _not_recorded(pending: list[MissingItem]) -> str:
+    """(issue 10) Time-bound inputs whose time point has passed: not ordered; one line on what that means."""
+    passed = [m for m in pending if m.window_passed]
+    if not passed:
+        return ""
+    means = dict.fromkeys(kb.missing_data(m.code)["window"]["means"] for m in passed)
+    return (f"**Not recorded, time point passed:** {', '.join(_short(m) for m in passed)}: {'; '.join(means)} "
+            "(ask the treating team what was assigned).")
 
 
 def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingItem]) -> str:
@@ -357,7 +386,7 @@ def unreadable_chart_card(a: Assessment, unread: list[str]) -> dict:
     return cardkit.card(
         _fit([f"KMT2A check not done: could not read {what} from the EHR"]),
         policy()["unavailable"]["indicator"],
-        _source(["SRC"], "data-unavailable"),
+        _source(["POLICY"], "data-unavailable"),
         detail="Reopen the chart to retry. If this persists, tell the CDS team: the EHR did not return these data.",
         extension={EXTENSION_KEY: a.to_json()},
     )
@@ -376,11 +405,11 @@ def cautions_card(a: Assessment, cautions: list[Caution], unread: list[MissingIt
     paragraphs = []
     for c in cautions:
         entry = kb.caution(c.code)
-        evidence = _evidence(entry["sources"], _claim_tag(entry, c))
+        evidence = _evidence(c.citations or entry["sources"], _claim_tag(entry, c), getattr(c, "evidence", None))
         paragraphs.append(f"{entry['text']}{f' — {evidence}' if evidence else ''}")
         if c.code == "kmt2a-evidence-conflict" and a.kmt2a.results:
             paragraphs.append("Results: " + "; ".join(a.kmt2a.results) + ".")
-    keys = [k for c in cautions for k in kb.caution(c.code)["sources"]]
+    keys = [k for c in cautions for k in (c.citations or kb.caution(c.code)["sources"])]
     level = "warning" if any(_caution_policy(c.code)["indicator"] == "warning" for c in cautions) else "info"
     resolving = {code for c in cautions for code in _caution_policy(c.code).get("orders", ())}
     tests = [m for m in a.missing if m.code in resolving and m not in unread]
@@ -406,6 +435,7 @@ BLOCK_LABELS = {
     "menin-inhibitor-dose": "the revumenib dose",
     "menin-inhibitor-start": "the revumenib pre-start check",
     "post-induction-therapy": "the step after induction",
+    "apl-exclusion": "excluding acute promyelocytic leukemia",
 }
 
 
@@ -422,8 +452,9 @@ def _short(m: MissingItem) -> str:
 
 
 def _blocking(m: MissingItem) -> bool:
-    """Blocks a risk group or a safety decision due now (the engine's NON_BLOCKING are for later steps)."""
-    return bool(set(m.blocks) - NON_BLOCKING)
+    """Blocks a risk group or a safety decision due now (the engine's NON_BLOCKING are for later steps). An input
+    whose time point has passed (issue 10: day-8 response, WBC at diagnosis) cannot be obtained: never blocking."""
+    return bool(set(m.blocks) - NON_BLOCKING) and not m.window_passed
 
 
 def _blocks_a_risk_group(m: MissingItem) -> bool:
@@ -439,6 +470,8 @@ def _risk_group_needs(a: Assessment) -> list[MissingItem]:
 def _order_label(m: MissingItem) -> str:
     """A whole sentence that fits a button: the table's label, else 'Order <the test>' when short enough."""
     labels = policy()["missing_data"]["order_labels"]
+    if m.order.get("label"):  # (issue 10) a variant of the test carries its own label (KMT2A + RARA FISH)
+        return m.order["label"]
     if m.code in labels:
         return labels[m.code]
     text = f"Order {m.order['text']}"
@@ -456,6 +489,8 @@ def _service_request(m: MissingItem, patient: str | None) -> dict:
         "code": code,
         "reasonCode": [{"text": f"KMT2A leukemia risk stratification: {m.label.lower()} missing"}],
     }
+    if m.order.get("priority"):
+        resource["priority"] = m.order["priority"]  # (issue 10) "stat": a possible APL cannot wait
     if patient:
         resource["subject"] = {"reference": patient}
     return resource
@@ -482,7 +517,7 @@ def _missing_line(m: MissingItem) -> str:
 
 def missing_data_card(a: Assessment, blocking: list[MissingItem]) -> dict:
     lead = "Missing for risk stratification: " if _risk_group_needs(a) else "Missing for a treatment decision: "
-    keys = [k for m in blocking for k in kb.missing_data(m.code).get("sources", ())] or ["SRC"]
+    keys = [k for m in blocking for k in m.citations] or ["POLICY"]
     detail = [*map(_missing_line, blocking), "", "No risk group or safety decision is given without these."]
     return cardkit.card(
         _listing(lead, [_short(m) for m in blocking]),

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from html import escape
 
 from cds_service.smart.timeline import Point, Timeline
-from fhir_mappings import terminology
+from cds_service.stratification import kb
 
 WIDTH, LEFT, RIGHT, TOP, GAP, AXIS = 900, 92, 24, 46, 26, 34
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
@@ -132,8 +132,8 @@ def _panel(panel: Panel, points: tuple[Point, ...], top: float, x) -> list[str]:
         out.append(f'<line class="grid" x1="{LEFT}" x2="{right}" y1="{ty:.1f}" y2="{ty:.1f}"/>')
         out.append(f'<text class="tick" x="{LEFT - 6}" y="{ty + 4:.1f}" text-anchor="end">{_tick_label(panel, tick)}</text>')
     if panel.name == "mrd":
-        # the MRD positivity threshold the mapper reads results against (10^-4), from the terminology data
-        threshold = terminology.param("mrd_positive_threshold")
+        # the one MRD positivity threshold the rules judge ALL results against (cds_service/knowledge/rules.json)
+        threshold = kb.threshold("mrd_positive")
         ly = y(threshold)
         out.append(f'<line class="threshold" x1="{LEFT}" x2="{right}" y1="{ly:.1f}" y2="{ly:.1f}" '
                    'stroke-dasharray="8 4"/>')

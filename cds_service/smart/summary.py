@@ -202,7 +202,8 @@ def _tag(item, entry: dict) -> tuple[str | None, str | None]:
 
 
 def _evidence_level(item, entry: dict) -> str | None:
-    level = getattr(item, "evidence_level", None) or entry.get("evidence_level") or entry.get("evidence")
+    level = (getattr(item, "evidence_level", None) or entry.get("evidence_level")
+             or getattr(item, "evidence", None) or entry.get("evidence"))  # the claim's own (population) level first
     return level if isinstance(level, str) and level else None
 
 

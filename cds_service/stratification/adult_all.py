@@ -1,4 +1,4 @@
-"""Adult ALL (>= 18 years at diagnosis) with a KMT2A rearrangement or amplification: high risk."""
+"""Adult ALL (adult at diagnosis) with a KMT2A rearrangement or amplification: high risk."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
 
 SCHEME = "adult-all"
+POPULATION = "adult-all"
 
 
 @rule("adult-all")
@@ -26,9 +27,10 @@ def adult_all(f: Facts, out: Findings) -> None:
     basis = [age, f"{what}: {f.evidence_text()}"]
     if f.partner:
         basis.append(f"fusion partner {f.partner}")
-    out.group(SCHEME, "high", basis, would_change="Only a KMT2A result revised to germline.")
-    mrd.after_induction(f, out)
+    # The amplified patient's group rests on the amplification reports, not on the KMT2A-r adult ALL trials.
+    sources = kb.scheme("kmt2a-amplified")["sources"] if status is Kmt2aStatus.AMPLIFIED else ()
+    out.group(SCHEME, "high", basis, would_change="Only a KMT2A result revised to germline.", sources=sources)
+    mrd.after_induction(f, out, population=POPULATION)
     if not f.relapsed_or_refractory:
-        note, sources = kb.hsct_note("adult-all")
-        out.consider("hsct-cr1", note=note, sources=sources)
-        out.consider("clinical-trial")
+        out.consider("hsct-cr1", population=POPULATION)
+        out.consider("clinical-trial", population=POPULATION)

@@ -35,4 +35,4 @@ def kmt2a_amplified(f: Facts, out: Findings) -> None:
     if f.lineage in (Lineage.B_ALL, Lineage.ALL):  # Ph-like is a B-ALL entity; T-ALL has no Ph-like work-up
         crlf2 = _known(f, "CRLF2")
         out.consider("ph-like-testing", note=f"Already found: {crlf2} (Ph-like B-ALL); complete the Ph-like work-up." if crlf2 else None)
-    out.consider("clinical-trial", note="KMT2A-amplified leukemia: very poor prognosis in published cases; refer for a trial.", sources=("S18",))
+    out.consider("clinical-trial", population="amplified")

@@ -52,6 +52,9 @@ class RiskGroup:
     rule: str = ""  # "interfant-06 v1"
     sources: tuple[str, ...] = ()  # knowledge source keys
     would_change: str | None = None  # what result would change the group
+    history: bool = False  # a diagnosis-time classification shown at relapse: history, not the current state
+    tag: str = ""  # the verification tag of the scheme's rule (V, P, U, SRC)
+    evidence: str = ""  # its evidence level (guideline, prospective-trial, ...)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Consideration:
     text: str = ""
     note: str | None = None  # patient-specific addition (e.g. the dose summary)
     rule: str = ""
+    tag: str = ""  # the claim's own verification tag (never the tag of a source it cites)
+    evidence: str = ""  # its evidence level: label, guideline, prospective-trial, retrospective-cohort, ...
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,9 @@ class Caution:
     text: str
     safety: bool = True  # False: an editorial caution (sources disagree), shown beside the decision it concerns
     rule: str = ""
+    citations: tuple[str, ...] = ()
+    tag: str = ""
+    evidence: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,8 @@ class MissingItem:
     order: dict | None = None  # {"text", "coding"}: the test to order, when one can be ordered
     rule: str = ""
     note: str | None = None  # why it is missing for this patient, when that is not obvious
+    window_passed: bool = False  # a time-bound input (day-8 response, WBC at diagnosis) whose time has passed
+    citations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,13 +143,16 @@ class Assessment:
                 }
             ),
             "riskGroups": [
-                _compact({"scheme": g.scheme, "group": g.group, "basis": list(g.basis)}) for g in self.risk_groups
+                _compact({"scheme": g.scheme, "group": g.group, "basis": list(g.basis), "history": g.history or None})
+                for g in self.risk_groups
             ],
             "considerations": [
-                _compact({"code": c.code, "strength": c.strength, "citations": list(c.citations)})
+                _compact({"code": c.code, "strength": c.strength, "citations": list(c.citations), "tag": c.tag,
+                          "evidence": c.evidence})
                 for c in self.considerations
             ],
-            "cautions": [_compact({"code": c.code, "text": c.text}) for c in self.cautions],
+            "cautions": [_compact({"code": c.code, "text": c.text, "citations": list(c.citations), "tag": c.tag,
+                                   "evidence": c.evidence}) for c in self.cautions],
             "missingData": list(self.missing_data),
             "orderChecks": list(self.order_checks),
         }

@@ -1,4 +1,4 @@
-"""Childhood (non-infant, < 18 years) ALL with a KMT2A rearrangement: high-risk genetics."""
+"""Childhood (neither infant nor adult at diagnosis) ALL with a KMT2A rearrangement: high-risk genetics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
 
 SCHEME = "pediatric-all-kmt2a"
+POPULATION = "child-all"
 
 
 @rule("pediatric-all-kmt2a")
@@ -16,17 +17,17 @@ def pediatric_all(f: Facts, out: Findings) -> None:
         return
     if not rearranged_for(SCHEME, f, out):
         return
-    basis = [f"age at diagnosis {text.age(f.dx_age.exact)}" if f.dx_age.exact is not None else "age 1-17 years at diagnosis",
-             f"KMT2A rearranged: {f.evidence_text()}"]
+    age = (f"age at diagnosis {text.age(f.dx_age.exact)}" if f.dx_age.exact is not None
+           else f"age 1 to {int(kb.threshold('adult_min_years')) - 1} years at diagnosis")
+    basis = [age, f"KMT2A rearranged: {f.evidence_text()}"]
     if f.partner:
         basis.append(f"fusion partner {f.partner}")
     out.group(SCHEME, "high", basis, would_change="Only a KMT2A result revised to germline; the partner and MRD refine therapy, not the group.")
     if f.partner in kb.partners("all_highest_relapse_risk"):
         out.caution("t4-11-highest-relapse-risk")
     elif f.partner is None:
-        out.missing("fusion-partner")  # refines (t(4;11) is the worst subgroup); does not block the group
-    mrd.after_induction(f, out)
+        out.missing("fusion-partner")  # refines (t(4;11) did worse); does not block the group
+    mrd.after_induction(f, out, population=POPULATION)
     if not f.relapsed_or_refractory:
-        note, sources = kb.hsct_note("childhood-all")
-        out.consider("hsct-cr1", note=note, sources=sources)
-        out.consider("clinical-trial", note="Childhood KMT2A-r ALL: enrol in a clinical trial when one is available (seed overview).")
+        out.consider("hsct-cr1", population=POPULATION)
+        out.consider("clinical-trial", population=POPULATION)

@@ -36,7 +36,7 @@ NON_BLOCKING = frozenset({"post-induction-therapy", "menin-inhibitor-dose", "men
 
 def assess(case: Case) -> Assessment:
     facts = facts_from_case(case)
-    out = Findings()
+    out = Findings(window_passed=facts.window_passed, relapsed=facts.relapsed_or_refractory)
     for rule in RULES:
         rule(facts, out)
     return _assemble(facts, out)
@@ -84,5 +84,6 @@ def _assemble(f: Facts, out: Findings) -> Assessment:
 
 
 def blocks_stratification(assessment: Assessment) -> bool:
-    """Does missing data keep a risk group or a safety decision from being made?"""
-    return any(set(m.blocks) - NON_BLOCKING for m in assessment.missing)
+    """Does missing data that can still be obtained keep a risk group or a safety decision from being made?
+    (An input whose time window has passed cannot be ordered: it is reported, not asked for.)"""
+    return any(set(m.blocks) - NON_BLOCKING for m in assessment.missing if not m.window_passed)

@@ -17,6 +17,7 @@ from fhir_mappings.case import (
     Kmt2aStatus,
     Lineage,
     Measurement,
+    MrdMethod,
     MrdResult,
     Source,
 )
@@ -134,6 +135,17 @@ class Facts:
         dx = self.case.diagnosis_date
         return (self.case.reference_date - dx).days if dx else None
 
+    def window_passed(self, code: str) -> bool:
+        """Has the time window of a time-bound input (rules.json missing_data `window`) passed? After a relapse it
+        has; with an unknown diagnosis date it cannot be told, and the input is still asked for."""
+        window = kb.missing_data(code).get("window")
+        if window is None:
+            return False
+        if self.relapsed_or_refractory:
+            return True
+        since = self.days_since_diagnosis()
+        return since is not None and since > kb.param(window["param"])[1]
+
     def kmt2a_evidence(self) -> tuple[Source, ...]:
         return self.case.kmt2a.evidence
 
@@ -152,7 +164,7 @@ def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:
 
 def at_or_above(value: float, comparator: str | None, limit: float) -> bool | None:
     """Whether a reported value is at or above a limit; None when its comparator cannot tell
-    ("<0.05 %" against 0.01 %, or ">250" against 300)."""
+    ("<0.05 %" against a lower threshold, or ">250" against a higher one)."""
     if comparator in ("<", "<="):
         return False if value <= limit else None
     if comparator in (">", ">="):
@@ -160,13 +172,19 @@ def at_or_above(value: float, comparator: str | None, limit: float) -> bool | No
     return value >= limit
 
 
-def mrd_positive(mrd: MrdResult) -> bool | None:
-    """Positive at >= 1e-4 (0.01 %); the lab's coded result counts when the value cannot tell or is absent."""
-    if mrd.value is not None:
-        decided = at_or_above(mrd.value, mrd.comparator, kb.threshold("mrd_positive"))
+def mrd_threshold(result: MrdResult, aml: bool = False) -> float:
+    """The MRD positivity threshold for this result: AML by flow cytometry has its own, every other result the ALL one."""
+    return kb.threshold("mrd_positive_aml_flow" if aml and result.method is MrdMethod.FLOW else "mrd_positive")
+
+
+def mrd_positive(result: MrdResult, aml: bool = False) -> bool | None:
+    """Positive at or above the knowledge threshold (the only MRD comparison in the service); the lab's coded
+    interpretation counts when the value cannot tell (a "<" value above the threshold) or is absent."""
+    if result.value is not None:
+        decided = at_or_above(result.value, result.comparator, mrd_threshold(result, aml))
         if decided is not None:
             return decided
-    return mrd.positive
+    return result.positive
 
 
 def _dx_age(case: Case) -> tuple[AgeRange, int | None]:

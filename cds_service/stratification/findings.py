@@ -1,9 +1,10 @@
-"""The accumulator the rules write into; it de-duplicates by code and fills texts and citations from rules.json."""
+"""The accumulator the rules write into; it de-duplicates by code and fills texts, citations, tags and evidence levels
+from rules.json. A claim's tag is its own (the weakest of its parts), never the tag of a source it cites."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from cds_service.stratification.assessment import Caution, Consideration, MissingItem, RiskGroup
 from cds_service.stratification import kb
@@ -11,9 +12,11 @@ from cds_service.stratification import kb
 if TYPE_CHECKING:
     from cds_service.stratification.rule import Rule
 
+WindowCheck = Callable[[str], bool]  # missing-data code -> has its time window passed?
+
 
 class Findings:
-    def __init__(self) -> None:
+    def __init__(self, window_passed: WindowCheck | None = None, relapsed: bool = False) -> None:
         self.risk_groups: list[RiskGroup] = []
         self._considerations: dict[str, Consideration] = {}
         self._cautions: dict[str, Caution] = {}
@@ -21,6 +24,8 @@ class Findings:
         self.disagreements: list[str] = []
         self.rules_applied: list[str] = []
         self._rule: "Rule | None" = None
+        self._window_passed = window_passed or (lambda code: False)
+        self._relapsed = relapsed
 
     @contextmanager
     def running(self, rule: "Rule") -> Iterator[None]:
@@ -38,63 +43,95 @@ class Findings:
         if self._label and self._label not in self.rules_applied:
             self.rules_applied.append(self._label)
 
-    def group(self, scheme: str, group: str, basis: Iterable[str], would_change: str | None = None) -> None:
+    def group(self, scheme: str, group: str, basis: Iterable[str], would_change: str | None = None,
+              sources: Iterable[str] = ()) -> None:
+        """A risk group. A scheme that classifies at initial diagnosis is shown as history after a relapse.
+        `sources` replaces the rule's sources where the patient's population needs its own (an amplified adult ALL
+        cites the amplification reports, not the KMT2A-r adult ALL trial)."""
         self._mark_applied()
-        sources = self._rule.sources if self._rule else ()
-        self.risk_groups.append(RiskGroup(scheme, group, tuple(basis), self._label, sources, would_change))
+        rule = self._rule
+        entry = kb.scheme(scheme)
+        history = self._relapsed and entry.get("moment") == "diagnosis"
+        basis = list(basis)
+        if history:
+            basis.append(f"{entry['label']} classifies at initial diagnosis: after the relapse this group is history, "
+                         "not the current risk")
+        cited = tuple(sources) or (rule.sources if rule else ())
+        self.risk_groups.append(RiskGroup(scheme, group, tuple(basis), self._label, cited, would_change, history,
+                                          rule.tag if rule else entry["tag"], rule.evidence if rule else entry["evidence"]))
 
     def has_group(self, scheme: str) -> bool:
         return any(g.scheme == scheme for g in self.risk_groups)
 
     def consider(self, code: str, note: str | None = None, strength: str | None = None,
-                 sources: Iterable[str] = ()) -> None:
-        """Add a consideration; `sources` adds the citations specific to this patient's reason (e.g. S11)."""
+                 population: str | None = None, fill: dict | None = None) -> None:
+        """Add a consideration. `population` picks the consideration's population block in rules.json (its sources,
+        tag, evidence level and note: an infant trial never backs a child's claim); `note` adds patient-specific text."""
         self._mark_applied()
         entry = kb.consideration(code)
-        citations = tuple(dict.fromkeys((*entry["sources"], *sources)))
+        blocks = entry.get("populations", {})
+        # A neutral prompt ("discuss HSCT") rests entirely on its population's support; "default" when none applies.
+        block = blocks.get(population) if population in blocks else blocks.get("default")
+        sources = tuple(dict.fromkeys((*entry["sources"], *(block["sources"] if block else ()))))
+        tag = kb.weakest([entry["tag"], block["tag"] if block else ""])
+        evidence = block["evidence"] if block else entry["evidence"]
+        notes = [n.format(**(fill or {})) for n in ((block or {}).get("note"), note) if n]
+        note = " ".join(notes) or None
         old = self._considerations.get(code)
         if old:
-            notes = [n for n in (old.note, note) if n and n not in (old.note or "")]
-            merged = tuple(dict.fromkeys((*old.citations, *citations)))
+            merged_notes = [n for n in (old.note, note) if n and n not in (old.note or "")]
             self._considerations[code] = Consideration(
-                code, old.strength, merged, old.text, " ".join(notes) or None, old.rule
+                code, old.strength, tuple(dict.fromkeys((*old.citations, *sources))), old.text,
+                " ".join(merged_notes) or None, old.rule, kb.weakest([old.tag, tag]), old.evidence or evidence,
             )
             return
         self._considerations[code] = Consideration(
-            code=code,
-            strength=strength or entry["strength"],
-            citations=citations,
-            text=entry["text"],
-            note=note,
-            rule=self._label,
+            code=code, strength=strength or entry["strength"], citations=sources, text=entry["text"], note=note,
+            rule=self._label, tag=tag, evidence=evidence,
         )
 
-    def caution(self, code: str, note: str | None = None) -> None:
+    def caution(self, code: str, note: str | None = None, tag: str | None = None,
+                sources: Iterable[str] = ()) -> None:
+        """A caution; `tag` and `sources` come with a note that carries its own claim (a disagreement's text)."""
         self._mark_applied()
         entry = kb.caution(code)
         text = f"{entry['text']} {note}" if note else entry["text"]
+        cited = tuple(dict.fromkeys((*entry["sources"], *sources)))
+        claim_tag = kb.weakest([entry["tag"], tag or ""])
         old = self._cautions.get(code)
         if old:
             if note and note not in old.text:
-                self._cautions[code] = Caution(code, f"{old.text} {note}", old.safety, old.rule)
+                self._cautions[code] = Caution(code, f"{old.text} {note}", old.safety, old.rule,
+                                               tuple(dict.fromkeys((*old.citations, *cited))),
+                                               kb.weakest([old.tag, claim_tag]), old.evidence)
             return
-        self._cautions[code] = Caution(code, text, bool(entry.get("safety", True)), self._label)
+        self._cautions[code] = Caution(code, text, bool(entry.get("safety", True)), self._label, cited, claim_tag,
+                                       entry["evidence"])
 
     def disagree(self, key: str) -> None:
         """Record that this patient's decision rests on sources that disagree (caution `source-disagreement`)."""
-        text = kb.disagreement(key)["text"]
-        if text not in self.disagreements:
-            self.disagreements.append(text)
-        self.caution("source-disagreement", text)
+        entry = kb.disagreement(key)
+        if entry["text"] not in self.disagreements:
+            self.disagreements.append(entry["text"])
+        self.caution("source-disagreement", entry["text"], tag=entry["tag"], sources=entry["sources"])
 
-    def missing(self, code: str, blocks: Iterable[str] = (), note: str | None = None) -> None:
+    def missing(self, code: str, blocks: Iterable[str] = (), note: str | None = None, order: str | None = None,
+                sources: Iterable[str] = ()) -> None:
+        """Name missing data. `order` picks a variant of the test to order (rules.json `orders`), e.g. the FISH with
+        RARA probes for a t(11;17). A time-bound input whose window has passed is not ordered: its note says so."""
         self._mark_applied()
         entry = kb.missing_data(code)
         old = self._missing.get(code)
         merged = tuple(dict.fromkeys((*(old.blocks if old else ()), *blocks)))
+        passed = "window" in entry and self._window_passed(code)
+        if passed:
+            note = " ".join(n for n in (entry["window"]["passed"], note) if n)
         notes = " ".join(n for n in dict.fromkeys((old.note if old else None, note)) if n) or None
-        self._missing[code] = MissingItem(code, entry["label"], merged, entry.get("order"),
-                                          old.rule if old else self._label, notes)
+        wanted = entry.get("orders", {}).get(order) if order else None
+        test = None if passed else (wanted or (old.order if old else None) or entry.get("order"))
+        cited = tuple(dict.fromkeys((*(old.citations if old else ()), *entry["sources"], *sources)))
+        self._missing[code] = MissingItem(code, entry["label"], merged, test, old.rule if old else self._label, notes,
+                                          passed, cited)
 
     @property
     def considerations(self) -> tuple[Consideration, ...]:

@@ -1,4 +1,4 @@
-"""Infant ALL (< 365 days at diagnosis): Interfant-06 risk groups, MRD, transplant timing, Interfant-21 context."""
+"""Infant ALL (infant at diagnosis): Interfant-06 risk groups, MRD, transplant timing, Interfant-21 context."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
 
 SCHEME = "interfant-06"
+POPULATION = "infant-all"  # the population block of the considerations this module adds (rules.json)
 
 
 def applies(f: Facts) -> bool:
@@ -20,7 +21,16 @@ def applies(f: Facts) -> bool:
 def _age_line(f: Facts) -> str:
     if f.dx_age.exact is not None:
         return f"age at diagnosis {text.age(f.dx_age.exact)}"
-    return f"younger than 365 days at diagnosis (current age {f.case.age_days} days; diagnosis date unknown)"
+    infant = int(kb.threshold("infant_max_days"))
+    return f"under {infant} days old at diagnosis (diagnosis date unknown)"
+
+
+def _young() -> str:
+    return text.months(kb.threshold("interfant06_young_age_days"))
+
+
+def _wbc_limit() -> str:
+    return text.count(kb.threshold("interfant06_wbc_high"))
 
 
 def _reaches(result: Measurement | None, threshold: str) -> bool | None:
@@ -42,7 +52,7 @@ def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:
         return
     out.disagree("interfant06-age-wording")
     if young is False:
-        out.group(SCHEME, "medium", basis + ["6 months or older at diagnosis: medium risk whatever the WBC and prednisone response"],
+        out.group(SCHEME, "medium", basis + [f"{_young()} or older at diagnosis: medium risk whatever the WBC and prednisone response"],
                   would_change="Nothing at diagnosis; MRD steers the next steps.")
         return
     wbc_high, ppr = _wbc_high(f), _poor_prednisone_response(f)
@@ -50,17 +60,17 @@ def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:
     blasts = f.day8_blasts
     wbc_line = text.measurement("WBC at diagnosis", wbc, "x10^9/L") if wbc else None
     ppr_line = text.measurement("day-8 blood blasts", blasts, "x10^9/L") if blasts else None
-    basis = basis + ["younger than 6 months at diagnosis"]
+    basis = basis + [f"younger than {_young()} at diagnosis"]
     if wbc_high or ppr:
         reasons = [line for line, hit in ((wbc_line, wbc_high), (ppr_line, ppr)) if hit]
         if ppr:
             reasons[-1] += " = poor prednisone response"
         out.group(SCHEME, "high", basis + reasons,
-                  would_change="A corrected diagnostic WBC below 300 x10^9/L together with a good prednisone response.")
+                  would_change=f"A corrected diagnostic WBC below {_wbc_limit()} together with a good prednisone response.")
         return
     if wbc_high is False and ppr is False:
         out.group(SCHEME, "medium", basis + [wbc_line, f"{ppr_line} = good prednisone response"],
-                  would_change="A diagnostic WBC of 300 x10^9/L or more, or a poor prednisone response, would make it high risk.")
+                  would_change=f"A diagnostic WBC of {_wbc_limit()} or more, or a poor prednisone response, would make it high risk.")
         return
     # Medium vs high cannot be told apart: name what is missing, give no group.
     if wbc_high is None:
@@ -94,7 +104,7 @@ def interfant_06(f: Facts, out: Findings) -> None:
 @rule("infant-mrd")
 def infant_mrd(f: Facts, out: Findings) -> None:
     if applies(f) and f.kmt2a_status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.NOT_DETECTED):
-        mrd.after_induction(f, out, sources=("S9",))
+        mrd.after_induction(f, out, population=POPULATION)
         if _group(out) == "high" and out.has_consideration("continue-risk-adapted-chemotherapy"):
             # "Continue chemotherapy" beside a transplant card would read as a contradiction for high risk.
             out.consider("continue-risk-adapted-chemotherapy",
@@ -110,9 +120,9 @@ def _overview_hsct_reasons(f: Facts) -> list[str]:
     """The seed overview's transplant criteria (they differ from Interfant-06's high-risk group)."""
     reasons = []
     if f.dx_age.below(kb.threshold("overview_hsct_any_wbc_age_days")) is True:
-        reasons.append("younger than 3 months at diagnosis (any WBC)")
+        reasons.append(f"younger than {text.months(kb.threshold('overview_hsct_any_wbc_age_days'))} at diagnosis (any WBC)")
     if f.dx_age.below(kb.threshold("interfant06_young_age_days")) is True and _wbc_high(f):
-        reasons.append("younger than 6 months with WBC >= 300 x10^9/L")
+        reasons.append(f"younger than {_young()} with WBC at or above {_wbc_limit()}")
     persistent = _persistent_mrd(f)
     if persistent:
         reasons.append(f"persistent MRD positivity ({'; '.join(map(text.mrd, persistent))})")
@@ -135,16 +145,17 @@ def _interfant06_hsct_reasons(f: Facts, out: Findings) -> list[str]:
         reasons.append("high risk (HSCT in first remission was allocated to all high-risk patients)")
     late = [r for r in f.case.mrd_results if r.timepoint is MrdTimepoint.END_OF_CONSOLIDATION and mrd_positive(r)]
     if group == "medium" and late:
-        reasons.append(f"medium risk with MRD >= 0.01 % before late consolidation ({text.mrd(late[-1])})")
+        limit = text.percent(kb.threshold("mrd_positive"))
+        reasons.append(f"medium risk with MRD at or above {limit} before late consolidation ({text.mrd(late[-1])})")
     return reasons
 
 
 def _timing_note(f: Facts) -> str:
-    """When the infant reaches the transplant age (the 6-month rule itself is in the consideration's text)."""
-    birth = f.case.birth_date
-    if birth and f.case.age_days is not None and f.case.age_days < kb.threshold("hsct_min_age_days"):
-        ready = birth + timedelta(days=int(kb.threshold("hsct_min_age_days")))
-        return f" The infant reaches 6 months on {ready.isoformat()}."
+    """When the infant reaches the transplant age (the age rule itself is in the consideration's text)."""
+    birth, minimum = f.case.birth_date, kb.threshold("hsct_min_age_days")
+    if birth and f.case.age_days is not None and f.case.age_days < minimum:
+        ready = birth + timedelta(days=int(minimum))
+        return f" The infant reaches {text.months(minimum)} on {ready.isoformat()}."
     return ""
 
 
@@ -157,7 +168,7 @@ def infant_hsct(f: Facts, out: Findings) -> None:
     if not (by_protocol or by_overview):
         return
     used = "; ".join(
-        [f"Interfant-06: {r}" for r in by_protocol] + [f"seed overview: {r}" for r in by_overview]
+        [f"Interfant-06: {r}" for r in by_protocol] + [f"expert overview: {r}" for r in by_overview]
     )
     out.consider("hsct-infant-timing", note=f"Criteria met: {used}.{_timing_note(f)}")
     if bool(by_protocol) != bool(by_overview):
@@ -166,9 +177,15 @@ def infant_hsct(f: Facts, out: Findings) -> None:
 
 @rule("interfant-21")
 def interfant_21(f: Facts, out: Findings) -> None:
+    """Interfant-21 enrols at diagnosis: once induction is over the trial is named for information, not offered."""
     trial = kb.section("interfant21")
     if f.is_infant_at_dx() is not True or f.lineage.value not in trial["lineages"] or not f.rearranged:
         return
     if f.relapsed_or_refractory:
         return
-    out.consider("clinical-trial", note=trial["note"], sources=tuple(trial["sources"]))
+    since, window = f.days_since_diagnosis(), kb.threshold("end_of_induction_day")
+    if since is not None and since > window:
+        passed = trial["window_passed_text"].format(days=int(window))
+        out.consider("clinical-trial", note=f"{trial['text']} {passed}", strength="info", population=POPULATION)
+        return
+    out.consider("clinical-trial", note=trial["text"], population=POPULATION)

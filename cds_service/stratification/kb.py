@@ -1,10 +1,14 @@
-"""Typed access to the rule knowledge in `cds_service/knowledge/rules.json` (thresholds, partner lists, texts)."""
+"""Typed access to the rule knowledge in `cds_service/knowledge/rules.json`: the one way the rules and the cards read
+thresholds, partner lists, texts, tags and evidence levels (files are loaded by `cds_service.knowledge`)."""
 
 from __future__ import annotations
+
+from typing import Iterable
 
 from cds_service import knowledge
 
 RULES_FILE = "rules.json"
+TAG_ORDER = ("V", "P", "U", "SRC")  # strongest first
 
 
 def _rules() -> dict:
@@ -20,14 +24,8 @@ def partners(name: str) -> frozenset[str]:
 
 
 def partner_note(name: str) -> str:
-    """The sourced remark on a partner list, e.g. the EFS of MLLT10 fusions."""
+    """The sourced remark on a partner list, e.g. the EFS of MLLT10 fusions and its comparator."""
     return _rules()["partners"][name]["note"]
-
-
-def hsct_note(population: str, **fill: str) -> tuple[str, tuple[str, ...]]:
-    """(note, extra sources) a rule adds to the hsct-cr1 consideration for its population."""
-    entry = _rules()["hsct_notes"][population]
-    return entry["text"].format(**fill), tuple(entry["sources"])
 
 
 def section(name: str) -> dict:
@@ -43,6 +41,11 @@ def consideration(code: str) -> dict:
     return _rules()["considerations"][code]
 
 
+def population(code: str, name: str) -> dict:
+    """The population-specific block of a consideration (its own sources, tag, evidence, note)."""
+    return _rules()["considerations"][code]["populations"][name]
+
+
 def caution(code: str) -> dict:
     return _rules()["cautions"][code]
 
@@ -55,11 +58,29 @@ def missing_data(code: str) -> dict:
     return _rules()["missing_data"][code]
 
 
-def tag(key: str) -> str:
-    """The verification tag of a source key, as printed on cards: "[V]"."""
-    return f"[{knowledge.source(key)['tag']}]"
+def scheme(scheme_id: str) -> dict:
+    return _rules()["schemes"][scheme_id]
 
 
-def cite(keys) -> str:
-    """'Pieters et al. Interfant-06, J Clin Oncol 2019 [V]; ...' for a card's detail."""
-    return "; ".join(f"{knowledge.source(k)['label']} {tag(k)}" for k in dict.fromkeys(keys))
+def param(name: str):
+    """A mapper parameter from fhir_mappings/terminology/params.json (time windows the rules also need)."""
+    from fhir_mappings import terminology
+
+    return terminology.param(name)
+
+
+def weakest(tags: Iterable[str]) -> str:
+    """The weakest of several verification tags: a claim is only as verified as its least verified part."""
+    present = [t for t in tags if t]
+    return max(present, key=TAG_ORDER.index) if present else "U"
+
+
+def evidence_word(level: str | None) -> str:
+    """'FDA label', 'retrospective cohort' ...: the evidence level in a word for a card."""
+    return _rules()["evidence_levels"].get(level or "", "")
+
+
+def cite(keys: Iterable[str]) -> str:
+    """'Pieters et al. Interfant-06 ...; Mann et al. ...' for a card's detail. Sources carry no tag: the tag shown is
+    always the claim's own."""
+    return "; ".join(knowledge.source(k)["label"] for k in dict.fromkeys(keys))

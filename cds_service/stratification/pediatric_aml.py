@@ -1,4 +1,4 @@
-"""Pediatric AML (< 18 years at diagnosis) with a KMT2A rearrangement: fusion-partner risk, GO, transplant."""
+"""Pediatric AML (not adult at diagnosis) with a KMT2A rearrangement: fusion-partner risk, GO, transplant."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rule
 
 SCHEME = "pediatric-aml-kmt2a"
+POPULATION = "pediatric-aml"
 
 
 def _group(f: Facts) -> tuple[str, list[str]]:
     high = kb.partners("pediatric_aml_high_risk")
     if f.partner in high:
-        notes = [f"fusion partner {f.partner} is a high-risk partner (I-BFM: {', '.join(sorted(high))})"]
+        notes = [f"{f.partner}: adverse partner (I-BFM)"]
         if f.partner in kb.partners("pediatric_aml_very_high_risk"):
-            notes.append(f"{f.partner}: very high risk ({kb.partner_note('pediatric_aml_very_high_risk')})")
+            notes.append(f"very high risk: {kb.partner_note('pediatric_aml_very_high_risk')}")
         return "high-risk-partner", notes
     if f.partner:
         notes = [f"fusion partner {f.partner} is not on the high-risk list ({', '.join(sorted(high))})"]
@@ -34,7 +35,8 @@ def pediatric_aml(f: Facts, out: Findings) -> None:
     if not rearranged_for(SCHEME, f, out):
         return
     group, notes = _group(f)
-    age = text.age(f.dx_age.exact) if f.dx_age.exact is not None else "younger than 18 years"
+    age = (text.age(f.dx_age.exact) if f.dx_age.exact is not None
+           else f"younger than {int(kb.threshold('adult_min_years'))} years")
     basis = [f"age at diagnosis {age}", f"KMT2A rearranged: {f.evidence_text()}", *notes]
     change = {
         "partner-unknown": "Identifying the fusion partner decides between high-risk and standard partner.",
@@ -47,9 +49,10 @@ def pediatric_aml(f: Facts, out: Findings) -> None:
         out.consider("confirm-fusion-partner")
     if not f.relapsed_or_refractory:
         out.consider("gemtuzumab-ozogamicin")
-        out.consider("mrd-assessment", note="Pediatric AML: flow MRD after the second induction course (EOI2) predicts EFS and OS in both partner groups.", sources=("S7",))
+        limit = text.percent(kb.threshold("mrd_positive_aml_flow"))
+        out.consider("mrd-assessment", note=f"Flow MRD is positive at or above {limit} in this population.",
+                     population=POPULATION)
     if group == "high-risk-partner" and not f.relapsed_or_refractory:  # CR1 is past after a relapse
-        note, sources = kb.hsct_note("pediatric-aml-high-risk-partner", partner=f.partner)
-        out.consider("hsct-cr1", note=note, sources=sources)
+        out.consider("hsct-cr1", population=POPULATION, fill={"partner": f.partner})
         out.caution("hsct-benefit-contested")
         out.disagree("pediatric-aml-hsct-cr1")

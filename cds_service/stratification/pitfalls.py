@@ -56,20 +56,35 @@ def _unreadable_reports(f: Facts) -> str | None:
     return f"Not readable by this service, please read directly: {named}."
 
 
+APL_VARIANT = "t11-17-may-be-apl"  # t(11;17)(q23;q21): ZBTB16::RARA acute promyelocytic leukemia, or KMT2A?
+
+
 @rule("ambiguous-karyotype")
 def ambiguous_karyotype(f: Facts, out: Findings) -> None:
     codes = set(f.case.kmt2a.ambiguities) | {x.ambiguity for x in f.case.kmt2a.findings if x.ambiguity}
+    # APL is a myeloid leukemia: in an ALL the t(11;17) is only an unconfirmed KMT2A partner.
+    apl_possible = APL_VARIANT in codes and not f.kmt2a_confirmed and not f.lineage.is_lymphoblastic
     for code in sorted(codes):
-        if code == "t11-17-may-be-apl" and f.kmt2a_confirmed:
-            continue  # FISH or molecular testing already confirmed a KMT2A rearrangement
-        if code != "t11-17-may-be-apl" and f.partner:
+        if code == APL_VARIANT and not apl_possible:
+            continue  # confirmed KMT2A-r by FISH or molecular testing, or a lymphoblastic leukemia
+        if code != APL_VARIANT and f.partner:
             continue  # the partner is already named by a better test
         out.caution(code)  # every ambiguity code the mapper can emit has a text (tests/clinical/test_rules.py)
+    if apl_possible:
+        _possible_apl(out)
+        return
     if codes and (not f.kmt2a_confirmed or not f.partner):
         out.consider("confirm-fusion-partner")
         out.missing("fusion-partner")
     if f.kmt2a_unconfirmed:
         out.missing("kmt2a-status", blocks=("kmt2a-schemes",))
+
+
+def _possible_apl(out: Findings) -> None:
+    """A possible APL variant is an emergency: one urgent FISH request with KMT2A and RARA probes (it also names a
+    KMT2A partner, so no second partner-FISH order) and the coagulation work-up now."""
+    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), order="apl")
+    out.missing("coagulation-work-up", blocks=("apl-exclusion",))
 
 
 def _switch_triggers(f: Facts) -> list[str]:

@@ -36,7 +36,7 @@ def relapsed_refractory(f: Facts, out: Findings) -> None:
     elif f.rearranged:
         _menin_inhibitor(f, out)
     # amplification, PTD, germline: no label indication (their cautions say why)
-    out.consider("clinical-trial", note="Relapsed/refractory disease: trials of menin inhibitors and immunotherapy.", sources=("S14",))
+    out.consider("clinical-trial", population="relapsed")
 
 
 def _menin_inhibitor(f: Facts, out: Findings) -> None:
@@ -53,11 +53,13 @@ def _menin_inhibitor(f: Facts, out: Findings) -> None:
     for code in verdict.missing_data:
         out.missing(code, blocks=(MENIN,))
     if verdict.verdict == "off-label-age":
-        out.consider(MENIN, strength="info", note=f"Off-label under 1 year (current age {f.case.age_days} days). " + dose_summary(f))
+        minimum = revumenib.table()["minimum_age_years"]["value"]
+        out.consider(MENIN, strength="info", population="kmt2a-rearranged",
+                     note=f"Off-label under {minimum} year (current age {f.case.age_days} days). " + dose_summary(f))
         out.caution("menin-inhibitor-off-label-age")
         out.disagree("menin-inhibitor-label-age")
     elif verdict.verdict in ("eligible", "cannot-check"):
-        out.consider(MENIN, note=dose_summary(f))
+        out.consider(MENIN, note=dose_summary(f), population="kmt2a-rearranged")
     else:
         return
     dose = revumenib.expected_dose(f.case)

@@ -20,6 +20,7 @@ class Rule:
     inputs: tuple[str, ...]
     sources: tuple[str, ...]
     tag: str
+    evidence: str
     evaluate: Callable[["Facts", "Findings"], None]
 
     @property
@@ -43,6 +44,7 @@ def rule(rule_id: str) -> Callable[[Callable[["Facts", "Findings"], None]], Rule
             inputs=tuple(meta["inputs"]),
             sources=tuple(meta["sources"]),
             tag=meta["tag"],
+            evidence=meta["evidence"],
             evaluate=fn,
         )
 

@@ -61,6 +61,17 @@ def mrd(result: MrdResult) -> str:
     return f"MRD{' ' + when if when else ''} {value}{f' ({method_name})' if method_name else ''}{on(result.source)}"
 
 
+def months(days: float) -> str:
+    """A day threshold in whole months (the month is 30.44 days)."""
+    n = round(days / DAYS_PER_MONTH)
+    return f"{n} month{'' if n == 1 else 's'}"
+
+
+def count(value: float) -> str:
+    """A blood count threshold in x10^9/L."""
+    return f"{number(value)} x10^9/L"
+
+
 def age(days: int) -> str:
     """'4 months' under 2 years, else '6 years' (the day count stays in the extension's ageDays)."""
     if days < 730:

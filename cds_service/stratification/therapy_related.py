@@ -33,5 +33,4 @@ def therapy_related_rule(f: Facts, out: Findings) -> None:
         str(s) for s in f.case.therapy_related_evidence if s.reference not in named]
     out.caution("therapy-related", note=f"Based on: {', '.join(dict.fromkeys(evidence))}." if evidence else None)
     if not f.relapsed_or_refractory:
-        note, sources = kb.hsct_note("therapy-related")
-        out.consider("hsct-cr1", note=note, sources=sources)
+        out.consider("hsct-cr1", population="therapy-related")

@@ -72,8 +72,8 @@ def years(n: float) -> int:
     return int(n * 365.25) + 30
 
 
-def tp53() -> GeneticFinding:
-    return GeneticFinding("TP53", "variant", True, src("Observation/tp53"), "p.Arg175His")
+def tp53(vaf: float | None = 0.41) -> GeneticFinding:
+    return GeneticFinding("TP53", "variant", True, src("Observation/tp53"), "p.Arg175His", vaf=vaf)
 
 
 def crlf2() -> GeneticFinding:

@@ -87,8 +87,11 @@ def test_possible_apl_is_a_warning_card_of_its_own():
     assert warning[0]["summary"] == kb.caution("t11-17-may-be-apl")["label"]
     assert warning[0]["overrideReasons"]
     # the KMT2A FISH that settles it is ordered once, from this card, not again on a missing-data card
-    orders = [s["actions"][0]["resource"]["code"]["text"] for c in cards for s in c.get("suggestions", [])]
-    assert len(orders) == 1 and "break-apart FISH with reflex fusion-partner" in orders[0]  # the partner test too
+    # (issue 10) one urgent FISH with KMT2A and RARA probes (it names the partner too) and the coagulation work-up
+    orders = [s["actions"][0]["resource"] for c in cards for s in c.get("suggestions", [])]
+    fish = [o["code"]["text"] for o in orders if "FISH" in o["code"]["text"]]
+    assert len(fish) == 1 and "KMT2A and RARA" in fish[0] and all(o["priority"] == "stat" for o in orders)
+    assert any("fibrinogen" in o["code"]["text"] for o in orders) and len(orders) == 2
     assert warning[0]["suggestions"] and not by_topic(cards, "missing-data")
 
 

@@ -28,7 +28,8 @@ INTERFANT06_WBC_HIGH = 300  # x10^9/L (4.1)
 POOR_PREDNISONE_RESPONSE_BLASTS = 1.0  # x10^9/L on day 8 (4.1, BFM)
 PEDIATRIC_AML_HIGH_RISK_PARTNERS = {"AFF1", "AFDN", "MLLT10", "ABI1", "MLLT1"}  # I-BFM (4.3)
 CONTRACT_MISSING = {"lineage", "kmt2a-status", "fusion-partner", "age", "wbc-at-diagnosis", "prednisone-response",
-                    "mrd-end-of-induction", "disease-status", "weight", "height", "qtc"}
+                    "mrd-end-of-induction", "disease-status", "weight", "height", "qtc",
+                    "coagulation-work-up", "tp53-vaf"}  # additions (README, contract additions)
 
 
 # Ages around the boundaries that matter (3 and 6 months, 1 and 18 years) more often than a flat range would.

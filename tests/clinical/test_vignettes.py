@@ -60,13 +60,12 @@ def test_bsa_dose_for_the_child_under_40_kg():
     assert "160 mg/m2" in assessment("relapsed-child-aml-menin").consideration("menin-inhibitor").note
 
 
-def test_missing_wbc_and_ppr_card_is_a_warning_with_orders():
+def test_missing_wbc_and_ppr_after_their_time_points_are_reported_not_ordered():
+    """Day 10 after diagnosis: the diagnostic WBC and the day-8 prednisone response can no longer be obtained."""
     cards = cards_for(assessment("infant-missing-wbc-ppr"))
-    missing = next(c for c in cards if "Missing" in c["summary"])
-    assert missing["indicator"] == "warning"
-    resources = [a["resource"] for s in missing["suggestions"] for a in s["actions"]]
-    assert any(r["resourceType"] == "ServiceRequest" and r["status"] == "draft" for r in resources)
-    assert all(r["subject"]["reference"] == "Patient/inf-missing" for r in resources)
+    assert [c["indicator"] for c in cards] == ["info"] and "suggestions" not in cards[0]
+    assert "not recorded: WBC at diagnosis, prednisone response" in cards[0]["summary"]
+    assert "medium from high risk" in cards[0]["detail"]
 
 
 def test_therapy_related_caution_names_each_exposure_once():

@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 
 from fhir_mappings import case_from_bundle, case_from_hook_request, case_from_resources
+from cds_service.stratification.facts import mrd_positive
 from fhir_mappings.case import Kmt2aStatus, Lineage
 from tests.fixtures.fhir.large_prefetch import make_large_prefetch
 from tests.mappings.helpers import fixture, sandbox_body
@@ -91,7 +92,7 @@ def test_large_prefetch_shape_and_content():
     case = case_from_hook_request({"context": {"patientId": "bench-1"}, "prefetch": prefetch}, reference_date=REF)
     assert (case.kmt2a.status, case.kmt2a.partner, case.lineage) == (Kmt2aStatus.REARRANGED, "MLLT3", Lineage.AML)
     assert case.wbc_at_diagnosis.value == pytest.approx(48.2) and case.qtc.method == "QTcF"
-    assert case.mrd_end_of_induction.positive is True and case.therapy_related is True
+    assert mrd_positive(case.mrd_end_of_induction) is True and case.therapy_related is True
     assert case.karyotype.aberrations == ("+8", "t(9;11)(p21.3;q23.3)")
     # the NPM1 result shares code 69548-6 and date with the KMT2A fusion: a second result, not a duplicate
     assert [(f.gene, f.present) for f in case.finding("NPM1")] == [("NPM1", False)]

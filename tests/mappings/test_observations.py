@@ -3,6 +3,7 @@ from datetime import date
 import pytest
 
 from fhir_mappings import case_from_resources
+from cds_service.stratification.facts import mrd_positive
 from fhir_mappings.case import MrdMethod, MrdTimepoint
 from tests.mappings.helpers import condition, observation, patient, qty
 
@@ -118,9 +119,12 @@ def test_unit_missing_is_a_problem_not_a_guess():
     ({"valueCodeableConcept": {"text": "Positive"}}, None, None, True),
 ])
 def test_mrd_values(value, expected, comparator, positive):
+    """The mapper reads value and comparator; positivity is judged once, by the rules' threshold (mrd_positive)."""
     o = observation("m", "67128-9", when="2025-03-30", **value)
     r = build(o).mrd_results[0]
-    assert (r.comparator, r.positive) == (comparator, positive)
+    assert (r.comparator, mrd_positive(r)) == (comparator, positive)
+    if r.value is not None:
+        assert r.positive is None  # no coded interpretation in these resources: the mapper judges nothing
     assert (r.value is None) if expected is None else r.value == pytest.approx(expected)
 
 
@@ -156,11 +160,11 @@ def test_markers():
     assert got == {("CD65", True, 0.35), ("CD19", False, None)}
 
 
-def test_aml_flow_mrd_uses_the_aml_threshold():
+def test_aml_flow_mrd_is_judged_against_the_aml_threshold():
     aml = condition("dx", [{"system": "http://snomed.info/sct", "code": "91861009"}], onset="2025-03-01")
     o = observation("m", "67128-9", when="2025-04-01", valueQuantity=qty(0.05, "%"))
-    assert build(o, dx=aml).mrd_results[0].positive is False  # 0.05% < 0.1% for AML flow
-    assert build(o).mrd_results[0].positive is True  # >= 0.01% in B-ALL
+    assert mrd_positive(build(o, dx=aml).mrd_results[0], aml=True) is False  # 0.05% < 0.1% for AML flow
+    assert mrd_positive(build(o).mrd_results[0]) is True  # >= 0.01% in B-ALL
 
 
 @pytest.mark.parametrize("when,picked", [
