@@ -209,8 +209,7 @@ def _evidence_level(item, entry: dict) -> str | None:
 
 def _risk_line(g) -> RiskLine:
     scheme = kb.section("schemes").get(g.scheme, {})
-    rule = g.rule.rsplit(" v", 1)[0] if g.rule else ""
-    meta = kb.section("rules").get(rule, {}) if rule else {}
+    meta = kb.section("rules").get(g.rule_id, {}) if g.rule_id else {}
     tag, words = _tag(None, meta or scheme)
     title = f"{scheme.get('label', g.scheme)} {scheme.get('groups', {}).get(g.group, g.group)}"
     return RiskLine(g.scheme, g.group, title, tuple(without_ids(b) for b in g.basis),

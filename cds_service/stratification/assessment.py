@@ -55,6 +55,7 @@ class RiskGroup:
     history: bool = False  # a diagnosis-time classification shown at relapse: history, not the current state
     tag: str = ""  # the verification tag of the scheme's rule (V, P, U, SRC)
     evidence: str = ""  # its evidence level (guideline, prospective-trial, ...)
+    rule_id: str = ""  # the rule that set the group ("interfant-06"): its metadata without parsing `rule`
 
 
 @dataclass(frozen=True)

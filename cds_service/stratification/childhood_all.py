@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from cds_service.stratification import kb, mrd, text
-from cds_service.stratification.facts import Facts, rearranged_for
+from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
-from cds_service.stratification.rule import rule
+from cds_service.stratification.rule import rearranged_for, rule
 
 SCHEME = "pediatric-all-kmt2a"
 POPULATION = "child-all"

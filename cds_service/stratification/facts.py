@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from fhir_mappings.case import (
     Case,
@@ -26,10 +25,6 @@ from cds_service.stratification.text import kmt2a_results
 
 DAYS_PER_YEAR = 365.25
 UNCONFIRMED_AMBIGUITIES = frozenset({"t11-17-may-be-apl"})  # a karyotype alone cannot call these KMT2A-r
-
-
-if TYPE_CHECKING:
-    from cds_service.stratification.findings import Findings
 
 
 @dataclass(frozen=True)
@@ -152,14 +147,6 @@ class Facts:
     def evidence_text(self) -> str:
         """'karyotype and FISH on 3 Sep 2026' for a basis line: results by method and date, never by FHIR id."""
         return kmt2a_results(self.case.kmt2a.findings, self.case.kmt2a.status) or "no KMT2A result"
-
-
-def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:
-    """Whether a rearrangement-only scheme applies; an unknown KMT2A status is named missing for it, never guessed."""
-    if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
-        out.missing("kmt2a-status", blocks=(scheme,))
-        return False
-    return f.rearranged
 
 
 def at_or_above(value: float, comparator: str | None, limit: float) -> bool | None:

@@ -4,13 +4,20 @@ from rules.json. A claim's tag is its own (the weakest of its parts), never the 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Protocol
 
 from cds_service.stratification.assessment import Caution, Consideration, MissingItem, RiskGroup
 from cds_service.stratification import kb
 
-if TYPE_CHECKING:
-    from cds_service.stratification.rule import Rule
+
+class RunningRule(Protocol):
+    """What the findings need of the rule that is running (a `rule.Rule`): its name and citation."""
+
+    id: str
+    label: str
+    sources: tuple[str, ...]
+    tag: str
+    evidence: str
 
 WindowCheck = Callable[[str], bool]  # missing-data code -> has its time window passed?
 
@@ -23,12 +30,12 @@ class Findings:
         self._missing: dict[str, MissingItem] = {}
         self.disagreements: list[str] = []
         self.rules_applied: list[str] = []
-        self._rule: "Rule | None" = None
+        self._rule: RunningRule | None = None
         self._window_passed = window_passed or (lambda code: False)
         self._relapsed = relapsed
 
     @contextmanager
-    def running(self, rule: "Rule") -> Iterator[None]:
+    def running(self, rule: RunningRule) -> Iterator[None]:
         self._rule = rule
         try:
             yield
@@ -58,7 +65,8 @@ class Findings:
                          "not the current risk")
         cited = tuple(sources) or (rule.sources if rule else ())
         self.risk_groups.append(RiskGroup(scheme, group, tuple(basis), self._label, cited, would_change, history,
-                                          rule.tag if rule else entry["tag"], rule.evidence if rule else entry["evidence"]))
+                                          rule.tag if rule else entry["tag"], rule.evidence if rule else entry["evidence"],
+                                          rule.id if rule else ""))
 
     def has_group(self, scheme: str) -> bool:
         return any(g.scheme == scheme for g in self.risk_groups)

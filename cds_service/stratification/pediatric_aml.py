@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fhir_mappings.case import Lineage
 from cds_service.stratification import kb, text
-from cds_service.stratification.facts import Facts, rearranged_for
+from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
-from cds_service.stratification.rule import rule
+from cds_service.stratification.rule import rearranged_for, rule
 
 SCHEME = "pediatric-aml-kmt2a"
 POPULATION = "pediatric-aml"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from cds_service.stratification import kb
-
-if TYPE_CHECKING:
-    from cds_service.stratification.facts import Facts
-    from cds_service.stratification.findings import Findings
+from cds_service.stratification.facts import Facts
+from cds_service.stratification.findings import Findings
+from fhir_mappings.case import Kmt2aStatus
 
 
 @dataclass(frozen=True)
@@ -21,21 +20,21 @@ class Rule:
     sources: tuple[str, ...]
     tag: str
     evidence: str
-    evaluate: Callable[["Facts", "Findings"], None]
+    evaluate: Callable[[Facts, Findings], None]
 
     @property
     def label(self) -> str:
         return f"{self.id} v{self.version}"
 
-    def __call__(self, facts: "Facts", out: "Findings") -> None:
+    def __call__(self, facts: Facts, out: Findings) -> None:
         with out.running(self):
             self.evaluate(facts, out)
 
 
-def rule(rule_id: str) -> Callable[[Callable[["Facts", "Findings"], None]], Rule]:
+def rule(rule_id: str) -> Callable[[Callable[[Facts, Findings], None]], Rule]:
     """Decorator: bind a function to its rule metadata (version, inputs, sources) from rules.json."""
 
-    def wrap(fn: Callable[["Facts", "Findings"], None]) -> Rule:
+    def wrap(fn: Callable[[Facts, Findings], None]) -> Rule:
         meta = kb.rule_meta(rule_id)
         return Rule(
             id=rule_id,
@@ -49,3 +48,11 @@ def rule(rule_id: str) -> Callable[[Callable[["Facts", "Findings"], None]], Rule
         )
 
     return wrap
+
+
+def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:
+    """Whether a rearrangement-only scheme applies; an unknown KMT2A status is named missing for it, never guessed."""
+    if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
+        out.missing("kmt2a-status", blocks=(scheme,))
+        return False
+    return f.rearranged
