@@ -14,7 +14,7 @@ from cds_service import knowledge
 from cds_service.cards.toolkit import action, card, links_for, override_reason, source_for, suggestion, within_budget
 from cds_service.orders import on_treatment, policy
 from cds_service.orders.model import OrderCheck
-from cds_service.orders.text import monitoring_lines, monitoring_summary
+from cds_service.orders.wording import monitoring_lines, monitoring_summary
 from fhir_mappings.case import Case
 
 EXTENSION = "org.kmt2a-cds.order-check"
@@ -71,7 +71,7 @@ def card_for(check: OrderCheck, level: str) -> dict:
 def monitoring_cards(case: Case) -> list[dict]:
     """The on-treatment monitoring card for patient-view: what is due for a patient on revumenib (QTcF above
     the interrupt limit: critical; an overdue ECG, low or missing electrolytes: warning). No card when nothing
-    is due. Data from orders.on_treatment, words from orders.text, indicator from the policy table."""
+    is due. Data from orders.on_treatment, words from orders.wording, indicator from the policy table."""
     found = on_treatment.monitoring(case)
     if found is None or not found.findings:
         return []

@@ -17,7 +17,7 @@ from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.gemtuzumab_check import check_gemtuzumab
 from cds_service.orders.revumenib_check import check_revumenib, qt_level
-from cds_service.orders.text import (frequency_words, interaction_says, reason_text, short_reason, ziftomenib_lines,
+from cds_service.orders.wording import (frequency_words, interaction_says, reason_text, short_reason, ziftomenib_lines,
                                      ziftomenib_summary)
 from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus
 from cds_service.stratification.text import number

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cds_service import knowledge
 from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
-from cds_service.orders.text import gemtuzumab_lines, gemtuzumab_summary
+from cds_service.orders.wording import gemtuzumab_lines, gemtuzumab_summary
 from cds_service.stratification.text import number
 from cds_service.stratification import menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage

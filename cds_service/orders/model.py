@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cds_service.orders import policy
-from cds_service.orders.text import shorten
+from cds_service.orders.wording import shorten
 from cds_service.hooks.protocol import without_empty
 
 # The contract's verdicts, plus "do-not-start" (added): a pre-start rule forbids the first dose (QTcF above

@@ -16,7 +16,7 @@ from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders import correction, doses, on_treatment
 from cds_service.orders.model import OrderCheck, worst
 from cds_service.stratification.text import number
-from cds_service.orders.text import (dose_instruction, frequency_words, monitoring_lines, monitoring_summary,
+from cds_service.orders.wording import (dose_instruction, frequency_words, monitoring_lines, monitoring_summary,
                                      reason_text, revumenib_says as say, short_reason, shown_dose, tablets_made)
 from fhir_mappings import medications
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
@@ -385,7 +385,7 @@ def _qtc(case: Case, rules: dict, part: Part) -> None:
 
 def on_treatment_part(case: Case) -> Part:
     """A continuation order: the on-treatment QTcF limits, the ECG schedule and the electrolytes (data from
-    orders.on_treatment, words from orders.text)."""
+    orders.on_treatment, words from orders.wording)."""
     part = Part()
     found = on_treatment.monitoring(case)
     if found is None:

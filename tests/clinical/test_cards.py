@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from cds_service.cards.patient_view import EXTENSION_KEY, cards_for, patient_view, policy
+from cds_service.cards.assessment_cards import EXTENSION_KEY, cards_for, policy
+from cds_service.hooks.handlers import patient_view
 from cds_service.hooks import protocol
 from cds_service.hooks.call import HookCall
 from cds_service.stratification import assess, kb

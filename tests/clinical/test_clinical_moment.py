@@ -3,7 +3,7 @@ t(11;17) APL path, MRD methods by KMT2A status, and citations that belong to the
 
 from __future__ import annotations
 
-from cds_service.cards.patient_view import cards_for
+from cds_service.cards.assessment_cards import cards_for
 from cds_service.stratification import assess, blocks_stratification, kb
 from cds_service.stratification.facts import mrd_positive
 from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage, MrdMethod, MrdResult

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from cds_service.hooks import protocol
-from cds_service.cards.patient_view import EXTENSION_KEY
+from cds_service.cards.assessment_cards import EXTENSION_KEY
 from tests.clinical.vignettes import NAMES, REFERENCE_DATE, SILENT, check, load
 
 HOOKS = json.loads((Path(__file__).resolve().parents[2] / "hooks.json").read_text())

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from cds_service import knowledge
-from cds_service.cards.patient_view import cards_for
+from cds_service.cards.assessment_cards import cards_for
 from cds_service.knowledge import build
-from cds_service.stratification import assess, kb
+from cds_service.stratification import kb
 from tests.clinical.vignettes import NAMES
 from tests.clinical.test_vignettes import assessment
 
@@ -177,7 +177,7 @@ def _code_text(path: Path) -> str:
     return "\n".join(t.string for t in tokens if t.type in kinds)
 
 
-RULE_CODE = sorted((ROOT / "cds_service" / "stratification").glob("*.py")) + [ROOT / "cds_service" / "cards" / "patient_view.py"]
+RULE_CODE = sorted((ROOT / "cds_service" / "stratification").glob("*.py")) + [ROOT / "cds_service" / "cards" / "assessment_cards.py"]
 
 
 @pytest.mark.parametrize("name", sorted(RULES["thresholds"]))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from cds_service import knowledge
 from cds_service.cards import toolkit as cardkit
 from cds_service.hooks import protocol
-from cds_service.cards.patient_view import EXTENSION_KEY, cards_for
+from cds_service.cards.assessment_cards import EXTENSION_KEY, cards_for
 from cds_service.stratification import assess
 from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage
 from tests.support.card_budget import budget, measure_card

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cds_service.cards.patient_view import EXTENSION_KEY, cards_for
+from cds_service.cards.assessment_cards import EXTENSION_KEY, cards_for
 from cds_service.stratification import assess
 from fhir_mappings.build import case_from_bundle
 from tests.clinical.vignettes import NAMES, REFERENCE_DATE, SILENT, check, load

@@ -14,7 +14,7 @@ from cds_service.orders import doses
 from cds_service.cards.order_cards import render
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import VERDICTS
-from cds_service.orders.service import order_checks
+from cds_service.orders.per_call import order_checks
 from fhir_mappings.case import DiseaseStatus, Kmt2aStatus, Lineage, Source
 from tests.orders.builders import CD33_POSITIVE, TODAY, case, draft
 

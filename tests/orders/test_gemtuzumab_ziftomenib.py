@@ -14,9 +14,9 @@ from cds_service import knowledge
 from cds_service.cards.order_cards import render
 from cds_service.hooks import protocol
 from cds_service.orders.checks import evaluate
-from fhir_mappings.case import DiseaseStatus, Dose, Kmt2aStatus, MarkerResult, Source
-from tests.orders.builders import CD33_POSITIVE, case, draft, measurement
-from tests.orders.test_requests import RX, add_draft, adult, answer, built_case, check
+from fhir_mappings.case import DiseaseStatus, Kmt2aStatus, MarkerResult, Source
+from tests.orders.builders import CD33_POSITIVE, case, draft
+from tests.orders.test_requests import RX, adult, answer, built_case, check
 
 GO = knowledge.load("gemtuzumab_ozogamicin.json")
 REGIMEN = {r["code"]: r for r in GO["regimens"]}

@@ -11,7 +11,8 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from cds_service import knowledge
 from cds_service.hooks import protocol
 from cds_service.hooks.handlers import HANDLERS
-from cds_service.orders import order_cache, order_select, order_sign
+from cds_service.hooks.handlers import order_select, order_sign
+from cds_service.orders import order_cache
 from tests.orders.test_requests import TODAY, add_active, adult, epic, set_dose, the_order
 from tests.support import sandbox
 from tests.support.live import LiveService, test_config

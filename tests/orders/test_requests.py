@@ -16,7 +16,8 @@ from fhir.resources.R4B.medicationrequest import MedicationRequest
 from cds_service import knowledge
 from cds_service.hooks import protocol
 from cds_service.hooks.call import HookCall
-from cds_service.orders import order_cache, order_checks, order_select, order_sign
+from cds_service.hooks.handlers import order_select, order_sign
+from cds_service.orders import order_cache, order_checks
 from fhir_mappings.build import case_from_bundle, case_from_hook_request
 from tests.support import sandbox
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import gzip
 import json
-import logging
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import requests
 import sqlalchemy
 
 from cds_service.hooks import limits, protocol
-from cds_service.web.store import Feedback, IssuedCard, Store
+from cds_service.web.store import IssuedCard, Store
 from fhir_mappings.access import parse_date
 from tests.support import sandbox
 

@@ -1,13 +1,10 @@
-"""The order-select and order-sign handlers, and the order checks for the CLI.
-
-request -> (fast exit for empty orders) -> cache(Case -> OrderChecks) -> cards for this hook.
-"""
+"""The order checks of one hook call: which orders were selected, and their checks from the shared cache
+(order-sign reuses order-select's work); and the contract's order-check objects for the CLI."""
 
 from __future__ import annotations
 
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.orders.cache import SharedCache, content_key, dataclass_tuple_codec
-from cds_service.cards import order_cards  # the module, not its names: cards import orders too
 from cds_service.orders.checks import evaluate
 from cds_service.orders.model import OrderCheck
 from fhir_mappings import draft_orders
@@ -37,23 +34,6 @@ def order_checks_for(call: HookCall) -> tuple[OrderCheck, ...]:
                       sorted(call.unavailable), call.reference_date.isoformat())
     medications_unknown = any(k in call.unavailable for k in MEDICATION_PREFETCH)
     return order_cache.get_or_compute(key, lambda: evaluate(case_of(call), medications_unknown))
-
-
-def _answer(call: HookCall) -> list[dict]:
-    selected = selected_orders(call)
-    if not draft_orders.any_medication_named(call.context.get("draftOrders"), selected):
-        return []  # the sandbox fires order-select before a drug is chosen: answer at once, no Case built
-    return order_cards.render(order_checks_for(call), call.hook, selected)
-
-
-def order_select(call: HookCall) -> list[dict]:
-    """kmt2a-order-select: checks on the selected draft orders (info / warning)."""
-    return _answer(call)
-
-
-def order_sign(call: HookCall) -> list[dict]:
-    """kmt2a-order-sign: the same checks on all draft orders, critical where an order is unsafe."""
-    return _answer(call)
 
 
 def order_checks(case: Case) -> list[dict]:

@@ -1,4 +1,4 @@
-"""kmt2a-patient-view: the chart's KMT2A assessment in cards a clinician reads in ten seconds.
+"""The assessment in cards a clinician reads in ten seconds (what kmt2a-patient-view answers).
 
 Usually one card: the assessment (info), which leads with the conclusion ("Interfant-06 high risk: KMT2A::AFF1
 B-ALL, 4 months at diagnosis"), then the one to three actions that follow, what it rests on (results by content
@@ -14,15 +14,12 @@ act on, gets no card.
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 from cds_service import knowledge
 from cds_service.cards import toolkit as cardkit
-from cds_service.cards.order_cards import monitoring_cards
-from cds_service.hooks.call import HookCall, case_of
 from cds_service.smart import case_summary_link
-from cds_service.stratification import assess, kb
+from cds_service.stratification import kb
 from cds_service.stratification.assessment import Assessment, Caution, Consideration, MissingItem, RiskGroup
 from cds_service.stratification.engine import NON_BLOCKING
 from cds_service.stratification.text import age
@@ -44,14 +41,6 @@ MISSING_OVERRIDES = (
 def policy() -> dict:
     """The patient-view section of the indicator policy table."""
     return knowledge.load("card_policy.json")["patient_view"]
-
-
-def patient_view(call: HookCall) -> list[dict]:
-    case = case_of(call)
-    cards = cards_for(assess(case), unavailable=call.unavailable)
-    # (issue 9) a patient already on revumenib: the on-treatment monitoring card (QTcF, ECG, electrolytes) right
-    # after the assessment card
-    return cards[:1] + monitoring_cards(case) + cards[1:]
 
 
 def cards_for(assessment: Assessment, unavailable: Iterable[str] = ()) -> list[dict]:
