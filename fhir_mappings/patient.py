@@ -27,3 +27,14 @@ def age_days(birth: date | None, on: date | None) -> int | None:
     if birth is None or on is None or on < birth:
         return None
     return (on - birth).days
+
+
+DAYS_PER_YEAR = 365.25
+
+
+def age_years(birth: date | None, on: date | None, days: int | None = None) -> int | None:
+    """Completed years on `on` (birthdays counted from the birth date); without a birth date, from an age in
+    `days`. The one way every rule, check and card counts an age in years."""
+    if birth is not None and on is not None:
+        return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    return int(days // DAYS_PER_YEAR) if days is not None else None

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from fhir_mappings.case import Source
+from cds_service.hooks.protocol import without_empty
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class Assessment:
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "knowledgeVersion": self.knowledge_version,
-            "patient": _compact(
+            "patient": without_empty(
                 {
                     "ageDays": self.patient.age_days,
                     "ageAtDiagnosisDays": self.patient.age_at_diagnosis_days,
@@ -127,14 +128,14 @@ class Assessment:
                     "bsaM2": _number(self.patient.bsa_m2),
                 }
             ),
-            "disease": _compact(
+            "disease": without_empty(
                 {
                     "lineage": self.disease.lineage,
                     "setting": self.disease.setting,
                     "therapyRelated": self.disease.therapy_related,
                 }
             ),
-            "kmt2a": _compact(
+            "kmt2a": without_empty(
                 {
                     "status": self.kmt2a.status,
                     "partner": self.kmt2a.partner,
@@ -144,20 +145,20 @@ class Assessment:
                 }
             ),
             "riskGroups": [
-                _compact({"scheme": g.scheme, "group": g.group, "basis": list(g.basis), "history": g.history or None})
+                without_empty({"scheme": g.scheme, "group": g.group, "basis": list(g.basis), "history": g.history or None})
                 for g in self.risk_groups
             ],
             "considerations": [
-                _compact({"code": c.code, "strength": c.strength, "citations": list(c.citations), "tag": c.tag,
+                without_empty({"code": c.code, "strength": c.strength, "citations": list(c.citations), "tag": c.tag,
                           "evidence": c.evidence})
                 for c in self.considerations
             ],
-            "cautions": [_compact({"code": c.code, "text": c.text, "citations": list(c.citations), "tag": c.tag,
+            "cautions": [without_empty({"code": c.code, "text": c.text, "citations": list(c.citations), "tag": c.tag,
                                    "evidence": c.evidence}) for c in self.cautions],
             "missingData": list(self.missing_data),
             "orderChecks": list(self.order_checks),
         }
-        return _compact(out)
+        return without_empty(out)
 
 
 def _number(value: float | None) -> float | int | None:
@@ -165,7 +166,3 @@ def _number(value: float | None) -> float | int | None:
     if value is None:
         return None
     return int(value) if float(value).is_integer() else round(float(value), 2)
-
-
-def _compact(mapping: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in mapping.items() if v is not None and v != "" and v != [] and v != {}}

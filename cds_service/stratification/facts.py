@@ -7,7 +7,6 @@ interval when the diagnosis date is unknown, so a rule decides only when the who
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from fhir_mappings.case import (
     Case,
@@ -21,9 +20,9 @@ from fhir_mappings.case import (
     Source,
 )
 from cds_service.stratification import kb
+from fhir_mappings.patient import DAYS_PER_YEAR, age_years
 from cds_service.stratification.text import kmt2a_results
 
-DAYS_PER_YEAR = 365.25
 UNCONFIRMED_AMBIGUITIES = frozenset({"t11-17-may-be-apl"})  # a karyotype alone cannot call these KMT2A-r
 
 
@@ -45,10 +44,6 @@ class AgeRange:
         if self.low is not None and self.low >= days:
             return False
         return None
-
-
-def age_in_years(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 @dataclass(frozen=True)
@@ -111,7 +106,7 @@ class Facts:
         if days < kb.threshold("infant_max_days"):
             return "infant"
         if years is None:
-            years = int(days // DAYS_PER_YEAR)
+            years = age_years(None, None, days)
         return "adult" if years >= kb.threshold("adult_min_years") else "child"
 
     @property
@@ -176,11 +171,7 @@ def mrd_positive(result: MrdResult, aml: bool = False) -> bool | None:
 
 def _dx_age(case: Case) -> tuple[AgeRange, int | None]:
     if case.age_at_diagnosis_days is not None:
-        years = (
-            age_in_years(case.birth_date, case.diagnosis_date)
-            if case.birth_date and case.diagnosis_date
-            else int(case.age_at_diagnosis_days // DAYS_PER_YEAR)
-        )
+        years = age_years(case.birth_date, case.diagnosis_date, case.age_at_diagnosis_days)
         return AgeRange(case.age_at_diagnosis_days, case.age_at_diagnosis_days), years
     # Diagnosis date unknown: the age at diagnosis is at most the current age.
     return AgeRange(0 if case.age_days is not None else None, case.age_days), None
@@ -214,7 +205,7 @@ def facts_from_case(case: Case) -> Facts:
         case=case,
         dx_age=dx_age,
         dx_age_years=dx_years,
-        age_years=age_in_years(case.birth_date, case.reference_date) if case.birth_date else None,
+        age_years=age_years(case.birth_date, case.reference_date),
         kmt2a_status=status,
         kmt2a_unconfirmed=unconfirmed,
         partner=case.kmt2a.partner if status is Kmt2aStatus.REARRANGED else None,

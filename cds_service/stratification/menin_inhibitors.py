@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Iterable
 
 from cds_service import knowledge
+from fhir_mappings import patient
 from fhir_mappings.case import Case, DiseaseStatus, Kmt2aStatus, Lineage, Measurement
 from cds_service.stratification.text import number  # a number as cards write it: 95, 0.9, 163.5
 
@@ -79,12 +80,7 @@ class ExpectedDose:
 
 def age_years(case: Case) -> int | None:
     """Completed years on the reference date (birth date first, else the age in days)."""
-    if case.birth_date:
-        ref, born = case.reference_date, case.birth_date
-        return ref.year - born.year - ((ref.month, ref.day) < (born.month, born.day))
-    if case.age_days is not None:
-        return int(case.age_days // 365.25)
-    return None
+    return patient.age_years(case.birth_date, case.reference_date, case.age_days)
 
 
 def current_uses(case: Case, drug: str = "revumenib") -> tuple:

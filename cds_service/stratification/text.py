@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from fhir_mappings.patient import age_years
 from fhir_mappings.case import GeneticFinding, Kmt2aFinding, Measurement, MrdResult, Source
 
 DAYS_PER_MONTH = 30.44
@@ -79,8 +80,7 @@ def age(days: int) -> str:
         if months < 1:
             return f"{days} day{'' if days == 1 else 's'}"
         return f"{months} month{'' if months == 1 else 's'}"
-    years = int(days // 365.25)
-    return f"{years} years"
+    return f"{age_years(None, None, days)} years"
 
 
 METHODS = {"fish": "FISH", "karyotype": "karyotype", "molecular": "molecular test", "text": "report"}
