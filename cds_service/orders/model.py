@@ -21,7 +21,6 @@ VERDICTS = ("ok", "dose-too-high", "dose-too-low", "not-indicated", "interaction
 
 # Which verdict names the order when several apply: the most consequential first.
 VERDICT_PRIORITY = ("not-indicated", "do-not-start", "hold", "dose-too-high", "dose-too-low", "dose-not-dispensable", "interaction", "cannot-check", "ok")
-UNSAFE_VERDICTS = frozenset({"not-indicated", "do-not-start", "dose-too-high"})  # an underdose is a warning
 
 
 def worst(verdicts) -> str:

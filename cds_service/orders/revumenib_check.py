@@ -140,7 +140,7 @@ def dose_part(order: DraftMedicationOrder, expected: revumenib.ExpectedDose,
     _flag(part, 30 if verdict == "dose-too-high" else 35, say("s-dose-wrong", shown=shown, where=where, target=_target(ordered, expected)),
           unsafe=verdict == "dose-too-high", finding=verdict, group="dose-high" if verdict == "dose-too-high" else "dose-low")
     part.lines.insert(0, say("ordered", shown=shown, note=f" ({ordered.note})" if ordered.note else ""))
-    fixed, changes = _correction(order, ordered, expected, f"frequency-not-{expected.frequency}" in why)
+    fixed, changes = _correction(order, ordered, expected)
     return part, fixed, changes
 
 
@@ -195,8 +195,8 @@ def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
     return part
 
 
-def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose, expected: revumenib.ExpectedDose,
-                wrong_schedule: bool) -> tuple[dict | None, list[str]]:
+def _correction(order: DraftMedicationOrder, ordered: doses.OrderedDose,
+                expected: revumenib.ExpectedDose) -> tuple[dict | None, list[str]]:
     """An mg/m2 order stays in mg/m2; otherwise whole tablets in mg. The schedule is always written out, the text
     rewritten, and a product whose strength cannot make the dose replaced by the ingredient's tablets."""
     if ordered.unit == "mg/m2" and expected.per_m2 is not None:

@@ -17,7 +17,6 @@ from fhir_mappings.case import (
     Measurement,
     MrdMethod,
     MrdResult,
-    Source,
 )
 from cds_service.stratification import kb
 from fhir_mappings.patient import DAYS_PER_YEAR, age_years
@@ -135,9 +134,6 @@ class Facts:
             return True
         since = self.days_since_diagnosis()
         return since is not None and since > kb.param(window["param"])[1]
-
-    def kmt2a_evidence(self) -> tuple[Source, ...]:
-        return self.case.kmt2a.evidence
 
     def evidence_text(self) -> str:
         """'karyotype and FISH on 3 Sep 2026' for a basis line: results by method and date, never by FHIR id."""

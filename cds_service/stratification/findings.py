@@ -68,9 +68,6 @@ class Findings:
                                           rule.tag if rule else entry["tag"], rule.evidence if rule else entry["evidence"],
                                           rule.id if rule else ""))
 
-    def has_group(self, scheme: str) -> bool:
-        return any(g.scheme == scheme for g in self.risk_groups)
-
     def consider(self, code: str, note: str | None = None, strength: str | None = None,
                  population: str | None = None, fill: dict | None = None) -> None:
         """Add a consideration. `population` picks the consideration's population block in rules.json (its sources,

@@ -73,14 +73,3 @@ def weakest(tags: Iterable[str]) -> str:
     """The weakest of several verification tags: a claim is only as verified as its least verified part."""
     present = [t for t in tags if t]
     return max(present, key=TAG_ORDER.index) if present else "U"
-
-
-def evidence_word(level: str | None) -> str:
-    """'FDA label', 'retrospective cohort' ...: the evidence level in a word for a card."""
-    return _rules()["evidence_levels"].get(level or "", "")
-
-
-def cite(keys: Iterable[str]) -> str:
-    """'Pieters et al. Interfant-06 ...; Mann et al. ...' for a card's detail. Sources carry no tag: the tag shown is
-    always the claim's own."""
-    return "; ".join(knowledge.source(k)["label"] for k in dict.fromkeys(keys))
