@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import importlib
+import re
 import threading
 from collections import OrderedDict
 from functools import lru_cache
@@ -46,6 +47,7 @@ _READ = {
     "DiagnosticReport": {"id", "status", "code", "subject", "issued", "conclusion", "conclusionCode", "category",
                          "presentedForm", "result"},
 }
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _READ_PREFIXES = ("value", "effective", "onset", "medication")
 
 
@@ -121,6 +123,10 @@ def _repair(resource: dict, errors: list[dict], draft: bool) -> tuple[dict | Non
             parent.pop(last, None)
         elif kind.endswith("missing") and draft and len(loc) == 1 and last in _DRAFT_DEFAULTS:
             fixed[last] = _DRAFT_DEFAULTS[last]
+        elif loc == ("issued",) and isinstance(fixed.get("issued"), str) and _DAY.match(fixed["issued"]):
+            # Labs send `issued` as a plain date or a dateTime without seconds; R4 wants an instant. Only its day is
+            # read (a fallback result date), so the day is kept and the time written as midnight UTC.
+            fixed["issued"] = fixed["issued"][:10] + "T00:00:00Z"
         else:
             return None, []
         repaired.append(".".join(str(p) for p in loc))
