@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from cds_service.stratification import menin_inhibitors as menin
 from cds_service.stratification.text import number  # a number as cards write it: 4.5, 0.7, 270
 
 def say(table: dict[str, str], key: str, **values) -> str:
@@ -42,10 +43,10 @@ PHRASES = {
     "continuation-of-current-therapy": "continues current revumenib therapy",
     "not-relapsed-refractory:newly-diagnosed": "newly diagnosed: first-line use is not in the label (relapsed/refractory only)",
     "not-relapsed-refractory:in-remission": "in remission: maintenance is not in the label (relapsed/refractory only)",
-    "age-under-1-year": "under 1 year of age: off-label (label from 1 year)",
+    "age-under-1-year": "under {min_age} year of age: off-label (label from {min_age} year)",
     "age-under-18-years": "under 18 years: the label is for adults",
-    "weight-40kg-or-more": "weight 40 kg or more",
-    "weight-under-40kg": "weight under 40 kg (dose by BSA)",
+    "weight-40kg-or-more": "weight {kg} kg or more",
+    "weight-under-40kg": "weight under {kg} kg (dose by BSA)",
     "frequency-not-q12h": "ordered schedule is not every 12 hours",
     "frequency-not-stated": "the order states no schedule",
     "order-not-readable": "the order could not be read as FHIR R4, so its dose was not checked",
@@ -78,7 +79,10 @@ PHRASES = {
 def reason_text(code: str) -> str:
     """A phrase for a reason or missing-data code; "class:ingredient" codes read as "class: ingredient"."""
     if code in PHRASES:
-        return PHRASES[code]
+        # the limits come from the label table, never restated here
+        revumenib = menin.table()
+        return PHRASES[code].format(min_age=number(revumenib["minimum_age_years"]["value"]),
+                                    kg=number(revumenib["dosing"]["weight_threshold_kg"]))
     kind, _, what = code.partition(":")
     if what:
         return f"{kind.replace('-', ' ').replace('cyp3a4', 'CYP3A4')}: {what}"
