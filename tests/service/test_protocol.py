@@ -75,3 +75,52 @@ def test_summary_length_rule_matches_the_spec(summary, detail):
     card = cardkit.card(summary, "warning", {"label": "kmt2a-cds"}, detail=detail or None)
     problems = protocol.card_problems(card)
     assert (len(summary) < 140) == (not problems), problems
+
+
+# --- the quick (jsonschema-rs) check never accepts what the Python validator refuses --------------------------
+
+def request_with(fhir_server: str) -> dict:
+    return {"hook": "patient-view", "hookInstance": "i-1", "fhirServer": fhir_server,
+            "context": {"patientId": "p-1", "userId": "Practitioner/u-1"}}
+
+
+def test_the_quick_check_reads_space_in_patterns_as_python_does():
+    # Every character Python or ECMA-262 calls white space (and its neighbours) inside a URL the schema limits to
+    # non-space characters: both validators give one answer for each.
+    for code in [*range(0x3001), 0xFEFF]:
+        for name, instance in (("request.json", request_with(f"https://a{chr(code)}b")),
+                               ("response.json", {"cards": [good_card(links=[
+                                   {"label": "Source", "url": f"https://a{chr(code)}b", "type": "absolute"}])]})):
+            expected = protocol.validator(name).is_valid(instance)
+            assert protocol.quick_validator(name).is_valid(instance) == expected, (name, hex(code))
+
+
+@pytest.mark.parametrize("name, instance", [
+    ("request.json", request_with("https://ehr.example\n")),  # Python's "$" matches before a last newline
+    ("feedback.json", {"feedback": [{"card": "c-1", "outcome": "overridden",  # Python's "\d": any digit
+                                     "outcomeTimestamp": "\u0662\u0660\u0662\u0666-11-29T10:00:00Z"}]}),
+])
+def test_where_the_quick_check_is_stricter_python_has_the_last_word(name, instance):
+    assert not protocol.quick_validator(name).is_valid(instance)
+    assert protocol.schema_problems(name, instance) == [] and protocol.validator(name).is_valid(instance)
+
+
+def test_python_space_is_every_character_re_reads_as_space():
+    import re
+    import sys
+    assert protocol.PYTHON_SPACE == "".join(c for c in map(chr, range(sys.maxunicode + 1)) if re.match(r"\s", c))
+
+
+@pytest.mark.parametrize("pattern, expected", [
+    (r"^[^/\s]+$", "^[^/" + protocol.PYTHON_SPACE + "]+$"),
+    (r"a\sb\S", "a[" + protocol.PYTHON_SPACE + "]b[^" + protocol.PYTHON_SPACE + "]"),
+    (r"\\s\[\s]", r"\\s\[[" + protocol.PYTHON_SPACE + "]]"),  # an escaped backslash, an escaped bracket
+    (r"^\d{4}$", r"^\d{4}$"),
+])
+def test_patterns_are_spelled_out_for_the_quick_check(pattern, expected):
+    assert protocol._as_python_reads(pattern) == expected
+
+
+def test_a_negated_space_inside_a_class_is_refused_at_load():
+    with pytest.raises(ValueError):
+        protocol._as_python_reads(r"[\S/]")
