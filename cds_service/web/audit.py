@@ -9,7 +9,7 @@ patient ids, no request bodies.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -30,7 +30,8 @@ class AuditRecord:
     unavailable: list[str] = field(default_factory=list)  # prefetch keys we could not get
 
     def fields(self) -> dict:
-        return {"event": "cds-call", **{k: v for k, v in asdict(self).items() if v not in (None, [])}}
+        # vars, not dataclasses.asdict: its deep copy of the lists cost 10 us a call, and the line is written now
+        return {"event": "cds-call", **{k: v for k, v in vars(self).items() if v not in (None, [])}}
 
 
 def emit(record: AuditRecord) -> None:
