@@ -124,3 +124,14 @@ def test_patterns_are_spelled_out_for_the_quick_check(pattern, expected):
 def test_a_negated_space_inside_a_class_is_refused_at_load():
     with pytest.raises(ValueError):
         protocol._as_python_reads(r"[\S/]")
+
+
+@pytest.mark.parametrize("extra, expected", [
+    ({"detail": 'Write "null", [] or {} in words only.'}, []),  # the words an empty value writes, inside text
+    ({"detail": 'Write "null" in words.', "extension": {"org.kmt2a-cds.assessment": {"partner": None}}},
+     ["empty value at /extension/org.kmt2a-cds.assessment/partner"]),
+    ({"extension": {"org.kmt2a-cds.assessment": {"blasts": float("nan")}}},  # written as null
+     ["empty value at /extension/org.kmt2a-cds.assessment/blasts"]),
+])
+def test_empty_values_are_found_whatever_the_text_holds(extra, expected):
+    assert protocol.card_problems(good_card(**extra)) == expected
