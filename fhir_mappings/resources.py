@@ -111,8 +111,8 @@ def _lift_contained(container: dict, pool: Pool) -> None:
     """Contained results (a report's Observations sent inside it, "#obs1") join the pool as copies named
     "<container id>.<id>" that inherit what a contained resource usually leaves to its container: subject, date,
     status."""
-    if _withdrawn(container):
-        return  # a report entered in error takes its contained results with it
+    if "contained" not in container or _withdrawn(container):
+        return  # nothing contained; or a report entered in error, which takes its contained results with it
     for c in dicts(container.get("contained")):
         rtype, cid = c.get("resourceType"), c.get("id")
         if not isinstance(rtype, str) or rtype not in LIFTED or not isinstance(cid, str):
@@ -134,6 +134,8 @@ def _withdrawn(resource: dict) -> bool:
     status = resource.get("status")
     if isinstance(status, str) and status in WITHDRAWN:
         return True
+    if "verificationStatus" not in resource:
+        return False
     verification = {c for _, c, _ in codings(resource.get("verificationStatus"))}
     return bool(verification & {"entered-in-error", "refuted"})
 
