@@ -215,7 +215,11 @@ def clean(pool: Pool, patient_id: str | None) -> Pool:
     for r, key in keyed:
         if key:
             groups.setdefault(key, []).append(r)
-    pool.resources = [r for r, key in keyed if not (key and len(groups[key]) > 1 and _superseded(r, groups[key]))]
+    # Only a result below the best status of its group can be superseded (a day's repeated labs, all final, are
+    # the common group): the pairwise check runs for those alone.
+    best = {key: max(map(_status_rank, group)) for key, group in groups.items() if len(group) > 1}
+    pool.resources = [r for r, key in keyed
+                      if not (key in best and _status_rank(r) < best[key] and _superseded(r, groups[key]))]
     return pool
 
 
