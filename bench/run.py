@@ -362,10 +362,13 @@ def main() -> int:
     results["first_call"] = first_call(workdir, bodies["typical_broad"])
     service = Server("cds_service.web.app:create_app()", workdir, "service")
     trivial = Server("bench.trivial:create_app()", workdir, "trivial")
+    parse_floor = Server("bench.trivial:create_parse_floor_app()", workdir, "parse-floor")
     try:
         service.wait_listening()
         trivial.wait_listening()
-        results["workers"] = {"service": len(service.workers()), "trivial": len(trivial.workers())}
+        parse_floor.wait_listening()
+        results["workers"] = {"service": len(service.workers()), "trivial": len(trivial.workers()),
+                              "parse_floor": len(parse_floor.workers())}
         path = "/cds-services/kmt2a-patient-view"
         print("latency at 1 connection ...", flush=True)
         results["latency"] = {size: latency(service.port, path, body,
@@ -375,16 +378,20 @@ def main() -> int:
         results["latency"]["trivial_typical_broad"] = latency(trivial.port, path, patients, n)
         results["memory_start"] = service.memory()
         print("throughput at 4 connections, interleaved with the trivial endpoint ...", flush=True)
-        service_runs, trivial_runs = [], []
+        service_runs, trivial_runs, floor_runs = [], [], []
         for _ in range(rounds):
             service_runs.append(load(service, path, patients, seconds, 4, workdir))
             trivial_runs.append(load(trivial, path, patients, seconds, 4, workdir))
+            floor_runs.append(load(parse_floor, path, patients, seconds, 4, workdir))
         med = lambda runs, key: statistics.median(r[key] for r in runs)  # noqa: E731
         results["throughput"] = {"service_rps": round(med(service_runs, "rps"), 1),
                                  "trivial_rps": round(med(trivial_runs, "rps"), 1),
                                  "service_cpu_ms_per_request": round(med(service_runs, "cpu_ms_per_request"), 3),
                                  "trivial_cpu_ms_per_request": round(med(trivial_runs, "cpu_ms_per_request"), 3),
-                                 "rounds": {"service": service_runs, "trivial": trivial_runs}}
+                                 "parse_floor_rps": round(med(floor_runs, "rps"), 1),
+                                 "parse_floor_cpu_ms_per_request": round(med(floor_runs, "cpu_ms_per_request"), 3),
+                                 "rounds": {"service": service_runs, "trivial": trivial_runs,
+                                            "parse_floor": floor_runs}}
         print("select -> sign cache ...", flush=True)
         results["cache"] = cache_hit_rate(service, pairs)
         print(f"memory soak ({args.soak_calls} typical calls) ...", flush=True)
@@ -410,6 +417,7 @@ def main() -> int:
     finally:
         service.stop()
         trivial.stop()
+        parse_floor.stop()
     print("scaling (in-process) ...", flush=True)
     results["scaling"] = scaling(workdir)
 
@@ -426,7 +434,10 @@ def main() -> int:
         "private_memory_growth_mb_per_10k_calls": results["memory"]["private_growth_mb_per_10k_calls"],
         "select_sign_cache_hit_rate": round(results["cache"]["hit_rate"], 3),
         "calls_failed_with_16_slow_clients": results["slow_clients"]["failures_or_timeouts"],
-        # ratios against the trivial endpoint of the same run
+        # ratios against the trivial endpoint of the same run; the parse floor (trivial + orjson.loads of the body)
+        # is what any Python reader of the chart spends before looking at one resource
+        "parse_floor_cpu_ratio_to_trivial": round(tp["parse_floor_cpu_ms_per_request"] / tp["trivial_cpu_ms_per_request"], 2),
+        "parse_floor_throughput_ratio_to_trivial": round(tp["parse_floor_rps"] / tp["trivial_rps"], 3),
         "typical_p50_ratio_to_trivial": round(lat["typical_broad_patients"].get("p50_ms", float("inf"))
                                               / lat["trivial_typical_broad"]["p50_ms"], 2),
         "typical_p99_ratio_to_trivial": round(lat["typical_broad_patients"].get("p99_ms", float("inf"))
@@ -444,8 +455,9 @@ def main() -> int:
     print(f"{'latency (1 connection)':28} {'p50 ms':>9} {'p99 ms':>9} {'status':>7}")
     for size, row in lat.items():
         print(f"{size:28} {row.get('p50_ms', '-'):>9} {row.get('p99_ms', '-'):>9} {row['status']:>7}")
-    print(f"throughput at 4 connections: service {tp['service_rps']} /s, trivial {tp['trivial_rps']} /s; "
-          f"CPU/request {tp['service_cpu_ms_per_request']} ms vs {tp['trivial_cpu_ms_per_request']} ms")
+    print(f"throughput at 4 connections: service {tp['service_rps']} /s, trivial {tp['trivial_rps']} /s, "
+          f"parse floor {tp['parse_floor_rps']} /s; CPU/request {tp['service_cpu_ms_per_request']} ms vs "
+          f"{tp['trivial_cpu_ms_per_request']} ms (parse floor {tp['parse_floor_cpu_ms_per_request']} ms)")
     print(f"{'scaling: +Observations':28} {'irrelevant ms':>14} {'relevant ms':>12}")
     for row in results["scaling"]["table"]:
         print(f"{row['observations_added']:<28} {row['irrelevant_cpu_ms']:>14} {row['relevant_cpu_ms']:>12}")
@@ -455,6 +467,8 @@ def main() -> int:
     for k, (lim, kind) in TARGETS.items():
         print(f"{k:40} {measured[k]:>10} {('<= ' if kind == 'max' else '>= ') + str(lim):>8}"
               f"{'   MISSED' if k in missed else ''}")
+    print(f"{'parse_floor_cpu_ratio_to_trivial':40} {measured['parse_floor_cpu_ratio_to_trivial']:>10}")
+    print(f"{'parse_floor_throughput_ratio_to_trivial':40} {measured['parse_floor_throughput_ratio_to_trivial']:>10}")
     print(f"{'typical_p50_ratio_to_trivial':40} {measured['typical_p50_ratio_to_trivial']:>10}")
     print(f"{'typical_p99_ratio_to_trivial':40} {measured['typical_p99_ratio_to_trivial']:>10}")
     print(f"\nwritten to {args.out}")
