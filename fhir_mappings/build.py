@@ -180,7 +180,7 @@ def _map_drafts(case: Case, work: _Work, bundle: dict | None, selections: list[s
     work.problems.extend(drafts_pool.problems)
     raws = [r for r in drafts_pool.resources if r.get("resourceType") == "MedicationRequest"]
     sent = {reference_of(r) for r in raws}
-    raws += [r for r in work.pool.resources if medications.is_draft(r) and reference_of(r) not in sent]
+    raws += [r for r in work.pool.of_type("MedicationRequest") if medications.is_draft(r) and reference_of(r) not in sent]
     orders = []
     for raw in raws:
         pools = [drafts_pool, work.pool]

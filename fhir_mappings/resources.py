@@ -27,6 +27,8 @@ class Pool:
     by_reference: dict[str, dict] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     lifted: dict[int, dict] = field(default_factory=dict)  # id(contained dict) -> its copy in `resources`
+    _index: dict = field(default_factory=dict, repr=False, compare=False)  # resourceType -> [(position, resource)]
+    _index_state: tuple = field(default=(), repr=False, compare=False)  # (id, len) of `resources` when indexed
 
     def replace(self, old: dict, new: dict) -> None:
         """Put `new` wherever `old` was (a copy read with more context)."""
@@ -39,7 +41,17 @@ class Pool:
                 self.lifted[key] = new
 
     def of_type(self, *types: str) -> list[dict]:
-        return [r for r in self.resources if r.get("resourceType") in types]
+        """The resources of these types, in pool order. Indexed once per state of `resources` (the mappers ask
+        six times per call; on a long record each full pass costs more than the lookups it serves)."""
+        state = (id(self.resources), len(self.resources))
+        if self._index_state != state:
+            index: dict[Any, list[tuple[int, dict]]] = {}
+            for position, r in enumerate(self.resources):
+                index.setdefault(r.get("resourceType"), []).append((position, r))
+            self._index, self._index_state = index, state
+        if len(types) == 1:
+            return [r for _, r in self._index.get(types[0], ())]
+        return [r for _, r in sorted(item for t in set(types) for item in self._index.get(t, ()))]
 
     def resolve(self, reference: Any, container: dict | None = None) -> dict | None:
         """A Reference (dict or string) -> the resource: contained ("#id"), "Type/id", a fullUrl or urn:uuid."""
