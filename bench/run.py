@@ -342,7 +342,7 @@ def scaling(workdir: Path) -> dict:
                                          chart.TODAY - chart.timedelta(days=1 + i // 4)) for i in range(extra)]
             body["prefetch"]["labs"]["entry"] += [{"resource": r} for r in extra_obs]
             raw = json.dumps(body).encode()
-            row[f"{kind}_cpu_ms"] = round(cpu_ms(raw, 15 if extra <= 100 else 5 if extra <= 1000 else 3), 2)
+            row[f"{kind}_cpu_ms"] = round(cpu_ms(raw, 15 if extra <= 100 else 9 if extra <= 1000 else 7), 2)
         rows.append(row)
     long_raw = patient_view_body("long", broad=True)  # ~3,650 Observations, as a broad search returns them
     long_broad_cpu_ms = cpu_ms(long_raw, 3)
