@@ -184,7 +184,7 @@ def test_report_results_are_not_fetched_without_access_and_named_when_the_fetch_
                                prefetch.FetchSettings(deadline_s=10))
         assert got.unavailable[prefetch.REPORT_RESULTS] == "the FHIR server answered 500"
     names = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["names"]
-    assert names[prefetch.REPORT_RESULTS] == "results listed in genetic reports"
+    assert names[prefetch.REPORT_RESULTS] == "report results"
 
 
 def test_missing_report_results_skips_what_the_chart_already_holds():
