@@ -89,24 +89,28 @@ def read_capped(chunks: Iterable[bytes], content_encoding: str | None, cap: int)
     of decoded content. Decompression never produces more than the cap allows, so a gzip bomb costs at most
     `cap` bytes of memory."""
     decoder = decoder_for(content_encoding)
+    if decoder is None:  # the pieces joined once (a body in one piece is not copied at all)
+        pieces, size = [], 0
+        for chunk in chunks:
+            size += len(chunk)
+            if size > cap:
+                raise TooLarge(f"the body exceeds {cap} bytes")
+            pieces.append(chunk)
+        return b"".join(pieces)
     out = bytearray()
     try:
         for chunk in chunks:
-            if decoder is None:
-                out += chunk
-            else:
-                data = chunk
-                while data:
-                    out += decoder.decompress(data, cap + 1 - len(out))
-                    if len(out) > cap:
-                        break
-                    data = decoder.unconsumed_tail
+            data = chunk
+            while data:
+                out += decoder.decompress(data, cap + 1 - len(out))
+                if len(out) > cap:
+                    break
+                data = decoder.unconsumed_tail
             if len(out) > cap:
                 raise TooLarge(f"the body exceeds {cap} bytes")
-        if decoder is not None:
-            out += decoder.flush()
-            if not decoder.eof:
-                raise BadEncoding("the compressed body is truncated")
+        out += decoder.flush()
+        if not decoder.eof:
+            raise BadEncoding("the compressed body is truncated")
     except zlib.error:
         raise BadEncoding("the body is not valid for its Content-Encoding") from None
     if len(out) > cap:
