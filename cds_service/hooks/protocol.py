@@ -118,6 +118,7 @@ def schema_problems(name: str, instance: Any, at: str = "") -> list[str]:
     return problems
 
 
+@lru_cache(maxsize=None)  # hooks come from hooks.json, never from a request: a few entries, no stat per call
 def context_schema(hook: str) -> str | None:
     """The file name of `hook`'s context schema, None for a hook we have no schema for (and so do not serve)."""
     name = f"context-{hook}.json"
