@@ -107,7 +107,7 @@ def _primitive(meta_class: type) -> cs.CoreSchema:
     if meta_class is fhir_types.Decimal:
         return cs.no_info_after_validator_function(_decimal_check, cs.union_schema([
             cs.int_schema(strict=True, ge=-(10 ** 18), le=10 ** 18),
-            cs.float_schema(strict=True, allow_inf_nan=False),
+            cs.chain_schema([cs.is_instance_schema(float), cs.float_schema(strict=True, allow_inf_nan=False)]),
         ]))
     if meta_class is fhir_types.Date:
         return cs.union_schema([_strict_text(_PARTIAL_DATE),
