@@ -161,6 +161,30 @@ def test_no_single_awkward_value_anywhere_is_accepted_wrongly(part):
         for new in AWKWARD:
             assert_sound(_replaced(part, path, new), part["resourceType"])
         assert_sound(_without(part, path), part["resourceType"])
+    for path in _paths(part):
+        for name, value in ADDITIONS.items():
+            assert_sound(_added(part, path, name, value), part["resourceType"])
+
+
+# Elements that are well-formed on their own: added beside what is there, only a rule about the whole (one value[x],
+# no unknown element, no resourceType in a datatype) can reject them.
+ADDITIONS = {"valueString": "x", "valueBoolean": True, "valueInteger": 1, "valueQuantity": {"value": 1},
+             "valueCodeableConcept": {"text": "x"}, "valueDateTime": "2020", "valuePeriod": {"start": "2020"},
+             "effectiveDateTime": "2020", "effectivePeriod": {"start": "2020"}, "onsetDateTime": "2020",
+             "onsetString": "x", "abatementString": "x", "medicationReference": {"reference": "Medication/m"},
+             "medicationCodeableConcept": {"text": "x"}, "deceasedBoolean": False, "multipleBirthInteger": 2,
+             "foo": "x", "resourceType": "Observation", "fhir_comments": "x", "id": "x",
+             "extension": [{"url": "http://example.org/x", "valueString": "x"}]}
+
+
+def _added(part: dict, path: tuple, name: str, value) -> dict:
+    out = copy.deepcopy(part)
+    target = out
+    for key in path:
+        target = target[key]
+    if isinstance(target, dict):
+        target[name] = copy.deepcopy(value)
+    return out
 
 
 def _without(part: dict, path: tuple) -> dict:
