@@ -2,9 +2,8 @@
 
 fhir.resources (R4B) validates with pydantic, but through Python-level code at every element (a custom __init__,
 before/after model validators, wrap validators for every complex type, decimal and date); that is most of its cost.
-Here the same models are translated, once per resource type, into one pydantic-core schema that runs without
-Python callbacks except for the few checks fhir.resources itself does in Python (value[x] choices, base64, decimal
-range). The translation is deliberately stricter than fhir.resources:
+Here the same models are translated, once per process, into pydantic-core schemas that run without Python
+callbacks except for two rules (one value[x] per choice; base64 that decodes). The translation is deliberately stricter than fhir.resources:
 
 - exact JSON types only (strict mode): a string where a number belongs, a number where a string belongs, a single
   object where an array belongs, a null anywhere, an empty array, is "doubtful";
@@ -41,7 +40,7 @@ CONTAINED_TYPES = ("Medication",)
 _KNOWN_MODEL_VALIDATORS = {
     "reject_null_complex_elements",  # nulls are never accepted here
     "validate_after_model_construction",  # required primitives and value[x] choices: see _model_schema
-    "validate_extension_or_fhir_comment_required",  # FHIRPrimitiveExtension: see _primitive_extension
+    "validate_extension_or_fhir_comment_required",  # FHIRPrimitiveExtension: see _id_or_extension
 }
 _KNOWN_CONFIG = {"extra": "forbid", "populate_by_name": True, "validate_assignment": True}
 
@@ -85,14 +84,6 @@ def _parsed_after(pattern: str, parser: cs.CoreSchema) -> cs.CoreSchema:
     return cs.chain_schema([_strict_text(pattern), parser])
 
 
-def _decimal_check(value: int | float) -> int | float:
-    # fhir_core matches str(value) against its decimal pattern; a finite float's or a bounded int's str always
-    # matches, and the bound keeps str() of a huge int from failing.
-    if isinstance(value, float) and value != value:  # NaN (also excluded by allow_inf_nan=False)
-        raise PydanticCustomError("fast_check_doubt", "not a FHIR decimal")
-    return value
-
-
 def _base64_check(value: str) -> str:
     base64.b64decode(value.encode("utf-8"))  # what pydantic's Base64Bytes does with the same text (ValueError: doubt)
     return value
@@ -105,10 +96,12 @@ def _primitive(meta_class: type) -> cs.CoreSchema:
     if expected is not None and meta_class.pattern.pattern != expected:
         raise Untranslatable(f"{meta_class.__name__} pattern changed")
     if meta_class is fhir_types.Decimal:
-        return cs.no_info_after_validator_function(_decimal_check, cs.union_schema([
+        # fhir_core matches str(value) against its decimal pattern: the str() of a finite float or of a bounded int
+        # always matches (and the bound keeps str() of a huge int from failing).
+        return cs.union_schema([
             cs.int_schema(strict=True, ge=-(10 ** 18), le=10 ** 18),
             cs.chain_schema([cs.is_instance_schema(float), cs.float_schema(strict=True, allow_inf_nan=False)]),
-        ]))
+        ])
     if meta_class is fhir_types.Date:
         return cs.union_schema([_strict_text(_PARTIAL_DATE),
                                 _parsed_after("^" + _FULL_DATE + "$", cs.date_schema(strict=False))])
@@ -182,6 +175,8 @@ class _Builder:
                 continue  # doubtful when sent (left out, so forbidden)
             key = info.alias or name
             try:
+                if info.metadata or info.discriminator or info.validation_alias not in (None, info.alias):
+                    raise Untranslatable(f"{model.__name__}.{name} has field-level constraints")
                 schema, optional = self._field(info.annotation)
             except Untranslatable:
                 continue  # this element is doubtful when sent

@@ -242,7 +242,8 @@ def mutated(draw) -> tuple[dict, str]:
         elif kind == "wrap" and path and not isinstance(target, list):
             part = _replaced(part, path, [target])
         elif kind == "extension" and isinstance(target, dict):
-            target.setdefault("extension", []).append(copy.deepcopy(draw(EXTENSIONS)))
+            present = target.get("extension")
+            target["extension"] = (present if isinstance(present, list) else []) + [copy.deepcopy(draw(EXTENSIONS))]
         elif kind == "contained":
             part["contained"] = [copy.deepcopy(draw(st.sampled_from([p for p, _ in CORPUS])))]
     return part, rtype
