@@ -89,9 +89,14 @@ def _base64_check(value: str) -> str:
     return value
 
 
+# The primitives whose fhir_core schema is plain pydantic (a pattern, lengths, bounds): taken as pydantic builds it.
+_PLAIN = (fhir_types.String, fhir_types.Code, fhir_types.Id, fhir_types.Uri, fhir_types.Canonical, fhir_types.Markdown,
+          fhir_types.Oid, fhir_types.Xhtml, fhir_types.Integer, fhir_types.UnsignedInt, fhir_types.PositiveInt)
+
+
 @lru_cache(maxsize=None)
-def _primitive(meta_class: type) -> cs.CoreSchema:
-    """The schema of one FHIR primitive, identified by its fhir_core metadata class."""
+def _primitive(meta_class: type, annotation: typing.Any) -> cs.CoreSchema:
+    """The schema of one FHIR primitive element, from its annotation and the fhir_core metadata class in it."""
     expected = _EXPECTED_PATTERNS.get(meta_class)
     if expected is not None and meta_class.pattern.pattern != expected:
         raise Untranslatable(f"{meta_class.__name__} pattern changed")
@@ -117,16 +122,10 @@ def _primitive(meta_class: type) -> cs.CoreSchema:
         return cs.str_schema(strict=True)  # fhir_core's Url accepts any text (its inner schema is plain str)
     if meta_class is fhir_types.Base64Binary:
         return cs.no_info_after_validator_function(_base64_check, cs.str_schema(strict=True))
-    annotated = {fhir_types.String: fhir_types.StringType, fhir_types.Code: fhir_types.CodeType,
-                 fhir_types.Id: fhir_types.IdType, fhir_types.Uri: fhir_types.UriType,
-                 fhir_types.Canonical: fhir_types.CanonicalType, fhir_types.Markdown: fhir_types.MarkdownType,
-                 fhir_types.Oid: fhir_types.OidType, fhir_types.Xhtml: fhir_types.XhtmlType,
-                 fhir_types.Integer: fhir_types.IntegerType, fhir_types.UnsignedInt: fhir_types.UnsignedIntType,
-                 fhir_types.PositiveInt: fhir_types.PositiveIntType}.get(meta_class)
-    if annotated is None:
+    if meta_class not in _PLAIN:
         raise Untranslatable(meta_class.__name__)
-    # pydantic's own schema for the annotated type (pattern, lengths, bounds, same regex engine), made strict.
-    schema = dict(TypeAdapter(annotated).core_schema)
+    # pydantic's own schema for this very annotation (pattern, lengths, bounds, same regex engine), made strict.
+    schema = dict(TypeAdapter(annotation).core_schema)
     if schema.get("type") not in ("str", "int") or set(schema) - {"type", "pattern", "min_length", "max_length",
                                                                   "le", "ge"}:
         raise Untranslatable(meta_class.__name__)
@@ -215,7 +214,7 @@ class _Builder:
                      isinstance(m, fhir_types.Base64Binary)]
             if len(kinds) != 1:
                 raise Untranslatable(str(annotation))
-            return _primitive(kinds[0])
+            return _primitive(kinds[0], annotation)
         if isinstance(annotation, type) and issubclass(annotation, FhirElementOrResourceBase):
             return self._contained(annotation)
         if isinstance(annotation, type) and issubclass(annotation, FhirBase):
