@@ -30,7 +30,7 @@ from fhir_core import types as fhir_types
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase, FhirElementOrResourceBase
 from pydantic import TypeAdapter
-from pydantic_core import PydanticCustomError, SchemaValidator, ValidationError, core_schema as cs
+from pydantic_core import PydanticCustomError, SchemaValidator, core_schema as cs
 
 # Contained resources are validated whole by fhir.resources; these are the types a contained resource is translated
 # for (a medication order names its drug in a contained Medication). Any other contained type is doubtful.
@@ -152,7 +152,7 @@ class _Builder:
     def model(self, model: type[FHIRAbstractModel]) -> cs.CoreSchema:
         ref = f"{model.__module__}.{model.__qualname__}"
         if ref not in self.definitions:
-            self.definitions[ref] = _ALWAYS_DOUBTFUL  # placeholder while building (models are recursive)
+            self.definitions[ref] = {**_ALWAYS_DOUBTFUL, "ref": ref}  # placeholder while building (models recur)
             try:
                 schema = self._model_schema(model)
             except Untranslatable:
@@ -267,6 +267,6 @@ def is_clean(model: type[FHIRAbstractModel], resource: dict) -> bool:
         return False
     try:
         validator.validate_python(resource)
-    except (ValidationError, ValueError, TypeError):
+    except Exception:  # noqa: BLE001 -- a ValidationError, or anything else: doubtful either way
         return False
     return True
