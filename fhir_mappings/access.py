@@ -19,7 +19,12 @@ def as_list(value: Any) -> list:
 
 
 def dicts(value: Any) -> list[dict]:
-    return [v for v in as_list(value) if isinstance(v, dict)]
+    # The hottest reader (every concept, coding and entry goes through it): the common shapes first.
+    if type(value) is list:
+        return [v for v in value if isinstance(v, dict)]
+    if isinstance(value, dict):
+        return [value]
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def get(obj: Any, *path: str) -> Any:
@@ -40,8 +45,13 @@ def codings(concept: Any) -> list[tuple[str, str, str]]:
     for c in dicts(concept):
         for coding in dicts(c.get("coding")) if "coding" in c else [c]:
             code = coding.get("code")
-            if isinstance(code, (str, int)) and str(code).strip():
-                out.append((system_key(coding.get("system")), str(code).strip(), text_of(coding.get("display"))))
+            if type(code) is not str:
+                if not isinstance(code, (str, int)):
+                    continue
+                code = str(code)
+            code = code.strip()
+            if code:
+                out.append((system_key(coding.get("system")), code, text_of(coding.get("display"))))
     return out
 
 

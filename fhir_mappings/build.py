@@ -52,14 +52,14 @@ class _Work:
 def _guard(work: _Work, resource: dict, fn: Callable[[dict], Any], *, draft: bool = False, validate: bool = True) -> Any:
     """Validate `resource` (unless the caller validates what it picks later), then map it with `fn`;
     any failure becomes a Problem (never an exception)."""
-    rtype = resource.get("resourceType") if isinstance(resource, dict) else None
-    ref = f"{rtype}/{resource.get('id')}" if rtype and isinstance(resource.get("id"), str) else rtype
     try:
         readable = work.readable(resource, draft=draft) if validate else resource
         if readable is None:
             return None
         return fn(readable)
     except Exception as exc:  # a mapper bug or an input nobody foresaw: report, skip, go on
+        rtype = resource.get("resourceType") if isinstance(resource, dict) else None
+        ref = f"{rtype}/{resource.get('id')}" if rtype and isinstance(resource.get("id"), str) else rtype
         work.problems.append(Problem(f"{rtype or 'resource'} could not be read ({type(exc).__name__})", ref))
         return None
 
@@ -134,8 +134,8 @@ def _pick(work: _Work, fn: Callable[[list], Any]) -> Any:
         if picked is None:
             return None
         sources = {picked.source, *picked.derived_from}
-        used = [r for r in work.readings if r.measurement.source in sources and r.resource is not None]
-        bad = {id(r.resource) for r in used if work.readable(r.resource) is None}
+        used = [r.resource for r in work.readings if r.resource is not None and r.measurement.source in sources]
+        bad = {id(resource) for resource in used if work.readable(resource) is None}
         if not bad:
             return picked
         work.readings = [r for r in work.readings if id(r.resource) not in bad]
@@ -180,7 +180,7 @@ def _map_drafts(case: Case, work: _Work, bundle: dict | None, selections: list[s
     work.problems.extend(drafts_pool.problems)
     raws = [r for r in drafts_pool.resources if r.get("resourceType") == "MedicationRequest"]
     sent = {reference_of(r) for r in raws}
-    raws += [r for r in work.pool.resources if medications.is_draft(r) and reference_of(r) not in sent]
+    raws += [r for r in work.pool.of_type("MedicationRequest") if medications.is_draft(r) and reference_of(r) not in sent]
     orders = []
     for raw in raws:
         pools = [drafts_pool, work.pool]

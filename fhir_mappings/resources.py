@@ -27,6 +27,8 @@ class Pool:
     by_reference: dict[str, dict] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     lifted: dict[int, dict] = field(default_factory=dict)  # id(contained dict) -> its copy in `resources`
+    _index: dict = field(default_factory=dict, repr=False, compare=False)  # resourceType -> [(position, resource)]
+    _index_state: tuple = field(default=(), repr=False, compare=False)  # (id, len) of `resources` when indexed
 
     def replace(self, old: dict, new: dict) -> None:
         """Put `new` wherever `old` was (a copy read with more context)."""
@@ -39,7 +41,17 @@ class Pool:
                 self.lifted[key] = new
 
     def of_type(self, *types: str) -> list[dict]:
-        return [r for r in self.resources if r.get("resourceType") in types]
+        """The resources of these types, in pool order. Indexed once per state of `resources` (the mappers ask
+        six times per call; on a long record each full pass costs more than the lookups it serves)."""
+        state = (id(self.resources), len(self.resources))
+        if self._index_state != state:
+            index: dict[Any, list[tuple[int, dict]]] = {}
+            for position, r in enumerate(self.resources):
+                index.setdefault(r.get("resourceType"), []).append((position, r))
+            self._index, self._index_state = index, state
+        if len(types) == 1:
+            return [r for _, r in self._index.get(types[0], ())]
+        return [r for _, r in sorted(item for t in set(types) for item in self._index.get(t, ()))]
 
     def resolve(self, reference: Any, container: dict | None = None) -> dict | None:
         """A Reference (dict or string) -> the resource: contained ("#id"), "Type/id", a fullUrl or urn:uuid."""
@@ -111,8 +123,8 @@ def _lift_contained(container: dict, pool: Pool) -> None:
     """Contained results (a report's Observations sent inside it, "#obs1") join the pool as copies named
     "<container id>.<id>" that inherit what a contained resource usually leaves to its container: subject, date,
     status."""
-    if _withdrawn(container):
-        return  # a report entered in error takes its contained results with it
+    if "contained" not in container or _withdrawn(container):
+        return  # nothing contained; or a report entered in error, which takes its contained results with it
     for c in dicts(container.get("contained")):
         rtype, cid = c.get("resourceType"), c.get("id")
         if not isinstance(rtype, str) or rtype not in LIFTED or not isinstance(cid, str):
@@ -134,6 +146,8 @@ def _withdrawn(resource: dict) -> bool:
     status = resource.get("status")
     if isinstance(status, str) and status in WITHDRAWN:
         return True
+    if "verificationStatus" not in resource:
+        return False
     verification = {c for _, c, _ in codings(resource.get("verificationStatus"))}
     return bool(verification & {"entered-in-error", "refuted"})
 
@@ -213,7 +227,11 @@ def clean(pool: Pool, patient_id: str | None) -> Pool:
     for r, key in keyed:
         if key:
             groups.setdefault(key, []).append(r)
-    pool.resources = [r for r, key in keyed if not (key and len(groups[key]) > 1 and _superseded(r, groups[key]))]
+    # Only a result below the best status of its group can be superseded (a day's repeated labs, all final, are
+    # the common group): the pairwise check runs for those alone.
+    best = {key: max(map(_status_rank, group)) for key, group in groups.items() if len(group) > 1}
+    pool.resources = [r for r, key in keyed
+                      if not (key in best and _status_rank(r) < best[key] and _superseded(r, groups[key]))]
     return pool
 
 

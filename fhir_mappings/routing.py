@@ -59,6 +59,8 @@ def with_parent_words(pool: Pool) -> None:
     report or panel that lists it (DiagnosticReport.result, Observation.hasMember: "KMT2A FISH" + "Result:
     rearranged"), or the result it was derived from (Observation.derivedFrom)."""
     for parent in pool.of_type("DiagnosticReport", "Observation"):
+        if "result" not in parent and "hasMember" not in parent and "derivedFrom" not in parent:
+            continue  # most results point to nothing
         members = dicts(parent.get("result")) + dicts(parent.get("hasMember"))
         sources = dicts(parent.get("derivedFrom")) if parent.get("resourceType") == "Observation" else []
         if not members and not sources:

@@ -144,6 +144,14 @@ def system_key(system: str | None) -> str:
     """A short key for a code system URI, tolerant of the drift labs send (trailing slashes, /geneId, OIDs)."""
     if not system or not isinstance(system, str):
         return ""
+    aliases = _system_aliases()
+    if system in aliases:
+        return aliases[system]
+    return _drifted_system_key(system)
+
+
+@lru_cache(maxsize=1024)  # a record's local systems are few and come back on every result: look each up once
+def _drifted_system_key(system: str) -> str:
     s = system.strip()
     aliases = _system_aliases()
     if s in aliases:

@@ -8,6 +8,9 @@ What a prefetch key can be when it arrives:
   Bundle whose pages we could not all read is kept AND named unavailable, so no one reads the absence
   of a drug on page 2 as "not taking it".
 
+Reports bring their results along: a genetics report's result that no template asked for (a local code, not in
+our LOINC lists) is fetched by id, for this patient, with the same token (`_fetch_report_results`).
+
 All fetches of one call share ONE deadline: when it passes we go on with what we have and name the
 keys we could not get. URLs hold patient ids and headers hold tokens, so neither is ever logged.
 No Flask here: the module is usable (and tested) on its own.
@@ -35,6 +38,9 @@ RETRY_STATUSES = (502, 503, 504)
 # Read an answer in small pieces: the deadline is checked between them, and with urllib3's streaming each
 # piece waits at most the read timeout (a server dripping bytes cannot stretch the exchange past the deadline).
 CHUNK_BYTES = 16384
+# Not a template key: the results that reports list but the prefetch left out (see _fetch_report_results).
+REPORT_RESULTS = "reportResults"
+MAX_REPORT_RESULTS = 100  # ids in one search URL; more are named as partly fetched
 USER_TOKEN_TYPES = {
     "Practitioner": "userPractitionerId",
     "PractitionerRole": "userPractitionerRoleId",
@@ -108,9 +114,11 @@ def resolve(templates: Mapping[str, str], request: Mapping, settings: FetchSetti
             result.unavailable[key] = "the EHR could not provide it"
         else:
             result.data[key] = sent[key]
+    deadline_at = time.monotonic() + settings.deadline_s  # one deadline for every fetch of the call
     paged = [key for key, value in result.data.items() if _next_link(value)]
     if absent or paged:
-        _fetch_missing(absent, paged, templates, request, settings, result)
+        _fetch_missing(absent, paged, templates, request, settings, result, deadline_at)
+    _fetch_report_results(request, settings, result, deadline_at)
     for key, value in result.data.items():
         if _next_link(value) and key not in result.unavailable:
             # A list cut short would read as "none on the other pages": keep it, and say it is partial.
@@ -132,14 +140,14 @@ def fhir_access(request: Mapping) -> tuple[str, str] | str:
     return server.rstrip("/"), token
 
 
-def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, result: Prefetched) -> None:
-    """Fetch the absent keys and the remaining pages of paged Bundles the EHR sent, within one deadline."""
+def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, result: Prefetched,
+                   deadline_at: float) -> None:
+    """Fetch the absent keys and the remaining pages of paged Bundles the EHR sent, within the call's deadline."""
     access = fhir_access(request)
     if isinstance(access, str):
         result.unavailable.update({key: access for key in absent})
         return
     base, token = access
-    deadline_at = time.monotonic() + settings.deadline_s
     jobs = {}
     workers = max(1, min(settings.workers, len(absent) + len(paged)))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="prefetch")
@@ -167,6 +175,65 @@ def _fetch_missing(absent, paged, templates, request, settings: FetchSettings, r
             result.unavailable[key] = value
     for key, reason in result.unavailable.items():
         log.info("prefetch key %s unavailable: %s", key, reason)
+
+
+def _fetch_report_results(request: Mapping, settings: FetchSettings, result: Prefetched, deadline_at: float) -> None:
+    """The results a report lists but the prefetch left out, fetched by id, under REPORT_RESULTS.
+
+    Our templates ask for genetics, cytogenetics and pathology reports by category whatever their code, but for
+    results by LOINC code: a FISH or karyotype result under a local code reaches us only through the report that
+    lists it. Fetched only with the EHR's token (and for this patient only); without access nothing is said,
+    since the report's own conclusion and attachments are still read."""
+    missing = missing_report_results(result.data)
+    if not missing:
+        return
+    access = fhir_access(request)
+    patient = (request.get("context") or {}).get("patientId")
+    if isinstance(access, str) or not isinstance(patient, str) or not patient:
+        return
+    base, token = access
+    ids = ",".join(quote(i, safe="") for i in missing[:MAX_REPORT_RESULTS])
+    metrics.PREFETCH_FETCHES.labels(REPORT_RESULTS).inc()
+    ok, value = _fetch(base, f"Observation?_id={ids}&patient={quote(patient, safe='')}", token, settings,
+                       deadline_at)
+    if ok and value is not None:
+        result.data[REPORT_RESULTS] = value
+        if len(missing) > MAX_REPORT_RESULTS:
+            result.unavailable[REPORT_RESULTS] = f"only {MAX_REPORT_RESULTS} of {len(missing)} report results were fetched"
+    elif not ok:
+        result.unavailable[REPORT_RESULTS] = value
+    if REPORT_RESULTS in result.unavailable:
+        log.info("prefetch key %s unavailable: %s", REPORT_RESULTS, result.unavailable[REPORT_RESULTS])
+
+
+def missing_report_results(data: Mapping[str, Any]) -> list[str]:
+    """Ids of the Observations that the DiagnosticReports in `data` list as results and `data` does not hold."""
+    resources = [r for value in data.values() for r in _resources_of(value)]
+    held = {f"{r.get('resourceType')}/{r.get('id')}" for r in resources if isinstance(r.get("id"), str)}
+    missing: list[str] = []
+    for report in resources:
+        if report.get("resourceType") != "DiagnosticReport" or not isinstance(report.get("result"), list):
+            continue
+        for item in report["result"]:
+            ref = item.get("reference") if isinstance(item, dict) else None
+            if not isinstance(ref, str) or not ref or ref.startswith(("#", "urn:")):
+                continue  # contained or within the same Bundle: the mappers resolve those
+            tail = "/".join(ref.split("/_history/")[0].rstrip("/").split("/")[-2:])
+            kind, _, rid = tail.partition("/")
+            if kind == "Observation" and rid and tail not in held and rid not in missing:
+                missing.append(rid)
+    return missing
+
+
+def _resources_of(value: Any) -> list[dict]:
+    """A prefetch value's resources: the resource itself, or the entries of a Bundle."""
+    if not isinstance(value, dict):
+        return []
+    if value.get("resourceType") != "Bundle":
+        return [value]
+    entries = value.get("entry")
+    return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)] \
+        if isinstance(entries, list) else []
 
 
 def _headers(token: str) -> dict[str, str]:

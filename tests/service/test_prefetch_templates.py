@@ -114,3 +114,84 @@ def test_a_locally_coded_genetics_report_reaches_every_service_through_the_fetch
     case = case_from_resources([patient, b_all, _locally_coded_fish_report()], reference_date=date(2026, 11, 29),
                                patient_id="pat-fish")
     assert case.kmt2a.status.value == "rearranged" and case.kmt2a.partner == "AFF1"
+
+
+def _fish_report_listing_its_result(patient_id: str) -> tuple[dict, dict]:
+    """A cytogenetics report with no conclusion and its one result, both under local codes only: the result is
+    found by the report's category, never by a LOINC list."""
+    report = {"resourceType": "DiagnosticReport", "id": "fish-report-2", "status": "final",
+              "subject": {"reference": f"Patient/{patient_id}"}, "effectiveDateTime": "2026-10-02",
+              "category": [{"coding": [{"system": V2_0074, "code": "CG"}]}],
+              "code": {"coding": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.5.737384.4455", "code": "FISH-PANEL"}],
+                       "text": "Leukemia FISH panel"},
+              "result": [{"reference": "Observation/fish-obs-2"}]}
+    result = {"resourceType": "Observation", "id": "fish-obs-2", "status": "final",
+              "subject": {"reference": f"Patient/{patient_id}"}, "effectiveDateTime": "2026-10-02",
+              "code": {"coding": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.768282", "code": "MLLBA"}],
+                       "text": "MLL (KMT2A) break-apart probe"},
+              "valueString": "Rearranged: KMT2A::AFF1 fusion, 182/200 nuclei"}
+    return report, result
+
+
+def test_a_result_listed_by_a_report_but_not_sent_is_fetched_by_id_for_every_service():
+    patient = {"resourceType": "Patient", "id": "pat-fish", "birthDate": "2015-03-01"}
+    b_all = {"resourceType": "Condition", "id": "dx-1", "subject": {"reference": "Patient/pat-fish"},
+             "onsetDateTime": "2026-10-01",
+             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91857003"}],
+                      "text": "B-lymphoblastic leukemia"}}
+    report, result = _fish_report_listing_its_result("pat-fish")
+    other_patients = {**result, "subject": {"reference": "Patient/someone-else"}}
+    services = registry.load(ROOT / "hooks.json", HANDLERS)
+    for service_id in ("kmt2a-patient-view", "kmt2a-order-select", "kmt2a-order-sign"):
+        with FhirTestServer([patient, b_all, report, result]) as fhir:
+            service = services.get(service_id)
+            body = {"hook": service.hook, "hookInstance": "a1b2c3d4-0000-4000-8000-000000000002",
+                    "context": {"patientId": "pat-fish", "userId": "Practitioner/1"},
+                    "fhirServer": fhir.base, "fhirAuthorization": {"access_token": "t"}}
+            got = prefetch.resolve(service.prefetch, body, prefetch.FetchSettings(deadline_s=10))
+            # no template brings the locally coded result; the follow-up by id does, for this patient only
+            assert not any(e["resource"]["id"] == "fish-obs-2" for key, bundle in got.data.items()
+                           if key != prefetch.REPORT_RESULTS for e in (bundle or {}).get("entry", []))
+            fetched = got.data[prefetch.REPORT_RESULTS]
+            assert [e["resource"]["id"] for e in fetched["entry"]] == ["fish-obs-2"], service_id
+            follow_up = [r for r in fhir.requests if "_id" in r.query]
+            assert len(follow_up) == 1 and follow_up[0].query["patient"] == ["pat-fish"]
+            assert follow_up[0].authorization == "Bearer t"
+            assert prefetch.REPORT_RESULTS not in got.unavailable
+            case = case_from_resources([v for v in got.data.values() if v], reference_date=date(2026, 11, 29),
+                                       patient_id="pat-fish")
+            assert case.kmt2a.status.value == "rearranged" and case.kmt2a.partner == "AFF1", service_id
+    # another patient's resource under the same id is never fetched into this patient's chart
+    with FhirTestServer([patient, b_all, report, other_patients]) as fhir:
+        body = {"hook": "patient-view", "hookInstance": "a1b2c3d4-0000-4000-8000-000000000003",
+                "context": {"patientId": "pat-fish", "userId": "Practitioner/1"},
+                "fhirServer": fhir.base, "fhirAuthorization": {"access_token": "t"}}
+        got = prefetch.resolve(services.get("kmt2a-patient-view").prefetch, body, prefetch.FetchSettings(deadline_s=10))
+        assert "entry" not in got.data[prefetch.REPORT_RESULTS]
+
+
+def test_report_results_are_not_fetched_without_access_and_named_when_the_fetch_fails():
+    report, result = _fish_report_listing_its_result("pat-fish")
+    sent = {"hook": "patient-view", "hookInstance": "a1b2c3d4-0000-4000-8000-000000000004",
+            "context": {"patientId": "pat-fish", "userId": "Practitioner/1"},
+            "prefetch": {"reports": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": report}]}}}
+    templates = {"reports": "DiagnosticReport?patient={{context.patientId}}&category=CG"}
+    got = prefetch.resolve(templates, sent, prefetch.FetchSettings(deadline_s=10))
+    assert prefetch.REPORT_RESULTS not in got.data and not got.unavailable  # the report itself is still read
+    with FhirTestServer([report, result]) as fhir:
+        fhir.status_for["Observation"] = 500
+        got = prefetch.resolve(templates, sent | {"fhirServer": fhir.base, "fhirAuthorization": {"access_token": "t"}},
+                               prefetch.FetchSettings(deadline_s=10))
+        assert got.unavailable[prefetch.REPORT_RESULTS] == "the FHIR server answered 500"
+    names = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["names"]
+    assert names[prefetch.REPORT_RESULTS] == "report results"
+
+
+def test_missing_report_results_skips_what_the_chart_already_holds():
+    report = {"resourceType": "DiagnosticReport", "id": "r1", "result": [
+        {"reference": "#contained-1"}, {"reference": "urn:uuid:0b1c"}, {"reference": "Observation/held"},
+        {"reference": "https://ehr.example/fhir/Observation/abs-1/_history/3"}, {"reference": "Observation/rel-1"},
+        {"reference": "Observation/rel-1"}, {"reference": "Specimen/s1"}, {"display": "no reference"}, "junk"]}
+    held = {"resourceType": "Observation", "id": "held"}
+    data = {"reports": {"resourceType": "Bundle", "entry": [{"resource": report}]}, "labs": held, "none": None}
+    assert prefetch.missing_report_results(data) == ["abs-1", "rel-1"]

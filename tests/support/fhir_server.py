@@ -8,7 +8,7 @@
         fhir.outcome_for.add("MedicationRequest")          # ... or 200 with an OperationOutcome body
         fhir.requests                  # [Recorded(method, path, query, authorization)]
 
-FHIR server: reads `GET /fhir/{Type}/{id}` and searches `GET /fhir/{Type}?patient=&subject=&category=&code=`
+FHIR server: reads `GET /fhir/{Type}/{id}` and searches `GET /fhir/{Type}?_id=&patient=&subject=&category=&code=`
 (comma = OR, `system|code` or `code`), paged by `page_size` with absolute `link[next]` URLs (`_page=N`).
 `JsonServer(document)` answers every GET with `document` (used as a jku endpoint that counts hits).
 Both are ThreadingHTTPServer with `disable_nagle_algorithm = True` (else ~40 ms stalls per request).
@@ -144,7 +144,10 @@ class FhirTestServer(RecordingServer):
 def _matches(resource: dict, query: dict) -> bool:
     for name, values in query.items():
         wanted = [w for v in values for w in v.split(",")]
-        if name in ("patient", "subject"):
+        if name == "_id":
+            if resource.get("id") not in wanted:
+                return False
+        elif name in ("patient", "subject"):
             ref = (resource.get("subject") or resource.get("patient") or {}).get("reference", "")
             if not any(ref in (w, f"Patient/{w}") for w in wanted):
                 return False
