@@ -8,6 +8,7 @@ without a known code the words (generic or brand name) are matched against the s
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from fhir_mappings import terminology as term
 from fhir_mappings.access import codings, concept_text, dicts, get, parse_date, reference_of
@@ -57,10 +58,18 @@ def ingredients(concept: dict | None, medication: dict | None = None, pool: Pool
     if found:
         return tuple(found)
     for c in concepts:
-        for m in term.ingredient_name_pattern().finditer(concept_text(c)):
-            name = term.ingredient_for_name(m.group(0))
-            if name and name not in found:
-                found.append(name)
+        found.extend(i for i in ingredients_named(concept_text(c)) if i not in found)
+    return tuple(found)
+
+
+@lru_cache(maxsize=4096)  # drug names repeat across orders and patients; the name pattern is one long alternation
+def ingredients_named(words: str) -> tuple[str, ...]:
+    """The ingredients whose generic or brand names `words` mention, in order of mention."""
+    found: list[str] = []
+    for m in term.ingredient_name_pattern().finditer(words):
+        name = term.ingredient_for_name(m.group(0))
+        if name and name not in found:
+            found.append(name)
     return tuple(found)
 
 

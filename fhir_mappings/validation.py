@@ -4,7 +4,8 @@ Only resources the mappers actually use are validated (validation is the expensi
 read leniently when the only faults are known client quirks (a single object where an array belongs, an unknown
 element, a draft order without intent/status); otherwise it is skipped with a Problem naming the fields, never
 values or identifiers. Verdicts are kept per content (a digest of the validated part), so a resource sent
-again at the next chart opening or order-sign is not validated twice.
+again at the next chart opening or order-sign is not validated twice. A resource that a fast pre-check
+(fast_validation.py) finds clean is accepted as sent without running fhir.resources at all.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from fhir_mappings import fast_validation
 from fhir_mappings.case import Problem
 
 _MODULES = {
@@ -171,6 +173,8 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
 
 def _validated(model, rtype: str, resource: dict, draft: bool) -> tuple[dict | None, list[Problem]]:
     """Validate the read part of a resource, repairing the safe quirks."""
+    if fast_validation.is_clean(model, resource):  # accepted as sent, as fhir.resources would (see its tests)
+        return resource, []
     ref = f"{rtype}/{resource['id']}" if isinstance(resource.get("id"), str) else None
     try:
         model.model_validate(resource)
