@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from typing import Any, Iterable
+from typing import Iterable
 
 # FHIR resources nest ~10-25 levels (Bundle > entry > resource > contained > extension > extension ...);
 # 64 leaves wide room and stays far below what recursion in jsonschema, deepcopy or a JSON column survives.
@@ -28,22 +28,6 @@ class BadEncoding(ValueError):
     """A Content-Encoding we do not decode, or bytes that are not what the encoding says."""
 
 
-def check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
-    """Raise TooDeep if `value` (parsed JSON: plain dicts and lists) nests containers deeper than `limit`.
-    Iterative: never recurses itself. Level by level, with exact type tests, so each container costs one list
-    comprehension step (it runs on every request body and FHIR answer)."""
-    level, depth = ([value] if isinstance(value, (dict, list)) else []), 0
-    while level:
-        depth += 1
-        if depth > limit:
-            raise TooDeep(f"JSON nested deeper than {limit} levels")
-        below: list = []
-        for item in level:
-            children = item.values() if type(item) is dict else item
-            below += [c for c in children if type(c) is dict or type(c) is list]
-        level = below
-
-
 # For `check_json_depth`: brackets become one kind (depth is all that counts), quotes stay, all else goes.
 _ONE_BRACKET = bytes.maketrans(b"{}", b"[]")
 _NOT_STRUCTURE = bytes(set(range(256)) - set(b'"[]{}'))
@@ -51,8 +35,9 @@ _ESCAPE = re.compile(rb"\\.", re.DOTALL)  # a backslash and the character it esc
 
 
 def check_json_depth(data: bytes, limit: int = MAX_JSON_DEPTH) -> None:
-    """`check_depth` read from the text of a JSON document that parsed without error (so is well formed), in
-    C-speed passes: a quarter of the cost of walking the parsed tree (it runs on every request body).
+    """Raise TooDeep if the JSON text `data` nests containers deeper than `limit`. `data` must have parsed
+    without error (so is well formed). Read in C-speed passes: a quarter of the cost of walking the parsed tree
+    (it runs on every request body and FHIR answer; tests hold it to that walk).
 
     Escapes go first (read left to right as the JSON lexer does, so that an escaped quote ends no string),
     then everything but quotes and brackets. Of strings, a quote pair with nothing between is dropped whole

@@ -292,7 +292,7 @@ def _get_json(session, url, headers, settings: FetchSettings, deadline_at: float
         try:
             data = limits.read_capped(chunks, response.headers.get("Content-Encoding"), settings.max_answer_bytes)
             value = orjson.loads(data)
-            limits.check_depth(value)
+            limits.check_json_depth(data)  # on the text, as for request bodies
         except limits.TooLarge:
             raise AnswerRefused(f"larger than {settings.max_answer_bytes} bytes") from None
         except limits.TooDeep:

@@ -25,10 +25,14 @@ WRITERS = [orjson.dumps, lambda v: json.dumps(v).encode(),  # json escapes non-A
 
 
 def walked_depth_ok(value, limit: int) -> bool:
-    try:
-        limits.check_depth(value, limit)
-    except limits.TooDeep:
-        return False
+    """The reference: walk the parsed tree level by level (what the service did before reading the text)."""
+    level, depth = ([value] if isinstance(value, (dict, list)) else []), 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return False
+        level = [c for item in level for c in (item.values() if isinstance(item, dict) else item)
+                 if isinstance(c, (dict, list))]
     return True
 
 
