@@ -92,12 +92,17 @@ def _locally_coded_fish_report() -> dict:
             "conclusion": "Positive for KMT2A rearrangement: KMT2A::AFF1 fusion detected in 182/200 nuclei."}
 
 
-def test_a_locally_coded_genetics_report_reaches_every_service_through_the_fetch_path():
+def _child_with_b_all() -> tuple[dict, dict]:
     patient = {"resourceType": "Patient", "id": "pat-fish", "birthDate": "2015-03-01"}
     b_all = {"resourceType": "Condition", "id": "dx-1", "subject": {"reference": "Patient/pat-fish"},
              "onsetDateTime": "2026-10-01",
              "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91857003"}],
                       "text": "B-lymphoblastic leukemia"}}
+    return patient, b_all
+
+
+def test_a_locally_coded_genetics_report_reaches_every_service_through_the_fetch_path():
+    patient, b_all = _child_with_b_all()
     services = registry.load(ROOT / "hooks.json", HANDLERS)
     with FhirTestServer([patient, b_all, _locally_coded_fish_report()]) as fhir:
         for service_id in ("kmt2a-patient-view", "kmt2a-order-select", "kmt2a-order-sign"):
@@ -134,11 +139,7 @@ def _fish_report_listing_its_result(patient_id: str) -> tuple[dict, dict]:
 
 
 def test_a_result_listed_by_a_report_but_not_sent_is_fetched_by_id_for_every_service():
-    patient = {"resourceType": "Patient", "id": "pat-fish", "birthDate": "2015-03-01"}
-    b_all = {"resourceType": "Condition", "id": "dx-1", "subject": {"reference": "Patient/pat-fish"},
-             "onsetDateTime": "2026-10-01",
-             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91857003"}],
-                      "text": "B-lymphoblastic leukemia"}}
+    patient, b_all = _child_with_b_all()
     report, result = _fish_report_listing_its_result("pat-fish")
     other_patients = {**result, "subject": {"reference": "Patient/someone-else"}}
     services = registry.load(ROOT / "hooks.json", HANDLERS)
