@@ -73,6 +73,8 @@ def test_keyboard_reaches_the_skip_link_then_the_content(browser, ehr, app_for):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to the summary"
     page.keyboard.press("Enter")
+    # following an in-page link is asynchronous: wait for it (a timeout here fails the test)
+    page.wait_for_function("location.hash === '#main'", timeout=5000)
     assert page.url.endswith("#main")
     reached = []
     for _ in range(40):
