@@ -3,9 +3,9 @@
 Only resources the mappers actually use are validated (validation is the expensive step). A resource that fails is
 read leniently when the only faults are known client quirks (a single object where an array belongs, an unknown
 element, a draft order without intent/status); otherwise it is skipped with a Problem naming the fields, never
-values or identifiers. Verdicts are kept per content (a digest of the validated part), so a resource sent
-again at the next chart opening or order-sign is not validated twice. A resource that a fast pre-check
-(fast_validation.py) finds clean is accepted as sent without running fhir.resources at all.
+values or identifiers. A resource that a fast pre-check (fast_validation.py) finds clean is accepted as sent
+without running fhir.resources at all; the verdicts on the others are kept per content (a digest of the validated
+part), so a resource sent again at the next chart opening or order-sign is not validated twice.
 """
 
 from __future__ import annotations
@@ -135,8 +135,9 @@ def _repair(resource: dict, errors: list[dict], draft: bool) -> tuple[dict | Non
     return fixed, repaired
 
 
-# Verdicts by content: the same chart comes back at every chart opening, order-select and order-sign, and
-# validation is the costliest step of reading it. Keyed on a SHA-256 of the exact bytes of the part that is validated
+# Verdicts on the resources the fast check doubts, by content: the same chart comes back at every chart opening,
+# order-select and order-sign, and fhir.resources is the costliest step of reading it (a clean resource costs the
+# fast check less than its cache key would). Keyed on a SHA-256 of the exact bytes of the part that is validated
 # (and the draft flag), so only an identical resource reuses a verdict; bounded, per process.
 VERDICT_CACHE_SIZE = 4096
 _verdicts: OrderedDict[bytes, tuple[str, dict | None, list[Problem]]] = OrderedDict()
@@ -150,6 +151,8 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
     if model is None:
         return resource, []
     part = _read_part(resource, draft)
+    if fast_validation.is_clean(model, part):  # accepted as sent, as fhir.resources would (see its tests)
+        return part, []
     try:
         key = hashlib.sha256(orjson.dumps([draft, part])).digest()  # 32 bytes kept, not the resource
     except (TypeError, orjson.JSONEncodeError):  # not plain JSON (e.g. a huge integer): just validate
@@ -172,9 +175,7 @@ def validated(resource: dict, *, draft: bool = False) -> tuple[dict | None, list
 
 
 def _validated(model, rtype: str, resource: dict, draft: bool) -> tuple[dict | None, list[Problem]]:
-    """Validate the read part of a resource, repairing the safe quirks."""
-    if fast_validation.is_clean(model, resource):  # accepted as sent, as fhir.resources would (see its tests)
-        return resource, []
+    """Validate the read part of a resource with fhir.resources, repairing the safe quirks."""
     ref = f"{rtype}/{resource['id']}" if isinstance(resource.get("id"), str) else None
     try:
         model.model_validate(resource)

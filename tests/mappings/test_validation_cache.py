@@ -15,11 +15,21 @@ def observation(value) -> dict:
 
 
 def test_an_identical_resource_gets_the_same_verdict_from_the_cache():
-    first = validated(observation(4.2))
+    # a decimal written as a string: valid FHIR JSON for fhir.resources, doubtful for the fast check, so it takes
+    # the slow path once and the cache after
     size = len(validation._verdicts)
-    again = validated(observation(4.2))
+    first = validated(observation("4.2"))
+    assert len(validation._verdicts) == size + 1
+    again = validated(observation("4.2"))
     assert again == first and first[0] is not None and first[1] == []
-    assert len(validation._verdicts) == size  # served from the cache, nothing added
+    assert len(validation._verdicts) == size + 1  # served from the cache, nothing added
+
+
+def test_a_clean_resource_is_accepted_by_the_fast_check_without_a_cache_entry():
+    size = len(validation._verdicts)
+    readable, problems = validated(observation(4.25))
+    assert readable is not None and problems == []
+    assert len(validation._verdicts) == size
 
 
 def test_changed_content_is_validated_again():
