@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as menin
 from cds_service.stratification.text import number  # a number as cards write it: 4.5, 0.7, 270
 
@@ -183,7 +184,7 @@ GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
     ("verdict:not-indicated", "Gemtuzumab ozogamicin not indicated: {why}"),
     ("verdict:dose-too-high", "Gemtuzumab ozogamicin overdose: {ordered} mg per dose, label {expected} mg"),
     ("verdict:dose-too-low", "Gemtuzumab ozogamicin {ordered} mg per dose is below the label dose ({expected} mg)"),
-    ("hyperleukocytosis", "Gemtuzumab ozogamicin: cytoreduce first, WBC 30 x10^9/L or more"),
+    ("hyperleukocytosis", "Gemtuzumab ozogamicin: cytoreduce first, WBC {wbc_limit} x10^9/L or more"),
     ("vod-risk-after-transplant", "Gemtuzumab ozogamicin after a stem cell transplant: higher VOD risk"),
     ("cd33-missing", "Gemtuzumab ozogamicin: no CD33 result on record"),
     ("regimen-doses-exceeded", "Gemtuzumab ozogamicin: more doses than the label regimen"),
@@ -203,7 +204,8 @@ def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], or
     present = {f"verdict:{verdict}", *findings}
     why = next((_WHY[r.split(":")[0]] for r in reasons if r.split(":")[0] in _WHY), "see the detail")
     values = {"ordered": number(ordered_mg) if ordered_mg is not None else "?",
-              "expected": number(expected_mg) if expected_mg is not None else "?", "why": why}
+              "expected": number(expected_mg) if expected_mg is not None else "?", "why": why,
+              "wbc_limit": number(knowledge.load("gemtuzumab_ozogamicin.json")["hyperleukocytosis"]["wbc_min_10e9_l"])}
     template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
     return template.format(**values)
 
@@ -252,7 +254,7 @@ REVUMENIB = {
     "unreadable": "The order is {why}, so its dose was not read; check it by hand or re-enter it.",
     "no-dose": "The order states no dose; it cannot be checked.",
     "ordered": "Ordered: {shown}{note}.",
-    "not-dispensable": "{mg} mg cannot be made from whole 25, 110 and 160 mg tablets. Nearest: {made}.",
+    "not-dispensable": "{mg} mg cannot be made from whole {strengths} mg tablets. Nearest: {made}.",
     "tolerated": ("Ordered {got} {unit} is {gap} {unit} ({share:.0%}) {where} the table's {want} {unit}: not the label "
                   "dose, accepted only by the local tolerance ({tolerance}). {trial}."),
     "old-weight": "The dose rests on {named}: {rule}",
