@@ -17,7 +17,7 @@ from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.wording import gemtuzumab_lines, gemtuzumab_summary
 from cds_service.stratification.text import number
-from cds_service.stratification import menin_inhibitors as menin
+from cds_service.stratification import kb, menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage
 
 RELAPSED = {DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY}
@@ -56,7 +56,7 @@ def candidate_regimens(case: Case) -> list[dict]:
         if not set(regimen["settings"]) & set(settings):
             continue
         adult = regimen["adult"]
-        if adult is not None and years is not None and adult != (years >= 18):
+        if adult is not None and years is not None and adult != (years >= kb.threshold("adult_min_years")):
             continue
         out.append(regimen)
     return out
