@@ -45,7 +45,7 @@ PHRASES = {
     "not-relapsed-refractory:newly-diagnosed": "newly diagnosed: first-line use is not in the label (relapsed/refractory only)",
     "not-relapsed-refractory:in-remission": "in remission: maintenance is not in the label (relapsed/refractory only)",
     "age-under-1-year": "under {min_age} year of age: off-label (label from {min_age} year)",
-    "age-under-18-years": "under 18 years: the label is for adults",
+    "age-under-18-years": "under {adult_age} years: the label is for adults",
     "weight-40kg-or-more": "weight {kg} kg or more",
     "weight-under-40kg": "weight under {kg} kg (dose by BSA)",
     "frequency-not-q12h": "ordered schedule is not every 12 hours",
@@ -83,7 +83,8 @@ def reason_text(code: str) -> str:
         # the limits come from the label table, never restated here
         revumenib = menin.table()
         return PHRASES[code].format(min_age=number(revumenib["minimum_age_years"]["value"]),
-                                    kg=number(revumenib["dosing"]["weight_threshold_kg"]))
+                                    kg=number(revumenib["dosing"]["weight_threshold_kg"]),
+                                    adult_age=number(menin.table("ziftomenib")["indications"][0]["minimum_age_years"]))
     kind, _, what = code.partition(":")
     if what:
         return f"{kind.replace('-', ' ').replace('cyp3a4', 'CYP3A4')}: {what}"
@@ -192,7 +193,7 @@ GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
     ("verdict:cannot-check", "Gemtuzumab ozogamicin: dose or indication cannot be checked"),
     ("verdict:ok", "Gemtuzumab ozogamicin {ordered} mg matches the label regimen"),
 )
-_WHY = {"not-aml": "not AML", "cd33-negative": "CD33 negative", "age-under-2-years-relapsed": "relapsed under 2 years",
+_WHY = {"not-aml": "not AML", "cd33-negative": "CD33 negative", "age-under-2-years-relapsed": "relapsed under {years} years",
         "age-under-1-month": "under 1 month of age"}
 
 
@@ -202,10 +203,12 @@ gemtuzumab_lines = partial(sentences, GEMTUZUMAB)
 def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], ordered_mg: float | None,
                        expected_mg: float | None) -> str:
     present = {f"verdict:{verdict}", *findings}
+    label = knowledge.load("gemtuzumab_ozogamicin.json")  # the limits come from the label table
     why = next((_WHY[r.split(":")[0]] for r in reasons if r.split(":")[0] in _WHY), "see the detail")
     values = {"ordered": number(ordered_mg) if ordered_mg is not None else "?",
-              "expected": number(expected_mg) if expected_mg is not None else "?", "why": why,
-              "wbc_limit": number(knowledge.load("gemtuzumab_ozogamicin.json")["hyperleukocytosis"]["wbc_min_10e9_l"])}
+              "expected": number(expected_mg) if expected_mg is not None else "?",
+              "why": why.format(years=number(label["indication"]["relapsed_minimum_age_years"])),
+              "wbc_limit": number(label["hyperleukocytosis"]["wbc_min_10e9_l"])}
     template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
     return template.format(**values)
 

@@ -197,6 +197,54 @@ def test_the_literal_check_can_fail():
     assert any(p.search("300") for p in _spellings("x", RULES["thresholds"]["interfant06_wbc_high"]))
 
 
+# The order checks' label facts (doses, tablet strengths, limits) live in the drug tables; the words of the order
+# cards are written in code, so a number with its unit in one of their sentences is a restatement.
+DRUG_TABLES = ("menin_inhibitors.json", "gemtuzumab_ozogamicin.json", "order_checks.json")
+UNIT_BY_SUFFIX = {"_mg": "mg", "_ms": "ms", "_10e9_l": r"x\s?10\^9/L", "_mmol_l": "mmol/L", "_kg": "kg",
+                  "_days": "days?", "_years": "years?"}
+
+
+def _drug_facts(node, key: str = ""):
+    """(number, unit pattern) for every number of a drug table whose key (or "unit") names its unit."""
+    unit = next((u for suffix, u in UNIT_BY_SUFFIX.items() if key.endswith(suffix)), None)
+    if isinstance(node, dict):
+        if isinstance(node.get("value"), (int, float)) and not isinstance(node["value"], bool):
+            if node.get("unit") or unit:
+                yield node["value"], re.escape(node["unit"]) if node.get("unit") else unit
+        for k, v in node.items():
+            yield from _drug_facts(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _drug_facts(v, key)
+    elif isinstance(node, (int, float)) and not isinstance(node, bool) and unit:
+        yield node, unit
+
+
+def _restated_drug_facts(text: str) -> list[str]:
+    facts = {fact for name in DRUG_TABLES for fact in _drug_facts(knowledge.load(name))}
+    return [p for v, u in facts if re.search(p := rf"(?<![\d.]){v:g}\s*{u}\b", text)]
+
+
+def _sentences(path: Path) -> str:
+    """The string literals of a module that are sentences (codes such as "weight-40kg-or-more" have no space)."""
+    kinds = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text("utf-8")).readline)
+    return "\n".join(t.string for t in tokens if t.type in kinds and " " in t.string
+                     and not t.string.startswith(('"""', "'''")))  # docstrings may explain a number's origin
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "cds_service" / "orders").glob("*.py")) +
+                         sorted((ROOT / "cds_service" / "cards").glob("*.py")), ids=lambda p: p.name)
+def test_no_drug_table_number_is_restated_in_card_wording(path):
+    assert not _restated_drug_facts(_sentences(path)), f"{path.name} restates a drug-table number"
+
+
+def test_the_drug_fact_check_can_fail():
+    assert _restated_drug_facts("cannot be made from whole 25, 110 and 160 mg tablets")
+    assert _restated_drug_facts("cytoreduce first, WBC 30 x10^9/L or more")
+    assert not _restated_drug_facts("cytoreduce first, WBC {wbc_limit} x10^9/L or more")
+
+
 def test_the_mapper_has_no_mrd_threshold_of_its_own():
     assert not [k for k in PARAMS if "mrd" in k]
     assert "_at_or_above" not in (ROOT / "fhir_mappings" / "observations.py").read_text("utf-8")
