@@ -156,7 +156,7 @@ def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = N
     name = names.get(key) or kind or entry["label"].split(",")[0][:40]
     phrase = f"[{name}]({entry['url']})" if entry.get("url") and link else name
     # (issue 10) the claim's own tag in words when it is not verified, and its evidence level in a word
-    tag_word = kb.section("tags").get(tag or "", "") if tag and tag != "V" else ""
+    tag_word = kb.section("tags").get(tag or "", "") if tag and tag not in ("V", kb.SERVICE_RULE) else ""
     if key == "SRC" and tag == "SRC":
         return tag_word
     same = kind and (kind.lower() in name.lower() or name.lower() in kind.lower())  # "case series" ~ "case reports"

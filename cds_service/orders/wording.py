@@ -18,7 +18,7 @@ def say(table: dict[str, str], key: str, **values) -> str:
 
 def unverified(tag: str | None) -> str:
     """The claim's tag in words, as the patient-view cards say it: nothing for verified."""
-    return "" if tag in (None, "V") else " (partly verified)" if tag == "P" else " (unverified)"
+    return "" if tag in (None, "V", "POLICY") else " (partly verified)" if tag == "P" else " (unverified)"
 
 
 def sentences(table: dict[str, str], notes: list[tuple[str, dict]]) -> tuple[str, ...]:

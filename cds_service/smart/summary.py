@@ -23,8 +23,7 @@ from cds_service.stratification.assessment import Assessment
 from fhir_mappings.case import Case
 
 HOOK = "patient-view"
-TAG_WORDS = {"V": "verified in the source", "P": "partly verified", "U": "unverified: verify before use",
-             "SRC": "expert overview only, not independently verified"}
+TAG_WORDS = kb.section("tags")  # the claim tags in words, as rules.json defines them
 STRENGTH_WORDS = {"consider": "Consider", "avoid": "Avoid", "info": "For information"}
 SETTING_WORDS = {"newly-diagnosed": "newly diagnosed", "relapsed-refractory": "relapsed or refractory",
                  "unknown": "disease status not recorded"}

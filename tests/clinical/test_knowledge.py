@@ -61,7 +61,9 @@ def test_every_claim_is_sourced_tagged_and_quoted_when_verified(name, entry):
         assert entry.get("support"), f"{name} is tagged {entry['tag']} without the quote it was verified against"
     if entry["tag"] == "SRC":
         assert "SRC" in entry["sources"] or not entry["sources"], name
-    if not entry["sources"] and entry["tag"] in ("V", "P") and not name.startswith("params."):
+    if entry["tag"] == "POLICY":  # the service's own rule: it cites only POLICY, or rests on its populations
+        assert entry["evidence"] == "service-rule" and (not entry["sources"] or "POLICY" in entry["sources"]), name
+    if not entry["sources"] and entry["tag"] in ("V", "P", "POLICY") and not name.startswith("params."):
         # Only a neutral prompt backed by its populations, or an item whose rule adds the population's source.
         assert "default" in entry.get("populations", {}) or "sources" in entry.get("_about", ""), name
     if "SRC" in entry["sources"] and entry["sources"] == ["SRC"]:
@@ -91,7 +93,7 @@ def _displayed(a):
            [("caution", c.code, c.tag, c.evidence, c.citations) for c in a.cautions]
 
 
-TAG_WORDS = {tag: word for tag, word in RULES["tags"].items() if tag != "V"}
+TAG_WORDS = {tag: word for tag, word in RULES["tags"].items() if tag not in ("V", "POLICY")}
 
 
 def _tag_words_in(text: str) -> set[str]:
@@ -118,7 +120,7 @@ def test_every_displayed_claim_cites_a_primary_source_and_shows_its_own_tag(name
         if line is None:
             continue
         phrase = line.split(" — ", 1)[1]
-        expected = {tag} if tag != "V" else set()
+        expected = {tag} if tag in TAG_WORDS else set()
         assert _tag_words_in(phrase) == expected, (code, tag, phrase)
         shown += 1
     assert shown or not a.considerations, "no displayed claim was checked"
