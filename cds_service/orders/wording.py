@@ -150,8 +150,9 @@ def monitoring_lines(m) -> list[str]:
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
         when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
-        phase = "weekly in the first 4 weeks" if m.ecg.phase == "weekly" else "monthly after the first 4 weeks"
-        lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for 4 weeks, then monthly). {VERIFY}")
+        weeks = number(menin.table()["on_treatment"]["ecg_schedule"]["weekly_for_days"] / 7)  # the label table's
+        phase = f"weekly in the first {weeks} weeks" if m.ecg.phase == "weekly" else f"monthly after the first {weeks} weeks"
+        lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for {weeks} weeks, then monthly). {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":
             lines.append(f"{e.name.capitalize()} {number(e.reading.value)} mmol/L{_on(e.reading)} is below "
