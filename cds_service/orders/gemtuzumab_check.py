@@ -16,7 +16,7 @@ from cds_service import knowledge
 from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.wording import gemtuzumab_lines, gemtuzumab_summary
-from cds_service.stratification.text import number
+from cds_service.stratification.text import months, number
 from cds_service.stratification import kb, menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage
 
@@ -137,7 +137,7 @@ def _indication(case: Case, out: Finding) -> str:
         return "not-indicated"
     if days is not None and days < entry["newly_diagnosed_minimum_age_days"]:
         out.reasons.append("age-under-1-month")
-        out.note("under-1-month")
+        out.note("under-1-month", age=months(entry["newly_diagnosed_minimum_age_days"]))
         return "not-indicated"
     if case.disease_status is DiseaseStatus.UNKNOWN:
         out.missing.append("disease-status")

@@ -8,7 +8,7 @@ from functools import partial
 
 from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as menin
-from cds_service.stratification.text import number  # a number as cards write it: 4.5, 0.7, 270
+from cds_service.stratification.text import months, number  # a number as cards write it: 4.5, 0.7, 270
 
 def say(table: dict[str, str], key: str, **values) -> str:
     """The sentence `key` of a wording table below, with the values a check returned. A claim's verification
@@ -171,7 +171,7 @@ GEMTUZUMAB = {
     "cd33-missing": "No CD33 flow result on record: the label requires CD33-positive AML; record the result.",
     "cd33-negative": "Not indicated: CD33 negative{share}{when}; the label requires CD33-positive AML.",
     "relapsed-too-young": "Not indicated: relapsed or refractory disease under {years} years.",
-    "under-1-month": "Not indicated under 1 month of age.",
+    "under-1-month": "Not indicated under {age} of age.",
     "dose-unreadable": "The dose is not checked: the order states no dose in mg, mg/m2 or mg/kg, or the BSA or weight is missing.",
     "bsa-missing": "The dose is not checked: BSA (height and weight) is missing.",
     "matches": "{shown} per dose: {regimen}; {basis}{unverified}.",
@@ -195,7 +195,7 @@ GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
     ("verdict:ok", "Gemtuzumab ozogamicin {ordered} mg matches the label regimen"),
 )
 _WHY = {"not-aml": "not AML", "cd33-negative": "CD33 negative", "age-under-2-years-relapsed": "relapsed under {years} years",
-        "age-under-1-month": "under 1 month of age"}
+        "age-under-1-month": "under {age} of age"}
 
 
 gemtuzumab_lines = partial(sentences, GEMTUZUMAB)
@@ -208,7 +208,8 @@ def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], or
     why = next((_WHY[r.split(":")[0]] for r in reasons if r.split(":")[0] in _WHY), "see the detail")
     values = {"ordered": number(ordered_mg) if ordered_mg is not None else "?",
               "expected": number(expected_mg) if expected_mg is not None else "?",
-              "why": why.format(years=number(label["indication"]["relapsed_minimum_age_years"])),
+              "why": why.format(years=number(label["indication"]["relapsed_minimum_age_years"]),
+                                age=months(label["indication"]["newly_diagnosed_minimum_age_days"])),
               "wbc_limit": number(label["hyperleukocytosis"]["wbc_min_10e9_l"])}
     template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
     return template.format(**values)
