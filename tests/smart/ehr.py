@@ -89,9 +89,10 @@ class _EhrHandler(_Handler):
 
 
 class EhrDouble(FhirTestServer):
+    handler = _EhrHandler
+
     def __init__(self, resources, patient: str, client_id: str = "kmt2a-case-summary", redirect_uri: str | None = None):
         super().__init__(resources)
-        self._httpd.RequestHandlerClass = _EhrHandler
         self.patient = patient
         self.client_id = client_id
         self.redirect_uri = redirect_uri  # None: accept any (set once the app's port is known)

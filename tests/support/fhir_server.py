@@ -62,10 +62,14 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class RecordingServer:
+class LoopbackServer:
+    """A threaded server on 127.0.0.1 (a free port) for a `with` block; its handler reaches it as
+    `self.server.owner`."""
+
+    handler: type[BaseHTTPRequestHandler] = _Handler
+
     def __init__(self):
-        self.requests: list[Recorded] = []
-        self._httpd = _QuietServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), self.handler)
         self._httpd.daemon_threads = True
         self._httpd.owner = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
@@ -79,6 +83,12 @@ class RecordingServer:
     def __exit__(self, *exc) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+class RecordingServer(LoopbackServer):
+    def __init__(self):
+        super().__init__()
+        self.requests: list[Recorded] = []
 
     def answer(self, path: str, query: dict) -> tuple[int, dict]:
         raise NotImplementedError
