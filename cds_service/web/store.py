@@ -325,6 +325,12 @@ def _feedback_row(service_id: str, item: dict, issued: IssuedCard | None) -> dic
     )
 
 
+def unreachable_reason(error: SQLAlchemyError) -> str:
+    """Why the database could not be used, in one line: the driver's first line says which (host, credentials)."""
+    lines = str(getattr(error, "orig", error)).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
+
+
 def engine_url(database_url: str) -> str:
     """A plain postgresql:// URL uses psycopg (3), the driver of the 'postgresql' extra: SQLAlchemy 2.0 and
     2.1 would pick different drivers for it (psycopg2, psycopg)."""
