@@ -44,7 +44,10 @@ class SmartConfig:
 
     def allows(self, iss: str, production: bool) -> bool:
         """Whether a launch from FHIR server `iss` may go on (checked before we contact it)."""
-        parts = urlsplit(iss or "")
+        try:
+            parts = urlsplit(iss or "")
+        except ValueError:  # not a URL at all ("http://[x"): refused like any other unknown server
+            return False
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.username or parts.password:
             return False
         if production and parts.scheme != "https":

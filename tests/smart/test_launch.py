@@ -93,6 +93,14 @@ def test_a_fhir_server_off_the_allowlist_is_refused_before_it_is_contacted(ehr, 
     assert ehr.requests == []
 
 
+def test_an_iss_that_is_not_a_url_is_refused_not_an_error(ehr, app_for):
+    app = app_for(ehr, fhir_servers=())  # development, empty allowlist: any well-formed server may launch
+    for iss in ("http://[not-a-host/fhir", "not a url"):
+        response = requests.get(f"{app}/app/launch", params={"iss": iss, "launch": "x"}, timeout=30)
+        assert response.status_code == 403 and "not on the list of servers this app trusts" in response.text
+    assert ehr.requests == []
+
+
 def test_production_refuses_every_launch_while_the_allowlist_is_empty_and_any_plain_http_server(ehr, app_for):
     app = app_for(ehr, profile="production", fhir_servers=())
     assert launch(app, ehr)[-1].status_code == 403
