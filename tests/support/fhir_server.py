@@ -36,6 +36,7 @@ class Recorded:
 class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
+    content_type = "application/fhir+json"
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
@@ -44,10 +45,12 @@ class _Handler(BaseHTTPRequestHandler):
         owner: RecordingServer = self.server.owner  # type: ignore[attr-defined]
         split = urlsplit(self.path)
         owner.requests.append(Recorded("GET", split.path, parse_qs(split.query), self.headers.get("Authorization")))
-        status, document = owner.answer(split.path, parse_qs(split.query))
+        self._json(*owner.answer(split.path, parse_qs(split.query)))
+
+    def _json(self, status: int, document: dict) -> None:
         body = json.dumps(document).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
