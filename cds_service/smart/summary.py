@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from cds_service import knowledge
+from cds_service.cards import assessment_cards  # a module, not a name: it imports cds_service.smart
 from cds_service.hooks import prefetch
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.hooks.registry import Registry
@@ -36,10 +37,6 @@ KEY_WORDS = {"patient": "the patient record", "conditions": "diagnoses", "labs":
              "medicationRequests": "medication orders", "medicationStatements": "medication lists",
              "medicationAdministrations": "medication administrations", "ecg": "ECG results",
              "procedures": "procedures (transplant dates)"}
-BLOCK_WORDS = {"kmt2a-schemes": "the KMT2A risk schemes", "age": "the age-based risk schemes",
-               "lineage": "the lineage-based risk schemes", "menin-inhibitor": "menin-inhibitor eligibility",
-               "menin-inhibitor-dose": "the revumenib dose", "menin-inhibitor-start": "the revumenib pre-start check",
-               "post-induction-therapy": "the step after induction"}
 # "(Observation/obs-7 of 2026-03-02)" -> "(2026-03-02)": the page quotes results by content and date, not by id.
 _REFERENCE = re.compile(r"\b(?:Observation|DiagnosticReport|Condition|Patient|Procedure|Medication\w*|Specimen|"
                         r"ServiceRequest)/[A-Za-z0-9\-.]{1,64}(?: of (\d{4}-\d{2}-\d{2}))?")
@@ -234,8 +231,7 @@ def _caution(c) -> Claim:
 
 def _missing(m) -> Claim:
     entry = kb.missing_data(m.code)
-    schemes = kb.section("schemes")
-    blocks = list(dict.fromkeys(schemes[b]["label"] if b in schemes else BLOCK_WORDS.get(b, b) for b in m.blocks))
+    blocks = list(dict.fromkeys(assessment_cards.block_label(b) for b in m.blocks))
     extra = [without_ids(m.note)] if m.note else []
     if blocks:
         extra.append("Needed for: " + ", ".join(blocks) + ".")
