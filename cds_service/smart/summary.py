@@ -32,11 +32,7 @@ SETTING_WORDS = {"newly-diagnosed": "newly diagnosed", "relapsed-refractory": "r
 KMT2A_WORDS = {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified (not a rearrangement)",
                "ptd": "KMT2A partial tandem duplication (not a rearrangement)",
                "not-detected": "no KMT2A alteration detected", "unknown": "KMT2A status unknown"}
-KEY_WORDS = {"patient": "the patient record", "conditions": "diagnoses", "labs": "laboratory results",
-             "vitals": "vital signs", "genomics": "genetic results", "genomicReports": "genetic reports",
-             "medicationRequests": "medication orders", "medicationStatements": "medication lists",
-             "medicationAdministrations": "medication administrations", "ecg": "ECG results",
-             "procedures": "procedures (transplant dates)"}
+PROCEDURES_WORDS = "procedures (transplant dates)"  # the page's own query; the prefetch keys' names are the cards'
 # "(Observation/obs-7 of 2026-03-02)" -> "(2026-03-02)": the page quotes results by content and date, not by id.
 _REFERENCE = re.compile(r"\b(?:Observation|DiagnosticReport|Condition|Patient|Procedure|Medication\w*|Specimen|"
                         r"ServiceRequest)/[A-Za-z0-9\-.]{1,64}(?: of (\d{4}-\d{2}-\d{2}))?")
@@ -135,7 +131,8 @@ def with_deadline(settings: prefetch.FetchSettings, deadline_s: float) -> prefet
 
 
 def unavailable_words(keys: tuple[str, ...]) -> list[str]:
-    return [KEY_WORDS.get(k, k) for k in keys]
+    names = {**assessment_cards.policy()["unavailable"]["names"], "procedures": PROCEDURES_WORDS}
+    return [names.get(k, k) for k in keys]
 
 
 def without_ids(line: str) -> str:

@@ -165,10 +165,13 @@ def test_pages_carry_a_strict_csp_no_script_and_no_caching(ehr, app_for):
 
 def test_a_fhir_server_failure_is_named_on_the_page(ehr, app_for):
     ehr.status_for["MedicationRequest"] = 500
+    ehr.status_for["DiagnosticReport"] = 500  # the genomicReports and reports keys: named in words, not as keys
     app = app_for(ehr)
     page = launch(app, ehr)[-1]
     assert page.status_code == 200 and "Part of the chart could not be read" in page.text
-    assert "medication orders" in page.text
+    notice = page.text.split("Part of the chart could not be read", 1)[1].split("</p>", 1)[0]
+    assert "medication orders" in notice and "genetic reports" in notice and "lab reports" in notice
+    assert "genomicReports" not in notice and ", reports" not in notice and "(reports" not in notice
 
 
 def test_the_launch_cookie_is_httponly_and_the_callback_query_never_reaches_the_page(ehr, app_for):
