@@ -325,7 +325,7 @@ def _still_needed(a: Assessment, pending: list[MissingItem]) -> str:
     pending = [m for m in pending if _short(m).lower() not in actions and not m.window_passed]
     if not pending:
         return ""
-    items = [f"{_short(m)} (for {_block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]
+    items = [f"{_short(m)} (for {block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]
     return "**Still needed:** " + "; ".join(items) + "."
 
 
@@ -431,7 +431,8 @@ BLOCK_LABELS = {
 STRATIFICATION_BLOCKS = {"kmt2a-schemes", "age", "lineage"}
 
 
-def _block_label(block: str) -> str:
+def block_label(block: str) -> str:
+    """What a missing item blocks, in words (the case summary page says it the same way)."""
     schemes = kb.section("schemes")
     return schemes[block]["label"] if block in schemes else BLOCK_LABELS.get(block, block.replace("-", " "))
 
@@ -498,7 +499,7 @@ def _orders(a: Assessment, items: list[MissingItem]) -> list[dict]:
 
 
 def _missing_line(m: MissingItem) -> str:
-    blocks = list(dict.fromkeys(_block_label(b) for b in m.blocks if b not in NON_BLOCKING))
+    blocks = list(dict.fromkeys(block_label(b) for b in m.blocks if b not in NON_BLOCKING))
     why = f": needed for {', '.join(blocks)}" if blocks else ""
     note = f" {m.note}" if m.note else ""
     return f"- **{_capital(_short(m))}**{why}.{note}"

@@ -120,3 +120,20 @@ def test_an_evidence_level_is_shown_when_the_knowledge_carries_one(monkeypatch):
     claims = summary.summarise(case, assessment, demo_patient.resources()).considerations
     assert claims and all(c.evidence_level == "FDA label" for c in claims)
     assert [c.tag for c in claims] == [c.tag for c in assessment.considerations]  # each claim's own tag
+
+
+def test_what_a_missing_item_blocks_is_said_in_words_as_on_the_cards():
+    """The page once kept its own copy of the block labels and showed 'Needed for: apl-exclusion.'"""
+    import dataclasses
+
+    from cds_service.smart import summary
+    from cds_service.stratification.assessment import MissingItem
+
+    case = case_from_resources(demo_patient.resources(), reference_date=demo_patient.REFERENCE_DATE,
+                               patient_id=demo_patient.PATIENT)
+    coagulation = MissingItem("coagulation-work-up", "Coagulation work-up", blocks=("apl-exclusion", "kmt2a-schemes"))
+    assessment = dataclasses.replace(assess(case), missing=(coagulation,))
+    [claim] = summary.summarise(case, assessment, demo_patient.resources()).missing
+    needed = next(line for line in claim.extra if line.startswith("Needed for:"))
+    assert "apl-exclusion" not in needed and "excluding acute promyelocytic leukemia" in needed
+    assert "kmt2a-schemes" not in needed
