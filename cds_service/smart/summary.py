@@ -195,9 +195,9 @@ def _tag(item, entry: dict) -> tuple[str | None, str | None]:
 
 
 def _evidence_level(item, entry: dict) -> str | None:
-    level = (getattr(item, "evidence_level", None) or entry.get("evidence_level")
-             or getattr(item, "evidence", None) or entry.get("evidence"))  # the claim's own (population) level first
-    return level if isinstance(level, str) and level else None
+    """The claim's own (population) evidence level first, in the knowledge's words ("FDA label", not "label")."""
+    level = getattr(item, "evidence", None) or entry.get("evidence")
+    return kb.section("evidence_levels").get(level) if isinstance(level, str) and level else None
 
 
 def _risk_line(g) -> RiskLine:
