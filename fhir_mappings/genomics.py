@@ -293,8 +293,8 @@ def _present(observation: dict) -> bool | None:
         if meaning in ("no-call", "indeterminate"):
             return None
     words = concept_text(observation.get("valueCodeableConcept")) or text_of(observation.get("valueString"))
-    if words:
-        return not fusion_text.negated(words)
+    if words:  # "Indeterminate", "no call", "failed" say neither present nor absent
+        return None if context.uncertain(words) else not context.negated(words)
     return True
 
 
