@@ -54,17 +54,6 @@ def _continues_list(previous: str, piece: str) -> bool:
     return bool(genes.search(piece)) and bool(_LIST_WORDS.match(genes.sub(" ", piece).strip(" .")))
 
 
-def clauses(text: str) -> list[str]:
-    """Sentences and lines, each cut into statements so that a negation reaches only its own statement:
-    "KMT2A::AFF1 detected, no TP53 mutation" is two statements, "KMT2A rearrangement, not detected" one,
-    "no NPM1, FLT3 or IDH1 variant detected" one (context.statements says how)."""
-    return context.statements(text, _names_a_finding, _continues_list)
-
-
-def negated(clause: str) -> bool:
-    return context.negated(clause)
-
-
 def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list[Other]]:
     """(KMT2A events, other findings as (gene, kind, present, detail, qualifiers)). Never raises."""
     if not isinstance(text, str) or not text.strip():

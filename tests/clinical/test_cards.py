@@ -11,7 +11,7 @@ from cds_service.hooks.handlers import patient_view
 from cds_service.hooks import protocol
 from cds_service.hooks.call import HookCall
 from cds_service.stratification import assess, kb
-from cds_service.stratification.text import day, kmt2a_result, mrd
+from cds_service.stratification.text import day, kmt2a_results, mrd
 from fhir_mappings.build import case_from_bundle
 from fhir_mappings.case import DiseaseStatus, Kmt2aFinding, Kmt2aStatus as K, Lineage, MrdResult, MrdTimepoint, Source
 from tests.clinical.cases import REF, kmt2a, make_case, years
@@ -249,9 +249,9 @@ def test_results_are_quoted_by_content_and_date():
     assert day(date(2025, 3, 8)) == "8 Mar 2025"
     karyotype = Kmt2aFinding(K.REARRANGED, Source("Observation/kar-dx", date(2025, 3, 8)), method="karyotype",
                              text="46,XY,t(9;11)(p21.3;q23.3)[20]")
-    assert kmt2a_result(karyotype) == "karyotype 46,XY,t(9;11)(p21.3;q23.3)[20] on 8 Mar 2025"
+    assert kmt2a_results((karyotype,)) == "karyotype 46,XY,t(9;11)(p21.3;q23.3)[20] on 8 Mar 2025"
     undated = Kmt2aFinding(K.AMPLIFIED, Source("Observation/x"), method="fish")
-    assert kmt2a_result(undated) == "FISH KMT2A amplified"
+    assert kmt2a_results((undated,)) == "FISH KMT2A amplified"
     eoi = MrdResult(Source("Observation/m", REF - timedelta(days=3)), value=0.0005,
                     timepoint=MrdTimepoint.END_OF_INDUCTION)
     assert mrd(eoi) == f"MRD end of induction 0.05 % on {day(REF - timedelta(days=3))}"
