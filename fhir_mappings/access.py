@@ -116,6 +116,12 @@ def reference_of(resource: dict) -> str:
     return f"{rtype if isinstance(rtype, str) else 'Resource'}/(no id)"
 
 
+def relative_reference(reference: str) -> str:
+    """"Type/id" of a literal reference written relative, absolute ("https://ehr/fhir/Observation/x") or versioned
+    ("Observation/x/_history/2"); a bare id comes back as it is."""
+    return "/".join([p for p in reference.split("/_history/")[0].split("/") if p][-2:])
+
+
 def notes(resource: dict) -> str:
     return " ".join(text_of(n.get("text")) for n in dicts(resource.get("note")))
 
