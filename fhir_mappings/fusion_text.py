@@ -191,6 +191,9 @@ def _kmt2a_without_partner(local: str, said: context.Assertion, method: str, cla
             return None
         low, high = _copies(clause)
         return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, method, clause, copy_number=low, copy_number_high=high, **extra)
+    if (term.pattern("copy_number_words").search(local) or term.pattern("deletion_words").search(local)) \
+            and not term.pattern("structural_words").search(local):
+        return None  # "KMT2A gain detected", "no KMT2A deletion": about copy number, not rearrangement
     if said.negated:
         return Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, clause, **extra)
     if term.pattern("positive").search(local) or re.search(r"KMT2A-?r\b|MLL-?r\b", local, re.IGNORECASE):
