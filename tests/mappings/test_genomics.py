@@ -114,8 +114,11 @@ def test_absent_targeted_fusion_rules_out_that_partner_only():
     assert [(f.status, f.partner) for f in case.kmt2a.findings] == [(Kmt2aStatus.NOT_DETECTED, "AFF1")]
 
 
-def test_absent_ptd_says_nothing_about_rearrangement():
-    o = variant("n", [gene("HGNC:7132", "KMT2A"), change("SO:1000035")], present="LA9634-2")
+@pytest.mark.parametrize("so", ["SO:1000035", "SO:0000159", "SO:0001019"])
+def test_absent_ptd_deletion_or_copy_change_says_nothing_about_rearrangement(so):
+    """Duplication (PTD), deletion, copy number: their absence, even by FISH, does not rule out a rearrangement."""
+    o = variant("n", [gene("HGNC:7132", "KMT2A"), change(so)], present="LA9634-2",
+                method={"coding": [{"system": "http://snomed.info/sct", "code": "426329006"}]})
     assert case_from_resources([o], reference_date=REF).kmt2a.status == Kmt2aStatus.UNKNOWN
 
 
