@@ -35,6 +35,9 @@ def test_fusion_names_in_any_form(text, partner, fusion):
     ("KMT2A tandem duplication detected", Kmt2aStatus.PTD),
     ("KMT2A exon 2-8 duplication detected", Kmt2aStatus.PTD),
     ("KMT2A break-apart probe: positive, deletion of 3 prime KMT2A", Kmt2aStatus.REARRANGED),
+    # split signals under the lab's cut-off: neither a rearrangement nor a clean negative
+    ("KMT2A rearranged in 4% of nuclei (below cutoff)", Kmt2aStatus.UNKNOWN),
+    ("KMT2A break-apart: split signals in 3% of nuclei, below the laboratory cut-off", Kmt2aStatus.UNKNOWN),
 ])
 def test_break_apart_and_words(text, status):
     events, _ = read(text)
