@@ -196,7 +196,7 @@ def _kmt2a_without_partner(local: str, said: context.Assertion, method: str, cla
         return None  # "KMT2A gain detected", "no KMT2A deletion": about copy number, not rearrangement
     if said.negated:
         return Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, clause, **extra)
-    if term.pattern("positive").search(local) or re.search(r"KMT2A-?r\b|MLL-?r\b", local, re.IGNORECASE):
+    if term.pattern("positive").search(local) or term.pattern("kmt2a_r").search(local):
         return Kmt2aEvent(Kmt2aStatus.REARRANGED, method, clause, **extra)
     return None
 
