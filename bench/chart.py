@@ -92,22 +92,30 @@ def _quantity(ids, rng, patient, code, display, unit, value, when, category="lab
                                                   "code": unit}}])
 
 
+def gene_studied(hgnc_id: str, symbol: str) -> dict:
+    """A Genomics Reporting gene-studied component."""
+    return {"code": {"coding": [{"system": LOINC, "code": "48018-6"}]},
+            "valueCodeableConcept": {"coding": [{"system": "http://www.genenames.org", "code": hgnc_id, "display": symbol}]}}
+
+
+def kmt2a_mllt3_variant(oid: str, patient: str, when: str, category: list[dict]) -> dict:
+    """A Genomics Reporting Variant reporting KMT2A::MLLT3 present (genes, change type gene_fusion, variation code)."""
+    return {"resourceType": "Observation", "id": oid, "status": "final", "category": category,
+            "meta": {"profile": ["http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/variant"]},
+            "code": {"coding": [{"system": LOINC, "code": "69548-6", "display": "Genetic variant assessment"}]},
+            "subject": {"reference": f"Patient/{patient}"}, "effectiveDateTime": when,
+            "valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9633-4", "display": "Present"}]},
+            "component": [gene_studied("HGNC:7132", "KMT2A"), gene_studied("HGNC:7136", "MLLT3"),
+                          {"code": {"coding": [{"system": LOINC, "code": "48019-4"}]},
+                           "valueCodeableConcept": {"coding": [{"system": "http://www.sequenceontology.org",
+                                                                "code": "SO:0001565", "display": "gene_fusion"}]}},
+                          {"code": {"coding": [{"system": LOINC, "code": "81252-9"}]},
+                           "valueCodeableConcept": {"text": "KMT2A::MLLT3"}}]}
+
+
 def _genetics(ids: _Ids, patient: str, dx: date) -> list[dict]:
     laboratory = {"coding": [{"system": CATEGORY, "code": "laboratory"}]}
-    gene = lambda code, sym: {"code": {"coding": [{"system": LOINC, "code": "48018-6"}]},  # noqa: E731
-                              "valueCodeableConcept": {"coding": [{"system": "http://www.genenames.org", "code": code,
-                                                                   "display": sym}]}}
-    fusion = {"resourceType": "Observation", "id": ids.next("gen"), "status": "final", "category": [laboratory],
-              "meta": {"profile": ["http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/variant"]},
-              "code": {"coding": [{"system": LOINC, "code": "69548-6", "display": "Genetic variant assessment"}]},
-              "subject": {"reference": f"Patient/{patient}"}, "effectiveDateTime": (dx + timedelta(days=1)).isoformat(),
-              "valueCodeableConcept": {"coding": [{"system": LOINC, "code": "LA9633-4", "display": "Present"}]},
-              "component": [gene("HGNC:7132", "KMT2A"), gene("HGNC:7136", "MLLT3"),
-                            {"code": {"coding": [{"system": LOINC, "code": "48019-4"}]},
-                             "valueCodeableConcept": {"coding": [{"system": "http://www.sequenceontology.org",
-                                                                  "code": "SO:0001565", "display": "gene_fusion"}]}},
-                            {"code": {"coding": [{"system": LOINC, "code": "81252-9"}]},
-                             "valueCodeableConcept": {"text": "KMT2A::MLLT3"}}]}
+    fusion = kmt2a_mllt3_variant(ids.next("gen"), patient, (dx + timedelta(days=1)).isoformat(), [laboratory])
     karyotype = _observation(ids, patient, "33893-9", "Karyotype [Identifier] in Bone marrow Nominal",
                              dx + timedelta(days=2), "laboratory",
                              valueString="47,XY,+8,t(9;11)(p21.3;q23.3)[18]/46,XY[2]")

@@ -74,10 +74,6 @@ def concept_label(concept: Any) -> str:
     return next((d for _, _, d in codings(concept) if d), "")
 
 
-def has_code(concept: Any, system: str, codes: set[str] | frozenset[str]) -> bool:
-    return any(s == system and c in codes for s, c, _ in codings(concept))
-
-
 _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 # Systems write 0001-01-01 and 9999-12-31 as "unknown" and "no end". Read as dates, they overflow date
 # arithmetic (a diagnosis minus 30 days, a birth plus 6 months) and mean nothing clinically: outside these
@@ -118,6 +114,12 @@ def reference_of(resource: dict) -> str:
     if isinstance(rtype, str) and isinstance(rid, str) and rid:
         return f"{rtype}/{rid}"
     return f"{rtype if isinstance(rtype, str) else 'Resource'}/(no id)"
+
+
+def relative_reference(reference: str) -> str:
+    """"Type/id" of a literal reference written relative, absolute ("https://ehr/fhir/Observation/x") or versioned
+    ("Observation/x/_history/2"); a bare id comes back as it is."""
+    return "/".join([p for p in reference.split("/_history/")[0].split("/") if p][-2:])
 
 
 def notes(resource: dict) -> str:

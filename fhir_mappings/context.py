@@ -5,7 +5,7 @@ ConText does (Harkema et al. 2009): a trigger modifies the findings within its s
 stops at a terminator, or at a result word that closes a statement about another gene ("no FLT3 variant detected and
 KMT2A::AFF1 detected"). What is ours is how far a scope reaches across commas: only while the
 statement before the comma is an incomplete list item ("no NPM1, FLT3 or IDH1 variant detected" negates all three;
-"no TP53 mutation, KMT2A::AFF1 detected" negates TP53 only). `statements()` does that cut, `assertion()` the rest.
+"no TP53 mutation, KMT2A::AFF1 detected" negates TP53 only). `sentence_statements()` does that cut, `assertion()` the rest.
 """
 
 from __future__ import annotations
@@ -123,11 +123,6 @@ def _is_complete(segment: str) -> bool:
     the statement. A trigger that opens a list ("no", "negative for") does not complete it."""
     return bool(_complete().search(segment)) or any(
         t.category not in QUALIFIERS and t.direction != "forward" for t in triggers(segment))
-
-
-def statements(text: str, names_a_finding, continues_list=None) -> list[str]:
-    """All statements of `text`, in order (see sentence_statements)."""
-    return [st for sentence in sentence_statements(text, names_a_finding, continues_list) for st in sentence]
 
 
 def sentence_statements(text: str, names_a_finding, continues_list=None) -> list[list[str]]:

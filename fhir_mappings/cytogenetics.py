@@ -166,7 +166,11 @@ def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
         if kind == "add":  # material of unknown origin at 11q23: KMT2A may be broken, partner unknowable
             return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab)
         others = [b for b in bands11 if not _is_kmt2a_band(b)]
-        return _lookup("11", others[0] if others else bands11[0], ab)
+        event = _lookup("11", others[0] if others else bands11[0], ab)
+        if kind in ("del", "dup") and event.status == Kmt2aStatus.REARRANGED:
+            # a segment lost or gained between 11q23 and a band of no known fusion: KMT2A may or may not be broken
+            return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab)
+        return event
     i11 = chroms.index("11")
     if not any(_is_kmt2a_band(b) for b in per_chrom[i11]):
         return None

@@ -18,17 +18,13 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Callable
 
+from fhir_mappings import terminology as term
 from fhir_mappings.access import concept_text, dicts, text_of
 
 MAX_PDF_PAGES = 30
 _BLOCK_TAGS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "pre", "hr", "dt",
                "dd", "ul", "ol"}
 _CELL_TAGS = {"td", "th"}
-# A report worth reading: the words of its code, category and attachment titles (house convention).
-_WORTH_READING = re.compile(
-    r"leuk|lymphoblast|myeloid|marrow|patholog|haemat|hemat|oncolog|genet|genom|molecular|cytogenet|karyotyp|"
-    r"chromosom|fish\b|in situ|fusion|rearrang|transloc|sequenc|\bngs\b|panel|mrd|residual|flow cytometr|"
-    r"immunophenotyp|\bkmt2a\b|\bmll\b|11q23", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -156,7 +152,7 @@ def worth_reading(report: dict) -> bool:
     """Whether a report's code, category or attachment titles make its attachments worth decoding."""
     words = " ".join([concept_text(report.get("code")), *(concept_text(c) for c in dicts(report.get("category"))),
                       *(text_of(a.get("title")) for a in dicts(report.get("presentedForm")))])
-    return bool(_WORTH_READING.search(words))
+    return bool(term.pattern("report_worth_reading").search(words))
 
 
 def report_text(report: dict, resolve: Resolve | None = None, *, attachments: bool = True) -> ReportText:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from fhir_mappings import medications
+from fhir_mappings import access, medications
 from fhir_mappings import terminology as term
 from fhir_mappings import units
 from fhir_mappings.access import codings, concept_label, dicts, get, reference_of
@@ -166,8 +166,8 @@ MEDICATION_ELEMENTS = ("medicationCodeableConcept", "medicationReference")
 
 def relative_reference(value: str) -> str:
     """"MedicationRequest/x" from "MedicationRequest/x", "https://ehr/fhir/MedicationRequest/x" or "x/_history/2"."""
-    parts = [p for p in value.split("/_history/")[0].split("/") if p]
-    return "/".join(parts[-2:]) if len(parts) >= 2 else f"MedicationRequest/{value}"
+    reference = access.relative_reference(value)
+    return reference if "/" in reference else f"MedicationRequest/{value}"
 
 
 def any_medication_named(bundle: object, selected: set[str] | None = None) -> bool:

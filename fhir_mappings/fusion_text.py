@@ -54,17 +54,6 @@ def _continues_list(previous: str, piece: str) -> bool:
     return bool(genes.search(piece)) and bool(_LIST_WORDS.match(genes.sub(" ", piece).strip(" .")))
 
 
-def clauses(text: str) -> list[str]:
-    """Sentences and lines, each cut into statements so that a negation reaches only its own statement:
-    "KMT2A::AFF1 detected, no TP53 mutation" is two statements, "KMT2A rearrangement, not detected" one,
-    "no NPM1, FLT3 or IDH1 variant detected" one (context.statements says how)."""
-    return context.statements(text, _names_a_finding, _continues_list)
-
-
-def negated(clause: str) -> bool:
-    return context.negated(clause)
-
-
 def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list[Other]]:
     """(KMT2A events, other findings as (gene, kind, present, detail, qualifiers)). Never raises."""
     if not isinstance(text, str) or not text.strip():
@@ -202,9 +191,12 @@ def _kmt2a_without_partner(local: str, said: context.Assertion, method: str, cla
             return None
         low, high = _copies(clause)
         return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, method, clause, copy_number=low, copy_number_high=high, **extra)
+    if (term.pattern("copy_number_words").search(local) or term.pattern("deletion_words").search(local)) \
+            and not term.pattern("structural_words").search(local):
+        return None  # "KMT2A gain detected", "no KMT2A deletion": about copy number, not rearrangement
     if said.negated:
         return Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, method, clause, **extra)
-    if term.pattern("positive").search(local) or re.search(r"KMT2A-?r\b|MLL-?r\b", local, re.IGNORECASE):
+    if term.pattern("positive").search(local) or term.pattern("kmt2a_r").search(local):
         return Kmt2aEvent(Kmt2aStatus.REARRANGED, method, clause, **extra)
     return None
 

@@ -293,8 +293,8 @@ def _present(observation: dict) -> bool | None:
         if meaning in ("no-call", "indeterminate"):
             return None
     words = concept_text(observation.get("valueCodeableConcept")) or text_of(observation.get("valueString"))
-    if words:
-        return not fusion_text.negated(words)
+    if words:  # "Indeterminate", "no call", "failed" say neither present nor absent
+        return None if context.uncertain(words) else not context.negated(words)
     return True
 
 
@@ -363,8 +363,8 @@ def _kmt2a_variant(comp: _Components, present: bool, source: Source, method: str
     partner = named.partner if named else (partners[0] if len(partners) == 1 else None)
     fusion = (named.fusion if named else None) or (f"KMT2A::{partner}" if partner else None)
     if not present:
-        if is_ptd or (is_cnv and not is_fusion):
-            return None  # "no PTD" / "no amplification" says nothing about a rearrangement
+        if is_ptd or ((is_cnv or "deletion" in comp.changes) and not is_fusion):
+            return None  # "no PTD" / "no amplification" / "no deletion" says nothing about a rearrangement
         if not (is_fusion or method == "fish" or term.pattern("structural_words").search(comp.variation)):
             return None  # no KMT2A point mutation (or a test that does not say what it looked for)
         # a named partner: that fusion is ruled out, not KMT2A rearrangement as a whole

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from fhir_mappings import genomics
-from fhir_mappings.access import as_list, codings, dicts, get, reference_of
+from fhir_mappings.access import as_list, codings, dicts, get, reference_of, relative_reference
 from fhir_mappings.case import Problem
 
 WITHDRAWN = {"entered-in-error", "cancelled"}
@@ -65,10 +65,7 @@ class Pool:
             return None
         if ref in self.by_reference:
             return self.by_reference[ref]
-        tail = "/".join(ref.rstrip("/").split("/")[-2:])
-        if "/_history/" in ref:
-            tail = "/".join(ref.split("/_history/")[0].split("/")[-2:])
-        return self.by_reference.get(tail)
+        return self.by_reference.get(relative_reference(ref))
 
 
 def flatten(items: Iterable[Any], pool: Pool | None = None, depth: int = 0) -> Pool:

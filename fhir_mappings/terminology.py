@@ -107,15 +107,6 @@ def iscn_partner(chromosome: str, band: str) -> dict | None:
 # --- LOINC, SO, coded values -----------------------------------------------------------------------
 
 @lru_cache(maxsize=None)
-def loinc_kinds() -> dict[str, dict]:
-    """The first meaning of each LOINC code (most codes have one)."""
-    out: dict[str, dict] = {}
-    for r in rows("loinc.csv"):
-        out.setdefault(r["code"], r)
-    return out
-
-
-@lru_cache(maxsize=None)
 def loinc_meanings() -> dict[str, tuple[dict, ...]]:
     """Every meaning of each LOINC code: one result may feed several readers (72313-0 is an MRD measurement and
     evidence of KMT2A::AFF1)."""

@@ -1,35 +1,34 @@
 """Haematopoietic stem cell transplants on record (a Procedure, or a Condition stating transplant status)
--> `Source`s. Gemtuzumab ozogamicin carries a higher VOD risk after (and before) a transplant.
+-> `Source`s. Gemtuzumab ozogamicin carries a higher VOD risk after (and before) a transplant; the SMART
+timeline draws them.
 
-Codes: ICD-10-CM Z94.81 (bone marrow transplant status) and Z94.84 (stem cells transplant status); SNOMED CT
-234336002 (haemopoietic stem cell transplant, unverified). Words cover what EHRs write when the code is local
-("allo-HSCT", "BMT", "stem cell transplant"); the work-up around a transplant (evaluation, harvest, donor
-search) is not one.
+Codes are in terminology/transplant_codes.csv; the words EHRs write when the code is local ("allo-HSCT",
+"BMT", "stem cell transplant") and the work-up around a transplant that is not one (evaluation, harvest,
+donor search) are the `transplant` and `transplant_workup` patterns of terminology/text_patterns.json.
 """
 
 from __future__ import annotations
 
-import re
+from functools import lru_cache
 
+from fhir_mappings import terminology as term
 from fhir_mappings.access import codings, concept_text, effective_date, parse_date, reference_of
 from fhir_mappings.case import Source
 
-CODES = {("icd10cm", "Z94.81"), ("icd10cm", "Z94.84"), ("snomed", "234336002")}  # SNOMED code unverified [U]
-# Not a transplant: the work-up around one (the same exclusions as the SMART timeline's table).
-NOT_A_TRANSPLANT = re.compile(r"\b(?:evaluation|assessment|work[- ]?up|consult\w*|planning|harvest\w*|collection|"
-                              r"apheresis|mobili[sz]ation|donor search)\b", re.IGNORECASE)
-WORDS = re.compile(r"\b(?:stem[- ]cell transplant\w*|(?:allo|auto)[- ]?(?:HSCT|HCT|SCT)|HSCT|HCT|BMT|"
-                   r"(?:bone )?marrow transplant\w*|haema?topoietic (?:stem )?cell transplant\w*|"
-                   r"hematopoietic (?:stem )?cell transplant\w*)\b", re.IGNORECASE)
 DONE = {"completed", "in-progress"}
 NOT_CONDITIONS = {"refuted", "entered-in-error"}
 
 
+@lru_cache(maxsize=1)
+def _codes() -> frozenset[tuple[str, str]]:
+    return frozenset((r["system"], r["code"]) for r in term.rows("transplant_codes.csv"))
+
+
 def _says_transplant(concept: object) -> bool:
-    if any((system, code) in CODES for system, code, _ in codings(concept)):
+    if any((system, code) in _codes() for system, code, _ in codings(concept)):
         return True
     words = concept_text(concept)
-    return bool(WORDS.search(words)) and not NOT_A_TRANSPLANT.search(words)
+    return bool(term.pattern("transplant").search(words)) and not term.pattern("transplant_workup").search(words)
 
 
 def mentions_transplant(resource: dict) -> bool:

@@ -32,6 +32,7 @@ import urllib3
 from cds_service import metrics
 from cds_service.hooks import limits
 from cds_service.hooks.registry import TOKEN
+from fhir_mappings.access import relative_reference
 
 log = logging.getLogger("kmt2a_cds.prefetch")
 RETRY_STATUSES = (502, 503, 504)
@@ -218,7 +219,7 @@ def missing_report_results(data: Mapping[str, Any]) -> list[str]:
             ref = item.get("reference") if isinstance(item, dict) else None
             if not isinstance(ref, str) or not ref or ref.startswith(("#", "urn:")):
                 continue  # contained or within the same Bundle: the mappers resolve those
-            tail = "/".join(ref.split("/_history/")[0].rstrip("/").split("/")[-2:])
+            tail = relative_reference(ref)
             kind, _, rid = tail.partition("/")
             if kind == "Observation" and rid and tail not in held and rid not in missing:
                 missing.append(rid)

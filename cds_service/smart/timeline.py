@@ -2,14 +2,13 @@
 
 Every value is read by `fhir_mappings` exactly as the hooks read it (the same routing, readers, units and
 plausibility ranges; a resource that fails R4 validation is left out here as it is there), from the same
-resources the Case was built from. Only the transplant, which no rule reads, is recognised here, from the
+resources the Case was built from. Transplants are the Case's (`fhir_mappings.transplants`), found among the
 Procedures the app asks for besides the hook's prefetch (see timeline_events.json).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -17,7 +16,6 @@ from importlib import resources
 from typing import Iterable
 
 from fhir_mappings import conditions, observations, routing
-from fhir_mappings.access import codings, concept_text, effective_date
 from fhir_mappings.case import Case, DiseaseStatus, Measurement
 from fhir_mappings.resources import collect
 from fhir_mappings.validation import validated
@@ -142,10 +140,7 @@ def _events(case: Case, items: list[dict]) -> list[Event]:
             status, source = conditions.status_observation(resource)
             if status in ("relapsed", "refractory") and source.date:
                 events.append(Event("relapse", source.date, "Relapse" if status == "relapsed" else "Refractory"))
-        elif resource.get("resourceType") == "Procedure" and _is_hsct(resource):
-            when = effective_date(resource)
-            if when and resource.get("status") not in ("not-done", "entered-in-error", "preparation"):
-                events.append(Event("hsct", when, "HSCT"))
+    events += [Event("hsct", t.date, "HSCT") for t in case.transplants if t.date]
     starts: dict[str, date] = {}
     for use in case.exposures_to("menin-inhibitor"):
         if use.start and (use.ingredient not in starts or use.start < starts[use.ingredient]):
@@ -153,11 +148,3 @@ def _events(case: Case, items: list[dict]) -> list[Event]:
     events += [Event("menin-inhibitor", when, f"{name.capitalize()} start") for name, when in starts.items()]
     return events
 
-
-def _is_hsct(procedure: dict) -> bool:
-    table = events_table()
-    known = {(row["system"], row["code"]) for row in table["hsct_procedure_codes"]}
-    if any((system, code) in known for system, code, _ in codings(procedure.get("code"))):
-        return True  # a coded transplant; the words below are for the local codes and text EHRs also send
-    words = concept_text(procedure.get("code"))
-    return bool(re.search(table["hsct_words"], words, re.I)) and not re.search(table["hsct_exclude_words"], words, re.I)

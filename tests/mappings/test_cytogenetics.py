@@ -59,6 +59,9 @@ def test_not_11q23_breakpoints_are_not_kmt2a():
 def test_inv_and_del_of_11q23_are_unconfirmed():
     assert kmt2a("46,XY,inv(11)(q14q23)[20]")[0][0] == Kmt2aStatus.UNKNOWN
     assert kmt2a("46,XY,del(11)(q23)[20]")[0][0] == Kmt2aStatus.UNKNOWN
+    # a gain or loss from 11q13 to 11q23 is a copy change, not a rearrangement
+    assert kmt2a("46,XY,dup(11)(q13q23)[20]")[0][0] == Kmt2aStatus.UNKNOWN
+    assert kmt2a("46,XY,del(11)(q13q23)[20]")[0][0] == Kmt2aStatus.UNKNOWN
 
 
 def test_complex_karyotype_counting():

@@ -32,6 +32,12 @@ def test_fusion_names_in_any_form(text, partner, fusion):
     ("KMT2A-PTD detected", Kmt2aStatus.PTD),
     ("MLL partial tandem duplication present", Kmt2aStatus.PTD),
     ("KMT2A amplification", Kmt2aStatus.AMPLIFIED),
+    ("KMT2A tandem duplication detected", Kmt2aStatus.PTD),
+    ("KMT2A exon 2-8 duplication detected", Kmt2aStatus.PTD),
+    ("KMT2A break-apart probe: positive, deletion of 3 prime KMT2A", Kmt2aStatus.REARRANGED),
+    # split signals under the lab's cut-off: neither a rearrangement nor a clean negative
+    ("KMT2A rearranged in 4% of nuclei (below cutoff)", Kmt2aStatus.UNKNOWN),
+    ("KMT2A break-apart: split signals in 3% of nuclei, below the laboratory cut-off", Kmt2aStatus.UNKNOWN),
 ])
 def test_break_apart_and_words(text, status):
     events, _ = read(text)
@@ -49,6 +55,15 @@ def test_negative_fusion_keeps_the_partner_it_rules_out():
                                   "KMT2A c.4321del detected", "No KMT2A mutation detected"])
 def test_kmt2a_point_mutations_say_nothing_about_rearrangement(text):
     events, _ = read(text, "molecular")
+    assert events == []
+
+
+@pytest.mark.parametrize("text", ["KMT2A gain detected", "3 copies of KMT2A detected", "No KMT2A gain",
+                                  "No KMT2A deletion", "KMT2A duplication not detected", "KMT2A: no copy number change",
+                                  "no KMT2A tandem duplication"])
+def test_kmt2a_copy_number_words_say_nothing_about_rearrangement(text):
+    """A gain, loss or duplication is not a rearrangement, and its absence does not rule one out."""
+    events, _ = read(text, "fish")
     assert events == []
 
 

@@ -87,6 +87,15 @@ def test_absent_fusion_is_not_detected(value):
     assert case.kmt2a.status == Kmt2aStatus.NOT_DETECTED
 
 
+@pytest.mark.parametrize("words", ["Indeterminate", "No call", "Inconclusive", "Test failed"])
+def test_a_fusion_variant_whose_value_words_say_no_result_is_no_finding(words):
+    """Uncoded value words that give no result are neither a rearrangement nor a negative."""
+    o = variant("u", [gene("HGNC:7132", "KMT2A"), gene("HGNC:7135", "AFF1")], present=None,
+                valueCodeableConcept={"text": words})
+    case = case_from_resources([o], reference_date=REF)
+    assert (case.kmt2a.status, case.kmt2a.findings) == (Kmt2aStatus.UNKNOWN, ())
+
+
 @pytest.mark.parametrize("components,note", [
     ([gene("HGNC:7132", "KMT2A"), change("SO:1000002")], None),
     ([gene("HGNC:7132", "KMT2A")], "No pathogenic KMT2A mutation detected."),
@@ -105,8 +114,11 @@ def test_absent_targeted_fusion_rules_out_that_partner_only():
     assert [(f.status, f.partner) for f in case.kmt2a.findings] == [(Kmt2aStatus.NOT_DETECTED, "AFF1")]
 
 
-def test_absent_ptd_says_nothing_about_rearrangement():
-    o = variant("n", [gene("HGNC:7132", "KMT2A"), change("SO:1000035")], present="LA9634-2")
+@pytest.mark.parametrize("so", ["SO:1000035", "SO:0000159", "SO:0001019"])
+def test_absent_ptd_deletion_or_copy_change_says_nothing_about_rearrangement(so):
+    """Duplication (PTD), deletion, copy number: their absence, even by FISH, does not rule out a rearrangement."""
+    o = variant("n", [gene("HGNC:7132", "KMT2A"), change(so)], present="LA9634-2",
+                method={"coding": [{"system": "http://snomed.info/sct", "code": "426329006"}]})
     assert case_from_resources([o], reference_date=REF).kmt2a.status == Kmt2aStatus.UNKNOWN
 
 

@@ -42,6 +42,21 @@ def test_relapse_from_a_disease_status_observation_and_transplants_by_words_or_c
         ("relapse", "2025-11-02", "Relapse"), ("hsct", "2026-02-01", "HSCT")]
 
 
+def test_the_timeline_draws_the_transplants_the_case_holds():
+    """One reading of what a transplant is, for the order checks and the chart: cord blood in British spelling, a
+    transplant-status Condition dated by its onset, and a refuted one left out."""
+    status = {"resourceType": "Condition", "id": f"{P}-z94", "subject": {"reference": f"Patient/{P}"},
+              "code": {"coding": [{"system": F.ICD10, "code": "Z94.84"}], "text": "Stem cells transplant status"},
+              "onsetDateTime": "2025-09-20"}
+    refuted = dict(status, id=f"{P}-z94-refuted", onsetDateTime="2025-10-01", verificationStatus={"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "refuted"}]})
+    case, t = _case_and_timeline([_procedure(f"{P}-cb", "Umbilical cord blood transplant", "2025-08-10"), status,
+                                  refuted])
+    assert [(e.kind, e.when.isoformat()) for e in t.events if e.kind == "hsct"] == [
+        ("hsct", "2025-08-10"), ("hsct", "2025-09-20")]
+    assert {s.reference for s in case.transplants} == {f"Procedure/{P}-cb", f"Condition/{P}-z94"}
+
+
 def test_values_in_other_units_are_converted_and_implausible_or_undated_ones_left_out():
     wbc_per_l = F._lab(f"{P}-w1", P, {"coding": [{"system": F.LOINC, "code": "6690-2"}]}, "2025-03-01",
                        valueQuantity={"value": 12000, "unit": "/uL", "system": "http://unitsofmeasure.org", "code": "/uL"})
