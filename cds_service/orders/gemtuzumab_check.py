@@ -16,7 +16,7 @@ from cds_service import knowledge
 from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.wording import gemtuzumab_lines, gemtuzumab_summary
-from cds_service.stratification.text import number
+from cds_service.stratification.text import day as day_text, number
 from cds_service.stratification import menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage
 
@@ -29,7 +29,7 @@ def table() -> dict:
 
 
 def _on(day) -> str:
-    return f" on {day.isoformat()}" if day else ""
+    return f" on {day_text(day)}" if day else ""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from functools import partial
 
 from cds_service.stratification import menin_inhibitors as menin
-from cds_service.stratification.text import number  # a number as cards write it: 4.5, 0.7, 270
+from cds_service.stratification.text import day, number  # a number as cards write it: 4.5, 0.7, 270
 
 def say(table: dict[str, str], key: str, **values) -> str:
     """The sentence `key` of a wording table below, with the values a check returned. A claim's verification
@@ -113,7 +113,7 @@ VERIFY = "Unverified label threshold: verify against the current label."
 
 
 def _on(measurement) -> str:
-    return f" on {measurement.source.date.isoformat()}" if measurement.source.date else " (undated)"
+    return f" on {day(measurement.source.date)}" if measurement.source.date else " (undated)"
 
 
 def monitoring_summary(m) -> str | None:

@@ -155,7 +155,7 @@ def _timing_note(f: Facts) -> str:
     birth, minimum = f.case.birth_date, kb.threshold("hsct_min_age_days")
     if birth and f.case.age_days is not None and f.case.age_days < minimum:
         ready = birth + timedelta(days=int(minimum))
-        return f" The infant reaches {text.months(minimum)} on {ready.isoformat()}."
+        return f" The infant reaches {text.months(minimum)} on {text.day(ready)}."
     return ""
 
 

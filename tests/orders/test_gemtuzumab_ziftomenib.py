@@ -107,7 +107,7 @@ def test_vod_risk_after_a_transplant_is_a_warning_with_its_date():
     check = only(evaluate(the_case))
     assert "vod-risk-after-transplant" in check.findings and check.level == "warning"
     (card,) = cards(the_case, "order-sign")
-    assert "2026-03-02" in card["detail"] and "VOD" in card["detail"]
+    assert "2 Mar 2026" in card["detail"] and "VOD" in card["detail"]
     # without a transplant the boxed warning is still in the detail, at info level
     plain = only(evaluate(go_case(VIAL, status=DiseaseStatus.RELAPSED)))
     assert "vod-boxed-warning" in plain.findings and GO["boxed_warning"]["short"] in "\n".join(plain.lines)
