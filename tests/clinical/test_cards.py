@@ -4,7 +4,9 @@ on, and one line when chart data could not be read. Budgets over every fixture: 
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
+from pathlib import Path
 
 from cds_service.cards.assessment_cards import EXTENSION_KEY, cards_for, policy
 from cds_service.hooks.handlers import patient_view
@@ -150,7 +152,21 @@ def test_more_than_three_considerations_show_three_actions_and_name_the_rest():
     actions = [line for line in detail.splitlines() if line.startswith("- ")]
     assert len(actions) == policy()["considerations"]["actions_shown"]
     assert actions[0].startswith("- Menin inhibitor revumenib — [FDA label](")
-    assert "Also: QTc monitoring; Differentiation-syndrome watch." in detail
+    # the drug's boxed-warning monitoring goes with it; the plans after it are named
+    assert actions[1].startswith("- QTc monitoring") and actions[2].startswith("- Differentiation-syndrome watch")
+    assert "Also: Menin inhibitor as bridge to HSCT; Clinical trial." in detail
+
+
+def test_a_patient_on_revumenib_keeps_qtc_monitoring_when_the_card_is_at_its_word_budget():
+    """The demo patient on revumenib has a long basis: the card drops its last actions to fit, and the monitoring
+    of the drug the patient is taking must outrank the plans (bridge to HSCT, a trial)."""
+    bundle = json.loads((Path(__file__).parents[2] / "demo" / "kmt2a-demo-adult-relapse.json").read_text())
+    a = assess(case_from_bundle(bundle, reference_date=date(2026, 11, 29)))
+    assert "menin-inhibitor" not in {c.code for c in a.considerations}  # on treatment: never "consider starting"
+    detail = cards_for(a)[0]["detail"]
+    actions = [line for line in detail.splitlines() if line.startswith("- ")]
+    assert len(actions) < policy()["considerations"]["actions_shown"]  # the budget did cut actions
+    assert actions[0].startswith("- QTc monitoring")
 
 
 def test_summaries_stay_under_140_characters_without_cutting_a_word():
