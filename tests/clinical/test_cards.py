@@ -271,3 +271,17 @@ def test_results_are_quoted_by_content_and_date():
     eoi = MrdResult(Source("Observation/m", REF - timedelta(days=3)), value=0.0005,
                     timepoint=MrdTimepoint.END_OF_INDUCTION)
     assert mrd(eoi) == f"MRD end of induction 0.05 % on {day(REF - timedelta(days=3))}"
+
+
+def test_an_infant_without_a_high_risk_feature_gets_the_transplant_disagreement_not_the_age_wording():
+    """Medium risk by Interfant-06 but under 3 months (the overview's transplant criterion): the card lists HSCT, so
+    the line must say the transplant criteria differ; the age wording changes nothing for this infant."""
+    a = assess(case_from_bundle(load("infant-under-3-months"), reference_date=REFERENCE_DATE))
+    assert [g.group for g in a.risk_groups if g.scheme == "interfant-06"] == ["medium"]
+    texts = {kb.section("disagreements")[key]["text"]: key for key in kb.section("disagreements")}
+    assert [texts[t] for t in a.disagreements] == ["infant-hsct-criteria"]
+    detail = cards_for(a)[0]["detail"]
+    assert "HSCT in first remission (infant high risk)" in detail
+    assert "**Sources differ:** infant HSCT criteria" in detail
+    high = assess(case_from_bundle(load("infant-high-wbc"), reference_date=REFERENCE_DATE))
+    assert "interfant06-age-wording" in [texts[t] for t in high.disagreements]  # a high-risk feature: it matters
