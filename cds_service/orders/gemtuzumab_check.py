@@ -75,9 +75,8 @@ def regimen_doses(case: Case, regimen: dict) -> list[RegimenDose] | None:
         mg = below["mg_kg"] * case.weight.value
         return [RegimenDose(regimen, round(mg, 2), f"{number(below['mg_kg'])} mg/kg x {number(case.weight.value)} kg "
                                                     f"(BSA {number(bsa)} m2 is under {number(below['bsa_m2'])} m2)")]
-    per_m2 = [regimen["per_dose_mg_m2"]]
-    if regimen["code"] == "adult-newly-diagnosed-single-agent-induction":
-        per_m2 = [6, 3, 2]  # day 1, day 8, continuation: in the regimen's quoted text
+    # a regimen whose doses differ (single agent: day 1, day 8, continuation) lists each one
+    per_m2 = regimen.get("per_dose_mg_m2_each") or [regimen["per_dose_mg_m2"]]
     out = []
     for value in per_m2:
         mg = value * bsa
