@@ -148,8 +148,10 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
     ordered = doses.ordered_dose(case, order)
     if ordered is None or ordered.mg is None:
         out.findings.append("dose-cannot-check")
-        out.missing += [m for m in (ordered.missing_data if ordered else ()) if m not in out.missing]
-        out.note("dose-unreadable")
+        lacking = list(ordered.missing_data) if ordered else []
+        out.missing += [m for m in lacking if m not in out.missing]
+        # say which: the order's dose, or the patient's BSA (mg/m2) or weight (mg/kg) it needs
+        out.note("bsa-missing" if "height" in lacking else "weight-missing" if lacking else "dose-unreadable")
         return "cannot-check", ordered.as_contract() if ordered else None, None
     regimens = candidate_regimens(case)
     options = [d for r in regimens for d in (regimen_doses(case, r) or [])]
