@@ -15,9 +15,11 @@ from cds_service.hooks.call import HookCall
 from cds_service.stratification import assess, kb
 from cds_service.stratification.text import day, kmt2a_result, mrd
 from fhir_mappings.build import case_from_bundle
-from fhir_mappings.case import DiseaseStatus, Kmt2aFinding, Kmt2aStatus as K, Lineage, MrdResult, MrdTimepoint, Source
+from fhir_mappings.case import (Case, DiseaseStatus, Kmt2aFinding, Kmt2aStatus as K, Kmt2aSummary, Lineage, Measurement,
+                                MrdResult, MrdTimepoint, Source)
 from tests.clinical.cases import REF, kmt2a, make_case, years
 from tests.clinical.vignettes import REFERENCE_DATE, load
+from tests.support.card_budget import budget, measure_card
 
 
 def by_topic(cards, topic):
@@ -285,3 +287,17 @@ def test_an_infant_without_a_high_risk_feature_gets_the_transplant_disagreement_
     assert "**Sources differ:** infant HSCT criteria" in detail
     high = assess(case_from_bundle(load("infant-high-wbc"), reference_date=REFERENCE_DATE))
     assert "interfant06-age-wording" in [texts[t] for t in high.disagreements]  # a high-risk feature: it matters
+
+
+def test_a_long_basis_alone_is_cut_to_its_first_parts_and_counted():
+    """Found by test_safety_properties: a relapsed infant T-ALL with no diagnosis date, where the first action and
+    the basis alone ran past the word budget. The basis keeps its first parts and says how many more there are."""
+    finding = Kmt2aFinding(K.REARRANGED, Source("Observation/kmt2a", REF), "fish")
+    case = Case(reference_date=REF, patient_id="p1", birth_date=REF - timedelta(days=1), age_days=1,
+                lineage=Lineage.T_ALL, disease_status=DiseaseStatus.RELAPSED,
+                kmt2a=Kmt2aSummary(status=K.REARRANGED, findings=(finding,)),
+                wbc_at_diagnosis=Measurement(0.0, "10*9/L", Source("Observation/wbc", REF - timedelta(days=1))),
+                day8_blood_blasts=Measurement(0.0, "10*9/L", Source("Observation/d8", REF + timedelta(days=6))))
+    (card,) = cards_for(assess(case))
+    assert measure_card(card).words <= budget()["words_per_card"]
+    assert "more)." in card["detail"] and card["detail"].startswith("- Revumenib off-label")
