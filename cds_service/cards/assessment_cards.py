@@ -249,7 +249,10 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: lis
 
 def _ranked(a: Assessment) -> list[Consideration]:
     order = policy()["considerations"]["order"]
-    return sorted(a.considerations, key=lambda c: order.index(c.code) if c.code in order else len(order))
+    lead = policy()["considerations"]["on_treatment_first"]
+    first = [] if a.consideration(lead["unless"]) else lead["codes"]  # on the drug: its monitoring leads
+    return sorted(a.considerations, key=lambda c: (first.index(c.code), 0) if c.code in first else
+                  (len(first), order.index(c.code) if c.code in order else len(order)))
 
 
 def _consideration_label(a: Assessment, c: Consideration) -> str:

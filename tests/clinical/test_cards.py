@@ -154,9 +154,7 @@ def test_more_than_three_considerations_show_three_actions_and_name_the_rest():
     actions = [line for line in detail.splitlines() if line.startswith("- ")]
     assert len(actions) == policy()["considerations"]["actions_shown"]
     assert actions[0].startswith("- Menin inhibitor revumenib — [FDA label](")
-    # the drug's boxed-warning monitoring goes with it; the plans after it are named
-    assert actions[1].startswith("- QTc monitoring") and actions[2].startswith("- Differentiation-syndrome watch")
-    assert "Also: Menin inhibitor as bridge to HSCT; Clinical trial." in detail
+    assert "Also: QTc monitoring; Differentiation-syndrome watch." in detail  # starting it: the plans lead
 
 
 def test_a_patient_on_revumenib_keeps_qtc_monitoring_when_the_card_is_at_its_word_budget():
