@@ -5,6 +5,7 @@ on, and one line when chart data could not be read. Budgets over every fixture: 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -157,16 +158,15 @@ def test_more_than_three_considerations_show_three_actions_and_name_the_rest():
     assert "Also: QTc monitoring; Differentiation-syndrome watch." in detail  # starting it: the plans lead
 
 
-def test_a_patient_on_revumenib_keeps_qtc_monitoring_when_the_card_is_at_its_word_budget():
-    """The demo patient on revumenib has a long basis: the card drops its last actions to fit, and the monitoring
-    of the drug the patient is taking must outrank the plans (bridge to HSCT, a trial)."""
+def test_a_patient_on_revumenib_sees_its_monitoring_first():
+    """The demo patient on revumenib: the monitoring of the drug the patient is taking outranks the plans (bridge
+    to HSCT, a trial), so a card over its word budget, which cuts the last actions first, never cuts it first."""
     bundle = json.loads((Path(__file__).parents[2] / "demo" / "kmt2a-demo-adult-relapse.json").read_text())
     a = assess(case_from_bundle(bundle, reference_date=date(2026, 11, 29)))
     assert "menin-inhibitor" not in {c.code for c in a.considerations}  # on treatment: never "consider starting"
     detail = cards_for(a)[0]["detail"]
     actions = [line for line in detail.splitlines() if line.startswith("- ")]
-    assert len(actions) < policy()["considerations"]["actions_shown"]  # the budget did cut actions
-    assert actions[0].startswith("- QTc monitoring")
+    assert actions[0].startswith("- QTc monitoring") and actions[1].startswith("- Differentiation-syndrome watch")
 
 
 def test_summaries_stay_under_140_characters_without_cutting_a_word():
@@ -268,6 +268,12 @@ def test_results_are_quoted_by_content_and_date():
     assert kmt2a_result(karyotype) == "karyotype 46,XY,t(9;11)(p21.3;q23.3)[20] on 8 Mar 2025"
     undated = Kmt2aFinding(K.AMPLIFIED, Source("Observation/x"), method="fish")
     assert kmt2a_result(undated) == "FISH KMT2A amplified"
+    long_iscn = "47,XY,+8,t(9;11)(p21.3;q23.3),del(12)(p12p13),add(19)(q13.3)[18]/46,XY[2]"
+    assert kmt2a_result(replace(karyotype, text=long_iscn)) == f"karyotype {long_iscn} on 8 Mar 2025"
+    # a report's narrative that starts with an ISCN string is read, not quoted whole onto the card
+    narrative = replace(karyotype, fusion="KMT2A::MLLT3", text="t(9;11)(p21.3;q23.3)[20] FISH: KMT2A::MLLT3 fusion "
+                        "in 94% of nuclei. Myeloid NGS panel: no NPM1 or FLT3 alterations; no TP53 variant")
+    assert kmt2a_result(narrative) == "karyotype KMT2A::MLLT3 on 8 Mar 2025"
     eoi = MrdResult(Source("Observation/m", REF - timedelta(days=3)), value=0.0005,
                     timepoint=MrdTimepoint.END_OF_INDUCTION)
     assert mrd(eoi) == f"MRD end of induction 0.05 % on {day(REF - timedelta(days=3))}"
