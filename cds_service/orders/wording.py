@@ -148,7 +148,8 @@ def monitoring_lines(m) -> list[str]:
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
         when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
-        phase = "weekly in the first 4 weeks" if m.ecg.phase == "weekly" else "monthly after the first 4 weeks"
+        phase = {"weekly": "weekly in the first 4 weeks", "monthly": "monthly after the first 4 weeks",
+                 "start-unknown": "weekly while the treatment start is not recorded (record it)"}[m.ecg.phase]
         lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for 4 weeks, then monthly). {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":

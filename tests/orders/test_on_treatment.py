@@ -16,6 +16,7 @@ import requests
 from cds_service import knowledge
 from cds_service.hooks import protocol
 from cds_service.orders import on_treatment
+from cds_service.orders.wording import monitoring_lines
 from cds_service.orders.checks import evaluate
 from cds_service.stratification import assess
 from cds_service.stratification.text import day
@@ -149,6 +150,14 @@ def test_in_the_first_4_weeks_ecgs_are_weekly():
     assert late.ecg.phase == "weekly" and "ecg-overdue" in late.findings
     on_time = on_treatment.monitoring(monitored([ecg(420, TODAY - timedelta(days=week - 1))], start=start))
     assert "ecg-overdue" not in on_time.findings
+
+
+def test_without_a_start_date_the_weekly_schedule_applies_and_the_card_says_why():
+    """No start date: the first 4 weeks (weekly ECGs) cannot be ruled out; never silently read as monthly."""
+    week = RULES["ecg_schedule"]["weekly_interval_days"]
+    found = on_treatment.monitoring(monitored([ecg(420, TODAY - timedelta(days=week + 3))], start=None))
+    assert found.since is None and found.ecg.phase == "start-unknown" and "ecg-overdue" in found.findings
+    assert any("treatment start is not recorded" in line for line in monitoring_lines(found))
 
 
 def test_no_ecg_on_record_is_overdue_and_low_magnesium_is_named():
