@@ -46,8 +46,14 @@ JWT_REASONS = (
 )
 
 
+# What the caller sent is quoted in the message (issuer, aud, alg as repr): classified on our words only, so that an
+# untrusted issuer "https://keycloak.example" counts as "issuer", not "key".
+QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
 def jwt_reason(message: str) -> str:
-    return next((reason for reason, pattern in JWT_REASONS if pattern.search(message)), "other")
+    ours = QUOTED.sub("", message)
+    return next((reason for reason, pattern in JWT_REASONS if pattern.search(ours)), "other")
 
 
 def multiprocess_dir() -> str | None:

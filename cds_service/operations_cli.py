@@ -71,14 +71,14 @@ def _guarded(job):
 
         from cds_service.migrations import SchemaError
         from cds_service.web.config import ConfigError
+        from cds_service.web.store import unreachable_reason
 
         try:
             return job(args)
         except (ConfigError, SchemaError) as error:
             print(f"kmt2a-cds: error: {error}", file=sys.stderr)
         except SQLAlchemyError as error:
-            print(f"kmt2a-cds: error: database unavailable ({type(error).__name__}: "
-                  f"{str(getattr(error, 'orig', error)).splitlines()[0][:200]})", file=sys.stderr)
+            print(f"kmt2a-cds: error: database unavailable ({unreachable_reason(error)})", file=sys.stderr)
         return EXIT_FAILED
     return run
 

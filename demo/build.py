@@ -149,6 +149,26 @@ def report(c: Chart, suffix: str, loinc: str, display: str, when: str, conclusio
                               "data": base64.b64encode(narrative.encode("utf-8")).decode("ascii")}]})
 
 
+def body_size(c: Chart, when: str, weight_kg: float, height_cm: float | None = None) -> None:
+    """Weight, and height when charted, as vital signs (doses are checked against them)."""
+    vital(c, "wt", "29463-7", "Body weight", when, weight_kg, "kg", "kg")
+    if height_cm is not None:
+        vital(c, "ht", "8302-2", "Body height", when, height_cm, "cm", "cm")
+
+
+def karyotype(c: Chart, when: str, iscn: str, specimen: dict) -> dict:
+    return result_text(c, "kt", "33893-9", "Karyotype [Identifier] in Bone marrow Nominal", when, iscn, specimen)
+
+
+def fish_panel(c: Chart, when: str, text: str, specimen: dict) -> dict:
+    return result_text(c, "fish", "102103-9", "AML FISH panel", when, text, specimen, "FISH")
+
+
+def genetics_report(c: Chart, suffix: str, when: str, conclusion: str, results: list[dict], specimen: dict,
+                    lab_name: str, narrative: str) -> None:
+    report(c, suffix, "51969-4", "Genetic analysis report", when, conclusion, results, specimen, lab_name, narrative)
+
+
 def medication(c: Chart, suffix: str, kind: str, rxnorm: tuple[str, str], text: str, when: str, status: str,
                dosage: str, **extra) -> None:
     resource = {"resourceType": kind, "id": c.rid(suffix), "status": status, "subject": c.subject,
@@ -184,20 +204,21 @@ def infant_all(c: Chart) -> None:
     diagnosis(c, "dx", ("277571004", "B-cell acute lymphoblastic leukemia"), ("C91.00", "Acute lymphoblastic leukemia "
               "not having achieved remission"), "2026-11-12", "Pro-B acute lymphoblastic leukemia (infant)")
     cbc(c, "cbc-dx", "2026-11-12T04:02:00Z", 312.4, 7.9, 41, 88, wbc_unit=("10^9/L", "10*9/L"))
-    vital(c, "wt", "29463-7", "Body weight", "2026-11-12", 6.3, "kg", "kg")
-    vital(c, "ht", "8302-2", "Body height", "2026-11-12", 61, "cm", "cm")
+    body_size(c, "2026-11-12", 6.3, 61)
     bm = marrow(c, "2026-11-13T09:30:00Z")
-    kt = result_text(c, "kt", "33893-9", "Karyotype [Identifier] in Bone marrow Nominal", "2026-11-20",
-                     "46,XX,t(4;11)(q21;q23)[18]/46,XX[2]", bm)
-    fish = result_text(c, "fish", "102103-9", "AML FISH panel", "2026-11-14",
-                       "Positive for KMT2A (MLL) rearrangement: KMT2A::AFF1 fusion signals in 182/200 interphase nuclei "
-                       "(91%) with the dual-color dual-fusion probe.", bm, "FISH")
-    report(c, "cyto", "51969-4", "Genetic analysis report", "2026-11-20",
-           "KMT2A::AFF1 fusion, t(4;11)(q21;q23), in 91% of nuclei; karyotype 46,XX,t(4;11)(q21;q23)[18]/46,XX[2].",
-           [kt, fish], bm, "Children's Hospital Cytogenetics Laboratory",
-           "CYTOGENETICS AND FISH REPORT\nSpecimen: bone marrow aspirate\nKaryotype: 46,XX,t(4;11)(q21;q23)[18]/46,XX[2]\n"
-           "FISH (KMT2A/AFF1 dual fusion): fusion signals in 182/200 nuclei.\nInterpretation: KMT2A::AFF1 rearrangement, "
-           "consistent with infant KMT2A-rearranged B-ALL.")
+    kt = karyotype(c, "2026-11-20", "46,XX,t(4;11)(q21;q23)[18]/46,XX[2]", bm)
+    fish = fish_panel(c, "2026-11-14",
+                      "Positive for KMT2A (MLL) rearrangement: KMT2A::AFF1 fusion signals in 182/200 interphase nuclei "
+                      "(91%) with the dual-color dual-fusion probe.", bm)
+    genetics_report(c, "cyto", "2026-11-20",
+                    "KMT2A::AFF1 fusion, t(4;11)(q21;q23), in 91% of nuclei; karyotype "
+                    "46,XX,t(4;11)(q21;q23)[18]/46,XX[2].",
+                    [kt, fish], bm, "Children's Hospital Cytogenetics Laboratory",
+                    "CYTOGENETICS AND FISH REPORT\nSpecimen: bone marrow aspirate\n"
+                    "Karyotype: 46,XX,t(4;11)(q21;q23)[18]/46,XX[2]\n"
+                    "FISH (KMT2A/AFF1 dual fusion): fusion signals in 182/200 nuclei.\n"
+                    "Interpretation: KMT2A::AFF1 rearrangement, "
+                    "consistent with infant KMT2A-rearranged B-ALL.")
 
 
 @demo("kmt2a-demo-child-all", "Childhood B-ALL, KMT2A::MLLT1",
@@ -209,19 +230,18 @@ def child_all(c: Chart) -> None:
     diagnosis(c, "dx", ("91857003", "Acute lymphoid leukemia"), ("C91.00", "Acute lymphoblastic leukemia not having "
               "achieved remission"), "2026-11-03", "Precursor B-cell ALL")
     cbc(c, "cbc-dx", "2026-11-03T15:20:00Z", 64.2, 8.8, 22, 71)
-    vital(c, "wt", "29463-7", "Body weight", "2026-11-03", 23.4, "kg", "kg")
-    vital(c, "ht", "8302-2", "Body height", "2026-11-03", 122, "cm", "cm")
+    body_size(c, "2026-11-03", 23.4, 122)
     bm = marrow(c, "2026-11-04T10:10:00Z")
-    kt = result_text(c, "kt", "33893-9", "Karyotype [Identifier] in Bone marrow Nominal", "2026-11-14",
-                     "46,XY,t(11;19)(q23;p13.3)[15]/46,XY[5]", bm)
+    kt = karyotype(c, "2026-11-14", "46,XY,t(11;19)(q23;p13.3)[15]/46,XY[5]", bm)
     fusion = result_text(c, "fusion", "69548-6", "Genetic variant assessment", "2026-11-10",
                          "KMT2A-MLLT1 (MLL-ENL) fusion transcript DETECTED (KMT2A exon 9 :: MLLT1 exon 2).", bm,
                          "Targeted RNA sequencing fusion panel")
-    report(c, "mol", "51969-4", "Genetic analysis report", "2026-11-14",
-           "KMT2A-MLLT1 fusion detected by RNA fusion panel; t(11;19)(q23;p13.3) on G-banded karyotype.",
-           [kt, fusion], bm, "Regional Molecular Pathology",
-           "LEUKEMIA FUSION PANEL (RNA)\nResult: KMT2A-MLLT1 (MLL-ENL) fusion DETECTED\nKaryotype: 46,XY,t(11;19)"
-           "(q23;p13.3)[15]/46,XY[5]\nComment: KMT2A rearrangement defines high-risk B-ALL in most pediatric protocols.")
+    genetics_report(c, "mol", "2026-11-14",
+                    "KMT2A-MLLT1 fusion detected by RNA fusion panel; t(11;19)(q23;p13.3) on G-banded karyotype.",
+                    [kt, fusion], bm, "Regional Molecular Pathology",
+                    "LEUKEMIA FUSION PANEL (RNA)\nResult: KMT2A-MLLT1 (MLL-ENL) fusion DETECTED\n"
+                    "Karyotype: 46,XY,t(11;19)(q23;p13.3)[15]/46,XY[5]\n"
+                    "Comment: KMT2A rearrangement defines high-risk B-ALL in most pediatric protocols.")
 
 
 @demo("kmt2a-demo-child-aml", "Pediatric AML, KMT2A::AFDN (MLL-AF6)",
@@ -233,19 +253,18 @@ def child_aml(c: Chart) -> None:
     diagnosis(c, "dx", ("91861009", "Acute myeloid leukemia"), ("C92.00", "Acute myeloblastic leukemia, not having "
               "achieved remission"), "2026-11-18", "Acute monoblastic leukemia (AML M5)")
     cbc(c, "cbc-dx", "2026-11-18T21:30:00Z", 148, 6.9, 18, 64)
-    vital(c, "wt", "29463-7", "Body weight", "2026-11-18", 14.1, "kg", "kg")
-    vital(c, "ht", "8302-2", "Body height", "2026-11-18", 96, "cm", "cm")
+    body_size(c, "2026-11-18", 14.1, 96)
     bm = marrow(c, "2026-11-19T08:00:00Z")
-    kt = result_text(c, "kt", "33893-9", "Karyotype [Identifier] in Bone marrow Nominal", "2026-11-26",
-                     "47,XX,+8,t(6;11)(q27;q23)[20]", bm)
-    fish = result_text(c, "fish", "102103-9", "AML FISH panel", "2026-11-20",
-                       "MLL (KMT2A) break-apart probe: split signal in 86% of nuclei. Reflex MLL-AF6 (KMT2A::AFDN) "
-                       "dual fusion probe positive.", bm, "FISH")
-    report(c, "cyto", "51969-4", "Genetic analysis report", "2026-11-26",
-           "AML with t(6;11)(q27;q23), MLL-AF6 (KMT2A::AFDN) fusion, and trisomy 8.",
-           [kt, fish], bm, "Children's Hospital Cytogenetics Laboratory",
-           "CYTOGENETICS REPORT\nKaryotype: 47,XX,+8,t(6;11)(q27;q23)[20]\nFISH: KMT2A break-apart positive (86%); "
-           "KMT2A::AFDN (MLL-AF6) fusion confirmed.\nInterpretation: AML with KMT2A rearrangement, partner AFDN.")
+    kt = karyotype(c, "2026-11-26", "47,XX,+8,t(6;11)(q27;q23)[20]", bm)
+    fish = fish_panel(c, "2026-11-20",
+                      "MLL (KMT2A) break-apart probe: split signal in 86% of nuclei. Reflex MLL-AF6 (KMT2A::AFDN) "
+                      "dual fusion probe positive.", bm)
+    genetics_report(c, "cyto", "2026-11-26",
+                    "AML with t(6;11)(q27;q23), MLL-AF6 (KMT2A::AFDN) fusion, and trisomy 8.",
+                    [kt, fish], bm, "Children's Hospital Cytogenetics Laboratory",
+                    "CYTOGENETICS REPORT\nKaryotype: 47,XX,+8,t(6;11)(q27;q23)[20]\n"
+                    "FISH: KMT2A break-apart positive (86%); KMT2A::AFDN (MLL-AF6) fusion confirmed.\n"
+                    "Interpretation: AML with KMT2A rearrangement, partner AFDN.")
 
 
 @demo("kmt2a-demo-adult-relapse", "Adult AML at relapse on revumenib, KMT2A::MLLT3",
@@ -262,8 +281,7 @@ def adult_relapse(c: Chart) -> None:
     cbc(c, "cbc-now", "2026-11-24T08:20:00Z", 3.1, 9.6, 61)
     lab(c, "k", "2823-3", "Potassium [Moles/volume] in Serum or Plasma", "2026-11-24T08:20:00Z", 3.9, "mmol/L", "mmol/L")
     lab(c, "mg", "19123-9", "Magnesium [Mass/volume] in Serum or Plasma", "2026-11-24T08:20:00Z", 1.9, "mg/dL", "mg/dL")
-    vital(c, "wt", "29463-7", "Body weight", "2026-11-24", 84.2, "kg", "kg")
-    vital(c, "ht", "8302-2", "Body height", "2026-11-24", 181, "cm", "cm")
+    body_size(c, "2026-11-24", 84.2, 181)
     c.add({"resourceType": "Observation", "id": c.rid("ecg"), "status": "final",
            "category": [{"coding": [{"system": OBS_CAT, "code": "procedure", "display": "Procedure"}]}],
            "code": {"coding": [{"system": LOINC, "code": "76634-5", "display": "QT interval corrected by Fridericia formula"}],
@@ -271,13 +289,14 @@ def adult_relapse(c: Chart) -> None:
            "subject": c.subject, "effectiveDateTime": "2026-11-24T09:05:00Z",
            "valueQuantity": {"value": 452, "unit": "ms", "system": UCUM, "code": "ms"}})
     bm = marrow(c, "2025-03-12T09:00:00Z")
-    kt = result_text(c, "kt", "33893-9", "Karyotype [Identifier] in Bone marrow Nominal", "2025-03-21",
-                     "46,XY,t(9;11)(p21.3;q23.3)[20]", bm)
-    report(c, "cyto", "51969-4", "Genetic analysis report", "2025-03-21",
-           "t(9;11)(p21.3;q23.3); KMT2A::MLLT3 fusion confirmed by FISH. NPM1, FLT3-ITD and FLT3-TKD not detected.",
-           [kt], bm, "University Hospital Cytogenetics",
-           "CYTOGENETICS\nKaryotype: 46,XY,t(9;11)(p21.3;q23.3)[20]\nFISH: KMT2A::MLLT3 fusion in 94% of nuclei.\n"
-           "Myeloid NGS panel: no NPM1 or FLT3 alterations; no TP53 variant.")
+    kt = karyotype(c, "2025-03-21", "46,XY,t(9;11)(p21.3;q23.3)[20]", bm)
+    genetics_report(c, "cyto", "2025-03-21",
+                    "t(9;11)(p21.3;q23.3); KMT2A::MLLT3 fusion confirmed by FISH. "
+                    "NPM1, FLT3-ITD and FLT3-TKD not detected.",
+                    [kt], bm, "University Hospital Cytogenetics",
+                    "CYTOGENETICS\nKaryotype: 46,XY,t(9;11)(p21.3;q23.3)[20]\n"
+                    "FISH: KMT2A::MLLT3 fusion in 94% of nuclei.\n"
+                    "Myeloid NGS panel: no NPM1 or FLT3 alterations; no TP53 variant.")
     medication(c, "revumenib", "MedicationRequest", ("2698331", "revumenib 110 MG Oral Tablet"),
                "Revuforj (revumenib) 110 mg tablet", "2026-11-17", "active",
                "160 mg by mouth every 12 hours (dose reduced for posaconazole)")
@@ -295,19 +314,18 @@ def amplified(c: Chart) -> None:
     diagnosis(c, "dx", ("91861009", "Acute myeloid leukemia"), ("C92.00", "Acute myeloblastic leukemia, not having "
               "achieved remission"), "2026-11-09", "AML with myelodysplasia-related changes")
     cbc(c, "cbc-dx", "2026-11-09T11:40:00Z", 12.3, 8.2, 35, 31)
-    vital(c, "wt", "29463-7", "Body weight", "2026-11-09", 61.0, "kg", "kg")
+    body_size(c, "2026-11-09", 61.0)
     bm = marrow(c, "2026-11-10T09:00:00Z")
-    kt = result_text(c, "kt", "33893-9", "Karyotype [Identifier] in Bone marrow Nominal", "2026-11-19",
-                     "44,XX,-5,-7,del(11)(q14q24),hsr(11)(q23),+mar[17]/46,XX[3]", bm)
-    fish = result_text(c, "fish", "102103-9", "AML FISH panel", "2026-11-12",
-                       "KMT2A (MLL) amplification: 8-12 copies of the KMT2A signal per nucleus in 74% of nuclei, "
-                       "clustered in a homogeneously staining region; no KMT2A rearrangement (no split signal).",
-                       bm, "FISH")
-    report(c, "cyto", "51969-4", "Genetic analysis report", "2026-11-19",
-           "Complex karyotype with KMT2A amplification (8-12 copies, hsr 11q23); no KMT2A rearrangement.",
-           [kt, fish], bm, "University Hospital Cytogenetics",
-           "CYTOGENETICS AND FISH\nKaryotype: 44,XX,-5,-7,del(11)(q14q24),hsr(11)(q23),+mar[17]/46,XX[3]\n"
-           "FISH: KMT2A amplification, 8-12 copies; break-apart pattern intact (no rearrangement).")
+    kt = karyotype(c, "2026-11-19", "44,XX,-5,-7,del(11)(q14q24),hsr(11)(q23),+mar[17]/46,XX[3]", bm)
+    fish = fish_panel(c, "2026-11-12",
+                      "KMT2A (MLL) amplification: 8-12 copies of the KMT2A signal per nucleus in 74% of nuclei, "
+                      "clustered in a homogeneously staining region; no KMT2A rearrangement (no split signal).",
+                      bm)
+    genetics_report(c, "cyto", "2026-11-19",
+                    "Complex karyotype with KMT2A amplification (8-12 copies, hsr 11q23); no KMT2A rearrangement.",
+                    [kt, fish], bm, "University Hospital Cytogenetics",
+                    "CYTOGENETICS AND FISH\nKaryotype: 44,XX,-5,-7,del(11)(q14q24),hsr(11)(q23),+mar[17]/46,XX[3]\n"
+                    "FISH: KMT2A amplification, 8-12 copies; break-apart pattern intact (no rearrangement).")
 
 
 @demo("kmt2a-demo-no-leukemia", "No leukemia (iron-deficiency anemia)",

@@ -156,7 +156,7 @@ def _evidence(keys: Iterable[str], tag: str | None = None, level: str | None = N
     name = names.get(key) or kind or entry["label"].split(",")[0][:40]
     phrase = f"[{name}]({entry['url']})" if entry.get("url") and link else name
     # (issue 10) the claim's own tag in words when it is not verified, and its evidence level in a word
-    tag_word = kb.section("tags").get(tag or "", "") if tag and tag != "V" else ""
+    tag_word = kb.section("tags").get(tag or "", "") if tag and tag not in ("V", kb.SERVICE_RULE) else ""
     if key == "SRC" and tag == "SRC":
         return tag_word
     same = kind and (kind.lower() in name.lower() or name.lower() in kind.lower())  # "case series" ~ "case reports"
@@ -340,7 +340,7 @@ def _still_needed(a: Assessment, pending: list[MissingItem]) -> str:
     pending = [m for m in pending if _short(m).lower() not in actions and not m.window_passed]
     if not pending:
         return ""
-    items = [f"{_short(m)} (for {_block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]
+    items = [f"{_short(m)} (for {block_label(m.blocks[0])})" if m.blocks else _short(m) for m in pending]
     return "**Still needed:** " + "; ".join(items) + "."
 
 
@@ -446,7 +446,8 @@ BLOCK_LABELS = {
 STRATIFICATION_BLOCKS = {"kmt2a-schemes", "age", "lineage"}
 
 
-def _block_label(block: str) -> str:
+def block_label(block: str) -> str:
+    """What a missing item blocks, in words (the case summary page says it the same way)."""
     schemes = kb.section("schemes")
     return schemes[block]["label"] if block in schemes else BLOCK_LABELS.get(block, block.replace("-", " "))
 
@@ -513,7 +514,7 @@ def _orders(a: Assessment, items: list[MissingItem]) -> list[dict]:
 
 
 def _missing_line(m: MissingItem) -> str:
-    blocks = list(dict.fromkeys(_block_label(b) for b in m.blocks if b not in NON_BLOCKING))
+    blocks = list(dict.fromkeys(block_label(b) for b in m.blocks if b not in NON_BLOCKING))
     why = f": needed for {', '.join(blocks)}" if blocks else ""
     note = f" {m.note}" if m.note else ""
     return f"- **{_capital(_short(m))}**{why}.{note}"

@@ -16,8 +16,8 @@ from cds_service import knowledge
 from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.wording import gemtuzumab_lines, gemtuzumab_summary
-from cds_service.stratification.text import day as day_text, number
-from cds_service.stratification import menin_inhibitors as menin
+from cds_service.stratification.text import day as day_text, months, number
+from cds_service.stratification import kb, menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage
 
 RELAPSED = {DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY}
@@ -56,7 +56,7 @@ def candidate_regimens(case: Case) -> list[dict]:
         if not set(regimen["settings"]) & set(settings):
             continue
         adult = regimen["adult"]
-        if adult is not None and years is not None and adult != (years >= 18):
+        if adult is not None and years is not None and adult != (years >= kb.threshold("adult_min_years")):
             continue
         out.append(regimen)
     return out
@@ -136,7 +136,7 @@ def _indication(case: Case, out: Finding) -> str:
         return "not-indicated"
     if days is not None and days < entry["newly_diagnosed_minimum_age_days"]:
         out.reasons.append("age-under-1-month")
-        out.note("under-1-month")
+        out.note("under-1-month", age=months(entry["newly_diagnosed_minimum_age_days"]))
         return "not-indicated"
     if case.disease_status is DiseaseStatus.UNKNOWN:
         out.missing.append("disease-status")

@@ -153,7 +153,9 @@ def _dispensing(part: Part, ordered: doses.OrderedDose) -> None:
     part.reasons.append("dose-not-dispensable")
     part.verdict = "dose-not-dispensable"
     _flag(part, 52, say("s-not-dispensable", mg=number(ordered.mg)), finding="dose-not-dispensable", group="dispensing")
-    part.lines.insert(0, say("not-dispensable", mg=number(ordered.mg), made=made))
+    *smaller, largest = [number(s) for s in sorted(revumenib.dosing()["tablet_strengths_mg"]["values"])]
+    strengths = f"{', '.join(smaller)} and {largest}" if smaller else largest
+    part.lines.insert(0, say("not-dispensable", mg=number(ordered.mg), made=made, strengths=strengths))
 
 
 def _is_label_dose(ordered: doses.OrderedDose, expected: revumenib.ExpectedDose) -> bool:

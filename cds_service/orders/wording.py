@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from functools import partial
 
+from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as menin
-from cds_service.stratification.text import day, number  # a number as cards write it: 4.5, 0.7, 270
+from cds_service.stratification.text import day, months, number  # a number as cards write it: 4.5, 0.7, 270
 
 def say(table: dict[str, str], key: str, **values) -> str:
     """The sentence `key` of a wording table below, with the values a check returned. A claim's verification
@@ -17,7 +18,7 @@ def say(table: dict[str, str], key: str, **values) -> str:
 
 def unverified(tag: str | None) -> str:
     """The claim's tag in words, as the patient-view cards say it: nothing for verified."""
-    return "" if tag in (None, "V") else " (partly verified)" if tag == "P" else " (unverified)"
+    return "" if tag in (None, "V", "POLICY") else " (partly verified)" if tag == "P" else " (unverified)"
 
 
 def sentences(table: dict[str, str], notes: list[tuple[str, dict]]) -> tuple[str, ...]:
@@ -44,7 +45,7 @@ PHRASES = {
     "not-relapsed-refractory:newly-diagnosed": "newly diagnosed: first-line use is not in the label (relapsed/refractory only)",
     "not-relapsed-refractory:in-remission": "in remission: maintenance is not in the label (relapsed/refractory only)",
     "age-under-1-year": "under {min_age} year of age: off-label (label from {min_age} year)",
-    "age-under-18-years": "under 18 years: the label is for adults",
+    "age-under-18-years": "under {adult_age} years: the label is for adults",
     "weight-40kg-or-more": "weight {kg} kg or more",
     "weight-under-40kg": "weight under {kg} kg (dose by BSA)",
     "frequency-not-q12h": "ordered schedule is not every 12 hours",
@@ -82,7 +83,8 @@ def reason_text(code: str) -> str:
         # the limits come from the label table, never restated here
         revumenib = menin.table()
         return PHRASES[code].format(min_age=number(revumenib["minimum_age_years"]["value"]),
-                                    kg=number(revumenib["dosing"]["weight_threshold_kg"]))
+                                    kg=number(revumenib["dosing"]["weight_threshold_kg"]),
+                                    adult_age=number(menin.table("ziftomenib")["indications"][0]["minimum_age_years"]))
     kind, _, what = code.partition(":")
     if what:
         return f"{kind.replace('-', ' ').replace('cyp3a4', 'CYP3A4')}: {what}"
@@ -148,9 +150,10 @@ def monitoring_lines(m) -> list[str]:
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
         when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
-        phase = {"weekly": "weekly in the first 4 weeks", "monthly": "monthly after the first 4 weeks",
+        weeks = number(menin.table()["on_treatment"]["ecg_schedule"]["weekly_for_days"] / 7)  # the label table's
+        phase = {"weekly": f"weekly in the first {weeks} weeks", "monthly": f"monthly after the first {weeks} weeks",
                  "start-unknown": "weekly while the treatment start is not recorded (record it)"}[m.ecg.phase]
-        lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for 4 weeks, then monthly). {VERIFY}")
+        lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for {weeks} weeks, then monthly). {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":
             lines.append(f"{e.name.capitalize()} {number(e.reading.value)} mmol/L{_on(e.reading)} is below "
@@ -169,7 +172,7 @@ GEMTUZUMAB = {
     "cd33-missing": "No CD33 flow result on record: the label requires CD33-positive AML; record the result.",
     "cd33-negative": "Not indicated: CD33 negative{share}{when}; the label requires CD33-positive AML.",
     "relapsed-too-young": "Not indicated: relapsed or refractory disease under {years} years.",
-    "under-1-month": "Not indicated under 1 month of age.",
+    "under-1-month": "Not indicated under {age} of age.",
     "dose-unreadable": "The dose is not checked: the order states no dose in mg, mg/m2 or mg/kg.",
     "bsa-missing": "The dose is not checked: BSA (height and weight) is missing.",
     "weight-missing": "The dose is not checked: the weight is missing.",
@@ -185,7 +188,7 @@ GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
     ("verdict:not-indicated", "Gemtuzumab ozogamicin not indicated: {why}"),
     ("verdict:dose-too-high", "Gemtuzumab ozogamicin overdose: {ordered} mg per dose, label {expected} mg"),
     ("verdict:dose-too-low", "Gemtuzumab ozogamicin {ordered} mg per dose is below the label dose ({expected} mg)"),
-    ("hyperleukocytosis", "Gemtuzumab ozogamicin: cytoreduce first, WBC 30 x10^9/L or more"),
+    ("hyperleukocytosis", "Gemtuzumab ozogamicin: cytoreduce first, WBC {wbc_limit} x10^9/L or more"),
     ("vod-risk-after-transplant", "Gemtuzumab ozogamicin after a stem cell transplant: higher VOD risk"),
     ("cd33-missing", "Gemtuzumab ozogamicin: no CD33 result on record"),
     ("regimen-doses-exceeded", "Gemtuzumab ozogamicin: more doses than the label regimen"),
@@ -193,8 +196,8 @@ GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
     ("verdict:cannot-check", "Gemtuzumab ozogamicin: dose or indication cannot be checked"),
     ("verdict:ok", "Gemtuzumab ozogamicin {ordered} mg matches the label regimen"),
 )
-_WHY = {"not-aml": "not AML", "cd33-negative": "CD33 negative", "age-under-2-years-relapsed": "relapsed under 2 years",
-        "age-under-1-month": "under 1 month of age"}
+_WHY = {"not-aml": "not AML", "cd33-negative": "CD33 negative", "age-under-2-years-relapsed": "relapsed under {years} years",
+        "age-under-1-month": "under {age} of age"}
 
 
 gemtuzumab_lines = partial(sentences, GEMTUZUMAB)
@@ -203,9 +206,13 @@ gemtuzumab_lines = partial(sentences, GEMTUZUMAB)
 def gemtuzumab_summary(verdict: str, findings: list[str], reasons: list[str], ordered_mg: float | None,
                        expected_mg: float | None) -> str:
     present = {f"verdict:{verdict}", *findings}
+    label = knowledge.load("gemtuzumab_ozogamicin.json")  # the limits come from the label table
     why = next((_WHY[r.split(":")[0]] for r in reasons if r.split(":")[0] in _WHY), "see the detail")
     values = {"ordered": number(ordered_mg) if ordered_mg is not None else "?",
-              "expected": number(expected_mg) if expected_mg is not None else "?", "why": why}
+              "expected": number(expected_mg) if expected_mg is not None else "?",
+              "why": why.format(years=number(label["indication"]["relapsed_minimum_age_years"]),
+                                age=months(label["indication"]["newly_diagnosed_minimum_age_days"])),
+              "wbc_limit": number(label["hyperleukocytosis"]["wbc_min_10e9_l"])}
     template = next(text for key, text in GEMTUZUMAB_SUMMARIES if key in present)
     return template.format(**values)
 
@@ -254,7 +261,7 @@ REVUMENIB = {
     "unreadable": "The order is {why}, so its dose was not read; check it by hand or re-enter it.",
     "no-dose": "The order states no dose; it cannot be checked.",
     "ordered": "Ordered: {shown}{note}.",
-    "not-dispensable": "{mg} mg cannot be made from whole 25, 110 and 160 mg tablets. Nearest: {made}.",
+    "not-dispensable": "{mg} mg cannot be made from whole {strengths} mg tablets. Nearest: {made}.",
     "tolerated": ("Ordered {got} {unit} is {gap} {unit} ({share:.0%}) {where} the table's {want} {unit}: not the label "
                   "dose, accepted only by the local tolerance ({tolerance}). {trial}."),
     "old-weight": "The dose rests on {named}: {rule}",

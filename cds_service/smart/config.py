@@ -44,7 +44,10 @@ class SmartConfig:
 
     def allows(self, iss: str, production: bool) -> bool:
         """Whether a launch from FHIR server `iss` may go on (checked before we contact it)."""
-        parts = urlsplit(iss or "")
+        try:
+            parts = urlsplit(iss or "")
+        except ValueError:  # not a URL at all ("http://[x"): refused like any other unknown server
+            return False
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.username or parts.password:
             return False
         if production and parts.scheme != "https":
@@ -55,12 +58,15 @@ class SmartConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "SmartConfig":
+        # A bad number is a ConfigError (a one-line refusal to start); imported here, as web.config imports us.
+        from cds_service.web.config import _number
+
         servers = tuple(normalise_server(s) for s in env.get("CDS_SMART_FHIR_SERVERS", "").split(",") if s.strip())
         return cls(
             client_id=env.get("CDS_SMART_CLIENT_ID") or cls.client_id,
             fhir_servers=servers,
             redirect_url=env.get("CDS_SMART_REDIRECT_URL") or None,
             scope=env.get("CDS_SMART_SCOPE") or DEFAULT_SCOPE,
-            session_s=int(float(env.get("CDS_SMART_SESSION_MINUTES", cls.session_s / 60)) * 60),
+            session_s=int(_number(env, "CDS_SMART_SESSION_MINUTES", float, cls.session_s / 60) * 60),
             frame_ancestors=env.get("CDS_SMART_FRAME_ANCESTORS") or cls.frame_ancestors,
         )

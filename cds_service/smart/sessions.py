@@ -21,7 +21,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Float, LargeBinary, String, delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 
@@ -59,12 +58,7 @@ class AppSession:
 
 class SessionStore:
     def __init__(self, engine: Engine):
-        try:
-            _Base.metadata.create_all(engine)
-        except (OperationalError, ProgrammingError, IntegrityError):
-            _Base.metadata.create_all(engine)  # hosts starting together race to create it (as in Store)
-        # gunicorn --preload forks after this: leave no pooled connection for the workers to share (as Store does).
-        engine.dispose()
+        """`engine`: the Store's, whose schema (migration 0003 made smart_session) is current by now."""
         self._sessions = sessionmaker(engine)
         self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from cds_service import knowledge
+from cds_service.cards import assessment_cards  # a module, not a name: it imports cds_service.smart
 from cds_service.hooks import prefetch
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.hooks.registry import Registry
@@ -23,23 +24,14 @@ from cds_service.stratification.assessment import Assessment
 from fhir_mappings.case import Case
 
 HOOK = "patient-view"
-TAG_WORDS = {"V": "verified in the source", "P": "partly verified", "U": "unverified: verify before use",
-             "SRC": "expert overview only, not independently verified"}
+TAG_WORDS = kb.section("tags")  # the claim tags in words, as rules.json defines them
 STRENGTH_WORDS = {"consider": "Consider", "avoid": "Avoid", "info": "For information"}
 SETTING_WORDS = {"newly-diagnosed": "newly diagnosed", "relapsed-refractory": "relapsed or refractory",
                  "unknown": "disease status not recorded"}
 KMT2A_WORDS = {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified (not a rearrangement)",
                "ptd": "KMT2A partial tandem duplication (not a rearrangement)",
                "not-detected": "no KMT2A alteration detected", "unknown": "KMT2A status unknown"}
-KEY_WORDS = {"patient": "the patient record", "conditions": "diagnoses", "labs": "laboratory results",
-             "vitals": "vital signs", "genomics": "genetic results", "genomicReports": "genetic reports",
-             "medicationRequests": "medication orders", "medicationStatements": "medication lists",
-             "medicationAdministrations": "medication administrations", "ecg": "ECG results",
-             "procedures": "procedures (transplant dates)"}
-BLOCK_WORDS = {"kmt2a-schemes": "the KMT2A risk schemes", "age": "the age-based risk schemes",
-               "lineage": "the lineage-based risk schemes", "menin-inhibitor": "menin-inhibitor eligibility",
-               "menin-inhibitor-dose": "the revumenib dose", "menin-inhibitor-start": "the revumenib pre-start check",
-               "post-induction-therapy": "the step after induction"}
+PROCEDURES_WORDS = "procedures (transplant dates)"  # the page's own query; the prefetch keys' names are the cards'
 # "(Observation/obs-7 of 2026-03-02)" -> "(2026-03-02)": the page quotes results by content and date, not by id.
 _REFERENCE = re.compile(r"\b(?:Observation|DiagnosticReport|Condition|Patient|Procedure|Medication\w*|Specimen|"
                         r"ServiceRequest)/[A-Za-z0-9\-.]{1,64}(?: of (\d{4}-\d{2}-\d{2}))?")
@@ -138,7 +130,8 @@ def with_deadline(settings: prefetch.FetchSettings, deadline_s: float) -> prefet
 
 
 def unavailable_words(keys: tuple[str, ...]) -> list[str]:
-    return [KEY_WORDS.get(k, k) for k in keys]
+    names = {**assessment_cards.policy()["unavailable"]["names"], "procedures": PROCEDURES_WORDS}
+    return [names.get(k, k) for k in keys]
 
 
 def without_ids(line: str) -> str:
@@ -202,9 +195,9 @@ def _tag(item, entry: dict) -> tuple[str | None, str | None]:
 
 
 def _evidence_level(item, entry: dict) -> str | None:
-    level = (getattr(item, "evidence_level", None) or entry.get("evidence_level")
-             or getattr(item, "evidence", None) or entry.get("evidence"))  # the claim's own (population) level first
-    return level if isinstance(level, str) and level else None
+    """The claim's own (population) evidence level first, in the knowledge's words ("FDA label", not "label")."""
+    level = getattr(item, "evidence", None) or entry.get("evidence")
+    return kb.section("evidence_levels").get(level) if isinstance(level, str) and level else None
 
 
 def _risk_line(g) -> RiskLine:
@@ -234,8 +227,7 @@ def _caution(c) -> Claim:
 
 def _missing(m) -> Claim:
     entry = kb.missing_data(m.code)
-    schemes = kb.section("schemes")
-    blocks = list(dict.fromkeys(schemes[b]["label"] if b in schemes else BLOCK_WORDS.get(b, b) for b in m.blocks))
+    blocks = list(dict.fromkeys(assessment_cards.block_label(b) for b in m.blocks))
     extra = [without_ids(m.note)] if m.note else []
     if blocks:
         extra.append("Needed for: " + ", ".join(blocks) + ".")

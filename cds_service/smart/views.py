@@ -219,4 +219,7 @@ def _set_cookie(response: Response, session_id: str, max_age: float) -> None:
 
 def _host(url: str) -> str:
     """For logs: the server's host only (a FHIR base URL may carry a tenant path)."""
-    return urlsplit(url or "").netloc[:100] or "(none)"
+    try:
+        return urlsplit(url or "").netloc[:100] or "(none)"
+    except ValueError:
+        return "(not a URL)"

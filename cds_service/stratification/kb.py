@@ -9,6 +9,7 @@ from cds_service import knowledge
 
 RULES_FILE = "rules.json"
 TAG_ORDER = ("V", "P", "U", "SRC")  # strongest first
+SERVICE_RULE = "POLICY"  # the tag of the service's own rules: not a clinical claim, so neither strong nor weak
 
 
 def _rules() -> dict:
@@ -70,6 +71,8 @@ def param(name: str):
 
 
 def weakest(tags: Iterable[str]) -> str:
-    """The weakest of several verification tags: a claim is only as verified as its least verified part."""
+    """The weakest of several verification tags: a claim is only as verified as its least verified part.
+    A service rule's tag takes no part (a neutral prompt's population block decides); alone, it stays POLICY."""
     present = [t for t in tags if t]
-    return max(present, key=TAG_ORDER.index) if present else "U"
+    claims = [t for t in present if t != SERVICE_RULE]
+    return max(claims, key=TAG_ORDER.index) if claims else SERVICE_RULE if present else "U"

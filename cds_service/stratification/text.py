@@ -106,13 +106,6 @@ def _kmt2a_content(f: Kmt2aFinding) -> str:
     return f.fusion or READINGS.get(f.status.value, "")
 
 
-def kmt2a_result(f: Kmt2aFinding) -> str:
-    """One KMT2A result as the lab wrote it: 'karyotype 46,XY,t(4;11)(q21;q23)[20] on 8 Mar 2025',
-    'FISH KMT2A::AFF1 on 3 Sep 2026'; without the lab's text, its reading: 'FISH KMT2A rearranged on ...'."""
-    kind = method(f.method)
-    return " ".join(w for w in (kind if kind != "unknown" else "", _kmt2a_content(f)) if w) + on(f.source)
-
-
 def kmt2a_results(findings: tuple[Kmt2aFinding, ...], status=None) -> str:
     """'karyotype t(4;11)(q21;q23) on 8 Mar 2025; FISH KMT2A::AFF1 on 9 Mar 2025': each report once (one report
     can hold a fusion and its ISCN: 'FISH and karyotype KMT2A::AFF1 on ...'); a result the lab did not word, and

@@ -38,7 +38,7 @@ from cds_service.orders import order_cache
 from cds_service.web import audit, cors, retention, startup, warmup
 from cds_service.web.config import Config, ConfigError
 from cds_service.web.security import AuthError, JwksCache, TokenVerifier, bearer_token
-from cds_service.web.store import Store
+from cds_service.web.store import Store, unreachable_reason
 
 log = logging.getLogger("kmt2a_cds.app")
 security_log = logging.getLogger("kmt2a_cds.security")
@@ -69,8 +69,7 @@ def create_app(config: Config | None = None, handlers: Mapping[str, Callable] | 
         except (ConfigError, SchemaError) as error:
             _refuse_start(str(error))
         except SQLAlchemyError as error:  # unreachable, wrong credentials: the driver's first line says which
-            _refuse_start(f"the database cannot be reached ({type(error).__name__}: "
-                          f"{str(getattr(error, 'orig', error)).strip().splitlines()[0][:300]})")
+            _refuse_start(f"the database cannot be reached ({unreachable_reason(error)})")
     _configure_logging()
     config.check_database_driver()
     issuers = startup.checked_issuers(config)

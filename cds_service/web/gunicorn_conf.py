@@ -35,8 +35,7 @@ else:
     _metrics_dir = tempfile.mkdtemp(prefix="kmt2a-cds-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir
 
-_json = {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": "{levelname}{name}{message}", "style": "{",
-         "rename_fields": {"levelname": "level", "name": "logger"}, "timestamp": True}
+_json = {"()": "cds_service.web.audit.json_formatter"}  # the service's own log lines' format
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

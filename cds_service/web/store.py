@@ -181,14 +181,6 @@ class Store:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    def record_issued(self, cards: Iterable[dict], hook_instance: str, service_id: str, knowledge_version: str) -> None:
-        rows = _issued_rows(cards, hook_instance, service_id, knowledge_version)
-        if not rows:
-            return
-        with self.sessions.begin() as session:
-            for row in rows:
-                self._insert_once(session, IssuedCard, row, ["uuid"])
-
     def record_feedback(self, service_id: str, items: Iterable[dict]) -> FeedbackResult:
         """Store feedback items linked to the issued cards; committed before returning."""
         stored = duplicates = unknown = 0
@@ -248,16 +240,12 @@ class Store:
                     counts[name] = result.rowcount or 0
         return Purged(seen_jti=self.purge_expired_jti(now.timestamp()), **counts)
 
-    def record_audit(self, **fields) -> None:
-        with self.sessions.begin() as session:
-            session.add(AuditEvent(at=utcnow(), **fields))
-
     def record_call(self, audit: dict | None, issued: tuple[Iterable[dict], str, str, str] | None = None) -> None:
         """A call's bookkeeping in ONE transaction, once its answer is computed: the cards issued
         (cards, hookInstance, service id, knowledge version) and its audit row."""
         rows = _issued_rows(*issued) if issued is not None else []
         with self.bookkeeping_engine.begin() as connection:
-            if rows:  # one executemany; a uuid issued before is a no-op, as in record_issued
+            if rows:  # one executemany; a uuid issued before is a no-op
                 connection.execute(self._add_issued, rows)
             if audit is not None:
                 connection.execute(self._add_audit, {"at": utcnow(), **audit})
@@ -335,6 +323,12 @@ def _feedback_row(service_id: str, item: dict, issued: IssuedCard | None) -> dic
         override_reason=item.get("overrideReason"),
         received_at=utcnow(),
     )
+
+
+def unreachable_reason(error: SQLAlchemyError) -> str:
+    """Why the database could not be used, in one line: the driver's first line says which (host, credentials)."""
+    lines = str(getattr(error, "orig", error)).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0][:300]}" if lines else type(error).__name__
 
 
 def engine_url(database_url: str) -> str:

@@ -14,7 +14,7 @@ from cds_service.hooks.handlers import patient_view
 from cds_service.hooks import protocol
 from cds_service.hooks.call import HookCall
 from cds_service.stratification import assess, kb
-from cds_service.stratification.text import day, kmt2a_result, mrd
+from cds_service.stratification.text import day, kmt2a_results, mrd
 from fhir_mappings.build import case_from_bundle
 from fhir_mappings.case import (Case, DiseaseStatus, Kmt2aFinding, Kmt2aStatus as K, Kmt2aSummary, Lineage, Measurement,
                                 MrdResult, MrdTimepoint, Source)
@@ -265,15 +265,15 @@ def test_results_are_quoted_by_content_and_date():
     assert day(date(2025, 3, 8)) == "8 Mar 2025"
     karyotype = Kmt2aFinding(K.REARRANGED, Source("Observation/kar-dx", date(2025, 3, 8)), method="karyotype",
                              text="46,XY,t(9;11)(p21.3;q23.3)[20]")
-    assert kmt2a_result(karyotype) == "karyotype 46,XY,t(9;11)(p21.3;q23.3)[20] on 8 Mar 2025"
+    assert kmt2a_results((karyotype,)) == "karyotype 46,XY,t(9;11)(p21.3;q23.3)[20] on 8 Mar 2025"
     undated = Kmt2aFinding(K.AMPLIFIED, Source("Observation/x"), method="fish")
-    assert kmt2a_result(undated) == "FISH KMT2A amplified"
+    assert kmt2a_results((undated,)) == "FISH KMT2A amplified"
     long_iscn = "47,XY,+8,t(9;11)(p21.3;q23.3),del(12)(p12p13),add(19)(q13.3)[18]/46,XY[2]"
-    assert kmt2a_result(replace(karyotype, text=long_iscn)) == f"karyotype {long_iscn} on 8 Mar 2025"
+    assert kmt2a_results((replace(karyotype, text=long_iscn),)) == f"karyotype {long_iscn} on 8 Mar 2025"
     # a report's narrative that starts with an ISCN string is read, not quoted whole onto the card
     narrative = replace(karyotype, fusion="KMT2A::MLLT3", text="t(9;11)(p21.3;q23.3)[20] FISH: KMT2A::MLLT3 fusion "
                         "in 94% of nuclei. Myeloid NGS panel: no NPM1 or FLT3 alterations; no TP53 variant")
-    assert kmt2a_result(narrative) == "karyotype KMT2A::MLLT3 on 8 Mar 2025"
+    assert kmt2a_results((narrative,)) == "karyotype KMT2A::MLLT3 on 8 Mar 2025"
     eoi = MrdResult(Source("Observation/m", REF - timedelta(days=3)), value=0.0005,
                     timepoint=MrdTimepoint.END_OF_INDUCTION)
     assert mrd(eoi) == f"MRD end of induction 0.05 % on {day(REF - timedelta(days=3))}"

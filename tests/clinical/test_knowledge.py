@@ -61,7 +61,9 @@ def test_every_claim_is_sourced_tagged_and_quoted_when_verified(name, entry):
         assert entry.get("support"), f"{name} is tagged {entry['tag']} without the quote it was verified against"
     if entry["tag"] == "SRC":
         assert "SRC" in entry["sources"] or not entry["sources"], name
-    if not entry["sources"] and entry["tag"] in ("V", "P") and not name.startswith("params."):
+    if entry["tag"] == "POLICY":  # the service's own rule: it cites only POLICY, or rests on its populations
+        assert entry["evidence"] == "service-rule" and (not entry["sources"] or "POLICY" in entry["sources"]), name
+    if not entry["sources"] and entry["tag"] in ("V", "P", "POLICY") and not name.startswith("params."):
         # Only a neutral prompt backed by its populations, or an item whose rule adds the population's source.
         assert "default" in entry.get("populations", {}) or "sources" in entry.get("_about", ""), name
     if "SRC" in entry["sources"] and entry["sources"] == ["SRC"]:
@@ -91,7 +93,7 @@ def _displayed(a):
            [("caution", c.code, c.tag, c.evidence, c.citations) for c in a.cautions]
 
 
-TAG_WORDS = {tag: word for tag, word in RULES["tags"].items() if tag != "V"}
+TAG_WORDS = {tag: word for tag, word in RULES["tags"].items() if tag not in ("V", "POLICY")}
 
 
 def _tag_words_in(text: str) -> set[str]:
@@ -118,7 +120,7 @@ def test_every_displayed_claim_cites_a_primary_source_and_shows_its_own_tag(name
         if line is None:
             continue
         phrase = line.split(" — ", 1)[1]
-        expected = {tag} if tag != "V" else set()
+        expected = {tag} if tag in TAG_WORDS else set()
         assert _tag_words_in(phrase) == expected, (code, tag, phrase)
         shown += 1
     assert shown or not a.considerations, "no displayed claim was checked"
@@ -195,6 +197,54 @@ def test_the_literal_check_can_fail():
     assert any(p.search('"younger than 6 months"') for p in _spellings("x", RULES["thresholds"]["interfant06_young_age_days"]))
     assert any(p.search('f"MRD >= 0.01 %"') for p in _spellings("x", RULES["thresholds"]["mrd_positive"]))
     assert any(p.search("300") for p in _spellings("x", RULES["thresholds"]["interfant06_wbc_high"]))
+
+
+# The order checks' label facts (doses, tablet strengths, limits) live in the drug tables; the words of the order
+# cards are written in code, so a number with its unit in one of their sentences is a restatement.
+DRUG_TABLES = ("menin_inhibitors.json", "gemtuzumab_ozogamicin.json", "order_checks.json")
+UNIT_BY_SUFFIX = {"_mg": "mg", "_ms": "ms", "_10e9_l": r"x\s?10\^9/L", "_mmol_l": "mmol/L", "_kg": "kg",
+                  "_days": "days?", "_years": "years?"}
+
+
+def _drug_facts(node, key: str = ""):
+    """(number, unit pattern) for every number of a drug table whose key (or "unit") names its unit."""
+    unit = next((u for suffix, u in UNIT_BY_SUFFIX.items() if key.endswith(suffix)), None)
+    if isinstance(node, dict):
+        if isinstance(node.get("value"), (int, float)) and not isinstance(node["value"], bool):
+            if node.get("unit") or unit:
+                yield node["value"], re.escape(node["unit"]) if node.get("unit") else unit
+        for k, v in node.items():
+            yield from _drug_facts(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _drug_facts(v, key)
+    elif isinstance(node, (int, float)) and not isinstance(node, bool) and unit:
+        yield node, unit
+
+
+def _restated_drug_facts(text: str) -> list[str]:
+    facts = {fact for name in DRUG_TABLES for fact in _drug_facts(knowledge.load(name))}
+    return [p for v, u in facts if re.search(p := rf"(?<![\d.]){v:g}\s*{u}\b", text)]
+
+
+def _sentences(path: Path) -> str:
+    """The string literals of a module that are sentences (codes such as "weight-40kg-or-more" have no space)."""
+    kinds = {tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)}
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text("utf-8")).readline)
+    return "\n".join(t.string for t in tokens if t.type in kinds and " " in t.string
+                     and not t.string.startswith(('"""', "'''")))  # docstrings may explain a number's origin
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "cds_service" / "orders").glob("*.py")) +
+                         sorted((ROOT / "cds_service" / "cards").glob("*.py")), ids=lambda p: p.name)
+def test_no_drug_table_number_is_restated_in_card_wording(path):
+    assert not _restated_drug_facts(_sentences(path)), f"{path.name} restates a drug-table number"
+
+
+def test_the_drug_fact_check_can_fail():
+    assert _restated_drug_facts("cannot be made from whole 25, 110 and 160 mg tablets")
+    assert _restated_drug_facts("cytoreduce first, WBC 30 x10^9/L or more")
+    assert not _restated_drug_facts("cytoreduce first, WBC {wbc_limit} x10^9/L or more")
 
 
 def test_the_mapper_has_no_mrd_threshold_of_its_own():

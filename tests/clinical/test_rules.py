@@ -382,6 +382,26 @@ def test_amplified_aml_no_ph_like_testing():
     assert "ph-like-testing" not in codes(a.considerations)
 
 
+# What only a rearrangement earns: a KMT2A-r risk group, a partner to confirm, HSCT timing, a menin inhibitor.
+REARRANGEMENT_ONLY = {"hsct-cr1", "hsct-infant-timing", "confirm-fusion-partner", "menin-inhibitor"}
+KMT2A_R_SCHEMES = {"interfant-06", "pediatric-aml-kmt2a"}
+
+
+@pytest.mark.parametrize("status", [K.AMPLIFIED, K.PTD])
+@pytest.mark.parametrize("age_at_dx_days, lineage", [(years(60), Lineage.AML), (years(8), Lineage.AML),
+                                                     (100, Lineage.B_ALL), (years(10), Lineage.B_ALL)],
+                         ids=["adult-aml", "child-aml", "infant-b-all", "child-b-all"])
+def test_amplification_and_ptd_never_take_a_rearrangement_path(status, age_at_dx_days, lineage):
+    """Each assertion above checks what an amplified or PTD case gets; this one what it must never get. Reading
+    amplification as a rearrangement in the rules' facts passed every other deterministic test."""
+    summary = kmt2a(status, copies=(8, 8)) if status is K.AMPLIFIED else kmt2a(status)
+    a = assess(make_case(age_at_dx_days=age_at_dx_days, lineage=lineage, summary=summary, wbc=400, day8=2.0))
+    assert not REARRANGEMENT_ONLY & codes(a.considerations), codes(a.considerations)
+    assert not KMT2A_R_SCHEMES & {g.scheme for g in a.risk_groups}, groups(a)
+    assert "fusion-partner" not in a.missing_data
+    assert {"amplification-not-rearrangement", "ptd-not-rearrangement"} & codes(a.cautions)
+
+
 def test_amplified_t_all_no_ph_like_testing_but_b_all_has_it():
     t = assess(make_case(age_at_dx_days=years(30), lineage=Lineage.T_ALL, summary=kmt2a(K.AMPLIFIED, copies=(8, 8))))
     b = assess(make_case(age_at_dx_days=years(30), lineage=Lineage.B_ALL, summary=kmt2a(K.AMPLIFIED, copies=(8, 8))))

@@ -30,6 +30,8 @@ def bad_tokens(base: str, issuer: TestIssuer) -> dict[str, str | None]:
         "missing": None,
         "malformed": "not.a.jwt",
         "issuer": TestIssuer(iss="https://unknown-ehr.example.org", name="stranger").mint(aud=base + PV),
+        # the caller's words are not ours: an issuer URL holding "key" is still an untrusted issuer
+        "issuer-named-key": TestIssuer(iss="https://keycloak.example.org/realms/ehr", name="kc").mint(aud=base + PV),
         "audience": issuer.mint(aud="https://another-service.example.org" + PV),
         "expired": issuer.mint(aud=base + PV, claims={"exp": 1_000_000_000, "iat": 999_999_000}),
         "signature": f"{head}.{body}.{signature[::-1]}",
@@ -39,7 +41,7 @@ def bad_tokens(base: str, issuer: TestIssuer) -> dict[str, str | None]:
 
 def test_jwt_refusals_are_counted_by_reason_class(production, test_issuer):
     body = json.loads(open(PV_FIXTURE).read())
-    expected = {"missing": 1, "malformed": 2, "issuer": 1, "audience": 1, "expired": 1, "signature": 1}
+    expected = {"missing": 1, "malformed": 2, "issuer": 2, "audience": 1, "expired": 1, "signature": 1}
     reasons = [*expected, "other"]  # the counters are per process: compare before and after
     before = {reason: metric(production, "kmt2a_cds_jwt_refusals_total", reason=reason) for reason in reasons}
     for token in bad_tokens(production, test_issuer).values():

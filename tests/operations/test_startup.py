@@ -92,7 +92,8 @@ def test_production_schema_behind_without_auto_migrate(tmp_path, test_issuer):
 
 
 @pytest.mark.parametrize("name, value", [("PORT", "eighty"), ("CDS_RETENTION_AUDIT_DAYS", "-1"),
-                                         ("CDS_DB_AUTO_MIGRATE", "maybe"), ("CDS_PROFILE", "prod")])
+                                         ("CDS_DB_AUTO_MIGRATE", "maybe"), ("CDS_PROFILE", "prod"),
+                                         ("CDS_SMART_SESSION_MINUTES", "half an hour")])
 def test_malformed_settings_name_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Config.from_env({name: value})

@@ -96,6 +96,7 @@ def test_reduced_dose_with_inhibitor_is_ok_and_the_trial_dose_is_not_dispensable
     # 163 mg (the trial dose) is within the tolerance, but no whole tablets make it: flagged, never "ok"
     trial = only(evaluate(case(orders=[draft("revumenib", 163)], meds=["itraconazole"])))
     assert trial.verdict == "dose-not-dispensable" and trial.level == "warning"
+    assert "163 mg cannot be made from whole 25, 110 and 160 mg tablets" in "\n".join(trial.lines)  # the table's strengths
 
 
 def test_a_tolerated_dose_that_is_not_the_label_dose_is_never_called_matching():

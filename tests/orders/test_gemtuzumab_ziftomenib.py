@@ -180,3 +180,11 @@ def test_revumenib_for_relapsed_npm1_mutated_aml_is_checked_like_the_kmt2a_indic
     first_line = case(kmt2a=Kmt2aStatus.NOT_DETECTED, npm1=True, status=DiseaseStatus.NEWLY_DIAGNOSED,
                       orders=[draft("revumenib", 270)])
     assert only(evaluate(first_line)).verdict == "not-indicated"
+
+
+def test_too_young_for_the_label_says_the_tables_ages():
+    newborn = only(evaluate(go_case(0.3, age_years=0, age_days=10, bsa=0.2, weight=3)))
+    assert newborn.verdict == "not-indicated" and "under 1 month of age" in newborn.summary
+    assert "Not indicated under 1 month of age." in newborn.lines
+    relapsed = only(evaluate(go_case(3, "mg/m2", status=DiseaseStatus.RELAPSED, age_years=1, bsa=0.5, weight=10)))
+    assert relapsed.verdict == "not-indicated" and "relapsed under 2 years" in relapsed.summary

@@ -14,9 +14,12 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+import requests
+
 from bench import chart
 from cds_service import knowledge
 from cds_service.hooks import pipeline, prefetch, registry
+from cds_service.hooks.call import HookCall, case_of
 from cds_service.hooks.handlers import HANDLERS
 from fhir_mappings import case_from_resources
 from tests.support.fhir_server import FhirTestServer
@@ -159,8 +162,9 @@ def test_a_result_listed_by_a_report_but_not_sent_is_fetched_by_id_for_every_ser
             assert len(follow_up) == 1 and follow_up[0].query["patient"] == ["pat-fish"]
             assert follow_up[0].authorization == "Bearer t"
             assert prefetch.REPORT_RESULTS not in got.unavailable
-            case = case_from_resources([v for v in got.data.values() if v], reference_date=date(2026, 11, 29),
-                                       patient_id="pat-fish")
+            # the handlers' own reading of the resolved prefetch (hooks.call.case_of), not a copy of it here
+            case = case_of(HookCall(service_id, service.hook, body["hookInstance"], body["context"], got.data,
+                                    date(2026, 11, 29)))
             assert case.kmt2a.status.value == "rearranged" and case.kmt2a.partner == "AFF1", service_id
     # another patient's resource under the same id is never fetched into this patient's chart
     with FhirTestServer([patient, b_all, report, other_patients]) as fhir:
@@ -169,6 +173,25 @@ def test_a_result_listed_by_a_report_but_not_sent_is_fetched_by_id_for_every_ser
                 "fhirServer": fhir.base, "fhirAuthorization": {"access_token": "t"}}
         got = prefetch.resolve(services.get("kmt2a-patient-view").prefetch, body, prefetch.FetchSettings(deadline_s=10))
         assert "entry" not in got.data[prefetch.REPORT_RESULTS]
+
+
+def test_a_result_fetched_by_id_reaches_the_assessment_over_http(live_service):
+    """The whole path: the EHR sends no prefetch, the service fetches the report and then its locally coded result,
+    and the patient-view answer carries the KMT2A rearrangement only that result states."""
+    patient, b_all = _child_with_b_all()
+    report, result = _fish_report_listing_its_result("pat-fish")
+    base = live_service(reference_date=date(2026, 11, 29))
+    with FhirTestServer([patient, b_all, report, result]) as fhir:
+        body = {"hook": "patient-view", "hookInstance": "a1b2c3d4-0000-4000-8000-000000000005",
+                "context": {"patientId": "pat-fish", "userId": "Practitioner/1"}, "fhirServer": fhir.base,
+                "fhirAuthorization": {"access_token": "t", "token_type": "Bearer", "expires_in": 300,
+                                      "scope": "patient/*.read", "subject": "kmt2a-cds"}}
+        response = requests.post(f"{base}/cds-services/kmt2a-patient-view", json=body, timeout=60)
+        assert [r for r in fhir.requests if "_id" in r.query], "the result was not fetched by id"
+    assert response.status_code == 200, response.text
+    (assessment,) = [c["extension"]["org.kmt2a-cds.assessment"] for c in response.json()["cards"]
+                     if "org.kmt2a-cds.assessment" in c.get("extension", {})]
+    assert (assessment["kmt2a"]["status"], assessment["kmt2a"].get("partner")) == ("rearranged", "AFF1")
 
 
 def test_report_results_are_not_fetched_without_access_and_named_when_the_fetch_fails():

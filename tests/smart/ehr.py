@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -40,6 +39,8 @@ class Grant:
 
 
 class _EhrHandler(_Handler):
+    content_type = "application/json"  # its SMART configuration and token answers, and its FHIR answers
+
     def do_GET(self) -> None:  # noqa: N802
         ehr: EhrDouble = self.server.owner  # type: ignore[attr-defined]
         split = urlsplit(self.path)
@@ -79,19 +80,12 @@ class _EhrHandler(_Handler):
         self.send_header("Content-Length", "0")
         self.end_headers()
 
-    def _json(self, status: int, document: dict) -> None:
-        body = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
 
 class EhrDouble(FhirTestServer):
+    handler = _EhrHandler
+
     def __init__(self, resources, patient: str, client_id: str = "kmt2a-case-summary", redirect_uri: str | None = None):
         super().__init__(resources)
-        self._httpd.RequestHandlerClass = _EhrHandler
         self.patient = patient
         self.client_id = client_id
         self.redirect_uri = redirect_uri  # None: accept any (set once the app's port is known)

@@ -93,6 +93,14 @@ def test_a_fhir_server_off_the_allowlist_is_refused_before_it_is_contacted(ehr, 
     assert ehr.requests == []
 
 
+def test_an_iss_that_is_not_a_url_is_refused_not_an_error(ehr, app_for):
+    app = app_for(ehr, fhir_servers=())  # development, empty allowlist: any well-formed server may launch
+    for iss in ("http://[not-a-host/fhir", "not a url"):
+        response = requests.get(f"{app}/app/launch", params={"iss": iss, "launch": "x"}, timeout=30)
+        assert response.status_code == 403 and "not on the list of servers this app trusts" in response.text
+    assert ehr.requests == []
+
+
 def test_production_refuses_every_launch_while_the_allowlist_is_empty_and_any_plain_http_server(ehr, app_for):
     app = app_for(ehr, profile="production", fhir_servers=())
     assert launch(app, ehr)[-1].status_code == 403
@@ -157,10 +165,13 @@ def test_pages_carry_a_strict_csp_no_script_and_no_caching(ehr, app_for):
 
 def test_a_fhir_server_failure_is_named_on_the_page(ehr, app_for):
     ehr.status_for["MedicationRequest"] = 500
+    ehr.status_for["DiagnosticReport"] = 500  # the genomicReports and reports keys: named in words, not as keys
     app = app_for(ehr)
     page = launch(app, ehr)[-1]
     assert page.status_code == 200 and "Part of the chart could not be read" in page.text
-    assert "medication orders" in page.text
+    notice = page.text.split("Part of the chart could not be read", 1)[1].split("</p>", 1)[0]
+    assert "medication orders" in notice and "genetic reports" in notice and "lab reports" in notice
+    assert "genomicReports" not in notice and ", reports" not in notice and "(reports" not in notice
 
 
 def test_the_launch_cookie_is_httponly_and_the_callback_query_never_reaches_the_page(ehr, app_for):

@@ -82,6 +82,7 @@ def test_the_demo_page_states_the_assessment_and_draws_every_result(app_for):
     assert "10^-4 (0.01 %)" in page.text
     assert "WBC at diagnosis 450 x10^9/L on 7 Sep 2025" in page.text  # the decision basis, quoted with its date
     assert "Observation/" not in page.text  # results by content and date, never by FHIR id
+    assert "Evidence: FDA label" in page.text and "Evidence: label" not in page.text  # levels in words
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -107,16 +108,34 @@ def test_the_assessment_card_links_to_the_app_as_a_smart_link(ehr, app_for):
     assert "org.kmt2a-cds.assessment" in cards[0].get("extension", {})  # on the assessment card
 
 
-def test_an_evidence_level_is_shown_when_the_knowledge_carries_one(monkeypatch):
-    """Issue 10 adds evidence levels to the knowledge; the page shows a consideration's level beside its own tag."""
+def test_each_claim_shows_its_own_evidence_level_in_words():
+    """Issue 10: the page shows a consideration's evidence level (from the knowledge, as the assessment carries it)
+    beside its own tag, in words: "FDA label", never the knowledge's key ("label", "prospective-trial")."""
     from cds_service.smart import summary
     from cds_service.stratification import kb
 
     case = case_from_resources(demo_patient.resources(), reference_date=demo_patient.REFERENCE_DATE,
                                patient_id=demo_patient.PATIENT)
     assessment = assess(case)
-    real = kb.consideration
-    monkeypatch.setattr(kb, "consideration", lambda code: {**real(code), "evidence_level": "FDA label"})
     claims = summary.summarise(case, assessment, demo_patient.resources()).considerations
-    assert claims and all(c.evidence_level == "FDA label" for c in claims)
+    words = kb.section("evidence_levels")
+    assert claims and [c.evidence_level for c in claims] == [words[c.evidence] for c in assessment.considerations]
+    assert "FDA label" in {c.evidence_level for c in claims}  # the demo's revumenib claims cite the label
     assert [c.tag for c in claims] == [c.tag for c in assessment.considerations]  # each claim's own tag
+
+
+def test_what_a_missing_item_blocks_is_said_in_words_as_on_the_cards():
+    """The page once kept its own copy of the block labels and showed 'Needed for: apl-exclusion.'"""
+    import dataclasses
+
+    from cds_service.smart import summary
+    from cds_service.stratification.assessment import MissingItem
+
+    case = case_from_resources(demo_patient.resources(), reference_date=demo_patient.REFERENCE_DATE,
+                               patient_id=demo_patient.PATIENT)
+    coagulation = MissingItem("coagulation-work-up", "Coagulation work-up", blocks=("apl-exclusion", "kmt2a-schemes"))
+    assessment = dataclasses.replace(assess(case), missing=(coagulation,))
+    [claim] = summary.summarise(case, assessment, demo_patient.resources()).missing
+    needed = next(line for line in claim.extra if line.startswith("Needed for:"))
+    assert "apl-exclusion" not in needed and "excluding acute promyelocytic leukemia" in needed
+    assert "kmt2a-schemes" not in needed

@@ -177,7 +177,7 @@ ARTEFACTS = {
     "rule version": re.compile(r"\b[a-z0-9\-]+ v\d+\b|\bknowledge version\b", re.I),
     "source key": re.compile(r"\b(S\d{1,2}|SRC)\b"),
     "tag legend": re.compile(r"\bTags:"),
-    "verification tag": re.compile(r"\[(V|P|U|SRC)\]"),  # a code without its legend: say "unverified" in words
+    "verification tag": re.compile(r"\[(V|P|U|SRC|POLICY)\]"),  # a code without its legend: say "unverified" in words
     "None": re.compile(r"\bNone\b|\bnull\b"),
     "ISO date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),  # the cards' one date style is "19 Nov 2026" (text.day)
 }

@@ -36,6 +36,7 @@ class Recorded:
 class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     protocol_version = "HTTP/1.1"
+    content_type = "application/fhir+json"
 
     def log_message(self, *args) -> None:  # keep test output quiet
         pass
@@ -44,10 +45,12 @@ class _Handler(BaseHTTPRequestHandler):
         owner: RecordingServer = self.server.owner  # type: ignore[attr-defined]
         split = urlsplit(self.path)
         owner.requests.append(Recorded("GET", split.path, parse_qs(split.query), self.headers.get("Authorization")))
-        status, document = owner.answer(split.path, parse_qs(split.query))
+        self._json(*owner.answer(split.path, parse_qs(split.query)))
+
+    def _json(self, status: int, document: dict) -> None:
         body = json.dumps(document).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -62,10 +65,14 @@ class _QuietServer(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class RecordingServer:
+class LoopbackServer:
+    """A threaded server on 127.0.0.1 (a free port) for a `with` block; its handler reaches it as
+    `self.server.owner`."""
+
+    handler: type[BaseHTTPRequestHandler] = _Handler
+
     def __init__(self):
-        self.requests: list[Recorded] = []
-        self._httpd = _QuietServer(("127.0.0.1", 0), _Handler)
+        self._httpd = _QuietServer(("127.0.0.1", 0), self.handler)
         self._httpd.daemon_threads = True
         self._httpd.owner = self  # type: ignore[attr-defined]
         self.port = self._httpd.server_address[1]
@@ -79,6 +86,12 @@ class RecordingServer:
     def __exit__(self, *exc) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+class RecordingServer(LoopbackServer):
+    def __init__(self):
+        super().__init__()
+        self.requests: list[Recorded] = []
 
     def answer(self, path: str, query: dict) -> tuple[int, dict]:
         raise NotImplementedError

@@ -17,8 +17,10 @@ import threading
 import time
 import zlib
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
+
+from tests.support.fhir_server import LoopbackServer
 
 EMPTY_BUNDLE = {"resourceType": "Bundle", "type": "searchset", "total": 0}
 
@@ -109,25 +111,18 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
-class HostileFhirServer:
+class HostileFhirServer(LoopbackServer):
+    handler = _Handler
+
     def __init__(self, bomb_bytes: int = 1 << 30):
         self.bomb = gzip_bomb(bomb_bytes)
         self.hits: Counter = Counter()
         self.release = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.owner = self  # type: ignore[attr-defined]
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__()
 
     def base(self, mode: str) -> str:
         return f"{self.url}/{mode}/fhir"
 
-    def __enter__(self):
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc) -> None:
         self.release.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        super().__exit__(*exc)
