@@ -236,13 +236,23 @@ def _assessment_detail(a: Assessment, unavailable: tuple[str, ...], pending: lis
             blocks["actions"] = _actions(a, count, levels=False)
         detail = "\n\n".join(b for b in blocks.values() if b)
         if cardkit.words(detail) <= cardkit.budget()["words_per_card"]:
+            return detail
+    # Still over: the basis alone is long. Its first parts stay, the rest is counted (all of it is in the
+    # extension and on the case summary page).
+    for shown in range(len(_basis_parts(a)) - 1, 0, -1):
+        blocks["basis"] = _basis(a, shown)
+        detail = "\n\n".join(b for b in blocks.values() if b)
+        if cardkit.words(detail) <= cardkit.budget()["words_per_card"]:
             break
     return detail
 
 
 def _ranked(a: Assessment) -> list[Consideration]:
     order = policy()["considerations"]["order"]
-    return sorted(a.considerations, key=lambda c: order.index(c.code) if c.code in order else len(order))
+    lead = policy()["considerations"]["on_treatment_first"]
+    first = [] if a.consideration(lead["unless"]) else lead["codes"]  # on the drug: its monitoring leads
+    return sorted(a.considerations, key=lambda c: (first.index(c.code), 0) if c.code in first else
+                  (len(first), order.index(c.code) if c.code in order else len(order)))
 
 
 def _consideration_label(a: Assessment, c: Consideration) -> str:
@@ -284,15 +294,20 @@ def _also(a: Assessment) -> str:
     return "Also: " + "; ".join(rest) + "." if rest else ""
 
 
-def _basis(a: Assessment) -> str:
-    """What the risk groups rest on, once: the basis lines of every group, without repeats (the age at diagnosis
-    is already in the summary)."""
+def _basis_parts(a: Assessment) -> list[str]:
     dx_days = a.patient.age_at_diagnosis_days
     said = f"age at diagnosis {age(dx_days)}" if dx_days is not None else None
     # two groups often rest on the same results: each part once
-    lines = [p for p in dict.fromkeys(p for g in a.risk_groups for b in g.basis for p in b.split("; ")) if p != said]
+    return [p for p in dict.fromkeys(p for g in a.risk_groups for b in g.basis for p in b.split("; ")) if p != said]
+
+
+def _basis(a: Assessment, shown: int | None = None) -> str:
+    """What the risk groups rest on, once: the basis lines of every group, without repeats (the age at diagnosis
+    is already in the summary); `shown`: only the first parts, the rest counted."""
+    lines = _basis_parts(a)
     if lines:
-        return f"Based on: {'; '.join(lines)}."
+        rest = len(lines) - shown if shown is not None else 0
+        return f"Based on: {'; '.join(lines[:shown])}{f' (+{rest} more)' if rest else ''}."
     if a.kmt2a.results:
         return f"KMT2A results: {'; '.join(a.kmt2a.results)}."
     return "No KMT2A result in the chart."

@@ -16,7 +16,7 @@ from cds_service import knowledge
 from cds_service.orders import doses
 from cds_service.orders.model import OrderCheck
 from cds_service.orders.wording import gemtuzumab_lines, gemtuzumab_summary
-from cds_service.stratification.text import months, number
+from cds_service.stratification.text import day as day_text, months, number
 from cds_service.stratification import kb, menin_inhibitors as menin
 from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aStatus, Lineage
 
@@ -29,7 +29,7 @@ def table() -> dict:
 
 
 def _on(day) -> str:
-    return f" on {day.isoformat()}" if day else ""
+    return f" on {day_text(day)}" if day else ""
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,8 @@ def regimen_doses(case: Case, regimen: dict) -> list[RegimenDose] | None:
         mg = below["mg_kg"] * case.weight.value
         return [RegimenDose(regimen, round(mg, 2), f"{number(below['mg_kg'])} mg/kg x {number(case.weight.value)} kg "
                                                     f"(BSA {number(bsa)} m2 is under {number(below['bsa_m2'])} m2)")]
-    per_m2 = [regimen["per_dose_mg_m2"]]
-    if regimen["code"] == "adult-newly-diagnosed-single-agent-induction":
-        per_m2 = [6, 3, 2]  # day 1, day 8, continuation: in the regimen's quoted text
+    # a regimen whose doses differ (single agent: day 1, day 8, continuation) lists each one
+    per_m2 = regimen.get("per_dose_mg_m2_each") or [regimen["per_dose_mg_m2"]]
     out = []
     for value in per_m2:
         mg = value * bsa
@@ -149,8 +148,10 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
     ordered = doses.ordered_dose(case, order)
     if ordered is None or ordered.mg is None:
         out.findings.append("dose-cannot-check")
-        out.missing += [m for m in (ordered.missing_data if ordered else ()) if m not in out.missing]
-        out.note("dose-unreadable")
+        lacking = list(ordered.missing_data) if ordered else []
+        out.missing += [m for m in lacking if m not in out.missing]
+        # say which: the order's dose, or the patient's BSA (mg/m2) or weight (mg/kg) it needs
+        out.note("bsa-missing" if "height" in lacking else "weight-missing" if lacking else "dose-unreadable")
         return "cannot-check", ordered.as_contract() if ordered else None, None
     regimens = candidate_regimens(case)
     options = [d for r in regimens for d in (regimen_doses(case, r) or [])]

@@ -34,7 +34,7 @@ class QtcAction:
 class EcgSchedule:
     last: Measurement | None  # the latest ECG (any QTc method)
     interval_days: int  # 7 in the first 4 weeks, then a month
-    phase: str  # "weekly" | "monthly"
+    phase: str  # "weekly" | "monthly" | "start-unknown" (read as weekly: the start is not recorded)
     due: date | None  # when the next ECG was due (None: no ECG since the start)
     overdue: bool
 
@@ -89,16 +89,18 @@ def qtc_action(case: Case, since: date | None) -> QtcAction | None:
 def ecg_schedule(case: Case, since: date | None) -> EcgSchedule:
     plan = rules()["ecg_schedule"]
     today = case.reference_date
-    weekly = since is not None and (today - since).days <= plan["weekly_for_days"]
+    # no start date: the first weeks cannot be ruled out, so the weekly interval applies (and the card says why)
+    weekly = since is None or (today - since).days <= plan["weekly_for_days"]
     interval = plan["weekly_interval_days"] if weekly else plan["monthly_interval_days"]
+    phase = "start-unknown" if since is None else "weekly" if weekly else "monthly"
     dated = [m for m in case.qtc_readings if m.source.date is not None]
     if not dated and case.qtc is not None and case.qtc.source.date is not None:
         dated = [case.qtc]
     last = max(dated, key=lambda m: m.source.date) if dated else case.qtc
     if last is None or last.source.date is None:
-        return EcgSchedule(last, interval, "weekly" if weekly else "monthly", None, True)
+        return EcgSchedule(last, interval, phase, None, True)
     due = date.fromordinal(last.source.date.toordinal() + interval)
-    return EcgSchedule(last, interval, "weekly" if weekly else "monthly", due, today > due)
+    return EcgSchedule(last, interval, phase, due, today > due)
 
 
 def electrolytes(case: Case) -> tuple[Electrolyte, ...]:

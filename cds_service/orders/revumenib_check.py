@@ -15,7 +15,7 @@ from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as revumenib
 from cds_service.orders import correction, doses, on_treatment
 from cds_service.orders.model import OrderCheck, worst
-from cds_service.stratification.text import number
+from cds_service.stratification.text import day, number
 from cds_service.orders.wording import (dose_instruction, frequency_words, monitoring_lines, monitoring_summary,
                                      reason_text, revumenib_says as say, short_reason, shown_dose, tablets_made)
 from fhir_mappings import medications
@@ -189,7 +189,7 @@ def dosing_weight_part(expected: revumenib.ExpectedDose, on: date) -> Part:
     # by content and date, never by FHIR id: "weight 24 kg of 2026-07-02 (142 days old)"
     kind = {"kg": "weight", "m2": "BSA"}
     named = ", ".join(f"{kind.get(m.unit, m.unit)} {number(m.value)} {m.unit}"
-                      + (f" of {m.source.date.isoformat()} ({(on - m.source.date).days} days old)" if m.source.date
+                      + (f" of {day(m.source.date)} ({(on - m.source.date).days} days old)" if m.source.date
                          else " (undated)") for m in stale)
     part.lines.append(say("old-weight", named=named, rule=_tagged(rule)))
     _flag(part, 56, say("s-old-weight"), finding="weight-not-recent",
@@ -307,7 +307,7 @@ def interaction_part(co: list[tuple[str, frozenset[str], str]], dose_adjusted_fo
 
 
 def _when(measurement: Measurement) -> str:
-    return f" on {measurement.source.date.isoformat()}" if measurement.source.date else ""
+    return f" on {day(measurement.source.date)}" if measurement.source.date else ""
 
 
 def _too_old(case: Case, result: Measurement, code: str, label: str, rules: dict, part: Part) -> bool:

@@ -8,7 +8,7 @@ from functools import partial
 
 from cds_service import knowledge
 from cds_service.stratification import menin_inhibitors as menin
-from cds_service.stratification.text import months, number  # a number as cards write it: 4.5, 0.7, 270
+from cds_service.stratification.text import day, months, number  # a number as cards write it: 4.5, 0.7, 270
 
 def say(table: dict[str, str], key: str, **values) -> str:
     """The sentence `key` of a wording table below, with the values a check returned. A claim's verification
@@ -115,7 +115,7 @@ VERIFY = "Unverified label threshold: verify against the current label."
 
 
 def _on(measurement) -> str:
-    return f" on {measurement.source.date.isoformat()}" if measurement.source.date else " (undated)"
+    return f" on {day(measurement.source.date)}" if measurement.source.date else " (undated)"
 
 
 def monitoring_summary(m) -> str | None:
@@ -151,7 +151,8 @@ def monitoring_lines(m) -> list[str]:
         last = m.ecg.last
         when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
         weeks = number(menin.table()["on_treatment"]["ecg_schedule"]["weekly_for_days"] / 7)  # the label table's
-        phase = f"weekly in the first {weeks} weeks" if m.ecg.phase == "weekly" else f"monthly after the first {weeks} weeks"
+        phase = {"weekly": f"weekly in the first {weeks} weeks", "monthly": f"monthly after the first {weeks} weeks",
+                 "start-unknown": "weekly while the treatment start is not recorded (record it)"}[m.ecg.phase]
         lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for {weeks} weeks, then monthly). {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":
@@ -172,8 +173,9 @@ GEMTUZUMAB = {
     "cd33-negative": "Not indicated: CD33 negative{share}{when}; the label requires CD33-positive AML.",
     "relapsed-too-young": "Not indicated: relapsed or refractory disease under {years} years.",
     "under-1-month": "Not indicated under {age} of age.",
-    "dose-unreadable": "The dose is not checked: the order states no dose in mg, mg/m2 or mg/kg, or the BSA or weight is missing.",
+    "dose-unreadable": "The dose is not checked: the order states no dose in mg, mg/m2 or mg/kg.",
     "bsa-missing": "The dose is not checked: BSA (height and weight) is missing.",
+    "weight-missing": "The dose is not checked: the weight is missing.",
     "matches": "{shown} per dose: {regimen}; {basis}{unverified}.",
     "overdose": "Overdose: {shown} per dose is {times:.1f} times the highest label dose for this patient, {label} mg ({regimen}){unverified}.",
     "no-regimen": "{shown} per dose matches no label regimen for this setting: {listed}.",

@@ -52,13 +52,14 @@ def _lesions(f: Facts) -> Lesions:
     karyotype = f.case.karyotype
     if karyotype:
         hits = [a for a in karyotype.aberrations if any(a.startswith(p) for p in table["karyotype_patterns"])]
-        if hits:
-            out.karyotype.append(f"{', '.join(hits)} in karyotype {karyotype.iscn} {text.on(karyotype.source)}")
+        shows = list(hits)
         # The ELN complex-karyotype definition excludes KMT2A rearrangements: do not double-count.
         if karyotype.complex and not f.rearranged:
-            out.karyotype.append(f"complex karyotype {karyotype.iscn} {text.on(karyotype.source)}")
+            shows.append("complex karyotype")
         if _monosomal(karyotype.aberrations, table["monosomal_karyotype"]):
-            out.karyotype.append(f"monosomal karyotype {karyotype.iscn} {text.on(karyotype.source)}")
+            shows.append("monosomal karyotype")
+        if shows:  # the result once, then what it shows: a long ISCN string is read once, not once per lesion
+            out.karyotype.append(f"karyotype {karyotype.iscn}{text.on(karyotype.source)}: {', '.join(shows)}")
     return out
 
 
@@ -93,7 +94,7 @@ def eln_2022(f: Facts, out: Findings) -> None:
 def _not_rearranged(f: Facts, out: Findings, age: str, lesions: Lesions) -> None:
     if f.kmt2a_status is Kmt2aStatus.PTD:
         out.caution("ptd-not-rearrangement")
-    status = f"KMT2A {f.kmt2a_status.value}"
+    status = text.READINGS.get(f.kmt2a_status.value, f"KMT2A {f.kmt2a_status.value}")  # "KMT2A-PTD", never "KMT2A ptd"
     if lesions.karyotype:
         out.group(SCHEME, "adverse", [age, *lesions.karyotype, *lesions.mutations, *_vaf_lines(lesions), status],
                   would_change="Nothing KMT2A shows: an adverse karyotype is adverse on its own.")

@@ -50,12 +50,15 @@ def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:
     if young is None:
         out.missing("age", blocks=(SCHEME,))
         return
-    out.disagree("interfant06-age-wording")
+    wbc_high, ppr = _wbc_high(f), _poor_prednisone_response(f)
+    if wbc_high is not False or ppr is not False:
+        # the sources' age wording decides high against medium only for an infant with a high-risk feature (or one
+        # not recorded); without one it is medium either way, and the line would hide one that changes the plan
+        out.disagree("interfant06-age-wording")
     if young is False:
         out.group(SCHEME, "medium", basis + [f"{_young()} or older at diagnosis: medium risk whatever the WBC and prednisone response"],
                   would_change="Nothing at diagnosis; MRD steers the next steps.")
         return
-    wbc_high, ppr = _wbc_high(f), _poor_prednisone_response(f)
     wbc = f.wbc_at_diagnosis
     blasts = f.day8_blasts
     wbc_line = text.measurement("WBC at diagnosis", wbc, "x10^9/L") if wbc else None
@@ -155,7 +158,7 @@ def _timing_note(f: Facts) -> str:
     birth, minimum = f.case.birth_date, kb.threshold("hsct_min_age_days")
     if birth and f.case.age_days is not None and f.case.age_days < minimum:
         ready = birth + timedelta(days=int(minimum))
-        return f" The infant reaches {text.months(minimum)} on {ready.isoformat()}."
+        return f" The infant reaches {text.months(minimum)} on {text.day(ready)}."
     return ""
 
 

@@ -22,7 +22,7 @@ from typing import Iterable
 from cds_service import knowledge
 from fhir_mappings import patient
 from fhir_mappings.case import Case, DiseaseStatus, Kmt2aStatus, Lineage, Measurement
-from cds_service.stratification.text import number  # a number as cards write it: 95, 0.9, 163.5
+from cds_service.stratification.text import day, number  # a number as cards write it: 95, 0.9, 163.5
 
 RELAPSED_REFRACTORY = {DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY}
 KMT2A_NOT_REARRANGED_REASON = {
@@ -233,7 +233,7 @@ def expected_dose(case: Case, extra_inhibitors: Iterable[str] = ()) -> ExpectedD
     row = _row(band, bool(inhibitors))
     common = dict(frequency=row["frequency"], doses_per_day=row["doses_per_day"],
                   reasons=(band,) + inhibitor_reasons, source=row["source"], tag=row["tag"])
-    dated = f" on {case.weight.source.date.isoformat()}" if case.weight.source.date else " (undated)"
+    dated = f" on {day(case.weight.source.date)}" if case.weight.source.date else " (undated)"
     why = f"weight {number(case.weight.value)} kg{dated} {'>=' if band == 'weight-40kg-or-more' else '<'} {threshold} kg"
     if inhibitors:
         why += f", strong CYP3A4 inhibitor ({', '.join(inhibitors)})"

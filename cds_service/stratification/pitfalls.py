@@ -43,7 +43,7 @@ def _hedged_results(f: Facts) -> str | None:
     if not hedged:
         return None
     return "Reported as uncertain: " + "; ".join(
-        f"'{x.text}'{f' ({x.source.date.isoformat()})' if x.source.date else ''}" for x in hedged) + "."
+        f"'{x.text}'{f' ({text.day(x.source.date)})' if x.source.date else ''}" for x in hedged) + "."
 
 
 def _unreadable_reports(f: Facts) -> str | None:
@@ -51,7 +51,7 @@ def _unreadable_reports(f: Facts) -> str | None:
     docs = f.case.unreadable_documents
     if not docs:
         return None
-    named = "; ".join(f"{d.title}{f' of {d.source.date.isoformat()}' if d.source.date else ''} ({d.reason})"
+    named = "; ".join(f"{d.title}{f' of {text.day(d.source.date)}' if d.source.date else ''} ({d.reason})"
                       for d in docs)
     return f"Not readable by this service, please read directly: {named}."
 
@@ -98,7 +98,7 @@ def _switch_triggers(f: Facts) -> list[str]:
 
 def _switch_note(f: Facts) -> str:
     before, after = (f.case.lineage_switch_evidence + (None, None))[:2]
-    when = [f" ({s.date.isoformat()})" if s and s.date else "" for s in (before, after)]
+    when = [f" ({text.day(s.date)})" if s and s.date else "" for s in (before, after)]
     return (f"This record shows a lineage switch: {f.case.original_lineage.value}{when[0]}, "
             f"now {f.case.lineage.value}{when[1]}; read as a relapse of the same leukemia.")
 

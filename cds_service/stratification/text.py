@@ -100,7 +100,8 @@ READINGS = {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified", "p
 
 def _kmt2a_content(f: Kmt2aFinding) -> str:
     text = " ".join((f.text or "").split())
-    if text and (len(text) <= QUOTED_TEXT_LIMIT or ISCN.match(text)):
+    # an ISCN string is quoted whatever its length; a narrative that merely starts with one is read instead
+    if text and (len(text) <= QUOTED_TEXT_LIMIT or (ISCN.match(text) and " " not in text)):
         return text
     return f.fusion or READINGS.get(f.status.value, "")
 

@@ -54,6 +54,7 @@ def test_words_are_counted_on_the_rendered_markdown():
     ("Rule interfant-06 v1 applied", "rule version"),
     ("Sources: S12, SRC", "source key"),
     ("verified [V]", "verification tag"),
+    ("weight 28 kg on 2026-11-19 < 40 kg", "ISO date"),
     ("Tags: V verified", "tag legend"),
     ("strength consider, menin-inhibitor-off-label-age", "code menin-inhibitor-off-label-age"),
 ])

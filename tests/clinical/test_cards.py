@@ -4,7 +4,10 @@ on, and one line when chart data could not be read. Budgets over every fixture: 
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import date, timedelta
+from pathlib import Path
 
 from cds_service.cards.assessment_cards import EXTENSION_KEY, cards_for, policy
 from cds_service.hooks.handlers import patient_view
@@ -13,9 +16,11 @@ from cds_service.hooks.call import HookCall
 from cds_service.stratification import assess, kb
 from cds_service.stratification.text import day, kmt2a_results, mrd
 from fhir_mappings.build import case_from_bundle
-from fhir_mappings.case import DiseaseStatus, Kmt2aFinding, Kmt2aStatus as K, Lineage, MrdResult, MrdTimepoint, Source
+from fhir_mappings.case import (Case, DiseaseStatus, Kmt2aFinding, Kmt2aStatus as K, Kmt2aSummary, Lineage, Measurement,
+                                MrdResult, MrdTimepoint, Source)
 from tests.clinical.cases import REF, kmt2a, make_case, years
 from tests.clinical.vignettes import REFERENCE_DATE, load
+from tests.support.card_budget import budget, measure_card
 
 
 def by_topic(cards, topic):
@@ -150,7 +155,18 @@ def test_more_than_three_considerations_show_three_actions_and_name_the_rest():
     actions = [line for line in detail.splitlines() if line.startswith("- ")]
     assert len(actions) == policy()["considerations"]["actions_shown"]
     assert actions[0].startswith("- Menin inhibitor revumenib — [FDA label](")
-    assert "Also: QTc monitoring; Differentiation-syndrome watch." in detail
+    assert "Also: QTc monitoring; Differentiation-syndrome watch." in detail  # starting it: the plans lead
+
+
+def test_a_patient_on_revumenib_sees_its_monitoring_first():
+    """The demo patient on revumenib: the monitoring of the drug the patient is taking outranks the plans (bridge
+    to HSCT, a trial), so a card over its word budget, which cuts the last actions first, never cuts it first."""
+    bundle = json.loads((Path(__file__).parents[2] / "demo" / "kmt2a-demo-adult-relapse.json").read_text())
+    a = assess(case_from_bundle(bundle, reference_date=date(2026, 11, 29)))
+    assert "menin-inhibitor" not in {c.code for c in a.considerations}  # on treatment: never "consider starting"
+    detail = cards_for(a)[0]["detail"]
+    actions = [line for line in detail.splitlines() if line.startswith("- ")]
+    assert actions[0].startswith("- QTc monitoring") and actions[1].startswith("- Differentiation-syndrome watch")
 
 
 def test_summaries_stay_under_140_characters_without_cutting_a_word():
@@ -252,6 +268,40 @@ def test_results_are_quoted_by_content_and_date():
     assert kmt2a_results((karyotype,)) == "karyotype 46,XY,t(9;11)(p21.3;q23.3)[20] on 8 Mar 2025"
     undated = Kmt2aFinding(K.AMPLIFIED, Source("Observation/x"), method="fish")
     assert kmt2a_results((undated,)) == "FISH KMT2A amplified"
+    long_iscn = "47,XY,+8,t(9;11)(p21.3;q23.3),del(12)(p12p13),add(19)(q13.3)[18]/46,XY[2]"
+    assert kmt2a_results((replace(karyotype, text=long_iscn),)) == f"karyotype {long_iscn} on 8 Mar 2025"
+    # a report's narrative that starts with an ISCN string is read, not quoted whole onto the card
+    narrative = replace(karyotype, fusion="KMT2A::MLLT3", text="t(9;11)(p21.3;q23.3)[20] FISH: KMT2A::MLLT3 fusion "
+                        "in 94% of nuclei. Myeloid NGS panel: no NPM1 or FLT3 alterations; no TP53 variant")
+    assert kmt2a_results((narrative,)) == "karyotype KMT2A::MLLT3 on 8 Mar 2025"
     eoi = MrdResult(Source("Observation/m", REF - timedelta(days=3)), value=0.0005,
                     timepoint=MrdTimepoint.END_OF_INDUCTION)
     assert mrd(eoi) == f"MRD end of induction 0.05 % on {day(REF - timedelta(days=3))}"
+
+
+def test_an_infant_without_a_high_risk_feature_gets_the_transplant_disagreement_not_the_age_wording():
+    """Medium risk by Interfant-06 but under 3 months (the overview's transplant criterion): the card lists HSCT, so
+    the line must say the transplant criteria differ; the age wording changes nothing for this infant."""
+    a = assess(case_from_bundle(load("infant-under-3-months"), reference_date=REFERENCE_DATE))
+    assert [g.group for g in a.risk_groups if g.scheme == "interfant-06"] == ["medium"]
+    texts = {kb.section("disagreements")[key]["text"]: key for key in kb.section("disagreements")}
+    assert [texts[t] for t in a.disagreements] == ["infant-hsct-criteria"]
+    detail = cards_for(a)[0]["detail"]
+    assert "HSCT in first remission (infant high risk)" in detail
+    assert "**Sources differ:** infant HSCT criteria" in detail
+    high = assess(case_from_bundle(load("infant-high-wbc"), reference_date=REFERENCE_DATE))
+    assert "interfant06-age-wording" in [texts[t] for t in high.disagreements]  # a high-risk feature: it matters
+
+
+def test_a_long_basis_alone_is_cut_to_its_first_parts_and_counted():
+    """Found by test_safety_properties: a relapsed infant T-ALL with no diagnosis date, where the first action and
+    the basis alone ran past the word budget. The basis keeps its first parts and says how many more there are."""
+    finding = Kmt2aFinding(K.REARRANGED, Source("Observation/kmt2a", REF), "fish")
+    case = Case(reference_date=REF, patient_id="p1", birth_date=REF - timedelta(days=1), age_days=1,
+                lineage=Lineage.T_ALL, disease_status=DiseaseStatus.RELAPSED,
+                kmt2a=Kmt2aSummary(status=K.REARRANGED, findings=(finding,)),
+                wbc_at_diagnosis=Measurement(0.0, "10*9/L", Source("Observation/wbc", REF - timedelta(days=1))),
+                day8_blood_blasts=Measurement(0.0, "10*9/L", Source("Observation/d8", REF + timedelta(days=6))))
+    (card,) = cards_for(assess(case))
+    assert measure_card(card).words <= budget()["words_per_card"]
+    assert "more)." in card["detail"] and card["detail"].startswith("- Revumenib off-label")

@@ -319,9 +319,15 @@ def test_eln_monosomal_karyotype_without_kmt2a_rearrangement_is_adverse():
     adverse = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.NOT_DETECTED), karyotype=two))
     single = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.NOT_DETECTED), karyotype=one))
     assert groups(adverse) == {("eln-2022", "adverse")}
+    # the karyotype is quoted once, then what it shows (not once per lesion)
+    assert "karyotype 44,XX,-5,-7[20] on 1 Nov 2026: -5, -7, monosomal karyotype" in adverse.risk_groups[0].basis
+    assert sum(b.count("44,XX,-5,-7[20]") for b in adverse.risk_groups[0].basis) == 1
     # one monosomy alone is not a monosomal karyotype, but -7 is its own ELN 2022 adverse row
     assert groups(single) == {("eln-2022", "adverse")}
     assert not any("monosomal" in b for b in single.risk_groups[0].basis)
+    assert "no KMT2A alteration" in adverse.risk_groups[0].basis  # in words, never the status code "not-detected"
+    ptd = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.PTD), karyotype=two))
+    assert "KMT2A-PTD" in ptd.risk_groups[0].basis and not any("ptd" in b for b in ptd.risk_groups[0].basis)
 
 
 def test_eln_mllt3_takes_precedence_over_a_tp53_mutation():

@@ -13,7 +13,7 @@ def test_switch_fires_the_lineage_switch_consideration_with_both_lineages():
     assert case.lineage_switch and case.lineage.value == "AML" and case.original_lineage.value == "B-ALL"
     consider = {c.code: c for c in assess(case).considerations}
     note = consider["lineage-switch-monitoring"].note
-    assert "B-ALL (2024-12-01)" in note and "AML (2025-07-15)" in note
+    assert "B-ALL (1 Dec 2024)" in note and "AML (15 Jul 2025)" in note
 
 
 def test_a_second_therapy_related_leukemia_is_no_switch():
@@ -29,11 +29,11 @@ def test_an_unreadable_report_is_named_where_kmt2a_is_missing():
                           presentedForm=[attachment("application/pdf", pdf([], scanned=True))]))
     missing = {m.code: m for m in assess(case).missing}
     note = missing["kmt2a-status"].note
-    assert "Outside cytogenetics of 2025-01-12" in note and "without a text layer" in note
+    assert "Outside cytogenetics of 12 Jan 2025" in note and "without a text layer" in note
 
 
 def test_a_hedged_result_is_quoted_where_kmt2a_is_missing():
     case = case_of(condition(BALL, onset="2025-01-10"),
                    report("Karyotype", when="2025-01-12", conclusion="KMT2A rearrangement cannot be excluded."))
     note = {m.code: m for m in assess(case).missing}["kmt2a-status"].note
-    assert "Reported as uncertain" in note and "cannot be excluded" in note and "2025-01-12" in note
+    assert "Reported as uncertain" in note and "cannot be excluded" in note and "(12 Jan 2025)" in note

@@ -10,6 +10,7 @@ import pytest
 from cds_service import knowledge
 from cds_service.hooks import protocol
 from cds_service.stratification import menin_inhibitors as revumenib
+from cds_service.stratification.text import day
 from cds_service.orders import doses
 from cds_service.cards.order_cards import render
 from cds_service.orders.checks import evaluate
@@ -207,7 +208,7 @@ def test_a_flat_dose_shows_the_weight_date_without_asking_to_reweigh():
     adult = weighed_days_ago(case(orders=[draft("revumenib", ADULT)]), 200)
     check = only(evaluate(adult))
     assert "weight-not-recent" not in check.reasons and not check.problem
-    assert adult.weight.source.date.isoformat() in check.expected_dose["basis"]
+    assert f"on {day(adult.weight.source.date)}" in check.expected_dose["basis"]
 
 
 def test_an_mg_per_m2_order_is_converted_with_the_bsa_the_expected_dose_uses():

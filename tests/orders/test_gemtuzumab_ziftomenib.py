@@ -88,6 +88,21 @@ def test_wrong_regimen_too_many_doses_for_the_paediatric_cycle():
     assert "3 doses ordered" in "\n".join(check.lines)
 
 
+def test_the_single_agent_continuation_dose_matches_its_own_regimen():
+    # 2 mg/m2 x 1.9 m2 = 3.8 mg: the single-agent continuation dose, read from the regimen's listed doses
+    each = REGIMEN["adult-newly-diagnosed-single-agent-induction"]["per_dose_mg_m2_each"]
+    check = only(evaluate(go_case(each[-1] * 1.9)))
+    assert check.verdict == "ok" and "regimen:adult-newly-diagnosed-single-agent-induction" in check.reasons
+
+
+def test_a_dose_that_cannot_be_checked_says_what_is_missing():
+    by_weight = only(evaluate(go_case(0.1, "mg/kg", weight=None)))
+    assert by_weight.verdict == "cannot-check" and "weight" in by_weight.missing_data
+    assert "The dose is not checked: the weight is missing." in by_weight.lines
+    by_bsa = only(evaluate(go_case(3, "mg/m2", bsa=None)))
+    assert "The dose is not checked: BSA (height and weight) is missing." in by_bsa.lines
+
+
 def test_missing_cd33_is_named_not_guessed():
     the_case = go_case(VIAL, markers=())
     check = only(evaluate(the_case))
@@ -107,7 +122,7 @@ def test_vod_risk_after_a_transplant_is_a_warning_with_its_date():
     check = only(evaluate(the_case))
     assert "vod-risk-after-transplant" in check.findings and check.level == "warning"
     (card,) = cards(the_case, "order-sign")
-    assert "2026-03-02" in card["detail"] and "VOD" in card["detail"]
+    assert "2 Mar 2026" in card["detail"] and "VOD" in card["detail"]
     # without a transplant the boxed warning is still in the detail, at info level
     plain = only(evaluate(go_case(VIAL, status=DiseaseStatus.RELAPSED)))
     assert "vod-boxed-warning" in plain.findings and GO["boxed_warning"]["short"] in "\n".join(plain.lines)

@@ -16,8 +16,10 @@ import requests
 from cds_service import knowledge
 from cds_service.hooks import protocol
 from cds_service.orders import on_treatment
+from cds_service.orders.wording import monitoring_lines
 from cds_service.orders.checks import evaluate
 from cds_service.stratification import assess
+from cds_service.stratification.text import day
 from fhir_mappings.case import Measurement, MedicationUse, Source
 from tests.orders.builders import TODAY, case, draft
 from tests.orders.test_requests import adult, the_order
@@ -84,7 +86,7 @@ def test_qtcf_above_the_interrupt_limit_is_critical_in_all_three_services(base):
         card = order_card(post(base, service, body))
         assert card["indicator"] == "critical", service
         assert card["extension"]["org.kmt2a-cds.order-check"]["verdict"] == "hold"
-        assert f"QTcF {qtcf:g} ms on {(TODAY - timedelta(days=1)).isoformat()}" in card["summary"] + card["detail"]
+        assert TODAY == date(2026, 11, 21) and f"QTcF {qtcf:g} ms on 20 Nov 2026" in card["summary"] + card["detail"]
         assert "interrupt revumenib" in card["detail"] and "verify against the current label" in card["detail"]
     cards = post(base, "kmt2a-patient-view", body)
     monitoring = [c for c in cards if "org.kmt2a-cds.on-treatment" in c.get("extension", {})]
@@ -108,7 +110,7 @@ def test_an_overdue_ecg_is_a_warning_in_patient_view_and_on_the_continuation_ord
     body = on_revumenib(430, ecg_day=last)
     (monitoring,) = [c for c in post(base, "kmt2a-patient-view", body) if "org.kmt2a-cds.on-treatment" in c.get("extension", {})]
     assert monitoring["indicator"] == "warning" and "ECG overdue" in monitoring["summary"]
-    assert f"last ECG on {last.isoformat()}" in monitoring["detail"]
+    assert f"last ECG on {day(last)}" in monitoring["detail"]
     assert "due monthly after the first 4 weeks (schedule: baseline, weekly for 4 weeks" in monitoring["detail"]
     card = order_card(post(base, "kmt2a-order-sign", body))
     assert card["indicator"] == "warning" and "ecg-overdue" in card["extension"]["org.kmt2a-cds.order-check"]["reasons"]
@@ -149,6 +151,14 @@ def test_in_the_first_4_weeks_ecgs_are_weekly():
     assert late.ecg.phase == "weekly" and "ecg-overdue" in late.findings
     on_time = on_treatment.monitoring(monitored([ecg(420, TODAY - timedelta(days=week - 1))], start=start))
     assert "ecg-overdue" not in on_time.findings
+
+
+def test_without_a_start_date_the_weekly_schedule_applies_and_the_card_says_why():
+    """No start date: the first 4 weeks (weekly ECGs) cannot be ruled out; never silently read as monthly."""
+    week = RULES["ecg_schedule"]["weekly_interval_days"]
+    found = on_treatment.monitoring(monitored([ecg(420, TODAY - timedelta(days=week + 3))], start=None))
+    assert found.since is None and found.ecg.phase == "start-unknown" and "ecg-overdue" in found.findings
+    assert any("treatment start is not recorded" in line for line in monitoring_lines(found))
 
 
 def test_no_ecg_on_record_is_overdue_and_low_magnesium_is_named():

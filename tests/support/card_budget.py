@@ -179,6 +179,7 @@ ARTEFACTS = {
     "tag legend": re.compile(r"\bTags:"),
     "verification tag": re.compile(r"\[(V|P|U|SRC|POLICY)\]"),  # a code without its legend: say "unverified" in words
     "None": re.compile(r"\bNone\b|\bnull\b"),
+    "ISO date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),  # the cards' one date style is "19 Nov 2026" (text.day)
 }
 
 
