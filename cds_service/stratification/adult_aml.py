@@ -92,8 +92,6 @@ def eln_2022(f: Facts, out: Findings) -> None:
 
 
 def _not_rearranged(f: Facts, out: Findings, age: str, lesions: Lesions) -> None:
-    if f.kmt2a_status is Kmt2aStatus.PTD:
-        out.caution("ptd-not-rearrangement")
     status = text.READINGS.get(f.kmt2a_status.value, f"KMT2A {f.kmt2a_status.value}")  # "KMT2A-PTD", never "KMT2A ptd"
     if lesions.karyotype:
         out.group(SCHEME, "adverse", [age, *lesions.karyotype, *lesions.mutations, *_vaf_lines(lesions), status],
