@@ -15,7 +15,6 @@ from fhir_mappings.case import (
     Kmt2aStatus,
     Lineage,
     Measurement,
-    MrdMethod,
     MrdResult,
 )
 from cds_service.stratification import kb
@@ -150,16 +149,12 @@ def at_or_above(value: float, comparator: str | None, limit: float) -> bool | No
     return value >= limit
 
 
-def mrd_threshold(result: MrdResult, aml: bool = False) -> float:
-    """The MRD positivity threshold for this result: AML by flow cytometry has its own, every other result the ALL one."""
-    return kb.threshold("mrd_positive_aml_flow" if aml and result.method is MrdMethod.FLOW else "mrd_positive")
-
-
-def mrd_positive(result: MrdResult, aml: bool = False) -> bool | None:
-    """Positive at or above the knowledge threshold (the only MRD comparison in the service); the lab's coded
-    interpretation counts when the value cannot tell (a "<" value above the threshold) or is absent."""
+def mrd_positive(result: MrdResult) -> bool | None:
+    """Positive at or above the knowledge threshold (the only MRD comparison in the service, made by the ALL rules;
+    the AML rules only name their flow threshold); the lab's coded interpretation counts when the value cannot tell
+    (a "<" value above the threshold) or is absent."""
     if result.value is not None:
-        decided = at_or_above(result.value, result.comparator, mrd_threshold(result, aml))
+        decided = at_or_above(result.value, result.comparator, kb.threshold("mrd_positive"))
         if decided is not None:
             return decided
     return result.positive

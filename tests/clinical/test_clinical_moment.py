@@ -182,10 +182,11 @@ def test_germline_infant_gets_no_kmt2a_breakpoint_mrd_method():
     assert "KMT2A breakpoint" in missing(rearranged, "mrd-end-of-induction").order["text"]
 
 
-def test_one_mrd_threshold_per_population_decides_positivity():
+def test_mrd_positivity_is_decided_at_the_all_threshold_or_by_the_coded_reading():
     flow = MrdResult(src("Observation/m", REF), value=0.0005, method=MrdMethod.FLOW)
     assert mrd_positive(flow) is True  # ALL: at or above 0.01 %
-    assert mrd_positive(flow, aml=True) is False  # AML by flow: below 0.1 %
+    below = MrdResult(src("Observation/m", REF), value=0.00005, method=MrdMethod.FLOW)
+    assert mrd_positive(below) is False
     coded_only = MrdResult(src("Observation/m", REF), positive=True)
     assert mrd_positive(coded_only) is True
 

@@ -160,11 +160,11 @@ def test_markers():
     assert got == {("CD65", True, 0.35), ("CD19", False, None)}
 
 
-def test_aml_flow_mrd_is_judged_against_the_aml_threshold():
-    aml = condition("dx", [{"system": "http://snomed.info/sct", "code": "91861009"}], onset="2025-03-01")
+def test_flow_mrd_in_percent_is_read_as_a_fraction_and_judged_at_the_all_threshold():
     o = observation("m", "67128-9", when="2025-04-01", valueQuantity=qty(0.05, "%"))
-    assert mrd_positive(build(o, dx=aml).mrd_results[0], aml=True) is False  # 0.05% < 0.1% for AML flow
-    assert mrd_positive(build(o).mrd_results[0]) is True  # >= 0.01% in B-ALL
+    assert mrd_positive(build(o).mrd_results[0]) is True  # 0.05 % >= 0.01 % in B-ALL
+    low = observation("m", "67128-9", when="2025-04-01", valueQuantity=qty(0.005, "%"))
+    assert mrd_positive(build(low).mrd_results[0]) is False
 
 
 @pytest.mark.parametrize("when,picked", [
