@@ -131,6 +131,11 @@ def _system_aliases() -> dict[str, str]:
     return {r["uri"]: r["key"] for r in rows("code_systems.csv")}
 
 
+def system_uri(key: str) -> str:
+    """The canonical URI of a code system key ("rxnorm"): the first row for it in code_systems.csv."""
+    return next(r["uri"] for r in rows("code_systems.csv") if r["key"] == key)
+
+
 def system_key(system: str | None) -> str:
     """A short key for a code system URI, tolerant of the drift labs send (trailing slashes, /geneId, OIDs)."""
     if not system or not isinstance(system, str):

@@ -19,6 +19,7 @@ from cds_service.stratification.text import day, number
 from cds_service.orders.wording import (dose_instruction, frequency_words, monitoring_lines, monitoring_summary,
                                      reason_text, revumenib_says as say, short_reason, shown_dose, tablets_made)
 from fhir_mappings import medications
+from fhir_mappings import terminology as term
 from fhir_mappings.case import Case, DraftMedicationOrder, Measurement
 
 
@@ -223,7 +224,7 @@ def ingredient_product(ingredient: str) -> dict:
     rxcui = medications.ingredient_rxcui(ingredient)
     concept = {"text": f"{ingredient} oral tablet"}
     if rxcui:
-        concept["coding"] = [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": rxcui, "display": ingredient}]
+        concept["coding"] = [{"system": term.system_uri("rxnorm"), "code": rxcui, "display": ingredient}]
     return concept
 
 
