@@ -18,8 +18,8 @@ from fhir_mappings.cytogenetics import Kmt2aEvent
 
 _NUC_ISH = re.compile(r"\bnuc\s*ish\b.*?(?:\[[^\]]*\]|$)", re.IGNORECASE | re.MULTILINE)
 _SEPARATOR = r"\s*(::|–|—|-|/)\s*"
-_COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:~\s*(\d+))?",
-                     re.IGNORECASE)
+_COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:~\s*(\d+))?"
+                     r"|(\d+)\s*(?:copies|signals)", re.IGNORECASE)
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
 _KIND_WORDS = ("ptd", "amplification", "structural_words", "deletion_words", "variant_words")
 
@@ -186,10 +186,13 @@ def _kmt2a_without_partner(local: str, said: context.Assertion, method: str, cla
         return Kmt2aEvent(Kmt2aStatus.UNKNOWN, method, clause, **extra)  # "possible KMT2A rearrangement"
     if term.pattern("ptd").search(local):
         return None if said.negated else Kmt2aEvent(Kmt2aStatus.PTD, method, clause, **extra)
-    if term.pattern("amplification").search(local):
+    named_amplification = term.pattern("amplification").search(local)
+    if named_amplification or term.pattern("copy_gain").search(local):
         if said.negated:
             return None
         low, high = _copies(clause)
+        if not named_amplification and (high is None or high < term.param("amplification_min_copies")):
+            return None  # a copy-number gain without a count at the cut-off: not called amplification (nor anything)
         return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, method, clause, copy_number=low, copy_number_high=high, **extra)
     if (term.pattern("copy_number_words").search(local) or term.pattern("deletion_words").search(local)) \
             and not term.pattern("structural_words").search(local):
@@ -205,7 +208,7 @@ def _copies(clause: str) -> tuple[float | None, float | None]:
     m = _COPIES.search(clause)
     if not m:
         return None, None
-    low = m.group(1) or m.group(3)
+    low = m.group(1) or m.group(3) or m.group(5)
     high = m.group(2) or m.group(4) or low
     return float(low), float(high)
 

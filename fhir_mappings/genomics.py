@@ -345,8 +345,9 @@ def _kind(comp: _Components) -> str:
     if comp.changes & {"copy-number", "copy-number-gain"} or comp.copy_high is not None:
         if comp.copy_high is not None and comp.copy_high < 2:
             return "deletion"
-        # a copy-number change without a number may be a loss (TP53): only a stated gain or count is an amplification
-        return "amplification" if (comp.copy_high or 0) >= amp or "copy-number-gain" in comp.changes else "copy-number"
+        # only a count at the cut-off is an amplification: a change without one may be a loss (TP53), and a stated
+        # gain without one may be three copies (a trisomy), which is no amplification
+        return "amplification" if (comp.copy_high or 0) >= amp else "copy-number"
     if comp.changes & {"deletion"}:
         return "deletion"
     return "variant"
@@ -377,9 +378,7 @@ def _kmt2a_variant(comp: _Components, present: bool, source: Source, method: str
                             text=comp.variation or comp.iscn or None)
     if is_ptd:
         return Kmt2aFinding(Kmt2aStatus.PTD, source, method, text=comp.variation or None)
-    if is_cnv and (comp.copy_high or 0) >= term.param("amplification_min_copies") or (
-        "copy-number-gain" in comp.changes and comp.copy_high is None
-    ):
+    if is_cnv and (comp.copy_high or 0) >= term.param("amplification_min_copies"):
         return Kmt2aFinding(Kmt2aStatus.AMPLIFIED, source, method, copy_number=comp.copy_low,
                             copy_number_high=comp.copy_high, text=comp.variation or None)
     return None

@@ -201,7 +201,34 @@ def test_copy_number_change_without_a_count_is_not_called_amplification():
     loss_or_gain = variant("cnv", [gene("HGNC:11998", "TP53"), change("SO:0001019")])
     gain = variant("gain", [gene("HGNC:7910", "NPM1"), change("SO:0001742")])
     case = case_from_resources([loss_or_gain, gain], reference_date=REF)
-    assert [(f.gene, f.kind) for f in case.genetic_findings] == [("TP53", "copy-number"), ("NPM1", "amplification")]
+    assert [(f.gene, f.kind) for f in case.genetic_findings] == [("TP53", "copy-number"), ("NPM1", "copy-number")]
+
+
+def _kmt2a_gain(copies=None):
+    components = [gene("HGNC:7132", "KMT2A"), change("SO:0001742")]
+    if copies is not None:
+        components.append({"code": {"coding": [{"system": "http://loinc.org", "code": "82155-3"}]},
+                           "valueQuantity": {"value": copies, "system": "http://unitsofmeasure.org", "code": "1"}})
+    return variant("kmt2a-gain", components)
+
+
+@pytest.mark.parametrize("copies,status", [(None, Kmt2aStatus.UNKNOWN), (3, Kmt2aStatus.UNKNOWN),
+                                           (8, Kmt2aStatus.AMPLIFIED)])
+def test_a_kmt2a_gain_is_an_amplification_only_with_a_count_at_the_cut_off(copies, status):
+    """Three copies (a trisomy 11) are a gain, not an amplification; a gain without a count is not called either way,
+    so the risk rules for amplified KMT2A never rest on a guess."""
+    assert case_from_resources([_kmt2a_gain(copies)], reference_date=REF).kmt2a.status is status
+
+
+@pytest.mark.parametrize("words,status", [
+    ("KMT2A copy number gain detected", Kmt2aStatus.UNKNOWN),
+    ("KMT2A: extra copies (3 copies) detected", Kmt2aStatus.UNKNOWN),
+    ("KMT2A copy number gain, 8 copies per nucleus", Kmt2aStatus.AMPLIFIED),
+    ("KMT2A amplification detected", Kmt2aStatus.AMPLIFIED),  # the lab names it: its call, not ours
+])
+def test_gain_words_call_amplification_only_with_a_count_at_the_cut_off(words, status):
+    report = observation("fish-text", None, text="KMT2A FISH", valueString=words)
+    assert case_from_resources([report], reference_date=REF).kmt2a.status is status
 
 
 @pytest.mark.parametrize("method,expected", [
