@@ -16,7 +16,6 @@ from fhir_mappings import terminology as term
 from fhir_mappings.case import Kmt2aStatus
 from fhir_mappings.cytogenetics import Kmt2aEvent
 
-_NUC_ISH = re.compile(r"\bnuc\s*ish\b.*?(?:\[[^\]]*\]|$)", re.IGNORECASE | re.MULTILINE)
 _SEPARATOR = r"\s*(::|–|—|-|/)\s*"
 _COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:~\s*(\d+))?"
                      r"|(\d+)\s*(?:copies|signals)", re.IGNORECASE)
@@ -67,11 +66,11 @@ def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list
 def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
-    for m in _NUC_ISH.finditer(text):
-        events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
+    for iscn in cytogenetics.fish_strings(text):
+        events.extend(cytogenetics.parse(iscn).kmt2a_events)
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
         for clause in sentence:
-            if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
+            if cytogenetics.FISH_START.search(clause):
                 continue  # read by the ISCN parser above
             k, o = _read_clause(clause, method, ", ".join(sentence))
             events.extend(k)

@@ -153,7 +153,8 @@ def _from_report(words: str, source: Source) -> GeneticResult:
     """A report's conclusion: an ISCN karyotype in it is parsed as one, the rest read as words."""
     result = _from_karyotype(words, source) if cytogenetics.looks_like_karyotype(words) else GeneticResult()
     text = from_text(words, source, _method_from_words(words))
-    result.kmt2a.extend(f for f in text.kmt2a if f.method != "fish" or not result.kmt2a)
+    # the ISCN in the words is read twice (as ISCN and within the text): each finding is kept once
+    result.kmt2a.extend(f for f in text.kmt2a if (f.method != "fish" or not result.kmt2a) and f not in result.kmt2a)
     result.findings.extend(text.findings)
     return result
 
