@@ -1,9 +1,12 @@
-"""ISCN karyotype and `nuc ish` FISH strings -> the abnormalities, clone structure and KMT2A events.
+"""ISCN karyotype and FISH strings -> the abnormalities, clone structure and KMT2A events.
 
 Accepts old (400-band: q21, q23) and current (sub-band: q21.3, q23.3) band names, both chromosome orders, ins/inv/
-del/der, mosaic clones ("[15]/46,XX[5]"), and FISH nomenclature (amplification "KMT2Ax8~11", split signals
-"(5'KMT2A sep 3'KMT2Ax1)", dual-fusion "(AFF1 con KMT2Ax1)"). Partners come from the ISCN table in
-terminology/iscn_partners.csv. Never raises: an unreadable string gives an empty result.
+del/der, mosaic clones ("[15]/46,XX[5]"), questioned abnormalities ("?t(4;11)"), and FISH nomenclature from ISCN 1995
+to 2024, interphase ("nuc ish") and metaphase ("ish"): copy counts "KMT2Ax8~11" (or "x8-12"), amplification "amp",
+split signals "(5'KMT2A sep 3'KMT2Ax1)" and "(5'MLL,3'MLL)x2(5'MLL con 3'MLLx1)", dual-fusion "(AFF1 con KMT2Ax1)",
+and signals on derivative chromosomes "ish t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A+)". A pattern that does not say whether
+KMT2A is broken gives UNKNOWN, never a guess. Partners come from the ISCN table in terminology/iscn_partners.csv.
+Never raises: an unreadable string gives an empty result.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ _BAND = re.compile(r"([pq])(\d{1,2}(?:\.\d{1,3})?)", re.IGNORECASE)
 _COUNT = re.compile(r"\[(?:cp)?(\d+)(?:/\d+)?\]\s*$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^[+-](?:\d{1,2}|X|Y)(?:c)?$", re.IGNORECASE)
 _MARKER = re.compile(r"^\+(\d*)~?(\d*)mar\d*$", re.IGNORECASE)
+_AMPLIFIED_KINDS = ("hsr", "dmin", "amp")  # homogeneously staining region, double minutes, amplification
 _UNPLACED_AMPLICON = re.compile(r"^\+?\d*~?\d*(?:dmin|hsr)$", re.IGNORECASE)
 _CLONE_REFERENCES = {"idem", "sl", "sdl", "sdl1", "sdl2"}
 
@@ -170,6 +174,9 @@ def _is_kmt2a_band(band: str) -> bool:
 
 
 def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
+    if ab.startswith("?"):  # "?t(4;11)(q21;q23)": the lab questions its own identification; hedged, never positive
+        event = _kmt2a_from_aberration(ab[1:])
+        return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab, uncertain=True) if event else None
     m = _STRUCT.match(ab)
     if not m:
         return None
@@ -177,7 +184,7 @@ def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
     if "11" not in chroms:
         return None
     per_chrom = _bands_per_chromosome(bands, len(chroms))
-    if kind in ("hsr", "dmin", "amp"):
+    if kind in _AMPLIFIED_KINDS:
         if any(_is_kmt2a_band(b) for b in per_chrom[chroms.index("11")]):
             return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "karyotype", ab)
         return None
@@ -222,9 +229,9 @@ def _lookup(chromosome: str, band: str, ab: str) -> Kmt2aEvent:
 _SIGNAL = re.compile(r"^(5'|3')?([A-Za-z0-9][A-Za-z0-9-]*?)(?:x(\d+)(?:~(\d+))?|(amp))?$")
 _MARK = re.compile(r"^(5'|3')?([A-Za-z0-9][A-Za-z0-9-]*?)(\+\+?|-|amp|x\d+(?:~\d+)?)$")  # "5'KMT2A+", "MLL-"
 _GROUP = re.compile(r"\(([^()]*)\)(?:x(\d+)(?:~(\d+))?|(amp))?")
+_NO_CELLS = re.compile(r"\[\s*0+(?:\.0+)?\s*(?:/|%|\])")
 _COUNT_AT_END = re.compile(r"x(\d+)(?:~(\d+))?\s*$")
 _BANDS_ONLY = re.compile(r"^[pq]\d[\dpq.;~\s-]*$", re.IGNORECASE)
-_AMPLIFIED_KINDS = ("hsr", "dmin", "amp")
 _COPY_CHANGE_KINDS = ("del", "dup", "add", "trp", "qdp")  # a lost or gained segment: KMT2A may or may not be broken
 
 
@@ -234,7 +241,7 @@ def _normalise_fish(text: str) -> str:
     text = re.sub(r"x(\d+)\s*-\s*(\d+)(?![\d'])", r"x\1~\2", text)  # "x8-12": a range written with a dash
     text = re.sub(r"\s*~\s*", "~", text)
     text = re.sub(r"([53]')\s+", r"\1", text)  # "5' MLL"
-    text = re.sub(r"\s+(amp)\b", r"\1", text, flags=re.IGNORECASE)  # "(KMT2A amp)"
+    text = re.sub(r"\s+amp\b", "amp", text, flags=re.IGNORECASE)  # "(KMT2A amp)"
     return text
 
 
@@ -254,10 +261,6 @@ class _Signals:
     fused_with: list[str] = field(default_factory=list)  # "(AFF1 con KMT2Ax2)": the other gene of a fusion signal
     co_probes: list[str] = field(default_factory=list)  # "(AFF1,KMT2A)x2": genes counted together with KMT2A
 
-    @property
-    def said(self) -> bool:
-        return bool(self.whole or self.ends["5'"] or self.ends["3'"] or self.intact or self.separated
-                    or self.amplified or self.fused_with)
 
 
 def _count(low: str | None, high: str | None) -> tuple[float, float] | None:
@@ -316,16 +319,10 @@ def _signal_name(signal: str) -> str:
     return m.group(2) if m and m.group(2) else signal.strip()
 
 
-def _kmt2a_partners() -> set[str]:
-    """The genes the ISCN partner table names as KMT2A fusion partners (a dual-fusion probe's other gene)."""
-    return {g for row in term.rows("iscn_partners.csv") if row["kmt2a_status"] == Kmt2aStatus.REARRANGED.value
-            for g in [row["partner"], *row["candidates"].split(";")] if g}
-
-
 def _interphase_event(text: str, s: _Signals) -> Kmt2aEvent | None:
     """One clone's KMT2A reading. A pattern that does not say whether KMT2A is broken is UNKNOWN, never a guess."""
     if s.fused_with:  # a fusion signal: rearranged; the partner only when the partner table knows the gene
-        partners = {g for g in s.fused_with if g in _kmt2a_partners()}
+        partners = {g for g in s.fused_with if g in term.kmt2a_partner_genes()}
         partner = partners.pop() if len(partners) == 1 else None
         return Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text, partner=partner)
     if s.separated:
@@ -355,7 +352,7 @@ def _interphase_event(text: str, s: _Signals) -> Kmt2aEvent | None:
         return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "fish", text, copy_number=low, copy_number_high=high)
     # two (or three/four: a gain, not an amplification) intact signals: no rearrangement seen. Probes counted
     # together with KMT2A that name a partner ("(AFF1,KMT2A)x2") are a dual-fusion probe: it rules out that fusion
-    partners = [g for g in s.co_probes if g in _kmt2a_partners()]
+    partners = [g for g in s.co_probes if g in term.kmt2a_partner_genes()]
     return Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, "fish", text, partner=partners[0] if len(partners) == 1 else None,
                       candidates=tuple(partners) if len(partners) > 1 else (),
                       copy_number=low if high != 2 else None, copy_number_high=high if high != 2 else None)
@@ -364,17 +361,17 @@ def _interphase_event(text: str, s: _Signals) -> Kmt2aEvent | None:
 def _parse_fish(part: str, result: IscnResult) -> None:
     metaphase = not re.match(r"\s*nuc", part, re.IGNORECASE)
     body = _normalise_fish(re.sub(r"^\s*(?:nuc\s*)?ish\b\s*", "", part, flags=re.IGNORECASE))
-    found = IscnResult()
+    # the karyotype already read the breakpoints: the metaphase FISH does not name the partner again
+    banded = any(e.method == "karyotype" and e.status != Kmt2aStatus.NOT_DETECTED for e in result.kmt2a_events)
+    events: list[Kmt2aEvent] = []
     for clone in split_top_level(body, "/"):  # "nuc ish(KMT2Ax2)[150]/(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[50]"
-        if not metaphase:
+        if _NO_CELLS.search(clone):
+            continue  # "[0/200]", "[0%]": a pattern seen in no cell is no finding
+        if metaphase:
+            events.extend(_metaphase_events(re.sub(r"\[[^\]]*\]\s*$", "", clone), part.strip(), result, banded))
+        else:
             event = _interphase_event(part.strip(), _read_signals(clone, result))
-            if event:
-                found.kmt2a_events.append(event)
-            continue
-        banded = any(e.method == "karyotype" and e.status != Kmt2aStatus.NOT_DETECTED for e in result.kmt2a_events)
-        for item in split_top_level(re.sub(r"\[[^\]]*\]\s*$", "", clone), ","):
-            _parse_metaphase_item(item, part.strip(), found, banded)
-    events = found.kmt2a_events
+            events.extend([event] if event else [])
     if any(e.status != Kmt2aStatus.NOT_DETECTED for e in events):  # a normal clone beside an abnormal one is no negative
         events = [e for e in events if e.status != Kmt2aStatus.NOT_DETECTED]
     result.kmt2a_events.extend(dict.fromkeys(events))
@@ -384,59 +381,62 @@ def _kmt2a_marks(content: str) -> list[re.Match]:
     return [m for m in map(_MARK.match, re.split(r"\s*[;,]\s*", content.strip())) if m and _gene(m.group(2)) == "KMT2A"]
 
 
-def _parse_metaphase_item(item: str, text: str, result: IscnResult, banded: bool) -> None:
-    """One abnormality seen on metaphase chromosomes: "t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A+)", "der(11)t(4;11)
-    (5'MLL+,3'MLL-)", "t(9;11)(MLL+;MLL+)", "hsr(11)(q23)(MLL+)", or an enumeration "11q23(MLLx2)". `banded`: the
-    karyotype already read this breakpoint (its partner is not read twice)."""
-    tokens = re.findall(r"([a-z]*)\(([^()]*)\)", item, re.IGNORECASE)
-    named = [(k.lower(), c) for k, c in tokens if k]
-    if not named:  # an enumeration: only a positive call counts (metaphases are the dividing cells, often normal)
-        event = _interphase_event(text, _read_signals(item, result))
-        if event and event.status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.AMPLIFIED):
-            result.kmt2a_events.append(event)
-        return
-    with_kmt2a = [c for _, c in tokens if _kmt2a_marks(c)]
-    if not with_kmt2a:
-        return
-    kinds = {k for k, _ in named}
-    if kinds & set(_AMPLIFIED_KINDS):  # "hsr(11)(q23)(MLL+)", "dmin(KMT2A+)": the amplicon holds KMT2A
-        if any(m.group(3) != "-" for m in _kmt2a_marks(with_kmt2a[-1])):
-            result.kmt2a_events.append(Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "fish", text))
-        return
-    chromosomes = {ch.strip().upper() for _, c in named for ch in c.split(";")}
-    if "11" not in chromosomes or named[-1][0] in _COPY_CHANGE_KINDS:
-        return  # not chromosome 11, or a deletion/duplication: a lost 3' signal is no proof of a break
-    if not _split_on_derivatives(with_kmt2a[-1]):
-        return  # the probe stays whole on one chromosome: the break is outside KMT2A, or not said
-    result.kmt2a_events.append(Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text))
-    bands = [c for k, c in tokens if not k and _BANDS_ONLY.match(c.strip())]
-    if bands and not banded:
-        structure = "".join(f"{k}({c})" for k, c in tokens if k) + f"({bands[0]})"
-        event = _kmt2a_from_aberration(structure)  # the banded breakpoints still name the likely partner
-        if event:
-            result.kmt2a_events.append(event)
+def _metaphase_events(clone: str, text: str, result: IscnResult, banded: bool) -> list[Kmt2aEvent]:
+    """Metaphase FISH: where the probe's signals lie on the chromosomes. "t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A+)",
+    "der(11)t(4;11)(5'MLL+,3'MLL-),der(4)t(4;11)(5'MLL-,3'MLL+)", "t(9;11)(MLL+;MLL+)", "hsr(11)(q23)(MLL+)";
+    an enumeration "11q23(MLLx2)" counts only when abnormal (metaphases are the dividing cells, often the normal
+    ones). A break is read only when the signals show it; the bands then name the likely partner."""
+    events: list[Kmt2aEvent] = []
+    derivatives: list[str] = []  # the KMT2A signals on each chromosome of the rearrangements of chromosome 11
+    breakpoints: list[str] = []  # those rearrangements as banded ("t(4;11)(q21;q23)")
+    for item in split_top_level(clone, ","):
+        tokens = re.findall(r"([a-z]*)\(([^()]*)\)", item, re.IGNORECASE)
+        named = [(k.lower(), c) for k, c in tokens if k]
+        signals = _read_signals(" ".join(f"({c})" for k, c in tokens if not k), IscnResult())
+        if not named:
+            event = _interphase_event(text, _read_signals(item, result))
+            if event and event.status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.AMPLIFIED):
+                events.append(event)
+            continue
+        marked = [c for _, c in tokens if _kmt2a_marks(c)]
+        if {k for k, _ in named} & set(_AMPLIFIED_KINDS):  # "hsr(11)(q23)(MLL+)", "dmin(KMT2A+)": KMT2A amplicon
+            if signals.amplified or any(m.group(3) != "-" for c in marked for m in _kmt2a_marks(c)):
+                events.append(Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "fish", text))
+            continue
+        chromosomes = {ch.strip().upper() for _, c in named for ch in c.split(";")}
+        if "11" not in chromosomes or named[-1][0] in _COPY_CHANGE_KINDS:
+            continue  # not chromosome 11, or a deletion/duplication: a lost 3' signal is no proof of a break
+        if signals.fused_with or signals.separated:  # "ins(10;11)(...)(MLLT10 con KMT2A)", "(5'MLL sep 3'MLL)"
+            events.append(_interphase_event(text, signals))
+        elif marked:
+            derivatives.extend(marked[-1].split(";"))
+        else:
+            continue
+        bands = [c for k, c in tokens if not k and _BANDS_ONLY.match(c.strip())]
+        if bands:
+            breakpoints.append("".join(f"{k}({c})" for k, c in tokens if k) + f"({bands[0]})")
+    if derivatives and _split_on_derivatives(derivatives):
+        events.append(Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text))
+    if breakpoints and not banded and any(e.status == Kmt2aStatus.REARRANGED for e in events):
+        event = _kmt2a_from_aberration(breakpoints[0])
+        events.extend([event] if event else [])
+    return events
 
 
-def _split_on_derivatives(signals: str) -> bool:
+def _split_on_derivatives(derivatives: list[str]) -> bool:
     """KMT2A probe signals on different chromosomes: a whole probe on two derivatives ("MLL+;MLL+"), or its 5' and
-    3' ends apart ("5'KMT2A+;3'KMT2A+", "5'MLL+,3'MLL-")."""
-    whole, five, three = set(), set(), set()
-    mentioned = set()
-    for i, derivative in enumerate(signals.split(";")):
-        for s in split_top_level(derivative, ","):
-            m = _MARK.match(s.strip())
-            if not m or _gene(m.group(2)) != "KMT2A":
-                continue
+    3' ends apart ("5'KMT2A+;3'KMT2A+", "5'MLL+,3'MLL-"). Both ends must be described to tell."""
+    whole, ends, mentioned = set(), {"5'": set(), "3'": set()}, set()
+    for i, derivative in enumerate(derivatives):
+        for m in _kmt2a_marks(derivative):
             present = m.group(3) != "-"
             if m.group(1):
                 mentioned.add(m.group(1))
                 if present:
-                    (five if m.group(1) == "5'" else three).add(i)
+                    ends[m.group(1)].add(i)
             elif present:
                 whole.add(i)
-    if len(whole) >= 2:
-        return True
-    return mentioned == {"5'", "3'"} and five != three
+    return len(whole) >= 2 or (mentioned == {"5'", "3'"} and ends["5'"] != ends["3'"])
 
 
 # --- complex karyotype -----------------------------------------------------------------------------

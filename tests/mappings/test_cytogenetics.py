@@ -191,6 +191,10 @@ def test_a_signal_joined_to_a_control_probe_is_no_fusion():
      [("karyotype", Kmt2aStatus.REARRANGED, "MLLT3"), ("fish", Kmt2aStatus.REARRANGED, None)]),
     ("46,XY,t(4;11)(q21;q23)[20].ish der(11)t(4;11)(5'MLL+,3'MLL-),der(4)t(4;11)(5'MLL-,3'MLL+)",
      [("karyotype", Kmt2aStatus.REARRANGED, "AFF1"), ("fish", Kmt2aStatus.REARRANGED, None)]),
+    ("ish der(4)t(4;11)(3'MLL+),der(11)t(4;11)(5'MLL+)", [("fish", Kmt2aStatus.REARRANGED, None)]),  # ends apart
+    ("ish t(4;11)(AFF1+,KMT2A+;AFF1+,KMT2A+)", [("fish", Kmt2aStatus.REARRANGED, None)]),
+    ("ish ins(10;11)(p12;q23q13)(MLLT10 con KMT2A)",
+     [("fish", Kmt2aStatus.REARRANGED, "MLLT10"), ("karyotype", Kmt2aStatus.REARRANGED, "MLLT10")]),
     ("ish hsr(11)(q23)(MLL+)", [("fish", Kmt2aStatus.AMPLIFIED, None)]),
     ("ish dmin(KMT2A+)", [("fish", Kmt2aStatus.AMPLIFIED, None)]),
 ])
@@ -202,6 +206,7 @@ def test_metaphase_fish(iscn, expected):
     "ish 11q23(MLLx2)",  # two intact signals in the dividing cells: often the normal ones, not a negative
     "ish der(11)t(4;11)(q21;q23)(5'MLL+,3'MLL+)",  # the whole probe on der(11): the break is outside KMT2A
     "ish t(4;11)(q21;q23)(MLL+;MLL-)",
+    "ish der(11)t(4;11)(q21;q23)(KMT2A+)",  # one chromosome, the whole probe: where the break lies is not said
     "ish del(11)(q23)(5'MLL+,3'MLL-)",  # a deletion that takes the 3' end: no proof of a fusion
     "ish hsr(11)(q23)(MLL-)",
     "ish t(9;22)(q34;q11.2)(ABL1+;BCR+)",
@@ -225,3 +230,14 @@ def test_fish_strings_are_cut_from_prose_and_the_word_ish_alone_is_not_iscn():
 
 def test_double_minutes_of_unnamed_origin_leave_the_karyotype_open_at_11q23():
     assert kmt2a("46,XX,2~10dmin[20]") == [(Kmt2aStatus.UNKNOWN, None, (), None)]
+
+
+def test_a_questioned_11q23_abnormality_is_hedged_not_normal():
+    (event,) = parse("46,XX,?t(4;11)(q21;q23)[20]").kmt2a_events
+    assert (event.status, event.partner, event.uncertain) == (Kmt2aStatus.UNKNOWN, None, True)
+
+
+def test_a_pattern_seen_in_no_cell_is_no_finding():
+    assert fish("nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[0/200]") == []
+    assert fish("nuc ish(KMT2Ax2)[200]/(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[0%]") == [
+        ("fish", Kmt2aStatus.NOT_DETECTED, None, None, None)]
