@@ -17,7 +17,7 @@ from fhir_mappings.case import Kmt2aStatus
 from fhir_mappings.cytogenetics import Kmt2aEvent
 
 _SEPARATOR = r"\s*(::|–|—|-|/)\s*"
-_COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:~\s*(\d+))?"
+_COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:[~\-–]\s*(\d+))?"
                      r"|(\d+)\s*(?:copies|signals)", re.IGNORECASE)
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
 _KIND_WORDS = ("ptd", "amplification", "structural_words", "deletion_words", "variant_words")
