@@ -118,6 +118,8 @@ def split_top_level(text: str, sep: str) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
+# Where a karyotype ends inside prose: a sentence stop, a line end (not after "/"), or a word that is no ISCN
+_KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<!/)\n|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+)\b)[A-Za-z]{2,}\b(?!\())")
 _START = re.compile(r"\d{2,3}(?:~\d{2,3})?(?:<\d?n>)?,\s*[XY]", re.IGNORECASE)
 
 
@@ -130,8 +132,8 @@ def _parse_karyotype(text: str, result: IscnResult) -> None:
     start = _START.search(text)  # labs prefix "Karyotype: " and the like
     if not start:
         return
-    text = text[start.start():]
-    clones = split_top_level(text.split(".ish")[0], "/")
+    text = _KARYOTYPE_END.split(text[start.start():], 1)[0].strip()  # "46,XY[20] normal male": the words are no clone
+    clones = split_top_level(text, "/")
     seen: list[str] = []
     for clone in clones:
         items = split_top_level(clone, ",")

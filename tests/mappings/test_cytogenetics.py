@@ -241,3 +241,13 @@ def test_a_pattern_seen_in_no_cell_is_no_finding():
     assert fish("nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[0/200]") == []
     assert fish("nuc ish(KMT2Ax2)[200]/(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[0%]") == [
         ("fish", Kmt2aStatus.NOT_DETECTED, None, None, None)]
+
+
+@pytest.mark.parametrize("text", [
+    "47,XY,+8[20] Interpretation: trisomy 8, a common finding, no other abnormality",
+    "Karyotype: 47,XY,+8[20]. Interpretation: abnormal male karyotype, trisomy 8, clonal, no 11q23 change",
+    "Karyotype: 47,XY,+8[20]\nComment: gain of chromosome 8, FISH pending, see addendum",
+])
+def test_words_after_the_karyotype_are_not_counted_as_abnormalities(text):
+    r = parse(text)
+    assert r.aberrations == ["+8"] and r.abnormality_count == 1 and not is_complex(r)
