@@ -123,6 +123,12 @@ _KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<!/)\n|\s+(?=(?!(?:idem|sl|sdl\d*|[XY
 _START = re.compile(r"\d{2,3}(?:~\d{2,3})?(?:<\d?n>)?,\s*[XY]", re.IGNORECASE)
 
 
+def karyotype_at(text: str) -> int:
+    """Where the karyotype ("46,XY,...") starts in a text (0 when it has none)."""
+    start = _START.search(text)
+    return start.start() if start else 0
+
+
 def looks_like_karyotype(text: str | None) -> bool:
     """Whether a text holds an ISCN karyotype ("46,XY,...") or a FISH result ("nuc ish(...)", "ish t(...)(...)")."""
     return isinstance(text, str) and bool(_START.search(text) or FISH_START.search(text))

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from fhir_mappings import context, cytogenetics
@@ -67,7 +67,7 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
     for iscn in cytogenetics.fish_strings(text):
-        events.extend(cytogenetics.parse(iscn).kmt2a_events)
+        events.extend(iscn_as_worded(cytogenetics.parse(iscn).kmt2a_events, text))
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
         for clause in sentence:
             if cytogenetics.FISH_START.search(clause):
@@ -76,6 +76,31 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
             events.extend(k)
             others.extend(o)
     return events, others
+
+
+_SENTENCE_END = re.compile(r"\.\s|\n")  # ISCN itself has no ". " ("q23.3", "[20].ish"), unlike ";" in "t(4;11)"
+
+
+def iscn_as_worded(events: list[Kmt2aEvent], text: str) -> list[Kmt2aEvent]:
+    """ISCN results as the sentence around them words them: "nuc ish(...)[12/200], below the laboratory cut-off" or
+    "Equivocal: nuc ish(...)" is hedged, so never a positive (UNKNOWN, uncertain); qualifiers ("subclone") are kept."""
+    out = []
+    for event in events:
+        # a karyotype's abnormality is looked for in the karyotype, not in words that name it earlier
+        at = text.find(event.text, cytogenetics.karyotype_at(text) if event.method == "karyotype" else 0) \
+            if event.text else -1
+        if at < 0:
+            out.append(event)
+            continue
+        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
+        end = next((m.start() for m in _SENTENCE_END.finditer(text, at + len(event.text))), len(text))
+        # the ISCN itself is masked: its letters ("amp", "con") are no trigger words
+        sentence = text[start:at] + "x" * len(event.text) + text[at + len(event.text):end]
+        said = context.assertion(sentence, at - start, at - start + len(event.text))
+        status = Kmt2aStatus.UNKNOWN if said.uncertain else event.status
+        qualifiers = tuple(dict.fromkeys(event.qualifiers + said.qualifiers))
+        out.append(replace(event, status=status, uncertain=event.uncertain or said.uncertain, qualifiers=qualifiers))
+    return out
 
 
 @dataclass(frozen=True)

@@ -196,7 +196,7 @@ def _from_karyotype(iscn: str, source: Source) -> GeneticResult:
             iscn=iscn, source=source, abnormality_count=parsed.abnormality_count,
             complex=cytogenetics.is_complex(parsed), aberrations=tuple(parsed.aberrations), clones=parsed.clones,
         )
-    result.kmt2a.extend(_finding(e, source) for e in parsed.kmt2a_events)
+    result.kmt2a.extend(_finding(e, source) for e in fusion_text.iscn_as_worded(parsed.kmt2a_events, iscn))
     for gene, kind, present in parsed.gene_events:
         result.findings.append(GeneticFinding(gene, kind, present, source, iscn))
     return result

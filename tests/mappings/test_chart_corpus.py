@@ -587,6 +587,17 @@ def _():
     return [lab("KMT2A FISH", valueString="nuc ish(KMT2Ax2)[150/200]/(KMT2Ax8~10)[50/200]")]
 
 
+@variant("iscn", "FISH split below the laboratory cut-off is hedged", kmt2a="unknown", uncertain=True)
+def _():
+    return [report("MLL FISH report", conclusion="nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[9/200], below the "
+                   "laboratory cut-off of 5%; repeat on the next marrow advised.")]
+
+
+@variant("iscn", "equivocal metaphase FISH", kmt2a="unknown", uncertain=True)
+def _():
+    return [lab("MLL FISH", valueString="Equivocal: ish t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A-) in 3 of 20 metaphases")]
+
+
 # --- the test -------------------------------------------------------------------------------------------------
 
 def _check(case, e: dict) -> None:
