@@ -79,6 +79,14 @@ def test_contested_transplant_benefit_is_one_line_not_a_warning():
     assert "**Sources differ:** HSCT in CR1" in cards[0]["detail"]
 
 
+def test_amplified_adult_b_all_card_offers_no_rearrangement_guideline_advice():
+    """The published KMT2A-amplified B-ALL adults (the case report this vignette follows): the card says what the case
+    reports support (TP53 and Ph-like testing, a trial) and cites them, never the KMT2A-r adult ALL guideline."""
+    detail = vignette_cards("case-report-patient-1")[0]["detail"]
+    assert "HSCT" not in detail and "ELN adult ALL" not in detail, detail
+    assert "TP53 testing" in detail and "case series" in detail
+
+
 def test_amplification_is_named_not_a_rearrangement_without_a_warning():
     cards = cards_for(assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)))))
     assert [c["indicator"] for c in cards] == ["info"]

@@ -376,6 +376,21 @@ def test_amplified_all_adult_gets_both_schemes_and_never_menin():
     assert a.to_json()["kmt2a"]["copyNumber"] == 6
 
 
+def test_amplified_adult_all_cites_only_the_amplification_reports():
+    """Amplification is not rearrangement: the adult-ALL transplant and trial advice (ELN adult ALL 2024, UKALL) is
+    about KMT2A-r ALL. An amplified adult B-ALL gets only what its case reports support, cited to them."""
+    a = assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)), genetics=[tp53()]))
+    assert "hsct-cr1" not in codes(a.considerations)
+    trial = a.consideration("clinical-trial")
+    assert trial.strength == "consider" and trial.evidence == "case-report"
+    assert set(trial.citations) == {"S18", "S19"}, trial.citations
+    assert "no guideline" in trial.note
+    adult = next(g for g in a.risk_groups if g.scheme == "adult-all")
+    assert set(adult.sources) <= {"S18", "S19"}, adult.sources
+    rearranged = assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert "S37" in rearranged.consideration("hsct-cr1").citations  # the guideline stays where it applies
+
+
 def test_amplified_aml_no_ph_like_testing():
     a = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.AMPLIFIED, copies=(8, 8))))
     assert ("kmt2a-amplified", "high") in groups(a)
@@ -389,8 +404,9 @@ KMT2A_R_SCHEMES = {"interfant-06", "pediatric-aml-kmt2a"}
 
 @pytest.mark.parametrize("status", [K.AMPLIFIED, K.PTD])
 @pytest.mark.parametrize("age_at_dx_days, lineage", [(years(60), Lineage.AML), (years(8), Lineage.AML),
-                                                     (100, Lineage.B_ALL), (years(10), Lineage.B_ALL)],
-                         ids=["adult-aml", "child-aml", "infant-b-all", "child-b-all"])
+                                                     (100, Lineage.B_ALL), (years(10), Lineage.B_ALL),
+                                                     (years(58), Lineage.B_ALL)],
+                         ids=["adult-aml", "child-aml", "infant-b-all", "child-b-all", "adult-b-all"])
 def test_amplification_and_ptd_never_take_a_rearrangement_path(status, age_at_dx_days, lineage):
     """Each assertion above checks what an amplified or PTD case gets; this one what it must never get. Reading
     amplification as a rearrangement in the rules' facts passed every other deterministic test."""
