@@ -479,6 +479,38 @@ def test_relapsed_infant_off_label():
     assert any("30 days" in d and "label" in d for d in a.disagreements)  # label vs trial age: said on the card
 
 
+def _primary_source(consideration) -> str:
+    from cds_service.cards.assessment_cards import _primary
+    return _primary(consideration.citations)
+
+
+def test_revumenib_under_1_year_cites_the_trial_not_the_label():
+    """The label covers 1 year and older (both indications): for an infant the menin-inhibitor line and the bridge to
+    transplant rest on AUGMENT-101 (enrolled from 30 days), and no dose is called the label dose."""
+    infant = assess(make_case(age_at_dx_days=95, days_since_dx=210, summary=kmt2a(K.REARRANGED, "AFF1"),
+                              status=DiseaseStatus.RELAPSED, weight=8.2, bsa=0.4, qtc=400))
+    for code in ("menin-inhibitor", "menin-inhibitor-bridge-to-hsct"):
+        c = infant.consideration(code)
+        assert _primary_source(c) == "S14" and c.evidence == "prospective-trial", (code, c.citations, c.evidence)
+        assert "S13" not in c.citations, code  # the label indication summary is not this patient's evidence
+    assert "Label dose" not in infant.consideration("menin-inhibitor").note
+    assert "No label dose at this age" in infant.consideration("menin-inhibitor").note
+    child = assess(make_case(age_at_dx_days=years(5), days_since_dx=400, summary=kmt2a(K.REARRANGED, "AFF1"),
+                             status=DiseaseStatus.RELAPSED, weight=19, bsa=0.75, qtc=400))
+    for code in ("menin-inhibitor", "menin-inhibitor-bridge-to-hsct"):
+        c = child.consideration(code)
+        assert _primary_source(c) == "S12" and c.evidence == "label", (code, c.citations, c.evidence)
+    assert "Label dose" in child.consideration("menin-inhibitor").note
+
+
+def test_an_infant_already_on_revumenib_is_not_told_the_label_backs_the_bridge():
+    on_it = medication("revumenib", "menin-inhibitor")
+    a = assess(make_case(age_at_dx_days=95, days_since_dx=210, summary=kmt2a(K.REARRANGED, "AFF1"),
+                         status=DiseaseStatus.RELAPSED, weight=8.2, bsa=0.4, qtc=400, medications=[on_it]))
+    bridge = a.consideration("menin-inhibitor-bridge-to-hsct")
+    assert _primary_source(bridge) == "S14" and bridge.evidence == "prospective-trial", bridge.citations
+
+
 def test_relapsed_unknown_kmt2a_no_menin_and_named_missing():
     a = assess(make_case(age_at_dx_days=years(29), lineage=Lineage.AML, status=DiseaseStatus.RELAPSED, weight=64))
     assert "menin-inhibitor" not in codes(a.considerations)
