@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from cds_service.stratification import assess
+from cds_service.stratification import assess, kb
 from cds_service.stratification.facts import mrd_positive
 from cds_service.stratification.text import day
 from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage, MrdMethod, MrdResult, MrdTimepoint
@@ -52,6 +52,23 @@ def test_infant_young_low_wbc_without_ppr_needs_only_ppr():
     a = assess(make_case(age_at_dx_days=130, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=100))
     assert not a.risk_groups
     assert "prednisone-response" in a.missing_data and "wbc-at-diagnosis" not in a.missing_data
+
+
+def test_infant_wbc_of_exactly_300_is_high_as_the_full_report_says_and_the_disagreement_is_named():
+    """Interfant-06 full report (J Clin Oncol 2019): '300 x 10^9/L or more'; its ASH abstract: '>300'. The rule
+    follows the full report and names the disagreement only where it decides the group."""
+    texts = {e["text"]: k for k, e in kb.section("disagreements").items()}
+    at = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=300, day8=0.2))
+    assert groups(at) == {("interfant-06", "high")}
+    assert "interfant06-wbc-cut-off" in [texts[t] for t in at.disagreements]
+    assert kb.comparator("interfant06_wbc_high") == ">="
+    above = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=301, day8=0.2))
+    below = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=299, day8=0.2))
+    assert groups(above) == {("interfant-06", "high")} and groups(below) == {("interfant-06", "medium")}
+    for other in (above, below):
+        assert "interfant06-wbc-cut-off" not in [texts[t] for t in other.disagreements]
+    poor = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=300, day8=2.0))
+    assert "interfant06-wbc-cut-off" not in [texts[t] for t in poor.disagreements]  # high either way
 
 
 @pytest.mark.parametrize("comparator, value, coded, expected", [
