@@ -243,8 +243,13 @@ _BANDS_ONLY = re.compile(r"^[pq]\d[\dpq.;~\s-]*$", re.IGNORECASE)
 _COPY_CHANGE_KINDS = ("del", "dup", "add", "trp", "qdp")  # a lost or gained segment: KMT2A may or may not be broken
 
 
+# what word processors and PDFs print for ISCN's characters: "×" for x, "′ ’ ´" for ', "∼" for ~, "–" for -
+_PRINTED = str.maketrans({"\u00d7": "x", "\u2019": "'", "\u2018": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
+                          "\u223c": "~", "\u301c": "~", "\uff5e": "~", "\u2013": "-", "\u2212": "-"})
+
+
 def _normalise_fish(text: str) -> str:
-    text = text.replace("\u00d7", "x").replace("\u2019", "'").replace("\u2032", "'").replace("\u2013", "-")
+    text = text.translate(_PRINTED)
     text = re.sub(r"\s*x\s*(?=\d)", "x", text)
     text = re.sub(r"x(\d+)\s*-\s*(\d+)(?![\d'])", r"x\1~\2", text)  # "x8-12": a range written with a dash
     text = re.sub(r"\s*~\s*", "~", text)
