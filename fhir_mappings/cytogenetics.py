@@ -40,6 +40,7 @@ class IscnResult:
     aberrations: list[str] = field(default_factory=list)  # unique, across clones
     clones: int = 0
     has_karyotype: bool = False
+    karyotype: str = ""  # the karyotype as written, without the words or the FISH around it
     kmt2a_events: list[Kmt2aEvent] = field(default_factory=list)
     gene_events: list[tuple[str, str, bool]] = field(default_factory=list)  # (gene, kind, present) from nuc ish
 
@@ -140,6 +141,7 @@ def _parse_karyotype(text: str, result: IscnResult) -> None:
         return
     text = _KARYOTYPE_END.split(text[start.start():], 1)[0].strip()  # "46,XY[20] normal male": the words are no clone
     clones = split_top_level(text, "/")
+    result.karyotype = text
     seen: list[str] = []
     for clone in clones:
         items = split_top_level(clone, ",")

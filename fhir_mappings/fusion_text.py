@@ -68,6 +68,8 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     others: list[Other] = []
     for iscn in cytogenetics.fish_strings(text):
         events.extend(iscn_as_worded(cytogenetics.parse(iscn).kmt2a_events, text))
+    for iscn in cytogenetics.fish_strings(text):  # its ";" and "+" are no sentence end and no "positive" word
+        text = text.replace(iscn, "nuc ish")
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
         for clause in sentence:
             if cytogenetics.FISH_START.search(clause):

@@ -598,6 +598,29 @@ def _():
     return [lab("MLL FISH", valueString="Equivocal: ish t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A-) in 3 of 20 metaphases")]
 
 
+@variant("iscn", "karyotype and FISH as components of a cytogenetics panel", kmt2a="rearranged", partner="AFF1",
+         karyotype=("46,XX,t(4;11)(q21;q23)[20]", ("t(4;11)(q21;q23)",)), findings=2)
+def _():
+    return [lab("Leukemia cytogenetics panel", component=[
+        {"code": concept("Karyotype"), "valueString": "46,XX,t(4;11)(q21;q23)[20]"},
+        {"code": concept("MLL FISH"), "valueString": "nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[180/200]"}])]
+
+
+@variant("iscn", "metaphase FISH as a panel component keeps its semicolons", kmt2a="rearranged", partner="MLLT3",
+         findings=2)
+def _():
+    return [lab("AML FISH panel", code="102103-9", system=LOINC, component=[
+        {"code": concept("KMT2A (MLL)"), "valueString": "ish t(9;11)(p22;q23)(5'KMT2A+;3'KMT2A+)"},
+        {"code": concept("PML::RARA"), "valueString": "nuc ish(PML,RARA)x2[200]"}])]
+
+
+@variant("iscn", "a report's karyotype is quoted without the words around it", kmt2a="unknown",
+         karyotype=("47,XY,+8,del(5)(q31),-7[20]", ("+8", "del(5)(q31)", "-7")))
+def _():
+    return [report("Bone marrow cytogenetics", conclusion="Karyotype: 47,XY,+8,del(5)(q31),-7[20]. Interpretation: "
+                   "an abnormal male karyotype, three abnormalities; no 11q23 change seen.")]
+
+
 # --- the test -------------------------------------------------------------------------------------------------
 
 def _check(case, e: dict) -> None:
@@ -608,6 +631,10 @@ def _check(case, e: dict) -> None:
         assert k.partner == e["partner"]
     if e.get("uncertain"):
         assert any(f.uncertain for f in k.findings)
+    if "karyotype" in e:
+        assert (case.karyotype.iscn, case.karyotype.aberrations) == e["karyotype"]
+    if "findings" in e:
+        assert len(k.findings) == e["findings"], k.findings
     if "copies" in e:
         assert (k.copy_number, k.copy_number_high) == e["copies"]
     if "qualifier" in e:
