@@ -256,7 +256,7 @@ def test_words_after_the_karyotype_are_not_counted_as_abnormalities(text):
 @pytest.mark.parametrize("iscn,status,low,high", [
     ("nuc ish(KMT2A\u00d78\u223c11)[175/200]", Kmt2aStatus.AMPLIFIED, 8, 11),  # a PDF's times sign and tilde operator
     ("nuc ish(KMT2A\u00a0x2)(5\u00b4KMT2A sep 3\u00b4KMT2A\u00a0x1)[160/200]", Kmt2aStatus.REARRANGED, None, None),
-    ("nuc ish 11q23(MLL\u00d72)(5\u2018MLL sep 3\u2019MLL\u00d71)[160/200]", Kmt2aStatus.REARRANGED, None, None),
+    ("nuc ish 11q23(MLL\u00d72)(5\u2018MLL sep 3\u2018MLL\u00d71)[160/200]", Kmt2aStatus.REARRANGED, None, None),
 ])
 def test_iscn_as_word_processors_print_it(iscn, status, low, high):
     assert fish(iscn) == [("fish", status, None, low, high)]
