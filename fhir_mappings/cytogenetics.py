@@ -277,7 +277,6 @@ class _Signals:
     co_probes: list[str] = field(default_factory=list)  # "(AFF1,KMT2A)x2": genes counted together with KMT2A
 
 
-
 def _count(low: str | None, high: str | None) -> tuple[float, float] | None:
     return (float(low), float(high or low)) if low else None
 
