@@ -257,7 +257,9 @@ def _normalise_fish(text: str) -> str:
     text = re.sub(r"\s*~\s*", "~", text)
     text = re.sub(r"([53]')\s+", r"\1", text)  # "5' MLL"
     text = re.sub(r"\s+amp\b", "amp", text, flags=re.IGNORECASE)  # "(KMT2A amp)"
-    return text
+    # a vendor's probe name is its gene: "LSI MLL", "MLL-BA", "KMT2A BA" (break-apart), "DC" (dual colour)
+    text = re.sub(r"\bLSI\s+", "", text)
+    return re.sub(r"(?<=[A-Za-z0-9])[\s-](?:BA|BAP|DC|DF|break-?apart)(?=[\s,;)x+-]|$)", "", text, flags=re.IGNORECASE)
 
 
 def _gene(name: str) -> str | None:

@@ -260,3 +260,12 @@ def test_words_after_the_karyotype_are_not_counted_as_abnormalities(text):
 ])
 def test_iscn_as_word_processors_print_it(iscn, status, low, high):
     assert fish(iscn) == [("fish", status, None, low, high)]
+
+
+@pytest.mark.parametrize("iscn,status", [
+    ("nuc ish 11q23(LSI MLLx2)[200]", Kmt2aStatus.NOT_DETECTED),  # the vendor's probe name (Vysis LSI MLL)
+    ("nuc ish(MLL-BAx2)[200]", Kmt2aStatus.NOT_DETECTED),
+    ("nuc ish(KMT2A BAx2)(5'KMT2A BA sep 3'KMT2A BAx1)[160/200]", Kmt2aStatus.REARRANGED),
+])
+def test_a_probe_named_by_its_vendor_is_the_gene(iscn, status):
+    assert fish(iscn) == [("fish", status, None, None, None)]
