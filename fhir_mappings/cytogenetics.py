@@ -82,17 +82,23 @@ FISH_START = re.compile(r"\bnuc\s*ish\b|(?<![-\w])ish(?=\(|\s*(?:[a-z]{1,5}\(|\d
 _FISH_END = re.compile(r"\.(?=\s|$)|\n|\](?!\s*[/,]\s*(?:\(|\d{1,2}[pq]))")
 
 
-def fish_strings(text: str) -> list[str]:
-    """The ISCN FISH strings in a text, each cut where the ISCN ends ("ish ...", "nuc ish ...[200]")."""
+def fish_spans(text: str) -> list[tuple[int, int]]:
+    """Where the ISCN FISH strings are in a text, each cut where the ISCN ends ("ish ...", "nuc ish ...[200]")."""
     starts = [m.start() for m in FISH_START.finditer(text)]
     out = []
     for i, start in enumerate(starts):
-        segment = text[start:starts[i + 1] if i + 1 < len(starts) else len(text)]
-        end = _FISH_END.search(segment)
+        stop = starts[i + 1] if i + 1 < len(starts) else len(text)
+        end = _FISH_END.search(text, start, stop)
         if end:
-            segment = segment[:end.end()] if end.group(0) == "]" else segment[:end.start()]
-        out.append(segment.strip().rstrip(".,;").strip())
+            stop = end.end() if end.group(0) == "]" else end.start()
+        segment = text[start:stop].rstrip()
+        out.append((start, start + len(segment.rstrip(".,;").rstrip())))
     return out
+
+
+def fish_strings(text: str) -> list[str]:
+    """The ISCN FISH strings in a text (see fish_spans)."""
+    return [text[start:end] for start, end in fish_spans(text)]
 
 
 def _split_fish(text: str) -> tuple[str, list[str]]:
@@ -298,6 +304,8 @@ def _read_signals(text: str, result: IscnResult) -> _Signals:
             continue
         items = [(m, _gene(m.group(2))) for m in map(_SIGNAL.match, split_top_level(content, ",")) if m and m.group(2)]
         genes = [g for _, g in items if g]
+        if "KMT2A" in genes:
+            signals.co_probes.extend(g for g in genes if g != "KMT2A")
         for m, gene in items:
             count = _count(m.group(3) or mult_low, m.group(4) or mult_high)
             amp = bool(m.group(5) or mult_amp)
@@ -308,7 +316,6 @@ def _read_signals(text: str, result: IscnResult) -> _Signals:
                     signals.ends[m.group(1)].append(count)
                 elif count:
                     signals.whole.append(count)
-                signals.co_probes.extend(g for g in genes if g != "KMT2A")
             elif gene and amp:
                 result.gene_events.append((gene, "amplification", True))
             elif gene and count:

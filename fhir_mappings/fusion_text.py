@@ -66,10 +66,12 @@ def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list
 def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
-    for iscn in cytogenetics.fish_strings(text):
-        events.extend(iscn_as_worded(cytogenetics.parse(iscn).kmt2a_events, text))
-    for iscn in cytogenetics.fish_strings(text):  # its ";" and "+" are no sentence end and no "positive" word
-        text = text.replace(iscn, "nuc ish")
+    spans = cytogenetics.fish_spans(text)
+    for start, end in spans:
+        events.extend(iscn_as_worded(cytogenetics.parse(text[start:end]).kmt2a_events, text))
+    if spans:  # read above: its ";" and "+" are no sentence end and no "positive" word
+        kept = [0, *(i for span in spans for i in span), len(text)]
+        text = "nuc ish".join(text[kept[i]:kept[i + 1]] for i in range(0, len(kept), 2))
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
         for clause in sentence:
             if cytogenetics.FISH_START.search(clause):
