@@ -138,7 +138,10 @@ def karyotype_at(text: str) -> int:
 
 def looks_like_karyotype(text: str | None) -> bool:
     """Whether a text holds an ISCN karyotype ("46,XY,...") or a FISH result ("nuc ish(...)", "ish t(...)(...)")."""
-    return isinstance(text, str) and bool(_START.search(text) or FISH_START.search(text))
+    if not isinstance(text, str):
+        return False
+    # routing asks this of every worded result: a plain substring test first keeps the FISH pattern off most text
+    return bool(_START.search(text) or (("ish" in text or "ISH" in text or "Ish" in text) and FISH_START.search(text)))
 
 
 def _parse_karyotype(text: str, result: IscnResult) -> None:
