@@ -126,7 +126,7 @@ def split_top_level(text: str, sep: str) -> list[str]:
 
 
 # Where a karyotype ends inside prose: a sentence stop, a line end (not after "/"), or a word that is no ISCN
-_KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<!/)\n|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+)\b)[A-Za-z]{2,}\b(?!\())")
+_KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<!/)\n|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+)\b)[A-Z]{2,}\b(?!\())", re.IGNORECASE)
 _START = re.compile(r"\d{2,3}(?:~\d{2,3})?(?:<\d?n>)?,\s*[XY]", re.IGNORECASE)
 
 
