@@ -32,20 +32,21 @@ def slug(ingredient: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ingredient.lower()).strip("-")
 
 
-def evaluate(case: Case, medications_unknown: bool = False) -> tuple[OrderCheck, ...]:
+def evaluate(case: Case, unread: frozenset[str] = frozenset()) -> tuple[OrderCheck, ...]:
     """One check per judged draft order (all draft orders: the handler filters by selection).
-    `medications_unknown`: the medication list could not be had, so "no inhibitor" is not known."""
-    checks = (_check(case, order, medications_unknown) for order in case.draft_orders if order.ingredient)
+    `unread`: missing-data codes the EHR's record may hold but we could not read (per_call.unread_data):
+    "medications" (so "no inhibitor" is not known), "transplant-history" (so "no transplant" is not known)."""
+    checks = (_check(case, order, unread) for order in case.draft_orders if order.ingredient)
     return tuple(check for check in checks if check is not None)
 
 
-def _check(case: Case, order: DraftMedicationOrder, medications_unknown: bool) -> OrderCheck | None:
+def _check(case: Case, order: DraftMedicationOrder, unread: frozenset[str]) -> OrderCheck | None:
     if order.ingredient == "revumenib":
-        return check_revumenib(case, order, medications_unknown)
+        return check_revumenib(case, order, "medications" in unread)
     if order.ingredient == "ziftomenib":
         return check_ziftomenib(case, order)
     if order.ingredient == "gemtuzumab ozogamicin":
-        return check_gemtuzumab(case, order)
+        return check_gemtuzumab(case, order, unread)
     return check_interacting_order(case, order)
 
 

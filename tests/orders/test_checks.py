@@ -512,7 +512,7 @@ def test_summaries_fit_the_spec_limit():
 
 def test_unavailable_medication_list_is_named_not_assumed_empty():
     the_case = case(orders=[draft("revumenib", ADULT)])
-    (check,) = evaluate(the_case, medications_unknown=True)
+    (check,) = evaluate(the_case, unread=frozenset({"medications"}))
     assert check.verdict == "cannot-check" and "medications" in check.missing_data
     assert check.expected_dose["value"] == ADULT  # still shown, with the assumption said in the detail
     assert any("medication list could not be read" in line for line in check.lines)
