@@ -47,7 +47,7 @@ def _check(case: Case, order: DraftMedicationOrder, unread: frozenset[str]) -> O
         return check_ziftomenib(case, order)
     if order.ingredient == "gemtuzumab ozogamicin":
         return check_gemtuzumab(case, order, unread)
-    return check_interacting_order(case, order)
+    return check_interacting_order(case, order, "medications" in unread)
 
 
 # --- ziftomenib ------------------------------------------------------------------------------------
@@ -132,6 +132,21 @@ def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tu
 # --- an order that interacts with revumenib --------------------------------------------------------
 
 
+def _revumenib_use_unknown(order: DraftMedicationOrder, matched: list[dict]) -> OrderCheck:
+    """An interacting order for a patient whose leukemia revumenib treats, when the medication list could not be
+    read: whether they take revumenib is unknown, so the card asks, with what applies if they do."""
+    name = order.ingredient
+    rules_text = " ".join(interaction_says("knowledge", text=rule["text"], tag=rule["tag"]) for rule in matched)
+    return OrderCheck(
+        order=order.reference, medication=slug(name), verdict="cannot-check", kind="interaction",
+        summary=interaction_says("s-list-unread", drug=name.capitalize()),
+        lines=(interaction_says("list-unread", rules=rules_text),),
+        reasons=tuple([f"{rule['code']}:{name}" for rule in matched] + ["revumenib-use-unknown"]),
+        missing_data=("medications",), sources=tuple(dict.fromkeys(rule["source"] for rule in matched)),
+        problem=True, override_group="missing-data", findings=("medications-unknown",),
+    )
+
+
 def _revumenib_context(case: Case, order: DraftMedicationOrder) -> tuple[str | None, str | None]:
     """(how the patient gets revumenib: "active" | "co-order" | None, the draft revumenib order if any)."""
     draft = next((o.reference for o in case.draft_orders if o.ingredient == "revumenib" and o is not order), None)
@@ -140,13 +155,18 @@ def _revumenib_context(case: Case, order: DraftMedicationOrder) -> tuple[str | N
     return ("co-order", draft) if draft else (None, None)
 
 
-def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
+def check_interacting_order(case: Case, order: DraftMedicationOrder, medications_unknown: bool = False) -> OrderCheck | None:
     how, draft = _revumenib_context(case, order)
-    if how is None:
-        return None
     matched = [rule for rule in rules()["interactions"] if rule["class"] in order.classes]
     if not matched:
         return None
+    if how is None:
+        # no revumenib seen: silent, unless the list that would show it could not be read for a patient it treats
+        # (CYP3A4 inhibitors and inducers: they change or rule out the revumenib dose; a QT-prolonging drug alone
+        # asks only for ECGs, which the revumenib order's own check schedules)
+        exposure = [rule for rule in matched if rule["effect"] in ("reduce-dose", "avoid")]
+        may_take = medications_unknown and bool(exposure) and revumenib.eligibility(case).indication is not None
+        return _revumenib_use_unknown(order, exposure) if may_take else None
     name = order.ingredient
     reasons = [f"{rule['code']}:{name}" for rule in matched] + ["revumenib-" + ("active" if how == "active" else "co-ordered")]
     lines = [interaction_says("knowledge", text=rule["text"], tag=rule["tag"]) for rule in matched]

@@ -372,6 +372,10 @@ INTERACTION = {
     "s-reduce": "{drug} with revumenib: reduce revumenib to {dose}",
     "s-reduce-unknown": "{drug} with revumenib: revumenib dose must be reduced",
     "s-with": "{drug} with revumenib: {short}",
+    # the medication list could not be read, and the patient's leukemia is one revumenib treats
+    "list-unread": ("The medication list could not be read, so whether the patient takes revumenib is not known: "
+                    "check before signing. If so: {rules}"),
+    "s-list-unread": "{drug}: check for revumenib first (medication list could not be read)",
 }
 
 

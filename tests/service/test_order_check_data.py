@@ -1,10 +1,14 @@
-"""Transplant history reaches the order checks: every service prefetches the patient's Procedures.
+"""The order checks see what they need, and name what they could not see.
+
+Transplant history: every service prefetches the patient's Procedures.
 
 A haematopoietic stem cell transplant is usually recorded as a Procedure, under SNOMED, CPT, ICD-10-PCS, HCPCS or
 a local code with only its text; gemtuzumab ozogamicin's VOD/SOS risk is higher after one (label, section 5.1).
 So the template asks for every Procedure (a code list would drop the locally coded ones), the fetch path brings
 them when the EHR sent none, and a FHIR server that will not give them does not fail the call: the card says the
-transplant history could not be read. The order checks also name the other data they need and did not find.
+transplant history could not be read. The order checks also name the other data they need and did not find: a
+blood count and an age for gemtuzumab ozogamicin, the medication list for a CYP3A4 inhibitor given to a patient
+whose leukemia revumenib treats.
 All over real HTTP, with the EHR's FHIR server a loopback test server.
 """
 
@@ -19,6 +23,7 @@ import requests
 
 from cds_service import knowledge
 from cds_service.orders import per_call
+from bench.chart import kmt2a_mllt3_variant
 from tests.support.fhir_server import FhirTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,12 +85,12 @@ def _sent(chart: list[dict]) -> dict:
                                           "entry": [{"resource": r} for r in chart[1:]]}}
 
 
-def _call(base: str, hook: str, number: int, **body) -> requests.Response:
+def _call(base: str, hook: str, number: int, orders: dict | None = None, **body) -> requests.Response:
     context = {"patientId": PATIENT, "userId": "Practitioner/1"}
     if hook != "patient-view":
-        context["draftOrders"] = _go_order()
+        context["draftOrders"] = orders or _go_order()
     if hook == "order-select":
-        context["selections"] = ["MedicationRequest/go-1"]
+        context["selections"] = [f"MedicationRequest/{e['resource']['id']}" for e in context["draftOrders"]["entry"]]
     payload = {"hook": hook, "hookInstance": f"7c1e0a52-0000-4000-8000-{number:012d}", "context": context, **body}
     return requests.post(f"{base}/cds-services/kmt2a-{hook}", json=payload, timeout=60)
 
@@ -186,3 +191,29 @@ def test_the_order_services_ask_for_the_resources_their_checks_read():
     for service_id in ("kmt2a-order-select", "kmt2a-order-sign"):
         types = {template.split("?")[0].split("/")[0] for template in services[service_id]["prefetch"].values()}
         assert needed <= types, f"{service_id} does not ask for {sorted(needed - types)}"
+
+
+def test_an_azole_for_a_kmt2a_patient_whose_medication_list_could_not_be_read_asks_about_revumenib(live_service):
+    """Revumenib's dose must be lowered with a strong CYP3A4 inhibitor: when the list that would show revumenib
+    could not be read, a posaconazole order for a patient with KMT2A-rearranged AML asks first."""
+    base = live_service(reference_date=TODAY)
+    chart = [*_chart(), kmt2a_mllt3_variant("fusion-1", PATIENT, "2026-10-31", [])]
+    posaconazole = {"resourceType": "MedicationRequest", "id": "posa-1", "status": "draft", "intent": "order",
+                    "subject": {"reference": f"Patient/{PATIENT}"},
+                    "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                              "code": "282446"}],
+                                                  "text": "posaconazole 100 MG Delayed Release Oral Tablet"},
+                    "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": 300, "unit": "mg",
+                                                                             "system": UCUM, "code": "mg"}}]}]}
+    orders = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": posaconazole}]}
+    none = {"resourceType": "Bundle", "type": "searchset", "total": 0}
+    read = {key: none for key in ("medicationRequests", "medicationStatements", "medicationAdministrations")}
+    response = _call(base, "order-sign", 10, orders=orders, prefetch=_sent(chart) | read)
+    assert response.status_code == 200 and response.json()["cards"] == [], response.text  # read: no revumenib
+    with FhirTestServer(chart) as fhir:
+        fhir.status_for["MedicationRequest"] = 500  # the list the EHR left to us cannot be had
+        card, check = _order_check(_call(base, "order-sign", 11, orders=orders, prefetch=_sent(chart),
+                                         fhirServer=fhir.base, fhirAuthorization=TOKEN))
+    assert card["indicator"] == "warning" and "revumenib" in card["summary"]
+    assert check["verdict"] == "cannot-check" and "medications" in check["missingData"]
+    assert "medication list could not be read" in card["detail"]
