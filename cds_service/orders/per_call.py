@@ -19,8 +19,8 @@ order_cache: SharedCache[tuple[OrderCheck, ...]] = SharedCache(dataclass_tuple_c
                                                                max_entries=256)
 
 # Prefetch keys (hooks.json) that hold the medication list: when one could not be had, "no strong
-# CYP3A4 inhibitor" is not known.
-MEDICATION_PREFETCH = ("medicationRequests", "medicationStatements")
+# CYP3A4 inhibitor" is not known (an inpatient azole may be on the MAR only).
+MEDICATION_PREFETCH = ("medicationRequests", "medicationStatements", "medicationAdministrations")
 
 
 def selected_orders(call: HookCall) -> set[str] | None:

@@ -193,7 +193,9 @@ def test_the_order_services_ask_for_the_resources_their_checks_read():
         assert needed <= types, f"{service_id} does not ask for {sorted(needed - types)}"
 
 
-def test_an_azole_for_a_kmt2a_patient_whose_medication_list_could_not_be_read_asks_about_revumenib(live_service):
+@pytest.mark.parametrize("unread", ["MedicationRequest", "MedicationStatement", "MedicationAdministration"])
+def test_an_azole_for_a_kmt2a_patient_whose_medication_list_could_not_be_read_asks_about_revumenib(live_service,
+                                                                                                 unread):
     """Revumenib's dose must be lowered with a strong CYP3A4 inhibitor: when the list that would show revumenib
     could not be read, a posaconazole order for a patient with KMT2A-rearranged AML asks first."""
     base = live_service(reference_date=TODAY)
@@ -211,9 +213,24 @@ def test_an_azole_for_a_kmt2a_patient_whose_medication_list_could_not_be_read_as
     response = _call(base, "order-sign", 10, orders=orders, prefetch=_sent(chart) | read)
     assert response.status_code == 200 and response.json()["cards"] == [], response.text  # read: no revumenib
     with FhirTestServer(chart) as fhir:
-        fhir.status_for["MedicationRequest"] = 500  # the list the EHR left to us cannot be had
+        fhir.status_for[unread] = 500  # a part of the list the EHR left to us cannot be had
         card, check = _order_check(_call(base, "order-sign", 11, orders=orders, prefetch=_sent(chart),
                                          fhirServer=fhir.base, fhirAuthorization=TOKEN))
     assert card["indicator"] == "warning" and "revumenib" in card["summary"]
     assert check["verdict"] == "cannot-check" and "medications" in check["missingData"]
     assert "medication list could not be read" in card["detail"]
+
+
+def test_a_revumenib_order_names_an_unread_administration_record(live_service):
+    """An inpatient azole may be on the MAR only: when MedicationAdministration cannot be searched, the revumenib
+    order does not assume 'no strong CYP3A4 inhibitor' (the label dose it would confirm may be the unreduced one)."""
+    sandbox = json.loads((ROOT / "tests" / "fixtures" / "orders" / "sandbox-order-sign-revumenib-adult.json").read_text())
+    base = live_service(reference_date=TODAY)
+    with FhirTestServer([]) as fhir:  # the EHR sent the chart; the medication lists are left to us
+        body = {**sandbox, "fhirServer": fhir.base, "fhirAuthorization": TOKEN}
+        assert requests.post(f"{base}/cds-services/kmt2a-order-sign", json=body, timeout=60).json()["cards"] == []
+        fhir.status_for["MedicationAdministration"] = 403
+        body["hookInstance"] = "7c1e0a52-0000-4000-8000-000000000099"
+        card, check = _order_check(requests.post(f"{base}/cds-services/kmt2a-order-sign", json=body, timeout=60))
+    assert check["medication"] == "revumenib" and "medications" in check["missingData"]
+    assert card["indicator"] == "warning"
