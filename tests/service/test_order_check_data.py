@@ -234,3 +234,21 @@ def test_a_revumenib_order_names_an_unread_administration_record(live_service):
         card, check = _order_check(requests.post(f"{base}/cds-services/kmt2a-order-sign", json=body, timeout=60))
     assert check["medication"] == "revumenib" and "medications" in check["missingData"]
     assert card["indicator"] == "warning"
+
+
+def test_patient_view_takes_back_first_remission_transplant_advice_once_the_transplant_is_on_record(live_service):
+    """The Procedures also reach the risk assessment: an adult with KMT2A::MLLT3 AML is told to discuss a transplant
+    in first remission until a transplant after the diagnosis is on record; then that advice is not repeated."""
+    base = live_service(reference_date=TODAY)
+    chart = [*_chart(), kmt2a_mllt3_variant("fusion-1", PATIENT, "2026-10-31", [])]
+    transplant = {**_local_transplant(), "performedDateTime": "2026-11-12"}  # after the 30 Oct 2026 diagnosis
+
+    def words(procedures: list[dict], number: int) -> str:
+        bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in procedures]}
+        response = _call(base, "patient-view", number, prefetch=_sent(chart) | {"procedures": bundle})
+        assert response.status_code == 200, response.text
+        return json.dumps([(c["summary"], c.get("detail", "")) for c in response.json()["cards"]])
+
+    assert "HSCT" in words([], 20) and "first remission" in words([], 21)
+    after = words([transplant], 22)
+    assert "first remission" not in after and "KMT2A" in after  # the assessment card itself is still there
