@@ -321,7 +321,8 @@ def _notes(a: Assessment) -> str:
     for c in notes:
         entry = kb.caution(c.code)
         evidence = _evidence(entry["sources"], _claim_tag(entry, c))
-        parts.append(f"{entry['label']}{f' — {evidence}' if evidence else ''}")
+        why = f" ({c.note})" if c.note else ""  # the patient's own reason: which drug, since when
+        parts.append(f"{entry['label']}{why}{f' — {evidence}' if evidence else ''}")
     return "**Note:** " + "; ".join(parts) + "."
 
 

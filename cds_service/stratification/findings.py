@@ -100,7 +100,8 @@ class Findings:
         """A caution; `tag` and `sources` come with a note that carries its own claim (a disagreement's text)."""
         self._mark_applied()
         entry = kb.caution(code)
-        text = f"{entry['text']} {note}" if note else entry["text"]
+        sentence = f"{note[:1].upper()}{note[1:]}{'' if note.endswith('.') else '.'}" if note else ""
+        text = f"{entry['text']} {sentence}" if note else entry["text"]
         cited = tuple(dict.fromkeys((*entry["sources"], *sources)))
         claim_tag = kb.weakest([entry["tag"], tag or ""])
         old = self._cautions.get(code)
@@ -108,10 +109,11 @@ class Findings:
             if note and note not in old.text:
                 self._cautions[code] = Caution(code, f"{old.text} {note}", old.safety, old.rule,
                                                tuple(dict.fromkeys((*old.citations, *cited))),
-                                               kb.weakest([old.tag, claim_tag]), old.evidence)
+                                               kb.weakest([old.tag, claim_tag]), old.evidence,
+                                               " ".join(n for n in (old.note, note) if n))
             return
         self._cautions[code] = Caution(code, text, bool(entry.get("safety", True)), self._label, cited, claim_tag,
-                                       entry["evidence"])
+                                       entry["evidence"], note)
 
     def disagree(self, key: str) -> None:
         """Record that this patient's decision rests on sources that disagree (caution `source-disagreement`)."""

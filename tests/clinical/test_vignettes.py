@@ -70,5 +70,5 @@ def test_missing_wbc_and_ppr_after_their_time_points_are_reported_not_ordered():
 
 def test_therapy_related_caution_names_each_exposure_once():
     caution = next(c for c in assessment("therapy-related-aml").cautions if c.code == "therapy-related")
-    assert "Based on: etoposide on " in caution.text  # by content and date, not MedicationStatement/taml-etop
+    assert caution.note == "after etoposide from 8 Aug 2024"  # by content and date, not MedicationStatement/taml-etop
     assert caution.text.count("etoposide") == 1 and "MedicationStatement/" not in caution.text
