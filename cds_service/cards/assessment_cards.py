@@ -412,6 +412,8 @@ def cautions_card(a: Assessment, cautions: list[Caution], unread: list[MissingIt
         entry = kb.caution(c.code)
         evidence = _evidence(c.citations or entry["sources"], _claim_tag(entry, c), getattr(c, "evidence", None))
         paragraphs.append(f"{entry['text']}{f' — {evidence}' if evidence else ''}")
+        if c.note and _caution_policy(c.code).get("with_note"):
+            paragraphs.append(f"This patient: {c.note}")
         if c.code == "kmt2a-evidence-conflict" and a.kmt2a.results:
             paragraphs.append("Results: " + "; ".join(a.kmt2a.results) + ".")
     keys = [k for c in cautions for k in (c.citations or kb.caution(c.code)["sources"])]

@@ -14,7 +14,7 @@ POPULATION = "adult-all"
 
 @rule("adult-all")
 def adult_all(f: Facts, out: Findings) -> None:
-    if not f.lineage.is_lymphoblastic or f.is_adult_at_dx() is not True:
+    if not f.lineage_at_diagnosis.is_lymphoblastic or f.is_adult_at_dx() is not True:
         return
     status = f.kmt2a_status
     if status is Kmt2aStatus.UNKNOWN:

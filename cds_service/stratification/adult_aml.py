@@ -79,7 +79,7 @@ def _vaf_lines(lesions: Lesions) -> list[str]:
 
 @rule("eln-2022")
 def eln_2022(f: Facts, out: Findings) -> None:
-    if f.lineage is not Lineage.AML or f.is_adult_at_dx() is not True:
+    if f.lineage_at_diagnosis is not Lineage.AML or f.is_adult_at_dx() is not True:
         return
     lesions = _lesions(f)
     age = f"age at diagnosis {text.age(f.dx_age.exact)}" if f.dx_age.exact is not None else "adult at diagnosis"

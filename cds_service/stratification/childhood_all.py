@@ -13,7 +13,7 @@ POPULATION = "child-all"
 
 @rule("pediatric-all-kmt2a")
 def pediatric_all(f: Facts, out: Findings) -> None:
-    if not f.lineage.is_lymphoblastic or f.is_infant_at_dx() is not False or f.is_adult_at_dx() is not False:
+    if not f.lineage_at_diagnosis.is_lymphoblastic or f.is_infant_at_dx() is not False or f.is_adult_at_dx() is not False:
         return
     if not rearranged_for(SCHEME, f, out):
         return

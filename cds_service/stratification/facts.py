@@ -61,6 +61,12 @@ class Facts:
         return self.case.lineage
 
     @property
+    def lineage_at_diagnosis(self) -> Lineage:
+        """The lineage the risk schemes classify: the one at initial diagnosis. After a lineage switch (B-ALL back
+        as AML) that is the first lineage; an AML scheme never classifies an ALL that switched."""
+        return self.case.original_lineage if self.case.lineage_switch else self.case.lineage
+
+    @property
     def has_leukemia(self) -> bool:
         return bool(self.case.diagnoses) or bool(self.case.kmt2a.findings)
 

@@ -15,7 +15,7 @@ POPULATION = "infant-all"  # the population block of the considerations this mod
 
 
 def applies(f: Facts) -> bool:
-    return f.lineage.is_lymphoblastic and f.is_infant_at_dx() is True
+    return f.lineage_at_diagnosis.is_lymphoblastic and f.is_infant_at_dx() is True
 
 
 def _age_line(f: Facts) -> str:

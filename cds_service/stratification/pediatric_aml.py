@@ -30,7 +30,7 @@ def _group(f: Facts) -> tuple[str, list[str]]:
 
 @rule("pediatric-aml-kmt2a")
 def pediatric_aml(f: Facts, out: Findings) -> None:
-    if f.lineage is not Lineage.AML or f.is_adult_at_dx() is not False:
+    if f.lineage_at_diagnosis is not Lineage.AML or f.is_adult_at_dx() is not False:
         return
     if not rearranged_for(SCHEME, f, out):
         return

@@ -97,16 +97,21 @@ def _switch_triggers(f: Facts) -> list[str]:
 
 
 def _switch_note(f: Facts) -> str:
+    """'B-ALL diagnosed 1 Mar 2025, now AML (20 Nov 2026), after blinatumomab on 1 Sep 2025.'"""
     before, after = (f.case.lineage_switch_evidence + (None, None))[:2]
     when = [f" ({text.day(s.date)})" if s and s.date else "" for s in (before, after)]
-    return (f"This record shows a lineage switch: {f.case.original_lineage.value}{when[0]}, "
-            f"now {f.case.lineage.value}{when[1]}; read as a relapse of the same leukemia.")
+    table = kb.section("lineage_switch")
+    therapies = list(dict.fromkeys(
+        f"{m.ingredient}{text.on(m.source)}" for m in f.case.medications
+        if m.ingredient in table["cd19_directed_ingredients"] or table["cd19_directed_class"] in m.classes))
+    after_therapy = f", after {', '.join(therapies)}" if therapies else ""
+    return (f"{f.case.original_lineage.value}{when[0]}, now {f.case.lineage.value}{when[1]}{after_therapy}.")
 
 
 @rule("lineage-switch")
 def lineage_switch(f: Facts, out: Findings) -> None:
-    if f.case.lineage_switch:  # the switch has happened (fhir_mappings found both lineages in one history)
-        out.consider("lineage-switch-monitoring", note=_switch_note(f))
+    if f.case.lineage_switch:  # it has happened (fhir_mappings found both lineages in one history): no longer a
+        out.caution("lineage-switch", note=_switch_note(f))  # watch but a relapse to treat in the new lineage
         return
     if not (f.lineage.is_lymphoblastic and f.rearranged):
         return
