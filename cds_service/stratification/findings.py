@@ -4,6 +4,7 @@ from rules.json. A claim's tag is its own (the weakest of its parts), never the 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Protocol
 
 from cds_service.stratification.assessment import Caution, Consideration, MissingItem, RiskGroup
@@ -67,6 +68,12 @@ class Findings:
         self.risk_groups.append(RiskGroup(scheme, group, tuple(basis), self._label, cited, would_change, history,
                                           rule.tag if rule else entry["tag"], rule.evidence if rule else entry["evidence"],
                                           rule.id if rule else ""))
+
+    def rests_also_on(self, result: str) -> None:
+        """A result the next step after the latest risk group rests on (the end-of-induction MRD): quoted with that
+        group's basis, so the card names the result behind 'MRD-positive: intensify' by content and date."""
+        if self.risk_groups and result not in self.risk_groups[-1].basis:
+            self.risk_groups[-1] = replace(self.risk_groups[-1], basis=(*self.risk_groups[-1].basis, result))
 
     def consider(self, code: str, note: str | None = None, strength: str | None = None,
                  population: str | None = None, fill: dict | None = None) -> None:

@@ -35,6 +35,8 @@ def after_induction(f: Facts, out: Findings, population: str) -> None:
             out.missing("mrd-end-of-induction", blocks=(POST_INDUCTION,), order=order, sources=sources)
         return
     positive = mrd_positive(eoi)
+    if positive is not None:
+        out.rests_also_on(text.mrd(eoi))
     if positive is True:
         out.consider("intensified-consolidation", note=f"Based on {text.mrd(eoi)} (positive at or above {limit}).",
                      population=population, fill={"mrd": limit})
