@@ -370,9 +370,9 @@ def test_amplified_all_adult_gets_both_schemes_and_never_menin():
                          status=DiseaseStatus.RELAPSED, weight=80, qtc=410))
     assert groups(a) == {("adult-all", "high"), ("kmt2a-amplified", "high")}
     assert "amplification-not-rearrangement" in codes(a.cautions)
-    assert {"tp53-testing", "ph-like-testing", "clinical-trial"} <= codes(a.considerations)
-    assert "menin-inhibitor" not in codes(a.considerations)
-    assert "germline" in a.consideration("tp53-testing").note
+    assert {"tp53-germline-testing", "ph-like-testing", "clinical-trial"} <= codes(a.considerations)
+    assert "menin-inhibitor" not in codes(a.considerations) and "tp53-testing" not in codes(a.considerations)
+    assert "Arg175His" in a.consideration("tp53-germline-testing").note
     assert a.to_json()["kmt2a"]["copyNumber"] == 6
 
 
@@ -417,7 +417,7 @@ def test_a_finding_whose_detail_names_the_gene_is_not_doubled():
     note = a.consideration("ph-like-testing").note
     assert f"CRLF2 rearrangement on {day(REF)}" in note and "CRLF2 CRLF2" not in note
     assert "TP53 p.Arg175His" in assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)),
-                                                  genetics=[tp53()])).consideration("tp53-testing").note
+                                                  genetics=[tp53()])).consideration("tp53-germline-testing").note
 
 
 def test_case_report_2_crlf2_known():

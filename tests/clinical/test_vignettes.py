@@ -47,7 +47,8 @@ def test_vignette_cards(name):
 def test_case_report_1_copy_number_and_tp53_named():
     a = assessment("case-report-patient-1")
     assert a.to_json()["kmt2a"]["copyNumber"] == 6
-    assert "Arg175His" in (a.consideration("tp53-testing").note or "")
+    assert "Arg175His" in (a.consideration("tp53-germline-testing").note or "")
+    assert a.consideration("tp53-testing") is None  # TP53 is already tested: never "order TP53"
 
 
 def test_posaconazole_lowers_the_menin_dose():

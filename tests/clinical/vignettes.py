@@ -108,7 +108,7 @@ EXPECTED: dict[str, Expect] = {
     "adult-all-aff1": E({("adult-all", "high")}, {"hsct-cr1", "clinical-trial"}, MENIN, missing={"mrd-end-of-induction"},
                         kmt2a=("rearranged", "AFF1"), patient=ADULT),
     "case-report-patient-1": E({("adult-all", "high"), ("kmt2a-amplified", "high")},
-                               {"tp53-testing", "ph-like-testing", "clinical-trial"}, MENIN,
+                               {"tp53-germline-testing", "ph-like-testing", "clinical-trial"}, MENIN,
                                {"amplification-not-rearrangement"}, kmt2a=("amplified", None),
                                patient=ADULT, disease={"lineage": "B-ALL"}),
     "case-report-patient-2": E({("adult-all", "high"), ("kmt2a-amplified", "high")},
