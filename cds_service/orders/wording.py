@@ -147,6 +147,11 @@ def monitoring_lines(m) -> list[str]:
         q = m.latest_qtc
         lines.append(f"{q.method or 'QTc'} {number(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
                      f"are QTcF. Obtain a QTcF ECG before the next dose.")
+    context = None
+    if m.qtc_action is None and m.latest_qtc is not None and m.latest_qtc.method == "QTcF":
+        # the QT context of what is due (low potassium beside a QTcF of 472 ms is not the same as beside 420)
+        q, limit = m.latest_qtc, menin.table()["on_treatment"]["interrupt_limit_ms"]["value"]
+        context = f"Latest QTcF {number(q.value)} ms{_on(q)}: not above the interrupt limit ({number(limit)} ms)."
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
         when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
@@ -161,7 +166,7 @@ def monitoring_lines(m) -> list[str]:
         elif e.state in ("missing", "old"):
             seen = f"last {number(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
             lines.append(f"{e.name.capitalize()}: {seen}; check it with the ECG (boxed warning).")
-    return lines
+    return lines + ([context] if context else [])
 
 
 # --- gemtuzumab ozogamicin (orders.gemtuzumab_check returns the keys and values) -----------------------
