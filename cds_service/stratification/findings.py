@@ -143,7 +143,9 @@ class Findings:
         notes = " ".join(n for n in dict.fromkeys((old.note if old else None, note)) if n) or None
         wanted = entry.get("orders", {}).get(order) if order else None
         test = None if passed else (wanted or (old.order if old else None) or entry.get("order"))
-        cited = tuple(dict.fromkeys((*(old.citations if old else ()), *entry["sources"], *sources)))
+        # the caller's sources are the specific ones (the scheme this item blocks): they lead, so a child's missing
+        # KMT2A status cites the childhood ALL trials, not the adult AML classification
+        cited = tuple(dict.fromkeys((*sources, *(old.citations if old else ()), *entry["sources"])))
         self._missing[code] = MissingItem(code, entry["label"], merged, test, old.rule if old else self._label, notes,
                                           passed, cited)
 

@@ -34,7 +34,9 @@ def kmt2a_testing(f: Facts, out: Findings) -> None:
     note = ("Only a karyotype was found; it cannot exclude a cryptic KMT2A rearrangement or name every partner."
             if karyotype_only else None)
     notes = [n for n in (note, _hedged_results(f), _unreadable_reports(f)) if n]
-    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=" ".join(notes) or None)
+    # conflicting results: the same test again cannot settle them; another method, after the labs' review, can
+    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=" ".join(notes) or None,
+                order="conflict" if f.case.kmt2a.conflicts else None)
 
 
 def _hedged_results(f: Facts) -> str | None:
