@@ -122,7 +122,8 @@ def _disease(a: Assessment) -> str:
         marker = k.fusion or (f"KMT2A::{k.partner}" if k.partner else "KMT2A-r (partner unknown)")
     else:
         marker = MARKERS.get(k.status)
-    disease = f"{marker} {lineage}" if marker else f"{lineage}, KMT2A status unknown"
+    conflict = any(c.code == "kmt2a-evidence-conflict" for c in a.cautions)  # not unknown: tested, disagreeing
+    disease = f"{marker} {lineage}" if marker else f"{lineage}, KMT2A {'results conflict' if conflict else 'status unknown'}"
     if a.disease.setting == "relapsed-refractory":
         disease = f"relapsed/refractory {disease}"
     if a.disease.therapy_related:

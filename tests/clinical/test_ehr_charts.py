@@ -149,6 +149,8 @@ def test_untested_all_asks_for_kmt2a_once_with_an_order_and_no_adult_aml_source(
 def test_fish_positive_rna_negative_is_a_conflict_resolved_by_another_method(live):
     cards = post(live, "conflicting-fish-positive-rna-negative")
     assert groups(cards) == set()
+    assert cards[0]["summary"].startswith("B-ALL, KMT2A results conflict")  # tested, not "unknown"
+    assert "No KMT2A fusion transcript detected on 18 Nov 2026" in cards[0]["detail"]
     warning = next(c for c in cards if c["indicator"] == "warning")
     assert warning["summary"] == "Conflicting KMT2A results"
     labels = [s["label"] for c in cards for s in c.get("suggestions", [])]
