@@ -8,7 +8,7 @@ in reasons and missingData; a QTcF above the start limit gives "do-not-start" (c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from cds_service import knowledge
@@ -393,6 +393,8 @@ def on_treatment_part(case: Case) -> Part:
     found = on_treatment.monitoring(case)
     if found is None:
         return part
+    # the continuation order's own dose is judged by dose_part; the active order it continues is not this card's
+    found = replace(found, findings=tuple(f for f in found.findings if f != "current-dose-above-label"), dose=None)
     part.lines += monitoring_lines(found)
     summary = monitoring_summary(found)
     if "qtcf-above-interrupt-limit" in found.findings:

@@ -120,6 +120,10 @@ def _on(measurement) -> str:
 
 def monitoring_summary(m) -> str | None:
     """The one line a prescriber reads first; None when nothing is due."""
+    if m.dose is not None and m.qtc_action is None:  # a QTc hold outranks a dose change
+        d = m.dose
+        return shorten(f"On revumenib {shown_dose(d.ordered)}: above the label dose, "
+                       f"{number(d.expected.value)} mg {frequency_words(d.expected.frequency)}")
     if m.qtc_action is not None:
         q = m.qtc_action.reading
         return shorten(f"Hold revumenib: QTcF {number(q.value)} ms{_on(q)} is above the interrupt limit")
@@ -138,6 +142,10 @@ def monitoring_summary(m) -> str | None:
 def monitoring_lines(m) -> list[str]:
     """The detail, action first; results quoted by value and date."""
     lines = []
+    if m.dose is not None:
+        d = m.dose
+        lines.append(f"Active order: {shown_dose(d.ordered)}. Label dose today: {number(d.expected.value)} mg "
+                     f"{frequency_words(d.expected.frequency)} ({d.expected.why}): reduce the order. {menin.VERIFY_TEXT}")
     if m.qtc_action is not None:
         a = m.qtc_action
         rise = (f" (baseline QTcF {number(a.baseline.value)} ms{_on(a.baseline)}, rise {number(a.rise_ms)} ms)"

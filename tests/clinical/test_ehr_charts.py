@@ -133,6 +133,14 @@ def test_patient_on_revumenib_gets_monitoring_and_the_low_potassium_now(live):
     assert "QTcF 472 ms on 29 Nov 2026" in words
 
 
+def test_patient_on_full_dose_revumenib_after_posaconazole_is_told_to_reduce_it(live):
+    cards = post(live, "on-revumenib-full-dose-after-posaconazole")
+    warning = next(c for c in cards if c["indicator"] == "warning")  # signed already: reduce now, not stop
+    assert warning["summary"].startswith("On revumenib 270 mg every 12 hours: above the label dose, 160 mg")
+    assert "posaconazole" in warning["detail"]
+    assert not any(c["indicator"] == "critical" for c in cards)
+
+
 def test_mpal_with_t4_11_is_read_as_mpal_without_a_borrowed_scheme(live):
     cards = post(live, "mpal-kmt2a-aff1")
     assert groups(cards) == set()
