@@ -248,7 +248,8 @@ def test_in_remission_and_unknown_status_say_how_the_chart_was_read():
     remission = assess(make_case(age_at_dx_days=years(40), days_since_dx=60, lineage=Lineage.AML,
                                  status=DiseaseStatus.IN_REMISSION, summary=kmt2a(K.REARRANGED, "AFDN")))
     assert remission.to_json()["disease"]["setting"] == "newly-diagnosed"
-    assert "**Disease status:** in remission per the chart, read as first-line; not valid after a relapse." \
+    assert "**Disease status:** in remission per the chart, taken as first remission; if it follows a relapse, the " \
+           "first-remission advice does not apply." \
         in cards_for(remission)[0]["detail"]
     unknown = assess(make_case(age_at_dx_days=years(9), status=DiseaseStatus.UNKNOWN, summary=kmt2a(K.REARRANGED, "AFF1")))
     assert "**Disease status:** none in the chart, read as newly diagnosed" in cards_for(unknown)[0]["detail"]
