@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cds_service.stratification import kb, mrd, text
-from cds_service.stratification.facts import Facts
+from cds_service.stratification.facts import Facts, mrd_positive
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rearranged_for, rule
 
@@ -29,5 +29,8 @@ def pediatric_all(f: Facts, out: Findings) -> None:
         out.missing("fusion-partner")  # refines (t(4;11) did worse); does not block the group
     mrd.after_induction(f, out, population=POPULATION)
     if not f.relapsed_or_refractory:
-        out.consider("hsct-cr1", population=POPULATION)
+        # Transplant in first remission did not improve EFS in the international childhood KMT2A-r ALL cohort (S30);
+        # it is discussed for a poor MRD response, not for the rearrangement alone
+        if f.mrd_eoi is not None and mrd_positive(f.mrd_eoi):
+            out.consider("hsct-cr1", population=POPULATION)
         out.consider("clinical-trial", population=POPULATION)

@@ -75,6 +75,7 @@ def test_child_mllt1_all_quotes_the_positive_mrd_behind_intensification(live):
     words = text(cards)
     assert "MRD-positive: intensify" in words
     assert "MRD end of induction 0.02 % (flow) on 14 Oct 2026" in words  # the result the action rests on
+    assert "HSCT in first remission" in words  # discussed for the positive MRD, not for the fusion alone
 
 
 def test_adult_t9_11_aml_is_eln_intermediate(live):

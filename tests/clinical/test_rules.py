@@ -216,7 +216,18 @@ def test_child_all_kmt2a_r_high_and_aff1_caution():
     a = assess(make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1")))
     assert groups(a) == {("pediatric-all-kmt2a", "high")}
     assert "t4-11-highest-relapse-risk" in codes(a.cautions)
-    assert {"hsct-cr1", "clinical-trial", "mrd-assessment"} <= codes(a.considerations)
+    assert {"clinical-trial", "mrd-assessment"} <= codes(a.considerations)
+    assert "hsct-cr1" not in codes(a.considerations)  # no EFS gain from transplant for the rearrangement alone (S30)
+
+
+def test_child_all_transplant_is_discussed_only_for_a_positive_mrd():
+    positive = assess(make_case(age_at_dx_days=years(6), days_since_dx=60, summary=kmt2a(K.REARRANGED, "MLLT1"),
+                                mrd_eoi=2e-4))
+    negative = assess(make_case(age_at_dx_days=years(6), days_since_dx=60, summary=kmt2a(K.REARRANGED, "MLLT1"),
+                                mrd_eoi=5e-5))
+    assert {"hsct-cr1", "intensified-consolidation"} <= codes(positive.considerations)
+    assert "hsct-cr1" not in codes(negative.considerations)
+    assert "continue-risk-adapted-chemotherapy" in codes(negative.considerations)
 
 
 def test_child_all_other_partner_no_t411_caution():

@@ -74,7 +74,7 @@ EXPECTED: dict[str, Expect] = {
     "child-all-t4-11": E({("pediatric-all-kmt2a", "high")}, {"intensified-consolidation", "hsct-cr1", "clinical-trial"},
                          MENIN, {"t4-11-highest-relapse-risk"}, kmt2a=("rearranged", "AFF1"), patient=CHILD),
     "child-all-mllt3-mrd-negative": E({("pediatric-all-kmt2a", "high")}, {"continue-risk-adapted-chemotherapy"},
-                                      {"intensified-consolidation"}, (), {"t4-11-highest-relapse-risk"},
+                                      {"intensified-consolidation", "hsct-cr1"}, (), {"t4-11-highest-relapse-risk"},
                                       kmt2a=("rearranged", "MLLT3"), disease={"lineage": "ALL"}),
     "child-all-lineage-switch": E({("pediatric-all-kmt2a", "high")}, {"lineage-switch-monitoring"}, MENIN,
                                   {"t4-11-highest-relapse-risk"}, kmt2a=("rearranged", "AFF1"), patient=CHILD),
