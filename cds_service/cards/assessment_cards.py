@@ -183,8 +183,8 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = (), unread: li
     disease = _disease(a)
     facts = [p for p in (_age(a),) if p]
     needs = _risk_group_needs(a)
-    if a.risk_groups and a.disease.setting == "relapsed-refractory":
-        # at relapse the relapse leads; the group assigned at diagnosis is history
+    if a.risk_groups and (a.disease.setting == "relapsed-refractory" or all(g.history for g in a.risk_groups)):
+        # at relapse (or back in remission after one) the disease leads; the group assigned at diagnosis is history
         dx_age = f" ({age(a.patient.age_at_diagnosis_days)})" if a.patient.age_at_diagnosis_days is not None else ""
         summary = _fit([f"{_capital(disease)}: {'; '.join(map(_scheme, a.risk_groups))} at diagnosis{dx_age}"])
     elif a.risk_groups:
@@ -322,7 +322,7 @@ def _notes(a: Assessment) -> str:
     for c in notes:
         entry = kb.caution(c.code)
         evidence = _evidence(entry["sources"], _claim_tag(entry, c))
-        why = f" ({c.note})" if c.note else ""  # the patient's own reason: which drug, since when
+        why = f": {c.note.rstrip('.')}" if c.note else ""  # the patient's own reason: which drug, since when
         parts.append(f"{entry['label']}{why}{f' — {evidence}' if evidence else ''}")
     return "**Note:** " + "; ".join(parts) + "."
 

@@ -87,7 +87,7 @@ def eln_2022(f: Facts, out: Findings) -> None:
         _rearranged(f, out, age, lesions)
     else:
         _not_rearranged(f, out, age, lesions)
-    if f.rearranged and not f.relapsed_or_refractory:
+    if f.rearranged and not f.past_first_line:
         out.consider("hsct-cr1", population=POPULATION)
 
 

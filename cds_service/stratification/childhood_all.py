@@ -28,7 +28,7 @@ def pediatric_all(f: Facts, out: Findings) -> None:
     elif f.partner is None:
         out.missing("fusion-partner")  # refines (t(4;11) did worse); does not block the group
     mrd.after_induction(f, out, population=POPULATION)
-    if not f.relapsed_or_refractory:
+    if not f.past_first_line:
         # Transplant in first remission did not improve EFS in the international childhood KMT2A-r ALL cohort (S30);
         # it is discussed for a poor MRD response, not for the rearrangement alone
         if f.mrd_eoi is not None and mrd_positive(f.mrd_eoi):

@@ -75,6 +75,12 @@ class Facts:
         return self.case.disease_status in (DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY)
 
     @property
+    def past_first_line(self) -> bool:
+        """First-line steps (end-of-induction MRD, HSCT in first remission, a trial that enrols at diagnosis) are
+        past: after a relapse, and after a lineage switch (itself a relapse) even when the chart now says remission."""
+        return self.relapsed_or_refractory or self.case.lineage_switch
+
+    @property
     def setting(self) -> str:
         if self.relapsed_or_refractory:
             return "relapsed-refractory"
@@ -135,7 +141,7 @@ class Facts:
         window = kb.missing_data(code).get("window")
         if window is None:
             return False
-        if self.relapsed_or_refractory:
+        if self.past_first_line:
             return True
         since = self.days_since_diagnosis()
         return since is not None and since > kb.param(window["param"])[1]

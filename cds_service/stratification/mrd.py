@@ -18,7 +18,7 @@ def methods(f: Facts) -> str:
 
 def after_induction(f: Facts, out: Findings, population: str) -> None:
     """`population`: the rules.json population block whose sources back these considerations ("infant-all" ...)."""
-    if f.relapsed_or_refractory:
+    if f.past_first_line:
         return  # the first induction's MRD no longer steers therapy after relapse
     order = "rearranged" if f.kmt2a_status is Kmt2aStatus.REARRANGED else None
     limit = text.percent(kb.threshold("mrd_positive"))

@@ -113,7 +113,8 @@ def _switch_note(f: Facts) -> str:
 @rule("lineage-switch")
 def lineage_switch(f: Facts, out: Findings) -> None:
     if f.case.lineage_switch:  # it has happened (fhir_mappings found both lineages in one history): no longer a
-        out.caution("lineage-switch", note=_switch_note(f))  # watch but a relapse to treat in the new lineage
+        # watch but a relapse to treat in the new lineage; once back in remission, history (a note, not a warning)
+        out.caution("lineage-switch" if f.relapsed_or_refractory else "lineage-switch-history", note=_switch_note(f))
         return
     if not (f.lineage.is_lymphoblastic and f.rearranged):
         return

@@ -28,7 +28,7 @@ def therapy_related_rule(f: Facts, out: Findings) -> None:
     if not f.rearranged or not therapy_related(f):
         return
     out.caution("therapy-related", note=_why(f))
-    if not f.relapsed_or_refractory:
+    if not f.past_first_line:
         out.consider("hsct-cr1", population="therapy-related")
 
 

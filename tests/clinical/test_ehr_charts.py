@@ -124,6 +124,16 @@ def test_lineage_switch_keeps_the_all_scheme_of_diagnosis_and_warns_of_the_switc
     assert "blinatumomab" in warning["detail"] and "tisagenlecleucel" in warning["detail"]
 
 
+def test_lineage_switch_back_in_remission_is_history_without_first_line_steps(live):
+    cards = post(live, "lineage-switch-now-in-remission")
+    assert [c["indicator"] for c in cards] == ["info"]  # nothing due now: no warning at every chart opening
+    assert cards[0]["summary"].startswith("KMT2A::AFF1 AML: Childhood ALL KMT2A-r high-risk genetics at diagnosis")
+    words = text(cards)
+    assert "Lineage switch on record: B-ALL (1 Mar 2023), now AML (20 Jun 2024), after blinatumomab" in words
+    assert "MRD after induction" not in words and "HSCT in first remission" not in words
+    assert "first remission" not in words  # the remission after a switch is a second one
+
+
 def test_patient_on_revumenib_gets_monitoring_and_the_low_potassium_now(live):
     cards = post(live, "relapsed-on-revumenib-qtc")
     words = text(cards)
