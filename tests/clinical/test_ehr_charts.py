@@ -191,6 +191,8 @@ def test_full_dose_revumenib_beside_posaconazole_is_stopped_with_the_reduced_dos
 def test_revumenib_with_qtcf_over_450_is_not_started(live):
     (card,) = post(live, "order-select-revumenib-child-qtc-high")
     assert card["indicator"] == "critical" and "QTcF 458 ms" in card["summary"]
+    assert "No potassium or magnesium in a readable unit on record" in card["detail"]  # the boxed warning once
+    assert card["detail"].count("correct hypokalemia and hypomagnesemia") == 1
 
 
 def test_gemtuzumab_for_a_small_child_uses_the_weight_based_dose(live):
