@@ -660,11 +660,12 @@ def _transplanted(case, when):
 
 def test_transplant_after_diagnosis_withdraws_first_remission_transplant_advice():
     """Transplanted for this leukemia: 'discuss HSCT in first remission' has been acted on and is not shown."""
-    case = make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=200)
+    # a positive end-of-induction MRD: the childhood ALL rule discusses transplant for it, not for the fusion alone
+    case = make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=200, mrd_eoi=2e-4)
     assert "hsct-cr1" in codes(assess(case).considerations)
     a = assess(_transplanted(case, case.diagnosis_date + timedelta(days=150)))
     assert "hsct-cr1" not in codes(a.considerations)
-    assert {"clinical-trial", "mrd-assessment"} <= codes(a.considerations)  # the rest of the advice stands
+    assert {"clinical-trial", "intensified-consolidation"} <= codes(a.considerations)  # the rest of the advice stands
     assert groups(a) == {("pediatric-all-kmt2a", "high")}
 
 
