@@ -78,8 +78,9 @@ def _unread_items(a: Assessment, unavailable: tuple[str, ...]) -> list[MissingIt
 
 
 def _kmt2a_relevant(a: Assessment) -> bool:
-    """A KMT2A-negative leukemia with nothing to act on (no consideration, caution or missing item) is silent."""
-    return a.kmt2a.status != "not-detected" or bool(a.considerations or a.cautions or a.missing)
+    """A KMT2A-negative leukemia, or one whose unknown KMT2A status decides nothing now (long in remission), with
+    nothing to act on (no consideration, caution or missing item) is silent."""
+    return a.kmt2a.status not in ("not-detected", "unknown") or bool(a.considerations or a.cautions or a.missing)
 
 
 # --- wording helpers -------------------------------------------------------------------------------

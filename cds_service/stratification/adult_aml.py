@@ -98,7 +98,8 @@ def _not_rearranged(f: Facts, out: Findings, age: str, lesions: Lesions) -> None
                   would_change="Nothing KMT2A shows: an adverse karyotype is adverse on its own.")
     elif f.kmt2a_status is Kmt2aStatus.UNKNOWN:
         # A t(9;11) would take precedence over adverse gene mutations (ELN 2022): KMT2A decides, do not guess.
-        out.missing("kmt2a-status", blocks=(SCHEME,))
+        if f.kmt2a_status_due or f.case.kmt2a.conflicts:
+            out.missing("kmt2a-status", blocks=(SCHEME,))
     elif lesions.mutations:
         out.group(SCHEME, "adverse", [age, *lesions.mutations, *_vaf_lines(lesions), status],
                   would_change="Nothing KMT2A shows: these mutations are adverse without a t(9;11).")

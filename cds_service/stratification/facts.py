@@ -81,6 +81,14 @@ class Facts:
         return self.relapsed_or_refractory or self.case.lineage_switch
 
     @property
+    def kmt2a_status_due(self) -> bool:
+        """Whether an unknown KMT2A status decides anything now: not for a leukemia in remission long after its
+        diagnosis (its first-remission decisions are made; a relapse is tested then)."""
+        since = self.days_since_diagnosis()
+        return not (self.case.disease_status is DiseaseStatus.IN_REMISSION and since is not None
+                    and since > kb.threshold("kmt2a_status_due_in_remission_days"))
+
+    @property
     def setting(self) -> str:
         if self.relapsed_or_refractory:
             return "relapsed-refractory"

@@ -29,6 +29,8 @@ def kmt2a_testing(f: Facts, out: Findings) -> None:
         return
     if f.case.kmt2a.conflicts:
         out.caution("kmt2a-evidence-conflict", note="Conflicting: " + "; ".join(f.case.kmt2a.conflicts) + ".")
+    elif not f.kmt2a_status_due:
+        return  # in remission long after diagnosis: nothing it would decide is due now
     findings = f.case.kmt2a.findings
     karyotype_only = bool(findings) and all(x.method == "karyotype" for x in findings)
     note = ("Only a karyotype was found; it cannot exclude a cryptic KMT2A rearrangement or name every partner."

@@ -318,3 +318,18 @@ def test_a_long_basis_alone_is_cut_to_its_first_parts_and_counted():
     (card,) = cards_for(assess(case))
     assert measure_card(card).words <= budget()["words_per_card"]
     assert "more)." in card["detail"] and card["detail"].startswith("- Revumenib off-label")
+
+
+def test_unknown_kmt2a_long_in_remission_is_silent_but_asked_for_in_the_first_remission_year():
+    """An AML in remission for seven years with no KMT2A result: nothing it would decide is due (the first-remission
+    transplant decision is long made; a relapse is tested then), so no warning to order FISH at every opening."""
+    old = assess(make_case(age_at_dx_days=years(59), days_since_dx=2600, lineage=Lineage.AML,
+                           status=DiseaseStatus.IN_REMISSION))
+    assert "kmt2a-status" not in old.missing_data and cards_for(old) == []
+    recent = assess(make_case(age_at_dx_days=years(59), days_since_dx=90, lineage=Lineage.AML,
+                              status=DiseaseStatus.IN_REMISSION))
+    assert "kmt2a-status" in recent.missing_data  # the first-remission transplant decision still needs it
+    assert [c["indicator"] for c in cards_for(recent)] == ["info", "warning"]
+    relapsed = assess(make_case(age_at_dx_days=years(59), days_since_dx=2600, lineage=Lineage.AML,
+                                status=DiseaseStatus.RELAPSED))
+    assert "kmt2a-status" in relapsed.missing_data  # at relapse it decides revumenib
