@@ -27,7 +27,9 @@ def _known(f: Facts, gene: str) -> str | None:
 def kmt2a_amplified(f: Facts, out: Findings) -> None:
     if f.kmt2a_status is not Kmt2aStatus.AMPLIFIED:
         return
-    out.group(SCHEME, "high", [f"KMT2A amplification, {_copies(f)}: {f.evidence_text()}"],
+    # the results that show the amplification, not every KMT2A result (a karyotype without 11q23 is not one)
+    shown = text.kmt2a_results(tuple(x for x in f.case.kmt2a.findings if x.status is Kmt2aStatus.AMPLIFIED))
+    out.group(SCHEME, "high", [f"KMT2A amplification, {_copies(f)}: {shown or f.evidence_text()}"],
               would_change="A fusion found on FISH/RNA would make it a rearrangement (different rules).")
     out.caution("amplification-not-rearrangement")
     tp53 = _known(f, "TP53")  # already found: the question is whether it is germline, not whether to test

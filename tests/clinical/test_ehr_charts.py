@@ -103,6 +103,7 @@ def test_amplified_aml_with_a_known_tp53_variant_asks_whether_it_is_germline_not
     words = text(cards)
     assert "not rearranged" in words and "revumenib" not in words.lower()
     assert "Germline TP53 testing" in words
+    assert "KMT2A amplification, 8 copies: FISH nuc ish(KMT2Ax8)[140/200] on 20 Nov 2026" in words  # not the karyotype
     assert "• TP53 testing" not in words and "- TP53 testing" not in words
 
 
