@@ -374,9 +374,15 @@ def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingIte
 
 def _unread_matters(a: Assessment, key: str) -> bool:
     """Whether an unread key is worth a word on this card: one that holds only what some advice rests on (the
-    Procedures: transplant history) is named only beside that advice; every other key always is."""
-    advice = policy()["unavailable"]["named_only_beside"].get(key)
-    return advice is None or any(a.consideration(code) for code in advice)
+    Procedures: transplant history) is named only beside that advice, one listed 'named_only_when_missing' only
+    when data it may hold is missing here; every other key always is."""
+    table = policy()["unavailable"]
+    advice = table["named_only_beside"].get(key)
+    if advice is not None:
+        return any(a.consideration(code) for code in advice)
+    if key in table["named_only_when_missing"]["keys"]:
+        return bool(set(table["may_hold"].get(key, ())) & set(a.missing_data))
+    return True
 
 
 def _disagreement(a: Assessment) -> str:
