@@ -69,8 +69,11 @@ def parse(text: str | None) -> IscnResult:
         karyotype, fish = _split_fish(text.strip())
         if karyotype:
             _parse_karyotype(karyotype, result)
+        # the karyotype (or an earlier metaphase FISH) already read the breakpoints: the FISH does not name the
+        # partner again. Tracked as the parts are read, not searched for in all events each time (quadratic)
+        banded = _banded(result.kmt2a_events)
         for part in fish:
-            _parse_fish(part, result)
+            banded = _banded(_parse_fish(part, result, banded)) or banded
     except Exception:  # ISCN from the wild is endlessly inventive; never fail the caller
         return IscnResult()
     return result
@@ -384,11 +387,14 @@ def _interphase_event(text: str, s: _Signals) -> Kmt2aEvent | None:
                       copy_number=low if high != 2 else None, copy_number_high=high if high != 2 else None)
 
 
-def _parse_fish(part: str, result: IscnResult) -> None:
+def _banded(events: list[Kmt2aEvent]) -> bool:
+    return any(e.method == "karyotype" and e.status != Kmt2aStatus.NOT_DETECTED for e in events)
+
+
+def _parse_fish(part: str, result: IscnResult, banded: bool) -> list[Kmt2aEvent]:
+    """Read one FISH string into result; returns the KMT2A events it added."""
     metaphase = not re.match(r"\s*nuc", part, re.IGNORECASE)
     body = _normalise_fish(re.sub(r"^\s*(?:nuc\s*)?ish\b\s*", "", part, flags=re.IGNORECASE))
-    # the karyotype already read the breakpoints: the metaphase FISH does not name the partner again
-    banded = any(e.method == "karyotype" and e.status != Kmt2aStatus.NOT_DETECTED for e in result.kmt2a_events)
     events: list[Kmt2aEvent] = []
     for clone in split_top_level(body, "/"):  # "nuc ish(KMT2Ax2)[150]/(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[50]"
         if _NO_CELLS.search(clone):
@@ -400,7 +406,9 @@ def _parse_fish(part: str, result: IscnResult) -> None:
             events.extend([event] if event else [])
     if any(e.status != Kmt2aStatus.NOT_DETECTED for e in events):  # a normal clone beside an abnormal one is no negative
         events = [e for e in events if e.status != Kmt2aStatus.NOT_DETECTED]
-    result.kmt2a_events.extend(dict.fromkeys(events))
+    added = list(dict.fromkeys(events))
+    result.kmt2a_events.extend(added)
+    return added
 
 
 def _kmt2a_marks(content: str) -> list[re.Match]:

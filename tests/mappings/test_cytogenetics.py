@@ -269,3 +269,11 @@ def test_iscn_as_word_processors_print_it(iscn, status, low, high):
 ])
 def test_a_probe_named_by_its_vendor_is_the_gene(iscn, status):
     assert fish(iscn) == [("fish", status, None, None, None)]
+
+
+def test_a_second_metaphase_fish_does_not_name_the_partner_again():
+    # the first metaphase FISH read the breakpoints; the second (the same t(4;11) seen again) adds only its break
+    events = parse("nuc ish(KMT2Ax2)[200].ish t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A+).ish t(4;11)(q21;q23)(MLL+;MLL+)"
+                   ).kmt2a_events
+    assert [(e.method, e.partner) for e in events if e.status == Kmt2aStatus.REARRANGED] == [
+        ("fish", None), ("karyotype", "AFF1"), ("fish", None)]
