@@ -222,8 +222,10 @@ def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
             # a segment lost or gained between 11q23 and a band of no known fusion: KMT2A may or may not be broken
             return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab)
         return event
-    i11 = chroms.index("11")
-    if not any(_is_kmt2a_band(b) for b in per_chrom[i11]):
+    # the chromosome 11 broken at 11q23 ("t(11;11)(p15;q23)": the second one, not the first 11 written)
+    i11 = next((i for i, chrom in enumerate(chroms) if chrom == "11" and any(_is_kmt2a_band(b) for b in per_chrom[i])),
+               None)
+    if i11 is None:
         return None
     for i, chrom in enumerate(chroms):
         if i != i11 and per_chrom[i]:

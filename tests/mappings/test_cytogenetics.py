@@ -277,3 +277,10 @@ def test_a_second_metaphase_fish_does_not_name_the_partner_again():
                    ).kmt2a_events
     assert [(e.method, e.partner) for e in events if e.status == Kmt2aStatus.REARRANGED] == [
         ("fish", None), ("karyotype", "AFF1"), ("fish", None)]
+
+
+@pytest.mark.parametrize("iscn", ["46,XY,t(11;11)(p15;q23)[20]", "46,XX,t(11;11)(q13;q23.3)[12]/46,XX[8]"])
+def test_a_translocation_between_the_two_chromosomes_11_at_11q23_is_no_negative(iscn):
+    # the 11q23 break is on the second 11 written; reading only the first called the karyotype normal at 11q23
+    assert kmt2a(iscn) == [(Kmt2aStatus.REARRANGED, None, (), None)]
+
