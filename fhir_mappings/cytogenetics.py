@@ -12,7 +12,7 @@ Never raises: an unreadable string gives an empty result.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from fhir_mappings import terminology as term
 from fhir_mappings.case import Kmt2aStatus
@@ -227,9 +227,15 @@ def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
                None)
     if i11 is None:
         return None
+    raw_bands = bands.split(";")
+    if i11 < len(raw_bands) and "?" in raw_bands[i11]:  # "t(4;11)(q21;?q23)": the lab questions the 11q23 break
+        return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab, uncertain=True)
     for i, chrom in enumerate(chroms):
         if i != i11 and per_chrom[i]:
-            return _lookup(chrom, per_chrom[i][0], ab)
+            event = _lookup(chrom, per_chrom[i][0], ab)
+            if event.partner and "?" in raw_bands[i]:  # "t(4;11)(?q21;q23)": the partner's band is questioned
+                return replace(event, partner=None, candidates=(event.partner,))
+            return event
     return Kmt2aEvent(Kmt2aStatus.REARRANGED, "karyotype", ab)
 
 

@@ -284,3 +284,13 @@ def test_a_translocation_between_the_two_chromosomes_11_at_11q23_is_no_negative(
     # the 11q23 break is on the second 11 written; reading only the first called the karyotype normal at 11q23
     assert kmt2a(iscn) == [(Kmt2aStatus.REARRANGED, None, (), None)]
 
+
+
+def test_a_questioned_11q23_breakpoint_is_hedged_never_positive():
+    events = parse("46,XY,t(4;11)(q21;?q23)[20]").kmt2a_events
+    assert [(e.status, e.partner, e.uncertain) for e in events] == [(Kmt2aStatus.UNKNOWN, None, True)]
+
+
+def test_a_questioned_partner_band_names_the_partner_only_as_a_candidate():
+    # ISCN's '?' before a band: the lab is not sure of it, so AFF1 is what the karyotype allows, not what it shows
+    assert kmt2a("46,XY,t(4;11)(?q21;q23)[20]") == [(Kmt2aStatus.REARRANGED, None, ("AFF1",), None)]
