@@ -230,13 +230,21 @@ def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
     raw_bands = bands.split(";")
     if i11 < len(raw_bands) and "?" in raw_bands[i11]:  # "t(4;11)(q21;?q23)": the lab questions the 11q23 break
         return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab, uncertain=True)
+    found = []
     for i, chrom in enumerate(chroms):
         if i != i11 and per_chrom[i]:
             event = _lookup(chrom, per_chrom[i][0], ab)
             if event.partner and "?" in raw_bands[i]:  # "t(4;11)(?q21;q23)": the partner's band is questioned
-                return replace(event, partner=None, candidates=(event.partner,))
-            return event
-    return Kmt2aEvent(Kmt2aStatus.REARRANGED, "karyotype", ab)
+                event = replace(event, partner=None, candidates=(event.partner,))
+            found.append(event)
+    if len(found) > 1:
+        # a three-way translocation ("t(1;11;4)(p32;q23;q21)"): the bands do not say which partner joins KMT2A, so
+        # each is a candidate; a band that puts the 11q23 break itself in doubt (17q21) keeps the result unknown
+        candidates = tuple(dict.fromkeys(g for e in found for g in ((e.partner,) if e.partner else ()) + e.candidates))
+        broken = all(e.status == Kmt2aStatus.REARRANGED for e in found)
+        status = Kmt2aStatus.REARRANGED if broken else Kmt2aStatus.UNKNOWN
+        return Kmt2aEvent(status, "karyotype", ab, candidates=candidates)
+    return found[0] if found else Kmt2aEvent(Kmt2aStatus.REARRANGED, "karyotype", ab)
 
 
 def _lookup(chromosome: str, band: str, ab: str) -> Kmt2aEvent:

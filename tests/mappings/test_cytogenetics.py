@@ -294,3 +294,13 @@ def test_a_questioned_11q23_breakpoint_is_hedged_never_positive():
 def test_a_questioned_partner_band_names_the_partner_only_as_a_candidate():
     # ISCN's '?' before a band: the lab is not sure of it, so AFF1 is what the karyotype allows, not what it shows
     assert kmt2a("46,XY,t(4;11)(?q21;q23)[20]") == [(Kmt2aStatus.REARRANGED, None, ("AFF1",), None)]
+
+
+@pytest.mark.parametrize("iscn,status,candidates", [
+    ("46,XY,t(1;11;4)(p32;q23;q21)[20]", Kmt2aStatus.REARRANGED, ("EPS15", "AFF1")),
+    ("46,XX,t(4;11;7)(q21.3;q23.3;p15)[20]", Kmt2aStatus.REARRANGED, ("AFF1",)),
+    ("46,XY,t(11;17;19)(q23;q21;p13.3)[20]", Kmt2aStatus.UNKNOWN, ("MLLT6", "MLLT1")),
+])
+def test_a_three_way_translocation_names_its_partners_only_as_candidates(iscn, status, candidates):
+    # which partner's segment joins KMT2A the bands alone do not say: the first one written was taken as the partner
+    assert kmt2a(iscn) == [(status, None, candidates, None)]
