@@ -341,7 +341,9 @@ def _read_signals(text: str, result: IscnResult) -> _Signals:
             elif gene and amp:
                 result.gene_events.append((gene, "amplification", True))
             elif gene and count:
-                result.gene_events.append((gene, "copy-number", count[1] != 2.0))
+                # fewer than two signals is a loss ("TP53x1": a 17p13 deletion, as "TP53 deletion" in words reads)
+                kind = "deletion" if count[1] < 2 else "copy-number"
+                result.gene_events.append((gene, kind, count[1] != 2.0))
     return signals
 
 

@@ -304,3 +304,13 @@ def test_a_questioned_partner_band_names_the_partner_only_as_a_candidate():
 def test_a_three_way_translocation_names_its_partners_only_as_candidates(iscn, status, candidates):
     # which partner's segment joins KMT2A the bands alone do not say: the first one written was taken as the partner
     assert kmt2a(iscn) == [(status, None, candidates, None)]
+
+
+@pytest.mark.parametrize("iscn,events", [
+    ("nuc ish(TP53x1)[150/200]", [("TP53", "deletion", True)]),
+    ("nuc ish(TP53x2)[200]", [("TP53", "copy-number", False)]),
+    ("nuc ish(CDKN2Ax0)[90/200]", [("CDKN2A", "deletion", True)]),
+])
+def test_a_probe_with_fewer_than_two_signals_is_a_deletion(iscn, events):
+    # 'TP53x1' is the 17p13 loss ELN counts as abn(17p), not a TP53 mutation whose VAF the card would ask for
+    assert parse(iscn).gene_events == events
