@@ -128,8 +128,10 @@ def split_top_level(text: str, sep: str) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
-# Where a karyotype ends inside prose: a sentence stop, a line end (not after "/"), or a word that is no ISCN
-_KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<!/)\n|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+)\b)[A-Z]{2,}\b(?!\())", re.IGNORECASE)
+# Where a karyotype ends inside prose: a sentence stop, a line end (not after "/" or ",": a PDF wraps a long
+# karyotype there, "45,XY,-7,del(5)(q13q33),\n-17,+mar[20]"), or a word that is no ISCN
+_KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<![/,])(?<![/,]\r)\n"
+                            r"|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+)\b)[A-Z]{2,}\b(?!\())", re.IGNORECASE)
 _START = re.compile(r"\d{2,3}(?:~\d{2,3})?(?:<\d?n>)?,\s*[XY]", re.IGNORECASE)
 
 

@@ -285,7 +285,6 @@ def test_a_translocation_between_the_two_chromosomes_11_at_11q23_is_no_negative(
     assert kmt2a(iscn) == [(Kmt2aStatus.REARRANGED, None, (), None)]
 
 
-
 def test_a_questioned_11q23_breakpoint_is_hedged_never_positive():
     events = parse("46,XY,t(4;11)(q21;?q23)[20]").kmt2a_events
     assert [(e.status, e.partner, e.uncertain) for e in events] == [(Kmt2aStatus.UNKNOWN, None, True)]
@@ -314,3 +313,11 @@ def test_a_three_way_translocation_names_its_partners_only_as_candidates(iscn, s
 def test_a_probe_with_fewer_than_two_signals_is_a_deletion(iscn, events):
     # 'TP53x1' is the 17p13 loss ELN counts as abn(17p), not a TP53 mutation whose VAF the card would ask for
     assert parse(iscn).gene_events == events
+
+
+@pytest.mark.parametrize("text", ["45,XY,-7,del(5)(q13q33),\n-17,+mar[20]",
+                                  "Karyotype: 45,XY,-7,del(5)(q13q33),\r\n  -17,+mar[20]\nComment: see report"])
+def test_a_karyotype_wrapped_after_a_comma_is_read_whole(text):
+    # a PDF wraps a long karyotype at a comma: the line end cut it, losing -17 and the marker (no longer complex)
+    r = parse(text)
+    assert r.aberrations == ["-7", "del(5)(q13q33)", "-17", "+mar"] and is_complex(r)
