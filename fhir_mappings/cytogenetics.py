@@ -155,7 +155,7 @@ def _parse_karyotype(text: str, result: IscnResult) -> None:
         return
     text = _KARYOTYPE_END.split(text[start.start():], 1)[0].strip()  # "46,XY[20] normal male": the words are no clone
     clones = split_top_level(text, "/")
-    result.karyotype = text
+    result.karyotype = re.sub(r"\s*\n\s*", "", text)  # as one line: the card quotes it
     seen: list[str] = []
     for clone in clones:
         items = split_top_level(clone, ",")

@@ -321,3 +321,7 @@ def test_a_karyotype_wrapped_after_a_comma_is_read_whole(text):
     # a PDF wraps a long karyotype at a comma: the line end cut it, losing -17 and the marker (no longer complex)
     r = parse(text)
     assert r.aberrations == ["-7", "del(5)(q13q33)", "-17", "+mar"] and is_complex(r)
+
+
+def test_a_wrapped_karyotype_is_quoted_on_one_line():
+    assert parse("46,XY,t(4;11)(q21;q23)[15]/\r\n46,XY[5]").karyotype == "46,XY,t(4;11)(q21;q23)[15]/46,XY[5]"
