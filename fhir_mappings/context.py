@@ -26,7 +26,7 @@ _SENTENCES = re.compile(r"[;\n]|\.\s+(?=[A-Z(])")
 class Trigger:
     start: int
     end: int
-    category: str  # negated, possible, historical, subclone, mosaic, result
+    category: str  # negated, possible, deferred, historical, subclone, mosaic, result
     direction: str  # forward, backward, bidirectional
 
 
@@ -35,6 +35,7 @@ class Assertion:
     negated: bool = False
     uncertain: bool = False
     qualifiers: tuple[str, ...] = ()
+    deferred: bool = False  # "pending", "see comment", "not performed": no result here (unless one is stated)
 
 
 def _bounded(pattern: str) -> Pattern[str]:
@@ -103,6 +104,7 @@ def assertion(statement: str, start: int, end: int) -> Assertion:
         negated="negated" in reaching and "possible" not in reaching,
         uncertain="possible" in reaching,  # a hedge over a negation ("not excluded") is still a hedge
         qualifiers=tuple(q for q in QUALIFIERS if q in reaching),
+        deferred="deferred" in reaching,
     )
 
 
@@ -114,6 +116,11 @@ def negated(text: str) -> bool:
 
 def uncertain(text: str) -> bool:
     return any(t.category == "possible" for t in triggers(text))
+
+
+def deferred(text: str) -> bool:
+    """Whether a short result text says there is no result here ("pending", "see comment", "not performed")."""
+    return any(t.category == "deferred" for t in triggers(text))
 
 
 # --- statements ------------------------------------------------------------------------------------
