@@ -17,7 +17,7 @@ from fhir_mappings.case import Kmt2aStatus
 from fhir_mappings.cytogenetics import Kmt2aEvent
 
 _NUC_ISH = re.compile(r"\bnuc\s*ish\b.*?(?:\[[^\]]*\]|$)", re.IGNORECASE | re.MULTILINE)
-_SEPARATOR = r"\s*(::|–|—|-|/)\s*"
+_SEPARATOR = r"\s*(::|--|–|—|-|/|_)\s*"  # "--": STAR-Fusion's "KMT2A--AFF1"
 _COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:~\s*(\d+))?"
                      r"|(\d+)\s*(?:copies|signals)", re.IGNORECASE)
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
@@ -26,15 +26,42 @@ _KIND_WORDS = ("ptd", "amplification", "structural_words", "deletion_words", "va
 Other = tuple  # (gene, kind, present, detail, qualifiers)
 
 
+# What RNA fusion panels print between the 5' gene and the separator: its transcript and exon
+# ("KMT2A(NM_001197104.2) exon 9 :: MLLT3", "KMT2A exon 11 - AFF1 exon 4", "KMT2A e9-AFF1 e4").
+_EXON = r"(?:exon|ex|intron|e)\s*\d{1,2}[ab]?"
+_BREAKPOINT = rf"(?:\s*\(\s*(?:(?:NM_|NR_|ENST|XM_)[^()]{{0,30}}|{_EXON})\s*\))?(?:\s*,?\s*{_EXON})?"
+
+
 @lru_cache(maxsize=None)
 def _pair_pattern() -> re.Pattern[str]:
     gene = term.gene_alias_pattern().pattern
-    return re.compile(rf"({gene}){_SEPARATOR}({gene})", re.IGNORECASE)
+    return re.compile(rf"({gene}){_BREAKPOINT}{_SEPARATOR}({gene})", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def _prose_pair_pattern() -> re.Pattern[str]:
+    """A fusion said in words: "a fusion between KMT2A (exon 9) and AFF1", "KMT2A is fused in frame to MLLT10"."""
+    gene = term.gene_alias_pattern().pattern
+    fusion = r"(?:fusion|rearrangement|translocation)s?\s+"
+    between = rf"{fusion}between\s+({gene}){_BREAKPOINT}\s+(and)\s+({gene})"
+    of_with = rf"{fusion}of\s+({gene}){_BREAKPOINT}\s+(with|to)\s+({gene})"  # not "of KMT2A and NUP98": two genes
+    fused = rf"({gene}){_BREAKPOINT}\s+(?:is\s+|was\s+)?(fused|joined)\s+(?:in[- ]frame\s+)?(?:to|with)\s+({gene})"
+    return re.compile(rf"{between}|{of_with}|{fused}", re.IGNORECASE)
+
+
+def _pairs(clause: str):
+    """(start, end, 5' gene as written, separator, 3' gene as written) for every fusion named, symbol or prose."""
+    for m in _pair_pattern().finditer(clause):
+        yield m.start(), m.end(), m.group(1), m.group(2), m.group(3)
+    for m in _prose_pair_pattern().finditer(clause):
+        groups = m.groups()
+        first, link, second = next(groups[i:i + 3] for i in range(0, len(groups), 3) if groups[i])
+        yield m.start(), m.end(), first, link, second
 
 
 def names_a_fusion(text: str) -> bool:
     """Whether the text names two known genes as a fusion ("MLL-AF4", "KMT2A::AFF1")."""
-    return any(term.known_gene(m.group(1)) != term.known_gene(m.group(3)) for m in _pair_pattern().finditer(text))
+    return any(term.known_gene(a) != term.known_gene(b) for _, _, a, _, b in _pairs(text))
 
 
 def _names_a_finding(text: str) -> bool:
@@ -46,12 +73,16 @@ _LIST_WORDS = re.compile(r"^(?:\s|,|and|or|nor|&|/)*$", re.IGNORECASE)
 
 
 def _continues_list(previous: str, piece: str) -> bool:
-    """"... in NPM1" followed by "FLT3 or TP53": single genes and list words only, after a gene."""
+    """"... in NPM1" followed by "FLT3 or TP53": single genes and list words only, after a gene; fusion names
+    only after a fusion name ("not detected: KMT2A::AFF1, KMT2A::MLLT3 or BCR::ABL1")."""
     genes = term.gene_alias_pattern()
     last = list(genes.finditer(previous))
-    if not last or previous[last[-1].end():].strip(" .:") or names_a_fusion(piece):
+    if not last or previous[last[-1].end():].strip(" .:"):
         return False
-    return bool(genes.search(piece)) and bool(_LIST_WORDS.match(genes.sub(" ", piece).strip(" .")))
+    if names_a_fusion(piece) and not any(end == last[-1].end() for _, end, *_ in _pairs(previous)):
+        return False
+    bare = genes.sub(" ", _pair_pattern().sub(" ", piece))
+    return bool(genes.search(piece)) and bool(_LIST_WORDS.match(bare.strip(" .")))
 
 
 def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list[Other]]:
@@ -67,9 +98,12 @@ def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list
 def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
+    text = _results_only(_unwrapped(text))
     for m in _NUC_ISH.finditer(text):
         events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
+        if _lists_the_test(sentence):
+            continue
         for clause in sentence:
             if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
                 continue  # read by the ISCN parser above
@@ -77,6 +111,61 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
             events.extend(k)
             others.extend(o)
     return events, others
+
+
+# --- what is a result at all -------------------------------------------------------------------------
+
+_HYPHENATED = re.compile(r"([a-z])-[ \t]*\r?\n[ \t]*(?=[a-z])")  # "rearrange-\nment", "de-\ntected"
+_SPLIT_NAME = re.compile(r"(?<=[A-Za-z0-9])(::|-|/)[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9])")  # "KMT2A::\nAFF1"
+_WRAPPED = re.compile(r"(?<=[A-Za-z0-9,)])[ \t]*\r?\n[ \t]*(?=[a-z])")  # "KMT2A (MLL) gene\nrearrangement"
+_QUERY = re.compile(r"(?<![^\s(])\?(?=[A-Za-z])")  # "?KMT2A rearrangement": a question, read as "? KMT2A"
+
+
+def _unwrapped(text: str) -> str:
+    """Lines broken by a PDF or a lab system's line width joined again: a word hyphenated at the line end, a fusion
+    name split after its separator, and a line that continues in lower case. A line that starts with a capital
+    stays a line of its own (a table row, the next result)."""
+    if "\n" in text:
+        text = _WRAPPED.sub(" ", _SPLIT_NAME.sub(r"\1", _HYPHENATED.sub(r"\1", text)))
+    return _QUERY.sub("? ", text) if "?" in text else text
+
+
+def _results_only(text: str) -> str:
+    """The text without its methods and limitations: a section under such a heading ("METHODS" on its own line,
+    up to the next result heading: "Result", "Interpretation", "Conclusion"), a line that opens with one
+    ("Limitations: ..."), and the list under a gene-list heading ("GENES TESTED" / "ABL1 ... KMT2A ...") unless
+    that line states a result."""
+    methods, lists = term.section_pattern("methods_heading"), term.section_pattern("list_heading")
+    if not methods.search(text) and not lists.search(text):
+        return text
+    results = term.section_pattern("results_heading")
+    kept, skipping, listing = [], False, False
+    for line in text.split("\n"):
+        heading = methods.match(line)
+        if heading and line[heading.end():].strip():
+            continue  # "Limitations: ..." on one line: that line only
+        if heading:
+            skipping = True
+        elif skipping and results.match(line):
+            skipping = False
+        if listing and not _states_anything(line):
+            listing = False
+            continue
+        listing = bool(lists.match(line))
+        if not skipping and not listing:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _states_anything(text: str) -> bool:
+    return any(t.category in ("negated", "possible", "result", "deferred") for t in context.triggers(text))
+
+
+def _lists_the_test(sentence: list[str]) -> bool:
+    """"Genes tested: ... KMT2A ...", "This assay detects KMT2A::AFF1, ...": what the test covers, not a result --
+    unless the same sentence states one ("Genes tested: KMT2A, NUP98 -- none detected")."""
+    whole = ", ".join(sentence)
+    return bool(term.section_pattern("list_lead").search(whole)) and not _states_anything(whole)
 
 
 @dataclass(frozen=True)
@@ -93,11 +182,11 @@ def _targets(clause: str) -> list[_Target]:
     """Fusions ("MLL-AF4", "KMT2A::AFF1") and single gene mentions; one target per gene (its mentions kept)."""
     found: list[_Target] = []
     taken: list[tuple[int, int]] = []
-    for m in _pair_pattern().finditer(clause):
-        a, b = term.known_gene(m.group(1)), term.known_gene(m.group(3))
-        if a and b and a != b:
-            found.append(_Target(m.start(), m.end(), (a, b), m.group(0), m.group(2), ((m.start(), m.end()),)))
-            taken.append((m.start(), m.end()))
+    for start, end, first, separator, second in _pairs(clause):
+        a, b = term.known_gene(first), term.known_gene(second)
+        if a and b and a != b and not any(s < end and start < e for s, e in taken):
+            found.append(_Target(start, end, (a, b), clause[start:end], separator, ((start, end),)))
+            taken.append((start, end))
     singles: dict[str, list[tuple[int, int]]] = {}
     for m in term.gene_alias_pattern().finditer(clause):
         gene = term.known_gene(m.group(0))
@@ -118,11 +207,21 @@ def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.
     colon = clause.find(":", target.end)
     if colon >= 0 and not any(t.start > colon for t in targets):
         result = clause[colon + 1:]
-        said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result)))
+        said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result),
+                                      deferred=context.deferred(result)))
     uncertain = any(a.uncertain for a in said)
+    negated = not uncertain and any(a.negated for a in said)
+    # "pending" / "see comment" / "not performed" leave no result, unless the statement gives one anyway
+    # ("KMT2A FISH: positive, see comment", "MLL-AF4 not detected (see comment)")
+    deferred = any(a.deferred for a in said) and not negated and not uncertain and not _states_a_result(clause)
     return context.Assertion(
-        negated=not uncertain and any(a.negated for a in said), uncertain=uncertain,
+        negated=negated, uncertain=uncertain, deferred=deferred,
         qualifiers=tuple(q for q in context.QUALIFIERS if any(q in a.qualifiers for a in said)))
+
+
+def _states_a_result(clause: str) -> bool:
+    return bool(term.pattern("positive").search(clause)) or any(
+        t.category == "result" for t in context.triggers(clause))
 
 
 def _local(clause: str, targets: list[_Target], i: int, sentence: str = "") -> str:
@@ -141,6 +240,8 @@ def _read_clause(clause: str, method: str, sentence: str = "") -> tuple[list[Kmt
     targets = _targets(clause)
     for i, target in enumerate(targets):
         said = _assertion(clause, target, targets)
+        if said.deferred:
+            continue  # no result yet: neither present nor absent
         local = _local(clause, targets, i, sentence)
         if len(target.genes) == 2:
             events.extend(_fusion(target, said, method))

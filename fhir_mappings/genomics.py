@@ -140,6 +140,8 @@ def _result_sentence(resource: dict) -> str:
         meaning = term.coded_values().get((system, code.upper()))
         if meaning in ("present", "absent") and not value:
             value = "detected" if meaning == "present" else "not detected"
+    if not value:  # the result written only as the interpretation's text ("Positive", "KMT2A rearranged")
+        value = " ".join(text_of(i.get("text")) for i in dicts(resource.get("interpretation"))).strip()
     name = concept_text(resource.get("code"))
     if not value and isinstance(resource.get("valueQuantity"), dict) and (
             term.pattern("structural_words").search(name) or fusion_text.names_a_fusion(name)):
