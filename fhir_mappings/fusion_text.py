@@ -118,7 +118,6 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
 _HYPHENATED = re.compile(r"([a-z])-[ \t]*\r?\n[ \t]*(?=[a-z])")  # "rearrange-\nment", "de-\ntected"
 _SPLIT_NAME = re.compile(r"(?<=[A-Za-z0-9])(::|-|/)[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9])")  # "KMT2A::\nAFF1"
 _WRAPPED = re.compile(r"(?<=[A-Za-z0-9,)])[ \t]*\r?\n[ \t]*(?=[a-z])")  # "KMT2A (MLL) gene\nrearrangement"
-_QUERY = re.compile(r"(?<![^\s(])\?(?=[A-Za-z])")  # "?KMT2A rearrangement": a question, read as "? KMT2A"
 
 
 def _unwrapped(text: str) -> str:
@@ -127,7 +126,7 @@ def _unwrapped(text: str) -> str:
     stays a line of its own (a table row, the next result)."""
     if "\n" in text:
         text = _WRAPPED.sub(" ", _SPLIT_NAME.sub(r"\1", _HYPHENATED.sub(r"\1", text)))
-    return _QUERY.sub("? ", text) if "?" in text else text
+    return text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge
 
 
 def _results_only(text: str) -> str:
@@ -209,14 +208,30 @@ def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.
         result = clause[colon + 1:]
         said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result),
                                       deferred=context.deferred(result)))
-    uncertain = any(a.uncertain for a in said)
-    negated = not uncertain and any(a.negated for a in said)
+    negated_somewhere = any(a.negated for a in said)
+    uncertain = any(a.uncertain for a in said) or (not negated_somewhere and _below_cutoff(clause))
+    negated = not uncertain and negated_somewhere
     # "pending" / "see comment" / "not performed" leave no result, unless the statement gives one anyway
     # ("KMT2A FISH: positive, see comment", "MLL-AF4 not detected (see comment)")
     deferred = any(a.deferred for a in said) and not negated and not uncertain and not _states_a_result(clause)
     return context.Assertion(
         negated=negated, uncertain=uncertain, deferred=deferred,
         qualifiers=tuple(q for q in context.QUALIFIERS if any(q in a.qualifiers for a in said)))
+
+
+_PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
+_CUTOFF = re.compile(r"(?:normal(?: range| value)?|cut-?off|reference(?: range| value)?|threshold|upper limit(?: of normal)?)"
+                     r"\s*(?:[:=]|is|of)?\s*(?:<=?|≤|up to|less than|below)?\s*(\d{1,3}(?:\.\d+)?)\s*%", re.IGNORECASE)
+
+
+def _below_cutoff(clause: str) -> bool:
+    """A FISH count under the cut-off the lab prints beside it ("split signals in 2.0% of nuclei (normal < 5%)"):
+    the lab's own "below the cut-off" in numbers, read the same way (uncertain, never positive)."""
+    cutoff = _CUTOFF.search(clause) if "%" in clause else None
+    if not cutoff:
+        return False
+    counts = [m for m in _PERCENT.finditer(clause) if not cutoff.start() <= m.start() < cutoff.end()]
+    return bool(counts) and float(counts[0].group(1)) < float(cutoff.group(1))
 
 
 def _states_a_result(clause: str) -> bool:

@@ -51,6 +51,16 @@ def html_table(text, name="Hematopathology molecular report"):
     return [report(name, presentedForm=[attachment("text/html", html(text.split("\n")), "Report")])]
 
 
+def html_columns(text, name="Leukemia fusion panel report"):
+    """A results table with a header row and one cell per column ("Gene | Alteration | Result"), rows split by "\n"
+    and cells by " | "."""
+    rows = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in line.split(" | ")) + "</tr>"
+                   for line in text.split("\n"))
+    markup = (f"<html><body><h3>Results</h3><table><thead><tr><th>Gene</th><th>Alteration</th><th>Result</th></tr>"
+              f"</thead><tbody>{rows}</tbody></table></body></html>")
+    return [report(name, presentedForm=[attachment("text/html", markup.encode("utf-8"), "Report")])]
+
+
 def pdf_report(text, name="Cytogenetics and FISH report"):
     return [report(name, presentedForm=[attachment("application/pdf", pdf(text.split("\n")), "Report.pdf")])]
 
@@ -261,6 +271,22 @@ CORPUS = [
     (value, "KMT2A: no fusions or pathogenic variants detected", "not-detected", {}),
     (value, "KMT2A status: wild type", "none", {}),
     (plain, "KMT2A rearrangement detected, NPM1 wild-type.", "rearranged", {"genes": {"NPM1": False}}),
+
+    # questions, conditions, zero counts and counts under the printed cut-off are not positives
+    (plain, "Clinical question: is KMT2A rearranged?", "none", {}),
+    (plain, "If KMT2A rearrangement is detected, consider a menin inhibitor trial.", "none", {}),
+    (value, "KMT2A split signal: 0%", "not-detected", {}),
+    (value, "KMT2A break-apart: split signals in 0/200 nuclei", "not-detected", {}),
+    (value, "KMT2A break-apart: split signals in 2.0% of nuclei (normal < 5%)", "none", {}),
+    (value, "KMT2A break-apart: split signals in 82% of nuclei (normal cut-off 5%)", "rearranged", {}),
+    # results tables with one column per field
+    (html_columns, "KMT2A | Rearrangement | Detected\nFLT3 | ITD | Not detected", "rearranged",
+     {"genes": {"FLT3": False}}),
+    (html_columns, "KMT2A | Partial tandem duplication | Not detected\nKMT2A | Rearrangement | Not detected",
+     "not-detected", {}),
+    (html_columns, "KMT2A | PTD | Detected\nKMT2A | Rearrangement | Not detected", "ptd", {}),
+    (html_columns, "KMT2A::MLLT10 | Fusion | Detected\nNUP98::NSD1 | Fusion | Not detected", "rearranged:MLLT10",
+     {"genes": {"NUP98": False}}),
 
     # "MLL" and "KMT2A" that are not KMT2A rearrangements
     (plain, "KMT2D c.5645G>A (p.Arg1882His) detected.", "none", {"genes": {"KMT2D": True}}),
