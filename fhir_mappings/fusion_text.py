@@ -220,8 +220,9 @@ def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.
 
 
 _PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
-_CUTOFF = re.compile(r"(?:normal(?: range| value)?|cut-?off|reference(?: range| value)?|threshold|upper limit(?: of normal)?)"
-                     r"\s*(?:[:=]|is|of)?\s*(?:<=?|≤|up to|less than|below)?\s*(\d{1,3}(?:\.\d+)?)\s*%", re.IGNORECASE)
+_CUTOFF = re.compile(r"(?:normal(?: range| value)?|cut-?off|reference(?: range| value)?|threshold|upper limit"
+                     r"(?: of normal)?)\s*(?:[:=]|is|of)?\s*(?:<=?|≤|up to|less than|below)?\s*(\d{1,3}(?:\.\d+)?)\s*%",
+                     re.IGNORECASE)
 
 
 def _below_cutoff(clause: str) -> bool:

@@ -218,7 +218,8 @@ CORPUS = [
                  "KMT2A::AFF1 fusion detected.", "rearranged:AFF1", {"no_gene": ["ABL1"]}),
     (plain, "Limitations: rearrangements with cryptic insertions may not be detected.\nKMT2A::MLLT3 fusion detected.",
      "rearranged:MLLT3", {}),
-    (plain, "GENES TESTED\nABL1 ASXL1 FLT3 KMT2A NPM1 NUP98 TP53\nFLT3: ITD detected", "none", {"genes": {"FLT3": True}}),
+    (plain, "GENES TESTED\nABL1 ASXL1 FLT3 KMT2A NPM1 NUP98 TP53\nFLT3: ITD detected", "none",
+     {"genes": {"FLT3": True}}),
 
     # an "abnormal" break-apart result may be extra copies: no rearrangement without a split
     (value, "KMT2A (MLL) FISH: abnormal", "none", {}),
