@@ -120,10 +120,17 @@ _SPLIT_NAME = re.compile(r"(?<=[A-Za-z0-9])(::|-|/)[ \t]*\r?\n[ \t]*(?=[A-Za-z0-
 _WRAPPED = re.compile(r"(?<=[A-Za-z0-9,)])[ \t]*\r?\n[ \t]*(?=[a-z])")  # "KMT2A (MLL) gene\nrearrangement"
 
 
+# Characters word processors and PDF writers put in place of plain ones: Unicode hyphens and minus signs, the
+# proportion sign for "::", no-break and thin spaces; a soft hyphen is invisible.
+_PLAIN = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-", "\ufe63": "-", "\uff0d": "-",
+                        "\u2237": "::", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ", "\u00ad": None})
+
+
 def _unwrapped(text: str) -> str:
-    """Lines broken by a PDF or a lab system's line width joined again: a word hyphenated at the line end, a fusion
-    name split after its separator, and a line that continues in lower case. A line that starts with a capital
-    stays a line of its own (a table row, the next result)."""
+    """Plain characters, and lines broken by a PDF or a lab system's line width joined again: a word hyphenated at
+    the line end, a fusion name split after its separator, and a line that continues in lower case. A line that
+    starts with a capital stays a line of its own (a table row, the next result)."""
+    text = text.translate(_PLAIN)
     if "\n" in text:
         text = _WRAPPED.sub(" ", _SPLIT_NAME.sub(r"\1", _HYPHENATED.sub(r"\1", text)))
     return text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge

@@ -263,6 +263,12 @@ CORPUS = [
     (value, "Cryptic KMT2A::MLLT10 fusion identified by RNA-seq", "rearranged:MLLT10", {}),
     (value, "KMT2A/MLLT3 dual fusion FISH: normal", "ruled-out:MLLT3", {}),
     (value, "MLL rearrangement positive (t(11;19)(q23;p13.3), KMT2A::MLLT1)", "rearranged:MLLT1", {}),
+    # characters from word processors and PDF writers
+    (value, "KMT2A\u2010AFF1 fusion detected", "rearranged:AFF1", {}),
+    (html_table, "KMT2A\u2011MLLT3: detected", "rearranged:MLLT3", {}),
+    (value, "KMT2A\u2237AFF1 detected", "rearranged:AFF1", {}),
+    (plain, "MLL\u2212AF4 positive", "rearranged:AFF1", {}),
+    (value, "KMT2A\u00a0rearrangement:\u00a0DETECTED", "rearranged", {}),
     # more of the rest
     (plain, "KMT2A rearrangement identified in a subclone (12% of nuclei).", "rearranged", {"qualifier": "subclone"}),
     (plain, "Interpretation: positive for KMT2A amplification, negative for KMT2A rearrangement.", "amplified", {}),
