@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from fhir_mappings import context, cytogenetics
+from fhir_mappings import context, cytogenetics, documents
 from fhir_mappings import terminology as term
 from fhir_mappings.case import Kmt2aStatus
 from fhir_mappings.cytogenetics import Kmt2aEvent
@@ -126,11 +126,16 @@ _PLAIN = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "
                         "\u2237": "::", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ", "\u00ad": None})
 
 
+_MARKUP = re.compile(r"</?(?:br|p|div|td|th|tr|li|b|i|strong|em|span|table|font|u)\b[^>]*>", re.IGNORECASE)
+
+
 def _unwrapped(text: str) -> str:
     """Plain characters, and lines broken by a PDF or a lab system's line width joined again: a word hyphenated at
     the line end, a fusion name split after its separator, and a line that continues in lower case. A line that
     starts with a capital stays a line of its own (a table row, the next result)."""
     text = text.translate(_PLAIN)
+    if "<" in text and _MARKUP.search(text):
+        text = documents.html_text(text)  # a valueString or note sent as HTML: its blocks are lines
     if "\n" in text:
         text = _WRAPPED.sub(" ", _SPLIT_NAME.sub(r"\1", _HYPHENATED.sub(r"\1", text)))
     return text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge

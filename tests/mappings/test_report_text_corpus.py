@@ -269,6 +269,10 @@ CORPUS = [
     (value, "KMT2A\u2237AFF1 detected", "rearranged:AFF1", {}),
     (plain, "MLL\u2212AF4 positive", "rearranged:AFF1", {}),
     (value, "KMT2A\u00a0rearrangement:\u00a0DETECTED", "rearranged", {}),
+    # markup sent inside a valueString or a note
+    (value, "<p>FLT3-ITD: <b>NOT DETECTED</b></p><p>KMT2A::AFF1: <b>DETECTED</b></p>", "rearranged:AFF1",
+     {"genes": {"FLT3": False}}),
+    (note, "NPM1 c.860_863dup detected<br/>MLL-AF4 negative", "ruled-out:AFF1", {"genes": {"NPM1": True}}),
     # more of the rest
     (plain, "KMT2A rearrangement identified in a subclone (12% of nuclei).", "rearranged", {"qualifier": "subclone"}),
     (plain, "Interpretation: positive for KMT2A amplification, negative for KMT2A rearrangement.", "amplified", {}),
