@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -351,15 +352,20 @@ def scaling(workdir: Path) -> dict:
     base = json.loads(patient_view_body("typical"))
     ids = chart._Ids(chart.random.Random(1))
     rng = chart.random.Random(2)
+
+    def with_observations(kind_row: tuple, extra: int) -> bytes:
+        code, display, unit, value = kind_row
+        body = json.loads(json.dumps(base))
+        extra_obs = [chart._quantity(ids, rng, "bench-1", code, display, unit, value,
+                                     chart.TODAY - chart.timedelta(days=1 + i // 4)) for i in range(extra)]
+        body["prefetch"]["labs"]["entry"] += [{"resource": r} for r in extra_obs]
+        return json.dumps(body).encode()
+
     rows = []
     for extra in (10, 100, 1000, 5000):
         row = {"observations_added": extra}
-        for kind, (code, display, unit, value) in (("irrelevant", chart.CBC[1]), ("relevant", chart.CBC[0])):
-            body = json.loads(json.dumps(base))
-            extra_obs = [chart._quantity(ids, rng, "bench-1", code, display, unit, value,
-                                         chart.TODAY - chart.timedelta(days=1 + i // 4)) for i in range(extra)]
-            body["prefetch"]["labs"]["entry"] += [{"resource": r} for r in extra_obs]
-            raw = json.dumps(body).encode()
+        for kind, kind_row in (("irrelevant", chart.CBC[1]), ("relevant", chart.CBC[0])):
+            raw = with_observations(kind_row, extra)
             repeat = 15 if extra <= 100 else 9 if extra <= 1000 else 7
             row[f"{kind}_cpu_ms"] = round(cpu_ms(raw, repeat), 2)
             row[f"{kind}_page_faults"] = int(statistics.median(faults))
@@ -368,6 +374,7 @@ def scaling(workdir: Path) -> dict:
     long_raw = patient_view_body("long", broad=True)  # ~3,650 Observations, as a broad search returns them
     long_broad_cpu_ms = cpu_ms(long_raw, 3)
     first, last, mid = rows[0], rows[-1], rows[-2]
+    parse_bend = parse_cost_by_size(lambda extra: with_observations(chart.CBC[1], extra))
     per = lambda r, kind: (r[f"{kind}_cpu_ms"] - first[f"{kind}_cpu_ms"]) / (r["observations_added"] - 10) * 1000  # noqa: E731
     per_parse = lambda r, kind: (r[f"{kind}_parse_ms"] - first[f"{kind}_parse_ms"]) / (r["observations_added"] - 10)  # noqa: E731
     per_after = lambda r, kind: per(r, kind) / 1000 - per_parse(r, kind)  # noqa: E731
@@ -380,7 +387,51 @@ def scaling(workdir: Path) -> dict:
             "parse_superlinearity": round(max(per_parse(last, k) / max(per_parse(mid, k), 1e-9)
                                               for k in ("irrelevant", "relevant")), 2),
             "superlinearity_after_parse": round(max(per_after(last, k) / max(per_after(mid, k), 1e-9)
-                                                    for k in ("irrelevant", "relevant")), 2)}
+                                                    for k in ("irrelevant", "relevant")), 2),
+            "parse_by_size": parse_bend, "l3_cache_mb": _l3_cache_mb()}
+
+
+def parse_cost_by_size(body_with: Callable[[int], bytes]) -> list[dict]:
+    """A control for the scaling rows: `orjson.loads` alone (a C parser, none of our code), per byte of body, as
+    the chart grows, beside the size of the Python objects it builds. When its cost per byte rises at the same
+    sizes as the whole call's, the bend is the machine's memory (the objects outgrow the CPU caches), not a step
+    of ours that is superlinear."""
+    import gc
+    import tracemalloc
+
+    import orjson
+
+    out = []
+    for extra in (1000, 2000, 3000, 4000, 5000):
+        raw = body_with(extra)
+        samples = []
+        for _ in range(5):
+            t0 = time.process_time()
+            parsed = orjson.loads(raw)
+            samples.append(time.process_time() - t0)
+            del parsed
+        gc.collect()
+        tracemalloc.start()
+        parsed = orjson.loads(raw)
+        heap = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        del parsed
+        out.append({"observations_added": extra, "body_mb": round(len(raw) / 1e6, 2),
+                    "objects_mb": round(heap / 1e6, 1),
+                    "parse_ns_per_byte": round(statistics.median(samples) * 1e9 / len(raw), 2)})
+    return out
+
+
+def _l3_cache_mb() -> float | None:
+    """The last-level cache this CPU reports (Linux sysfs), shared with whatever else runs on the host."""
+    try:
+        for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+            if (index / "level").read_text().strip() == "3":
+                size = (index / "size").read_text().strip().upper()
+                return float(size[:-1]) / 1024 if size.endswith("K") else float(size.rstrip("M"))
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def main() -> int:
@@ -510,6 +561,9 @@ def main() -> int:
     sc = results["scaling"]
     print(f"superlinearity (5,000 vs 1,000, per resource): whole call {sc['superlinearity']}, JSON parse alone "
           f"{sc['parse_superlinearity']}, everything after the parse {sc['superlinearity_after_parse']}")
+    print("JSON parse alone (control), per byte as the body grows: " + ", ".join(
+        f"{r['observations_added']:,} Obs {r['parse_ns_per_byte']} ns/B ({r['objects_mb']} MB of objects)"
+        for r in sc["parse_by_size"]) + f"; L3 cache {sc['l3_cache_mb']} MB")
     print(f"long history, broad templates (~3,650 Observations), in-process CPU: "
           f"{results['scaling']['long_broad_cpu_ms']} ms")
     print(f"\n{'target':40} {'measured':>10} {'limit':>8}")

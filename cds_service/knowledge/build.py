@@ -38,6 +38,8 @@ def _value(entry: dict) -> str:
     if "value" in entry:
         unit = entry.get("unit") or ""
         return f"{json.dumps(entry['value'], ensure_ascii=False)} {unit}".strip()
+    if "genes" in entry and entry.get("note"):  # a partner list with what its source shows
+        return f"{', '.join(entry['genes'])}: {entry['note']}"
     for key in ("genes", "text", "title", "groups", "label", "karyotype_patterns", "lineages", "myeloid_markers"):
         if key in entry:
             value = entry[key]
@@ -60,7 +62,10 @@ def rows() -> list[tuple[str, ...]]:
     out = []
 
     def add(name: str, entry: dict, value: str | None = None) -> None:
-        out.append((name, _cell(value if value is not None else _value(entry)), _sources(entry.get("sources", ())),
+        value = value if value is not None else _value(entry)
+        if entry.get("code_note"):  # a code name the contract fixes but the claim does not bear out
+            value = f"{value} (code name: {entry['code_note']})"
+        out.append((name, _cell(value), _sources(entry.get("sources", ())),
                     _support(entry), entry.get("tag", ""), entry.get("evidence", "")))
 
     for section in CLAIM_SECTIONS:

@@ -1,4 +1,5 @@
-"""Adult ALL (adult at diagnosis) with a KMT2A rearrangement or amplification: high risk."""
+"""Adult ALL (adult at diagnosis) with a KMT2A rearrangement or amplification: high risk. Only a rearrangement gets
+the adult-ALL transplant and trial advice; amplification is high risk on its case reports alone."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ def adult_all(f: Facts, out: Findings) -> None:
     sources = kb.scheme("kmt2a-amplified")["sources"] if status is Kmt2aStatus.AMPLIFIED else ()
     out.group(SCHEME, "high", basis, would_change="Only a KMT2A result revised to germline.", sources=sources)
     mrd.after_induction(f, out, population=POPULATION)
+    if status is Kmt2aStatus.AMPLIFIED:
+        # The adult-ALL transplant advice rests on rearrangement data (ELN 2024): amplification gets only what its
+        # case reports support (the kmt2a-amplified rule: TP53 and Ph-like testing, consider a clinical trial).
+        return
     if not f.relapsed_or_refractory:
         out.consider("hsct-cr1", population=POPULATION)
         out.consider("clinical-trial", population=POPULATION)

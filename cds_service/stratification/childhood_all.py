@@ -23,7 +23,7 @@ def pediatric_all(f: Facts, out: Findings) -> None:
     if f.partner:
         basis.append(f"fusion partner {f.partner}")
     out.group(SCHEME, "high", basis, would_change="Only a KMT2A result revised to germline; the partner and MRD refine therapy, not the group.")
-    if f.partner in kb.partners("all_highest_relapse_risk"):
+    if f.partner in kb.partners("child_all_lower_efs_than_kmt2a_cohort"):
         out.caution("t4-11-highest-relapse-risk")
     elif f.partner is None:
         out.missing("fusion-partner")  # refines (t(4;11) did worse); does not block the group

@@ -34,11 +34,24 @@ def _wbc_limit() -> str:
 
 
 def _reaches(result: Measurement | None, threshold: str) -> bool | None:
-    return None if result is None else at_or_above(result.value, result.comparator, kb.threshold(threshold))
+    """Whether a result meets a threshold as the knowledge applies it (">=" or ">", see kb.comparator)."""
+    if result is None:
+        return None
+    limit = kb.threshold(threshold)
+    hit = at_or_above(result.value, result.comparator, limit)
+    if hit and kb.comparator(threshold) == ">" and result.value == limit and result.comparator != ">":
+        return False  # exactly at a strict limit does not reach it
+    return hit
 
 
 def _wbc_high(f: Facts) -> bool | None:
     return _reaches(f.wbc_at_diagnosis, "interfant06_wbc_high")
+
+
+def _wbc_at_cut_off(f: Facts) -> bool:
+    """A diagnostic WBC of exactly the high-risk count: the one value where the Interfant-06 texts disagree."""
+    wbc = f.wbc_at_diagnosis
+    return wbc is not None and wbc.comparator is None and wbc.value == kb.threshold("interfant06_wbc_high")
 
 
 def _poor_prednisone_response(f: Facts) -> bool | None:
@@ -59,6 +72,8 @@ def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:
         out.group(SCHEME, "medium", basis + [f"{_young()} or older at diagnosis: medium risk whatever the WBC and prednisone response"],
                   would_change="Nothing at diagnosis; MRD steers the next steps.")
         return
+    if _wbc_at_cut_off(f) and ppr is not True:
+        out.disagree("interfant06-wbc-cut-off")  # the group at exactly this count depends on the text followed
     wbc = f.wbc_at_diagnosis
     blasts = f.day8_blasts
     wbc_line = text.measurement("WBC at diagnosis", wbc, "x10^9/L") if wbc else None

@@ -20,6 +20,11 @@ def threshold(name: str) -> float:
     return float(_rules()["thresholds"][name]["value"])
 
 
+def comparator(name: str) -> str:
+    """How a threshold is applied: ">=" (at or above, the default) or ">" (strictly above), as its source words it."""
+    return _rules()["thresholds"][name].get("comparator", ">=")
+
+
 def partners(name: str) -> frozenset[str]:
     return frozenset(_rules()["partners"][name]["genes"])
 

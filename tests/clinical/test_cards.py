@@ -79,6 +79,14 @@ def test_contested_transplant_benefit_is_one_line_not_a_warning():
     assert "**Sources differ:** HSCT in CR1" in cards[0]["detail"]
 
 
+def test_amplified_adult_b_all_card_offers_no_rearrangement_guideline_advice():
+    """The published KMT2A-amplified B-ALL adults (the case report this vignette follows): the card says what the case
+    reports support (TP53 and Ph-like testing, a trial) and cites them, never the KMT2A-r adult ALL guideline."""
+    detail = vignette_cards("case-report-patient-1")[0]["detail"]
+    assert "HSCT" not in detail and "ELN adult ALL" not in detail, detail
+    assert "TP53 testing" in detail and "case series" in detail
+
+
 def test_amplification_is_named_not_a_rearrangement_without_a_warning():
     cards = cards_for(assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)))))
     assert [c["indicator"] for c in cards] == ["info"]
@@ -295,11 +303,15 @@ def test_an_infant_without_a_high_risk_feature_gets_the_transplant_disagreement_
 
 def test_a_long_basis_alone_is_cut_to_its_first_parts_and_counted():
     """Found by test_safety_properties: a relapsed infant T-ALL with no diagnosis date, where the first action and
-    the basis alone ran past the word budget. The basis keeps its first parts and says how many more there are."""
+    the basis alone ran past the word budget. The basis keeps its first parts and says how many more there are.
+    (Two KMT2A results: the off-label line now cites the trial, a shorter phrase than the label, and one result no
+    longer filled the budget.)"""
     finding = Kmt2aFinding(K.REARRANGED, Source("Observation/kmt2a", REF), "fish")
+    karyotype = Kmt2aFinding(K.REARRANGED, Source("Observation/karyotype", REF), "karyotype",
+                             text="46,XY,t(4;11)(q21;q23)[20]")
     case = Case(reference_date=REF, patient_id="p1", birth_date=REF - timedelta(days=1), age_days=1,
                 lineage=Lineage.T_ALL, disease_status=DiseaseStatus.RELAPSED,
-                kmt2a=Kmt2aSummary(status=K.REARRANGED, findings=(finding,)),
+                kmt2a=Kmt2aSummary(status=K.REARRANGED, findings=(finding, karyotype)),
                 wbc_at_diagnosis=Measurement(0.0, "10*9/L", Source("Observation/wbc", REF - timedelta(days=1))),
                 day8_blood_blasts=Measurement(0.0, "10*9/L", Source("Observation/d8", REF + timedelta(days=6))))
     (card,) = cards_for(assess(case))

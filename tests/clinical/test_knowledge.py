@@ -307,3 +307,13 @@ def test_cli_reports_the_knowledge_version():
 
 def test_assessment_records_the_version():
     assert assessment("adult-aml-afdn").to_json()["knowledgeVersion"] == knowledge.version()
+
+
+def test_a_code_name_stronger_than_its_source_is_explained_in_the_fact_table():
+    """The CDS committee reads the fact table: the t(4;11) caution's contract code says 'highest relapse risk', which
+    its source (S30: lower 5-year EFS than the KMT2A-r cohort, t(9;11) T-ALL lowest) does not show."""
+    readme = (ROOT / "cds_service" / "knowledge" / "README.md").read_text("utf-8")
+    row = next(ln for ln in readme.splitlines() if ln.startswith("| cautions.t4-11-highest-relapse-risk |"))
+    assert "code name:" in row and "not the highest relapse risk" in row
+    assert "partners.all_highest_relapse_risk" not in readme
+    assert kb.partners("child_all_lower_efs_than_kmt2a_cohort") == {"AFF1"}

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from cds_service.stratification import assess
+from cds_service.stratification import assess, kb
 from cds_service.stratification.facts import mrd_positive
 from cds_service.stratification.text import day
 from fhir_mappings.case import DiseaseStatus, Karyotype, Kmt2aStatus as K, Lineage, MrdMethod, MrdResult, MrdTimepoint
@@ -52,6 +52,23 @@ def test_infant_young_low_wbc_without_ppr_needs_only_ppr():
     a = assess(make_case(age_at_dx_days=130, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=100))
     assert not a.risk_groups
     assert "prednisone-response" in a.missing_data and "wbc-at-diagnosis" not in a.missing_data
+
+
+def test_infant_wbc_of_exactly_300_is_high_as_the_full_report_says_and_the_disagreement_is_named():
+    """Interfant-06 full report (J Clin Oncol 2019): '300 x 10^9/L or more'; its ASH abstract: '>300'. The rule
+    follows the full report and names the disagreement only where it decides the group."""
+    texts = {e["text"]: k for k, e in kb.section("disagreements").items()}
+    at = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=300, day8=0.2))
+    assert groups(at) == {("interfant-06", "high")}
+    assert "interfant06-wbc-cut-off" in [texts[t] for t in at.disagreements]
+    assert kb.comparator("interfant06_wbc_high") == ">="
+    above = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=301, day8=0.2))
+    below = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=299, day8=0.2))
+    assert groups(above) == {("interfant-06", "high")} and groups(below) == {("interfant-06", "medium")}
+    for other in (above, below):
+        assert "interfant06-wbc-cut-off" not in [texts[t] for t in other.disagreements]
+    poor = assess(make_case(age_at_dx_days=120, summary=kmt2a(K.REARRANGED, "AFF1"), wbc=300, day8=2.0))
+    assert "interfant06-wbc-cut-off" not in [texts[t] for t in poor.disagreements]  # high either way
 
 
 @pytest.mark.parametrize("comparator, value, coded, expected", [
@@ -376,6 +393,21 @@ def test_amplified_all_adult_gets_both_schemes_and_never_menin():
     assert a.to_json()["kmt2a"]["copyNumber"] == 6
 
 
+def test_amplified_adult_all_cites_only_the_amplification_reports():
+    """Amplification is not rearrangement: the adult-ALL transplant and trial advice (ELN adult ALL 2024, UKALL) is
+    about KMT2A-r ALL. An amplified adult B-ALL gets only what its case reports support, cited to them."""
+    a = assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)), genetics=[tp53()]))
+    assert "hsct-cr1" not in codes(a.considerations)
+    trial = a.consideration("clinical-trial")
+    assert trial.strength == "consider" and trial.evidence == "case-report"
+    assert set(trial.citations) == {"S18", "S19"}, trial.citations
+    assert "no guideline" in trial.note
+    adult = next(g for g in a.risk_groups if g.scheme == "adult-all")
+    assert set(adult.sources) <= {"S18", "S19"}, adult.sources
+    rearranged = assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.REARRANGED, "AFF1")))
+    assert "S37" in rearranged.consideration("hsct-cr1").citations  # the guideline stays where it applies
+
+
 def test_amplified_aml_no_ph_like_testing():
     a = assess(make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.AMPLIFIED, copies=(8, 8))))
     assert ("kmt2a-amplified", "high") in groups(a)
@@ -389,8 +421,9 @@ KMT2A_R_SCHEMES = {"interfant-06", "pediatric-aml-kmt2a"}
 
 @pytest.mark.parametrize("status", [K.AMPLIFIED, K.PTD])
 @pytest.mark.parametrize("age_at_dx_days, lineage", [(years(60), Lineage.AML), (years(8), Lineage.AML),
-                                                     (100, Lineage.B_ALL), (years(10), Lineage.B_ALL)],
-                         ids=["adult-aml", "child-aml", "infant-b-all", "child-b-all"])
+                                                     (100, Lineage.B_ALL), (years(10), Lineage.B_ALL),
+                                                     (years(58), Lineage.B_ALL)],
+                         ids=["adult-aml", "child-aml", "infant-b-all", "child-b-all", "adult-b-all"])
 def test_amplification_and_ptd_never_take_a_rearrangement_path(status, age_at_dx_days, lineage):
     """Each assertion above checks what an amplified or PTD case gets; this one what it must never get. Reading
     amplification as a rearrangement in the rules' facts passed every other deterministic test."""
@@ -461,6 +494,38 @@ def test_relapsed_infant_off_label():
     assert "menin-inhibitor-off-label-age" in codes(a.cautions)
     assert a.consideration("menin-inhibitor").strength == "info"
     assert any("30 days" in d and "label" in d for d in a.disagreements)  # label vs trial age: said on the card
+
+
+def _primary_source(consideration) -> str:
+    from cds_service.cards.assessment_cards import _primary
+    return _primary(consideration.citations)
+
+
+def test_revumenib_under_1_year_cites_the_trial_not_the_label():
+    """The label covers 1 year and older (both indications): for an infant the menin-inhibitor line and the bridge to
+    transplant rest on AUGMENT-101 (enrolled from 30 days), and no dose is called the label dose."""
+    infant = assess(make_case(age_at_dx_days=95, days_since_dx=210, summary=kmt2a(K.REARRANGED, "AFF1"),
+                              status=DiseaseStatus.RELAPSED, weight=8.2, bsa=0.4, qtc=400))
+    for code in ("menin-inhibitor", "menin-inhibitor-bridge-to-hsct"):
+        c = infant.consideration(code)
+        assert _primary_source(c) == "S14" and c.evidence == "prospective-trial", (code, c.citations, c.evidence)
+        assert "S13" not in c.citations, code  # the label indication summary is not this patient's evidence
+    assert "Label dose" not in infant.consideration("menin-inhibitor").note
+    assert "No label dose at this age" in infant.consideration("menin-inhibitor").note
+    child = assess(make_case(age_at_dx_days=years(5), days_since_dx=400, summary=kmt2a(K.REARRANGED, "AFF1"),
+                             status=DiseaseStatus.RELAPSED, weight=19, bsa=0.75, qtc=400))
+    for code in ("menin-inhibitor", "menin-inhibitor-bridge-to-hsct"):
+        c = child.consideration(code)
+        assert _primary_source(c) == "S12" and c.evidence == "label", (code, c.citations, c.evidence)
+    assert "Label dose" in child.consideration("menin-inhibitor").note
+
+
+def test_an_infant_already_on_revumenib_is_not_told_the_label_backs_the_bridge():
+    on_it = medication("revumenib", "menin-inhibitor")
+    a = assess(make_case(age_at_dx_days=95, days_since_dx=210, summary=kmt2a(K.REARRANGED, "AFF1"),
+                         status=DiseaseStatus.RELAPSED, weight=8.2, bsa=0.4, qtc=400, medications=[on_it]))
+    bridge = a.consideration("menin-inhibitor-bridge-to-hsct")
+    assert _primary_source(bridge) == "S14" and bridge.evidence == "prospective-trial", bridge.citations
 
 
 def test_relapsed_unknown_kmt2a_no_menin_and_named_missing():
