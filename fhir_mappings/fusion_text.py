@@ -49,10 +49,17 @@ def _prose_pair_pattern() -> re.Pattern[str]:
     return re.compile(rf"{between}|{of_with}|{fused}", re.IGNORECASE)
 
 
+_PROSE_WORDS = ("between", "fused", "joined", "fusion of", "fusions of", "rearrangement of", "rearrangements of",
+                "translocation of")
+
+
 def _pairs(clause: str):
     """(start, end, 5' gene as written, separator, 3' gene as written) for every fusion named, symbol or prose."""
     for m in _pair_pattern().finditer(clause):
         yield m.start(), m.end(), m.group(1), m.group(2), m.group(3)
+    low = clause.lower()
+    if not any(word in low for word in _PROSE_WORDS):
+        return  # the prose pattern is the costly one; most statements have no prose fusion
     for m in _prose_pair_pattern().finditer(clause):
         groups = m.groups()
         first, link, second = next(groups[i:i + 3] for i in range(0, len(groups), 3) if groups[i])
@@ -133,7 +140,8 @@ def _unwrapped(text: str) -> str:
     """Plain characters, and lines broken by a PDF or a lab system's line width joined again: a word hyphenated at
     the line end, a fusion name split after its separator, and a line that continues in lower case. A line that
     starts with a capital stays a line of its own (a table row, the next result)."""
-    text = text.translate(_PLAIN)
+    if not text.isascii():
+        text = text.translate(_PLAIN)
     if "<" in text and _MARKUP.search(text):
         text = documents.html_text(text)  # a valueString or note sent as HTML: its blocks are lines
     if "\n" in text:
