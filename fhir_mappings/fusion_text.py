@@ -105,7 +105,7 @@ def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list
 def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
-    text = _results_only(_unwrapped(text))
+    text = _with_their_results(_results_only(_unwrapped(text)))
     for m in _NUC_ISH.finditer(text):
         events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
@@ -174,6 +174,35 @@ def _results_only(text: str) -> str:
         if not skipping and not listing:
             kept.append(line)
     return "\n".join(kept)
+
+
+def _with_their_results(text: str) -> str:
+    """A test named on one line and its result on the next ("KMT2A (MLL) break-apart FISH" / "Result: positive",
+    "KMT2A (MLL) GENE" / "REARRANGEMENT DETECTED"): the result line is read with the test. Only when the first line
+    names one gene or fusion and says nothing of it, is not a list of what the test covers, and the next line names
+    no gene: a result under two tests belongs to neither."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        previous = out[-1]
+        if _names_one_test(previous) and _states_anything(line) and not term.gene_alias_pattern().search(line):
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _names_one_test(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or len(stripped) > 80 or stripped.endswith((".", ";")) or _states_anything(stripped):
+        return False
+    if term.pattern("positive").search(stripped) or term.pattern("kmt2a_r").search(stripped):
+        return False
+    if term.section_pattern("list_lead").search(stripped) or term.section_pattern("methods_heading").match(stripped):
+        return False
+    return len(_targets(stripped)) == 1
 
 
 def _states_anything(text: str) -> bool:
@@ -255,6 +284,19 @@ def _below_cutoff(clause: str) -> bool:
     return bool(counts) and float(counts[0].group(1)) < float(cutoff.group(1))
 
 
+_LEVEL = re.compile(r":\s*(<|≤|<=)?\s*(\d+(?:\.\d+)?)")
+
+
+def _only_names_the_test(clause: str, target: _Target) -> bool:
+    """"Test: KMT2A::AFF1 RT-PCR" names a test; "KMT2A::AFF1 RT-PCR: 1.2 x 10^-3" gives its level (a transcript
+    above zero is a result; one under a limit, "< 1 x 10^-5", is not)."""
+    after = clause[target.end:]
+    if not term.pattern("test_named_after_fusion").search(after) or _states_a_result(clause):
+        return False
+    level = _LEVEL.search(after)
+    return not level or bool(level.group(1)) or float(level.group(2)) == 0
+
+
 def _states_a_result(clause: str) -> bool:
     return bool(term.pattern("positive").search(clause)) or any(
         t.category == "result" for t in context.triggers(clause))
@@ -280,6 +322,8 @@ def _read_clause(clause: str, method: str, sentence: str = "") -> tuple[list[Kmt
             continue  # no result yet: neither present nor absent
         local = _local(clause, targets, i, sentence)
         if len(target.genes) == 2:
+            if not (said.negated or said.uncertain) and _only_names_the_test(clause, target):
+                continue  # "Test: KMT2A::AFF1 RT-PCR"
             events.extend(_fusion(target, said, method))
             if "KMT2A" not in target.genes and not said.uncertain:
                 others.extend((g, "rearrangement", not said.negated, target.text, said.qualifiers) for g in target.genes)

@@ -299,6 +299,18 @@ CORPUS = [
     (html_columns, "KMT2A::MLLT10 | Fusion | Detected\nNUP98::NSD1 | Fusion | Not detected", "rearranged:MLLT10",
      {"genes": {"NUP98": False}}),
 
+    # a test on one line, its result on the next; a test's name alone is no result
+    (pdf_report, "KMT2A (MLL) GENE\nREARRANGEMENT DETECTED", "rearranged", {}),
+    (plain, "Test: KMT2A (MLL) break-apart FISH\nResult: Positive (85% of nuclei)", "rearranged", {}),
+    (plain, "Test: KMT2A::AFF1 RT-PCR\nResult: Not detected", "ruled-out:AFF1", {}),
+    (plain, "KMT2A FISH\nNot performed", "none", {}),
+    (plain, "Test: KMT2A::AFF1 RT-PCR, KMT2A::MLLT3 RT-PCR\nResult: Positive", "none", {}),
+    (plain, "Tests requested: MLL-AF4 PCR; KMT2A break-apart FISH", "none", {}),
+    (plain, "Genes tested: ABL1, KMT2A\nResult: positive", "none", {}),
+    (value, "KMT2A::AFF1 RT-PCR: 1.2 x 10^-3 (normalised to ABL1)", "rearranged:AFF1", {}),
+    (value, "KMT2A::AFF1 RT-PCR: < 1 x 10^-5", "none", {}),
+    (plain, "RNA fusion panel: KMT2A::MLLT10", "rearranged:MLLT10", {}),
+
     # "MLL" and "KMT2A" that are not KMT2A rearrangements
     (plain, "KMT2D c.5645G>A (p.Arg1882His) detected.", "none", {"genes": {"KMT2D": True}}),
     (plain, "MLL2 (KMT2D) truncating mutation detected.", "none", {}),
