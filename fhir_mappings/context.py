@@ -19,7 +19,7 @@ from fhir_mappings import cytogenetics
 from fhir_mappings import terminology as term
 
 QUALIFIERS = ("historical", "subclone", "mosaic")
-_SENTENCES = re.compile(r"[;\n]|\.\s+(?=[A-Z(])")
+_SENTENCES = re.compile(r"\n|\.\s+(?=[A-Z(])")  # and ";" outside brackets: "t(9;11)" is no sentence end
 
 
 @dataclass(frozen=True)
@@ -139,7 +139,8 @@ def sentence_statements(text: str, names_a_finding, continues_list=None) -> list
     continues the statement whose gene list it extends ("no variants detected in NPM1, FLT3 or TP53")."""
     text = text.replace("–", "-").replace("—", "-")
     out: list[list[str]] = []
-    for sentence in _SENTENCES.split(text):
+    for sentence in (part for block in _SENTENCES.split(text)
+                     for part in (cytogenetics.split_top_level(block, ";") if ";" in block else (block,))):
         found: list[str] = []
         pieces = [p.strip() for part in cytogenetics.split_top_level(sentence, ",")
                   for p in re.split(r"\s(?=without\b)", part, flags=re.IGNORECASE) if p.strip()]

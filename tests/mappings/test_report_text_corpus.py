@@ -311,6 +311,11 @@ CORPUS = [
     (value, "KMT2A::AFF1 RT-PCR: < 1 x 10^-5", "none", {}),
     (plain, "RNA fusion panel: KMT2A::MLLT10", "rearranged:MLLT10", {}),
 
+    # a translocation written inside the statement does not end it at its semicolon
+    (plain, "KMT2A::MLLT3 (t(9;11)) not detected", "ruled-out:MLLT3", {}),
+    (conclusion, "KMT2A-MLLT3 [t(9;11)(p22;q23)] negative", "ruled-out:MLLT3", {}),
+    (plain, "No KMT2A rearrangement (including t(4;11) and t(9;11)) was detected.", "not-detected", {}),
+
     # "MLL" and "KMT2A" that are not KMT2A rearrangements
     (plain, "KMT2D c.5645G>A (p.Arg1882His) detected.", "none", {"genes": {"KMT2D": True}}),
     (plain, "MLL2 (KMT2D) truncating mutation detected.", "none", {}),
