@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from fhir_mappings import context, cytogenetics, documents
@@ -108,16 +108,52 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     text = _with_their_results(_results_only(_unwrapped(text)))
     for m in _NUC_ISH.finditer(text):
         events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
+    if "artner" in text:
+        text = _partner_line().sub(", ", text)  # "KMT2A rearranged; partner: MLLT3" is one statement
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
         if _lists_the_test(sentence):
             continue
+        found: list[Kmt2aEvent] = []
         for clause in sentence:
             if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
                 continue  # read by the ISCN parser above
             k, o = _read_clause(clause, method, ", ".join(sentence))
-            events.extend(k)
+            found.extend(k)
             others.extend(o)
+        events.extend(_with_named_partner(found, others, ", ".join(sentence)))
     return events, others
+
+
+_NAMED_PARTNER = r"\bpartner(?:\s+gene)?(?:\s+(?:is|was|identified as|=))?\s*:?\s*({gene})"
+
+
+@lru_cache(maxsize=None)
+def _partner_line() -> re.Pattern[str]:
+    """A line or a statement that only names the partner ("Fusion partner: MLLT10"), to be joined to the one before."""
+    named = _NAMED_PARTNER.format(gene=term.gene_alias_pattern().pattern)
+    return re.compile(rf"\s*[;\n]\s*(?=(?:the\s+)?(?:fusion\s+)?{named})", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def _partner_pattern() -> re.Pattern[str]:
+    gene = term.gene_alias_pattern().pattern
+    return re.compile(rf"{_NAMED_PARTNER.format(gene=gene)}"
+                      rf"|\bwith\s+({gene})\s+as\s+(?:the\s+|its\s+)?(?:fusion\s+)?partner", re.IGNORECASE)
+
+
+def _with_named_partner(found: list[Kmt2aEvent], others: list[Other], sentence: str) -> list[Kmt2aEvent]:
+    """"KMT2A rearranged, partner MLLT3", "KMT2A rearrangement with AFF1 as the partner": the one rearrangement
+    of the statement takes the partner it names (and the partner is no finding of its own)."""
+    bare = [e for e in found if e.status == Kmt2aStatus.REARRANGED and not e.partner]
+    if len(bare) != 1 or any(e.partner for e in found) or "artner" not in sentence:
+        return found
+    m = _partner_pattern().search(sentence)
+    partner = term.known_gene(m.group(1) or m.group(2)) if m else None
+    if not partner or partner == "KMT2A":
+        return found
+    others[:] = [o for o in others if not (o[0] == partner and o[1] == "rearrangement")]
+    named = replace(bare[0], partner=partner, fusion=f"KMT2A::{partner}")
+    return [named if e is bare[0] else e for e in found]
 
 
 # --- what is a result at all -------------------------------------------------------------------------

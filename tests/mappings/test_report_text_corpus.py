@@ -316,6 +316,14 @@ CORPUS = [
     (conclusion, "KMT2A-MLLT3 [t(9;11)(p22;q23)] negative", "ruled-out:MLLT3", {}),
     (plain, "No KMT2A rearrangement (including t(4;11) and t(9;11)) was detected.", "not-detected", {}),
 
+    # the partner named apart from the rearrangement
+    (plain, "KMT2A rearranged; partner: MLLT3", "rearranged:MLLT3", {"no_gene": ["MLLT3"]}),
+    (html_table, "KMT2A rearrangement: Detected\nFusion partner: MLLT10", "rearranged:MLLT10", {}),
+    (html_table, "KMT2A rearrangement: Detected\nPartner: not identified", "rearranged", {}),
+    (plain, "KMT2A rearrangement detected with AFF1 as the partner.", "rearranged:AFF1", {}),
+    (plain, "KMT2A does not appear to be rearranged.", "not-detected", {}),
+    (plain, "FISH: MLL+ (85% of nuclei)", "rearranged", {}),
+
     # "MLL" and "KMT2A" that are not KMT2A rearrangements
     (plain, "KMT2D c.5645G>A (p.Arg1882His) detected.", "none", {"genes": {"KMT2D": True}}),
     (plain, "MLL2 (KMT2D) truncating mutation detected.", "none", {}),
