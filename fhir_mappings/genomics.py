@@ -146,9 +146,12 @@ def _result_sentence(resource: dict) -> str:
     if not value and isinstance(resource.get("valueQuantity"), dict) and (
             term.pattern("structural_words").search(name) or fusion_text.names_a_fusion(name)):
         value = _quantity_says(resource["valueQuantity"])  # "MLL-AF4 transcript / ABL1": 0.0023
+    comment = notes(resource)
+    if comment and value and context.deferred(value):  # "See comment", the result in the note
+        value, comment = comment.replace("\n", " "), ""
     sentence = f"{name}: {value}".replace(";", ",")
     parts = [sentence] + [_result_sentence(c) for c in dicts(resource.get("component")) if c.get("code")]
-    return "\n".join(parts) + ("\n" + notes(resource) if notes(resource) else "")
+    return "\n".join(parts) + ("\n" + comment if comment else "")
 
 
 def _from_report(words: str, source: Source) -> GeneticResult:

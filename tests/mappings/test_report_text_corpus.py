@@ -35,6 +35,11 @@ def note(text, name="Leukemia FISH panel"):
     return [lab(name, valueCodeableConcept=concept("See note"), note=[{"text": text}])]
 
 
+def see_comment(text, name="KMT2A::AFF1 (MLL-AF4) RT-PCR"):
+    """The value says "See comment" and the result is in the note, under a test named after the fusion."""
+    return [lab(name, valueString="See comment", note=[{"text": text}])]
+
+
 def interpretation(text, name="KMT2A (MLL) break-apart FISH"):
     return [lab(name, interpretation=[{"text": text}])]
 
@@ -323,6 +328,11 @@ CORPUS = [
     (plain, "KMT2A rearrangement detected with AFF1 as the partner.", "rearranged:AFF1", {}),
     (plain, "KMT2A does not appear to be rearranged.", "not-detected", {}),
     (plain, "FISH: MLL+ (85% of nuclei)", "rearranged", {}),
+
+    # "See comment": the result is in the note
+    (see_comment, "Positive. Fusion transcript ratio 1.2% (normalised to ABL1).", "rearranged:AFF1", {}),
+    (see_comment, "Not detected (sensitivity 1 in 10^4).", "ruled-out:AFF1", {}),
+    (see_comment, "Sample insufficient; please send a new marrow sample.", "none", {}),
 
     # "MLL" and "KMT2A" that are not KMT2A rearrangements
     (plain, "KMT2D c.5645G>A (p.Arg1882His) detected.", "none", {"genes": {"KMT2D": True}}),
