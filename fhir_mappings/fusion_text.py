@@ -223,11 +223,22 @@ def _with_their_results(text: str) -> str:
     out = [lines[0]]
     for line in lines[1:]:
         previous = out[-1]
-        if _names_one_test(previous) and _states_anything(line) and not term.gene_alias_pattern().search(line):
+        if _names_one_test(previous) and _is_a_bare_result(line):
             out[-1] = f"{previous.rstrip()} {line.strip()}"
         else:
             out.append(line)
     return "\n".join(out)
+
+
+_LABEL = re.compile(r"\s*[^:\n]{1,40}:")
+
+
+def _is_a_bare_result(line: str) -> bool:
+    """"Positive", "REARRANGEMENT DETECTED", "Result: not detected" -- but not a line with a label of its own
+    ("Positive control: normal") nor one that names a gene."""
+    if _LABEL.match(line) and not term.section_pattern("results_heading").match(line):
+        return False
+    return _states_anything(line) and not term.gene_alias_pattern().search(line)
 
 
 def _names_one_test(line: str) -> bool:

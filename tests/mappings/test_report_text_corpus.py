@@ -334,6 +334,12 @@ CORPUS = [
     (see_comment, "Not detected (sensitivity 1 in 10^4).", "ruled-out:AFF1", {}),
     (see_comment, "Sample insufficient; please send a new marrow sample.", "none", {}),
 
+    # lists whose one result comes last
+    (plain, "Positive for KMT2A rearrangement by FISH; RT-PCR for KMT2A::AFF1, KMT2A::MLLT3 and KMT2A::MLLT1 negative "
+            "(partner unknown).", "rearranged", {}),
+    (value, "KMT2A-AFF1, KMT2A-MLLT3, KMT2A-MLLT1: negative", "ruled-out:MLLT1", {}),
+    (plain, "KMT2A FISH\nPositive control: normal signal pattern", "none", {}),
+
     # "MLL" and "KMT2A" that are not KMT2A rearrangements
     (plain, "KMT2D c.5645G>A (p.Arg1882His) detected.", "none", {"genes": {"KMT2D": True}}),
     (plain, "MLL2 (KMT2D) truncating mutation detected.", "none", {}),
