@@ -8,8 +8,9 @@ tokens (`{{context.patientId}}`, `{{today() - N days}}`). So the benchmark measu
 templates, not a hand-made prefetch: narrowing a template shrinks the request exactly as it would in production.
 
 Sizes: small (~5 KB: patient, diagnosis, fusion, one weight), typical (~150 KB: karyotype, FISH, a fusion variant,
-CBC and MRD series, QTc, weight/height, 5 Conditions, 20 MedicationRequests), long (typical + two years of daily
-CBCs: ~3,650 Observations).
+CBC and MRD series, QTc, weight/height, 5 Conditions, 20 MedicationRequests, the Procedures of four courses: marrow
+aspirates, lumbar punctures, a central line, echocardiograms, transfusions), long (typical + two years of daily
+CBCs: ~3,650 Observations, and the transfusions and procedures of two years, an allogeneic transplant among them).
 """
 
 from __future__ import annotations
@@ -155,6 +156,40 @@ def _medication_request(ids: _Ids, patient: str, rxcui: str, display: str, statu
                                                                      "code": "mg"}}]}]}
 
 
+# (SNOMED, display) of the procedures an AML course brings; transfusions are the many
+COURSE_PROCEDURES = [("396487001", "Sampling of bone marrow by aspiration"), ("277762005", "Lumbar puncture"),
+                     ("40701008", "Echocardiography")]
+TRANSFUSIONS = [("180208003", "Intravenous blood transfusion of packed cells"),
+                ("12719002", "Platelet transfusion")]
+
+
+def _procedure(ids: _Ids, patient: str, snomed: str, display: str, when: date) -> dict:
+    return {"resourceType": "Procedure", "id": ids.next("proc"), "status": "completed", "text": _narrative(display),
+            "meta": {"lastUpdated": f"{when.isoformat()}T16:00:00Z"},
+            "identifier": [{"system": "urn:oid:2.16.840.1.113883.3.1234.9", "value": ids.next("PROC")}],
+            "category": {"coding": [{"system": SNOMED, "code": "387713003", "display": "Surgical procedure"}]},
+            "code": {"coding": [{"system": SNOMED, "code": snomed, "display": display}], "text": display},
+            "subject": {"reference": f"Patient/{patient}"}, "performedDateTime": f"{when.isoformat()}T10:30:00+01:00",
+            "performer": [{"actor": {"reference": "Practitioner/onc-1", "display": "Oncology attending"}}],
+            "location": {"display": "Pediatric oncology day unit"}}
+
+
+def _procedures(ids: _Ids, rng: random.Random, patient: str, dx: date, size: str) -> list[dict]:
+    """Four courses' procedures (typical: ~40), or two years of them with an allogeneic HSCT (long: ~200)."""
+    courses = [dx + timedelta(days=35 * k) for k in range(4)]
+    out = [_procedure(ids, patient, "233527006", "Insertion of central venous catheter", dx + timedelta(days=1))]
+    for start in courses:
+        out += [_procedure(ids, patient, code, display, start + timedelta(days=rng.randint(0, 3)))
+                for code, display in COURSE_PROCEDURES]
+        out += [_procedure(ids, patient, *TRANSFUSIONS[n % 2], start + timedelta(days=10 + n)) for n in range(6)]
+    if size == "long":
+        hsct = dx + timedelta(days=200)
+        out.append(_procedure(ids, patient, "234336002", "Allogeneic haematopoietic stem cell transplant", hsct))
+        out += [_procedure(ids, patient, *TRANSFUSIONS[n % 2], hsct + timedelta(days=rng.randint(-10, 400)))
+                for n in range(150)]
+    return out
+
+
 def chart(size: str, seed: int = 13, patient: str = "bench-1") -> list[dict]:
     """Every resource the EHR holds for one child with KMT2A::MLLT3 AML, diagnosed ~2 years before TODAY."""
     if size not in SIZES:
@@ -187,6 +222,7 @@ def chart(size: str, seed: int = 13, patient: str = "bench-1") -> list[dict]:
     for i, (rxcui, display) in enumerate(MEDICATIONS):
         status = "active" if i % 3 == 0 else "completed"
         out.append(_medication_request(ids, patient, rxcui, display, status, dx + timedelta(days=rng.randint(0, 700))))
+    out += _procedures(ids, rng, patient, dx, size)
     if size == "long":  # two years of daily blood counts: ~3,650 Observations, ~6 MB
         for day in range(730):
             when = dx + timedelta(days=day)
@@ -223,7 +259,7 @@ def _token_match(concept, wanted: str) -> bool:
 
 
 def _when(resource: dict) -> str | None:
-    for name in ("effectiveDateTime", "onsetDateTime", "authoredOn", "issued", "recordedDate"):
+    for name in ("effectiveDateTime", "onsetDateTime", "performedDateTime", "authoredOn", "issued", "recordedDate"):
         if isinstance(resource.get(name), str):
             return resource[name][:10]
     return None

@@ -32,21 +32,22 @@ def slug(ingredient: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ingredient.lower()).strip("-")
 
 
-def evaluate(case: Case, medications_unknown: bool = False) -> tuple[OrderCheck, ...]:
+def evaluate(case: Case, unread: frozenset[str] = frozenset()) -> tuple[OrderCheck, ...]:
     """One check per judged draft order (all draft orders: the handler filters by selection).
-    `medications_unknown`: the medication list could not be had, so "no inhibitor" is not known."""
-    checks = (_check(case, order, medications_unknown) for order in case.draft_orders if order.ingredient)
+    `unread`: missing-data codes the EHR's record may hold but we could not read (per_call.unread_data):
+    "medications" (so "no inhibitor" is not known), "transplant-history" (so "no transplant" is not known)."""
+    checks = (_check(case, order, unread) for order in case.draft_orders if order.ingredient)
     return tuple(check for check in checks if check is not None)
 
 
-def _check(case: Case, order: DraftMedicationOrder, medications_unknown: bool) -> OrderCheck | None:
+def _check(case: Case, order: DraftMedicationOrder, unread: frozenset[str]) -> OrderCheck | None:
     if order.ingredient == "revumenib":
-        return check_revumenib(case, order, medications_unknown)
+        return check_revumenib(case, order, "medications" in unread)
     if order.ingredient == "ziftomenib":
         return check_ziftomenib(case, order)
     if order.ingredient == "gemtuzumab ozogamicin":
-        return check_gemtuzumab(case, order)
-    return check_interacting_order(case, order)
+        return check_gemtuzumab(case, order, unread)
+    return check_interacting_order(case, order, "medications" in unread)
 
 
 # --- ziftomenib ------------------------------------------------------------------------------------
@@ -131,6 +132,21 @@ def _ziftomenib_dose(case: Case, order: DraftMedicationOrder, entry: dict) -> tu
 # --- an order that interacts with revumenib --------------------------------------------------------
 
 
+def _revumenib_use_unknown(order: DraftMedicationOrder, matched: list[dict]) -> OrderCheck:
+    """An interacting order for a patient whose leukemia revumenib treats, when the medication list could not be
+    read: whether they take revumenib is unknown, so the card asks, with what applies if they do."""
+    name = order.ingredient
+    rules_text = " ".join(interaction_says("knowledge", text=rule["text"], tag=rule["tag"]) for rule in matched)
+    return OrderCheck(
+        order=order.reference, medication=slug(name), verdict="cannot-check", kind="interaction",
+        summary=interaction_says("s-list-unread", drug=name.capitalize()),
+        lines=(interaction_says("list-unread", rules=rules_text),),
+        reasons=tuple([f"{rule['code']}:{name}" for rule in matched] + ["revumenib-use-unknown"]),
+        missing_data=("medications",), sources=tuple(dict.fromkeys(rule["source"] for rule in matched)),
+        problem=True, override_group="missing-data", findings=("medications-unknown",),
+    )
+
+
 def _revumenib_context(case: Case, order: DraftMedicationOrder) -> tuple[str | None, str | None]:
     """(how the patient gets revumenib: "active" | "co-order" | None, the draft revumenib order if any)."""
     draft = next((o.reference for o in case.draft_orders if o.ingredient == "revumenib" and o is not order), None)
@@ -139,13 +155,18 @@ def _revumenib_context(case: Case, order: DraftMedicationOrder) -> tuple[str | N
     return ("co-order", draft) if draft else (None, None)
 
 
-def check_interacting_order(case: Case, order: DraftMedicationOrder) -> OrderCheck | None:
+def check_interacting_order(case: Case, order: DraftMedicationOrder, medications_unknown: bool = False) -> OrderCheck | None:
     how, draft = _revumenib_context(case, order)
-    if how is None:
-        return None
     matched = [rule for rule in rules()["interactions"] if rule["class"] in order.classes]
     if not matched:
         return None
+    if how is None:
+        # no revumenib seen: silent, unless the list that would show it could not be read for a patient it treats
+        # (CYP3A4 inhibitors and inducers: they change or rule out the revumenib dose; a QT-prolonging drug alone
+        # asks only for ECGs, which the revumenib order's own check schedules)
+        exposure = [rule for rule in matched if rule["effect"] in ("reduce-dose", "avoid")]
+        may_take = medications_unknown and bool(exposure) and revumenib.eligibility(case).indication is not None
+        return _revumenib_use_unknown(order, exposure) if may_take else None
     name = order.ingredient
     reasons = [f"{rule['code']}:{name}" for rule in matched] + ["revumenib-" + ("active" if how == "active" else "co-ordered")]
     lines = [interaction_says("knowledge", text=rule["text"], tag=rule["tag"]) for rule in matched]

@@ -5,6 +5,8 @@
   4.5 mg vial; adult single-agent 6 / 3 / 2 mg/m2; paediatric 3 mg/m2, or 0.1 mg/kg under 0.6 m2; relapsed
   single-agent 3 mg/m2 capped) and the number of doses a cycle
 - the VOD/SOS boxed warning, higher after a transplant; hyperleukocytosis (cytoreduce first); premedication
+Data the check needs and cannot find is named, never read as "none": no age (the label's age limits and the adult
+or child regimen), no WBC (hyperleukocytosis), a transplant history that could not be read (the Procedures).
 An overdose is `critical` (policy table); the supporting evidence in KMT2A-rearranged AML is a line, not a card.
 """
 
@@ -22,6 +24,8 @@ from fhir_mappings.case import Case, DiseaseStatus, DraftMedicationOrder, Kmt2aS
 
 RELAPSED = {DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY}
 MEDICATION = "gemtuzumab-ozogamicin"
+# findings that ask for data before the order can be judged (the card's override reasons: "missing-data")
+MISSING_FINDINGS = {"cd33-missing", "age-missing", "wbc-missing", "transplant-history-unknown"}
 
 
 def table() -> dict:
@@ -130,6 +134,11 @@ def _indication(case: Case, out: Finding) -> str:
     else:
         out.reasons.append("cd33-positive")
     years, days = menin.age_years(case), case.age_days
+    if years is None:  # the label's age limits and the adult or child regimen cannot be told apart
+        out.missing.append("age")
+        out.findings.append("age-missing")
+        out.note("age-missing")
+        verdict = "cannot-check" if verdict == "ok" else verdict
     if case.disease_status in RELAPSED and years is not None and years < entry["relapsed_minimum_age_years"]:
         out.reasons.append("age-under-2-years-relapsed")
         out.note("relapsed-too-young", years=entry["relapsed_minimum_age_years"])
@@ -193,7 +202,7 @@ def _dose(case: Case, order: DraftMedicationOrder, out: Finding) -> tuple[str, d
     return verdict, ordered.as_contract(), expected
 
 
-def _safety(case: Case, out: Finding) -> None:
+def _safety(case: Case, out: Finding, unread: frozenset[str]) -> None:
     entry = table()
     boxed, hsct, wbc_rule = entry["boxed_warning"], entry["vod_hsct"], entry["hyperleukocytosis"]
     if case.transplants:
@@ -201,10 +210,19 @@ def _safety(case: Case, out: Finding) -> None:
         out.findings.append("vod-risk-after-transplant")
         out.reasons.append("vod-risk-prior-hsct")
         out.note("transplant", when=_on(t.date), risk=hsct["short"], tag=hsct["tag"])
+    elif "transplant-history" in unread:
+        # the Procedures (where transplants are recorded) could not be read: "no transplant" is not known
+        out.findings.append("transplant-history-unknown")
+        out.missing.append("transplant-history")
+        out.note("transplant-unknown", risk=hsct["short"], tag=hsct["tag"])
     else:
         out.findings.append("vod-boxed-warning")
     wbc = case.wbc_latest
-    if wbc is not None and wbc.value >= wbc_rule["wbc_min_10e9_l"]:
+    if wbc is None:
+        out.findings.append("wbc-missing")
+        out.missing.append("wbc")
+        out.note("wbc-missing", first=True, rule=wbc_rule["text"], tag=wbc_rule["tag"])
+    elif wbc.value >= wbc_rule["wbc_min_10e9_l"]:
         out.findings.append("hyperleukocytosis")
         out.reasons.append("hyperleukocytosis")
         out.note("hyperleukocytosis", first=True, wbc=number(wbc.value), when=_on(wbc.source.date), rule=wbc_rule["text"],
@@ -226,13 +244,14 @@ def _evidence(case: Case, out: Finding) -> list[str]:
     return keys
 
 
-def check_gemtuzumab(case: Case, order: DraftMedicationOrder) -> OrderCheck:
+def check_gemtuzumab(case: Case, order: DraftMedicationOrder, unread: frozenset[str] = frozenset()) -> OrderCheck:
+    """`unread`: missing-data codes the record may hold but could not be read (orders.per_call.unread_data)."""
     out = Finding([], [], [], [])  # findings, notes, reasons, missing
     indication = _indication(case, out)
     if indication == "not-indicated":
         out.findings.append("not-indicated")
     dose_verdict, ordered, expected = _dose(case, order, out)
-    _safety(case, out)
+    _safety(case, out, unread)
     evidence = _evidence(case, out)
     verdict = "not-indicated" if indication == "not-indicated" else dose_verdict if dose_verdict != "ok" else \
         ("cannot-check" if indication == "cannot-check" else "ok")
@@ -240,7 +259,7 @@ def check_gemtuzumab(case: Case, order: DraftMedicationOrder) -> OrderCheck:
     summary = gemtuzumab_summary(verdict, out.findings, out.reasons,
                                  ordered_mg.mg if ordered_mg is not None else None, expected["value"] if expected else None)
     group = ("indication" if verdict == "not-indicated" else "dose-high" if verdict == "dose-too-high" else
-             "dose-low" if verdict == "dose-too-low" else "missing-data" if "cd33-missing" in out.findings else "safety")
+             "dose-low" if verdict == "dose-too-low" else "missing-data" if MISSING_FINDINGS & set(out.findings) else "safety")
     return OrderCheck(
         order=order.reference, medication=MEDICATION, verdict=verdict, kind="gemtuzumab-ozogamicin",
         summary=summary, lines=gemtuzumab_lines(out.notes), ordered_dose=ordered, expected_dose=expected,

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
+from cds_service import knowledge
 from cds_service.hooks.call import HookCall, case_of
 from cds_service.orders.cache import SharedCache, content_key, dataclass_tuple_codec
 from cds_service.orders.checks import evaluate
@@ -16,8 +19,8 @@ order_cache: SharedCache[tuple[OrderCheck, ...]] = SharedCache(dataclass_tuple_c
                                                                max_entries=256)
 
 # Prefetch keys (hooks.json) that hold the medication list: when one could not be had, "no strong
-# CYP3A4 inhibitor" is not known.
-MEDICATION_PREFETCH = ("medicationRequests", "medicationStatements")
+# CYP3A4 inhibitor" is not known (an inpatient azole may be on the MAR only).
+MEDICATION_PREFETCH = ("medicationRequests", "medicationStatements", "medicationAdministrations")
 
 
 def selected_orders(call: HookCall) -> set[str] | None:
@@ -28,12 +31,23 @@ def selected_orders(call: HookCall) -> set[str] | None:
     return {draft_orders.relative_reference(s) for s in selections if isinstance(s, str)}
 
 
+def unread_data(unavailable: Iterable[str]) -> frozenset[str]:
+    """The data the unavailable prefetch keys may hold, as missing-data codes: the patient-view's table
+    (card_policy.json "may_hold": "procedures" -> "transplant-history"), and "medications" when the medication
+    list could not be had. A check that needs one of them names it instead of reading its absence as "none"."""
+    unavailable = set(unavailable)
+    holds = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["may_hold"]
+    codes = {code for key in unavailable for code in holds.get(key, ())}
+    if unavailable & set(MEDICATION_PREFETCH):
+        codes.add("medications")
+    return frozenset(codes)
+
+
 def order_checks_for(call: HookCall) -> tuple[OrderCheck, ...]:
     """The checks of every draft order of this call, from the cache when nothing changed."""
     key = content_key(call.context.get("patientId"), call.context.get("draftOrders"), call.prefetch,
                       sorted(call.unavailable), call.reference_date.isoformat())
-    medications_unknown = any(k in call.unavailable for k in MEDICATION_PREFETCH)
-    return order_cache.get_or_compute(key, lambda: evaluate(case_of(call), medications_unknown))
+    return order_cache.get_or_compute(key, lambda: evaluate(case_of(call), unread_data(call.unavailable)))
 
 
 def order_checks(case: Case) -> list[dict]:

@@ -74,6 +74,7 @@ PHRASES = {
     "lineage": "leukemia lineage",
     "medications": "medication list",
     "age": "age (birth date)",
+    "transplant-history": "transplant history (procedures)",
 }
 
 
@@ -181,6 +182,9 @@ GEMTUZUMAB = {
     "no-regimen": "{shown} per dose matches no label regimen for this setting: {listed}.",
     "too-many-doses": "{count} doses ordered; the {regimen} gives {per_cycle} a cycle{unverified}.",
     "transplant": "Transplant on record{when}: {risk} Watch bilirubin, weight, liver size{unverified}.",
+    "transplant-unknown": "Transplant history unknown (procedures could not be read): ask; after a stem cell transplant, {risk}{unverified}",
+    "wbc-missing": "No WBC on record: check it before the first dose. {rule}{unverified}",
+    "age-missing": "Age not on record: the label's age limits and the adult or child regimen are not checked.",
     "hyperleukocytosis": "WBC {wbc} x10^9/L{when}: {rule}{unverified}",
     "knowledge": "{text}{unverified}",
 }
@@ -190,9 +194,12 @@ GEMTUZUMAB_SUMMARIES = (  # the first that applies names the card
     ("verdict:dose-too-low", "Gemtuzumab ozogamicin {ordered} mg per dose is below the label dose ({expected} mg)"),
     ("hyperleukocytosis", "Gemtuzumab ozogamicin: cytoreduce first, WBC {wbc_limit} x10^9/L or more"),
     ("vod-risk-after-transplant", "Gemtuzumab ozogamicin after a stem cell transplant: higher VOD risk"),
+    ("transplant-history-unknown", "Gemtuzumab ozogamicin: transplant history could not be read; VOD risk is higher after HSCT"),
+    ("wbc-missing", "Gemtuzumab ozogamicin: no WBC on record; cytoreduce first if {wbc_limit} x10^9/L or more"),
     ("cd33-missing", "Gemtuzumab ozogamicin: no CD33 result on record"),
     ("regimen-doses-exceeded", "Gemtuzumab ozogamicin: more doses than the label regimen"),
     ("regimen-dose-mismatch", "Gemtuzumab ozogamicin: dose does not match a label regimen"),
+    ("age-missing", "Gemtuzumab ozogamicin: age not on record; age limits and regimen not checked"),
     ("verdict:cannot-check", "Gemtuzumab ozogamicin: dose or indication cannot be checked"),
     ("verdict:ok", "Gemtuzumab ozogamicin {ordered} mg matches the label regimen"),
 )
@@ -365,6 +372,10 @@ INTERACTION = {
     "s-reduce": "{drug} with revumenib: reduce revumenib to {dose}",
     "s-reduce-unknown": "{drug} with revumenib: revumenib dose must be reduced",
     "s-with": "{drug} with revumenib: {short}",
+    # the medication list could not be read, and the patient's leukemia is one revumenib treats
+    "list-unread": ("The medication list could not be read, so whether the patient takes revumenib is not known: "
+                    "check before signing. If so: {rules}"),
+    "s-list-unread": "{drug}: check for revumenib first (medication list could not be read)",
 }
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Mapping
 from urllib.parse import urlsplit
 
-# SMART App Launch 2.x scopes: the resources the patient-view prefetch reads, plus Procedure (transplant dates).
+# SMART App Launch 2.x scopes: the resources the patient-view prefetch reads (Procedure: transplant dates).
 DEFAULT_SCOPE = " ".join([
     "launch", "patient/Patient.rs", "patient/Condition.rs", "patient/Observation.rs", "patient/DiagnosticReport.rs",
     "patient/MedicationRequest.rs", "patient/MedicationStatement.rs", "patient/MedicationAdministration.rs",

@@ -1,7 +1,7 @@
 """What the case summary page shows, built with the hooks' own code.
 
 The patient's chart is read from the EHR's FHIR server with the patient-view service's prefetch templates (from
-hooks.json, through `cds_service.hooks.prefetch`), plus one query for Procedures (transplant dates). The Case comes
+hooks.json, through `cds_service.hooks.prefetch`; its Procedures bring the transplant dates). The Case comes
 from `cds_service.hooks.call.case_of` and the assessment from `cds_service.stratification.assess`, exactly as for a
 patient-view call; this module only arranges their content for the page. Nothing here is stored.
 """
@@ -31,7 +31,6 @@ SETTING_WORDS = {"newly-diagnosed": "newly diagnosed", "relapsed-refractory": "r
 KMT2A_WORDS = {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified (not a rearrangement)",
                "ptd": "KMT2A partial tandem duplication (not a rearrangement)",
                "not-detected": "no KMT2A alteration detected", "unknown": "KMT2A status unknown"}
-PROCEDURES_WORDS = "procedures (transplant dates)"  # the page's own query; the prefetch keys' names are the cards'
 # "(Observation/obs-7 of 2026-03-02)" -> "(2026-03-02)": the page quotes results by content and date, not by id.
 _REFERENCE = re.compile(r"\b(?:Observation|DiagnosticReport|Condition|Patient|Procedure|Medication\w*|Specimen|"
                         r"ServiceRequest)/[A-Za-z0-9\-.]{1,64}(?: of (\d{4}-\d{2}-\d{2}))?")
@@ -95,7 +94,7 @@ class Summary:
 def read_chart(registry: Registry, fhir_server: str, access_token: str, patient_id: str,
                settings: prefetch.FetchSettings, reference_date: date) -> Summary:
     """Read the patient's chart with the launch's token and build the page's content."""
-    templates = dict(_patient_view(registry).prefetch) | {"procedures": timeline.procedure_query()}
+    templates = _patient_view(registry).prefetch
     request = {"context": {"patientId": patient_id}, "fhirServer": fhir_server,
                "fhirAuthorization": {"access_token": access_token, "token_type": "Bearer", "patient": patient_id}}
     fetched = prefetch.resolve(templates, request, settings)
@@ -130,7 +129,7 @@ def with_deadline(settings: prefetch.FetchSettings, deadline_s: float) -> prefet
 
 
 def unavailable_words(keys: tuple[str, ...]) -> list[str]:
-    names = {**assessment_cards.policy()["unavailable"]["names"], "procedures": PROCEDURES_WORDS}
+    names = assessment_cards.policy()["unavailable"]["names"]
     return [names.get(k, k) for k in keys]
 
 

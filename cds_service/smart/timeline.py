@@ -3,16 +3,13 @@
 Every value is read by `fhir_mappings` exactly as the hooks read it (the same routing, readers, units and
 plausibility ranges; a resource that fails R4 validation is left out here as it is there), from the same
 resources the Case was built from. Transplants are the Case's (`fhir_mappings.transplants`), found among the
-Procedures the app asks for besides the hook's prefetch (see timeline_events.json).
+Procedures of the hook's prefetch (the `procedures` key of hooks.json).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
-from importlib import resources
 from typing import Iterable
 
 from fhir_mappings import conditions, observations, routing
@@ -55,15 +52,6 @@ class Timeline:
 
     def panel(self, name: str) -> tuple[Point, ...]:
         return tuple(p for p in self.points if p.panel == name)
-
-
-@lru_cache(maxsize=1)
-def events_table() -> dict:
-    return json.loads(resources.files(__package__).joinpath("timeline_events.json").read_text(encoding="utf-8"))
-
-
-def procedure_query() -> str:
-    return events_table()["procedure_query"]
 
 
 def build(case: Case, resources_: Iterable[dict]) -> Timeline:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from cds_service import knowledge
 from cds_service.stratification.assessment import Assessment, DiseaseFacts, Kmt2aFacts, PatientFacts
 from cds_service.stratification import adult_all, adult_aml, amplification, childhood_all, infant_all
-from cds_service.stratification import pediatric_aml, pitfalls, relapsed, text, therapy_related
+from cds_service.stratification import pediatric_aml, pitfalls, relapsed, text, therapy_related, transplant
 from cds_service.stratification.facts import Facts, facts_from_case
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import Rule
@@ -28,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     therapy_related.therapy_related_rule,
     relapsed.relapsed_refractory,
     pitfalls.lineage_switch,
+    transplant.transplant_on_record,  # last: it takes back transplant advice the rules above gave
 )
 
 # Missing data that does not block a risk group or a safety decision (the card is then info, not warning).

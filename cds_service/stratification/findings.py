@@ -152,3 +152,8 @@ class Findings:
 
     def has_consideration(self, code: str) -> bool:
         return code in self._considerations
+
+    def withdraw(self, code: str) -> None:
+        """Take back a consideration an earlier rule added (advice the record shows has been acted on)."""
+        if self._considerations.pop(code, None) is not None:
+            self._mark_applied()

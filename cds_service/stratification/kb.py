@@ -47,6 +47,11 @@ def consideration(code: str) -> dict:
     return _rules()["considerations"][code]
 
 
+def considerations_flagged(flag: str, value: str) -> tuple[str, ...]:
+    """The consideration codes whose entry sets `flag` to `value` (e.g. after_transplant: withdraw)."""
+    return tuple(code for code, entry in _rules()["considerations"].items() if entry.get(flag) == value)
+
+
 def population(code: str, name: str) -> dict:
     """The population-specific block of a consideration (its own sources, tag, evidence, note)."""
     return _rules()["considerations"][code]["populations"][name]

@@ -638,3 +638,43 @@ def test_one_report_with_two_findings_is_named_once_in_the_basis():
     a = assess(make_case(age_at_dx_days=120, summary=both, wbc=450))
     (basis,) = [line for g in a.risk_groups for line in g.basis if line.startswith("KMT2A rearranged")]
     assert basis.count(day(REF)) == 1 and "FISH and karyotype KMT2A::AFF1" in basis
+
+
+# --- a transplant on record -----------------------------------------------------------------------
+
+def _transplanted(case, when):
+    from fhir_mappings.case import Source
+    return replace(case, transplants=(Source("Procedure/hsct", when),))
+
+
+def test_transplant_after_diagnosis_withdraws_first_remission_transplant_advice():
+    """Transplanted for this leukemia: 'discuss HSCT in first remission' has been acted on and is not shown."""
+    case = make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=200)
+    assert "hsct-cr1" in codes(assess(case).considerations)
+    a = assess(_transplanted(case, case.diagnosis_date + timedelta(days=150)))
+    assert "hsct-cr1" not in codes(a.considerations)
+    assert {"clinical-trial", "mrd-assessment"} <= codes(a.considerations)  # the rest of the advice stands
+    assert groups(a) == {("pediatric-all-kmt2a", "high")}
+
+
+def test_infant_transplant_after_diagnosis_withdraws_the_infant_transplant_timing():
+    case = make_case(age_at_dx_days=100, summary=kmt2a(K.REARRANGED, "MLLT1"), wbc=120, day8=2.5, days_since_dx=250)
+    assert "hsct-infant-timing" in codes(assess(case).considerations)
+    a = assess(_transplanted(case, case.diagnosis_date + timedelta(days=200)))
+    assert "hsct-infant-timing" not in codes(a.considerations)
+    assert groups(a) == {("interfant-06", "high")}
+
+
+@pytest.mark.parametrize("when", [None, "before-diagnosis"])
+def test_transplant_undated_or_before_this_leukemia_keeps_the_advice_and_asks(when):
+    """An undated transplant, or one before this diagnosis (an autologous transplant for lymphoma before a
+    therapy-related AML), may belong to another disease: the advice stays, with a note to check."""
+    case = make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN"))
+    dated = case.diagnosis_date - timedelta(days=900) if when else None
+    a = assess(_transplanted(case, dated))
+    hsct = a.consideration("hsct-cr1")
+    assert hsct is not None
+    if when:  # before this leukemia: another disease's transplant, the advice stands as it is
+        assert "transplant is on record" not in (hsct.note or "")
+    else:
+        assert "transplant is on record (date not recorded): check whether it was for this leukemia" in hsct.note

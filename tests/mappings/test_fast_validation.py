@@ -51,7 +51,7 @@ def _corpus() -> list[tuple[dict, bool]]:
         except (ValueError, UnicodeDecodeError):
             continue
     for size in ("small", "typical"):
-        found.extend(bench_chart.chart(size))
+        found.extend(_resources_in(bench_chart.chart(size)))  # a translated type only (not its Procedures)
     parts, seen = [], set()
     for resource in found:
         for draft in (False, True):

@@ -3,6 +3,7 @@ Epic-style and sandbox-style requests, the order-select -> order-sign cache, and
 
 from __future__ import annotations
 
+import json
 
 import pytest
 import requests
@@ -15,10 +16,12 @@ from cds_service.hooks.handlers import order_select, order_sign
 from cds_service.orders import order_cache
 from tests.orders.test_requests import TODAY, add_active, adult, epic, set_dose, the_order
 from tests.support import sandbox
+from cds_service.web.config import HOOKS_FILE
 from tests.support.live import LiveService, test_config
 
 ROWS = knowledge.load("menin_inhibitors.json")["revumenib"]["dosing"]["rows"]
-PREFETCH_KEYS = ("patient", "conditions", "genomics", "labs", "vitals", "medicationRequests", "medicationStatements")
+PREFETCH_KEYS = tuple(next(s for s in json.loads(HOOKS_FILE.read_text())["services"]
+                          if s["id"] == "kmt2a-order-sign")["prefetch"])  # every key the order services declare
 
 
 @pytest.fixture(scope="module")

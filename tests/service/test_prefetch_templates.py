@@ -82,6 +82,20 @@ def test_narrow_templates_give_the_same_cards_as_asking_for_everything():
     assert cards == _cards(declared | BROAD, resources)
 
 
+def test_every_procedure_is_asked_for_and_costs_a_tenth_of_a_long_record():
+    """Transplants carry local codes, so `procedures` is a patient search, not a code list; on the long generated
+    chart (two years of transfusions and procedures, one allogeneic HSCT) it is about a tenth of what is sent."""
+    declared = _services()["kmt2a-patient-view"]["prefetch"]
+    resources = chart.chart("long")
+    sent = chart.prefetch_for(declared, resources)
+    assert declared["procedures"] == "Procedure?patient={{context.patientId}}"
+    procedures = [r for r in resources if r["resourceType"] == "Procedure"]
+    assert len(sent["procedures"]["entry"]) == len(procedures) > 100
+    assert len(json.dumps(sent["procedures"])) < 0.15 * len(json.dumps(sent))
+    case = case_from_resources(list(sent.values()), reference_date=chart.TODAY, patient_id="bench-1")
+    assert len(case.transplants) == 1  # the transfusions, aspirates and lumbar punctures are not transplants
+
+
 V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 
 
