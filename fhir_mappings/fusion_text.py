@@ -105,7 +105,7 @@ def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list
 def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
-    text = _with_their_results(_results_only(_unwrapped(text)))
+    text = _with_their_results(_results_only(_normalised(text)))
     for m in _NUC_ISH.finditer(text):
         events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
     if "artner" in text:
@@ -172,7 +172,7 @@ _PLAIN = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "
 _MARKUP = re.compile(r"</?(?:br|p|div|td|th|tr|li|b|i|strong|em|span|table|font|u)\b[^>]*>", re.IGNORECASE)
 
 
-def _unwrapped(text: str) -> str:
+def _normalised(text: str) -> str:
     """Plain characters, and lines broken by a PDF or a lab system's line width joined again: a word hyphenated at
     the line end, a fusion name split after its separator, and a line that continues in lower case. A line that
     starts with a capital stays a line of its own (a table row, the next result)."""
