@@ -176,10 +176,10 @@ def _normalised(text: str) -> str:
     """Plain characters, and lines broken by a PDF or a lab system's line width joined again: a word hyphenated at
     the line end, a fusion name split after its separator, and a line that continues in lower case. A line that
     starts with a capital stays a line of its own (a table row, the next result)."""
-    if not text.isascii():
-        text = text.translate(_PLAIN)
     if "<" in text and _MARKUP.search(text):
         text = documents.html_text(text)  # a valueString or note sent as HTML: its blocks are lines
+    if not text.isascii():
+        text = text.translate(_PLAIN)
     if "\n" in text:
         text = _WRAPPED.sub(" ", _SPLIT_NAME.sub(r"\1", _HYPHENATED.sub(r"\1", text)))
     return text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge

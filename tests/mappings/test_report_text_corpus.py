@@ -340,6 +340,10 @@ CORPUS = [
     (value, "KMT2A-AFF1, KMT2A-MLLT3, KMT2A-MLLT1: negative", "ruled-out:MLLT1", {}),
     (plain, "KMT2A FISH\nPositive control: normal signal pattern", "none", {}),
 
+    (value, "<p>KMT2A&#8209;AFF1: <b>detected</b></p>", "rearranged:AFF1", {}),
+    (plain, "Preliminary result: KMT2A::AFF1 detected. Final report to follow.", "rearranged:AFF1", {}),
+    (value, "KMT2A rearrangement detected in 15% of nuclei (cut-off 10%)", "rearranged", {}),
+
     # "MLL" and "KMT2A" that are not KMT2A rearrangements
     (plain, "KMT2D c.5645G>A (p.Arg1882His) detected.", "none", {"genes": {"KMT2D": True}}),
     (plain, "MLL2 (KMT2D) truncating mutation detected.", "none", {}),
