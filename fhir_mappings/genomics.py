@@ -7,6 +7,7 @@ Observation or DiagnosticReport whose words name KMT2A/MLL.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 from fhir_mappings import context, cytogenetics, documents, fusion_text, observations, units
@@ -149,6 +150,8 @@ def _result_sentence(resource: dict) -> str:
     comment = notes(resource)
     if comment and value and context.deferred(value):  # "See comment", the result in the note
         value, comment = comment.replace("\n", " "), ""
+    if "&" in value:
+        value = html.unescape(value)  # "KMT2A&#8209;AFF1": the entity's ";" is no statement end
     sentence = f"{name}: {value}".replace(";", ",")
     parts = [sentence] + [_result_sentence(c) for c in dicts(resource.get("component")) if c.get("code")]
     return "\n".join(parts) + ("\n" + comment if comment else "")
