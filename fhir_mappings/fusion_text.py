@@ -49,16 +49,14 @@ def _prose_pair_pattern() -> re.Pattern[str]:
     return re.compile(rf"{between}|{of_with}|{fused}", re.IGNORECASE)
 
 
-_PROSE_WORDS = ("between", "fused", "joined", "fusion of", "fusions of", "rearrangement of", "rearrangements of",
-                "translocation of")
+_PROSE_HINT = re.compile(r"between|fused|joined|(?:fusion|rearrangement|translocation)s? of", re.IGNORECASE)
 
 
 def _pairs(clause: str):
     """(start, end, 5' gene as written, separator, 3' gene as written) for every fusion named, symbol or prose."""
     for m in _pair_pattern().finditer(clause):
         yield m.start(), m.end(), m.group(1), m.group(2), m.group(3)
-    low = clause.lower()
-    if not any(word in low for word in _PROSE_WORDS):
+    if not _PROSE_HINT.search(clause):
         return  # the prose pattern is the costly one; most statements have no prose fusion
     for m in _prose_pair_pattern().finditer(clause):
         groups = m.groups()
@@ -223,7 +221,7 @@ def _with_their_results(text: str) -> str:
     out = [lines[0]]
     for line in lines[1:]:
         previous = out[-1]
-        if _names_one_test(previous) and _is_a_bare_result(line):
+        if len(line) <= 80 and _is_a_bare_result(line) and _names_one_test(previous):
             out[-1] = f"{previous.rstrip()} {line.strip()}"
         else:
             out.append(line)
@@ -243,8 +241,10 @@ def _is_a_bare_result(line: str) -> bool:
 
 def _names_one_test(line: str) -> bool:
     stripped = line.strip()
-    if not stripped or len(stripped) > 80 or stripped.endswith((".", ";")) or _states_anything(stripped):
+    if not stripped or len(stripped) > 80 or stripped.endswith((".", ";")):
         return False
+    if not term.gene_alias_pattern().search(stripped) or _states_anything(stripped):
+        return False  # most lines of a long report name no gene: the cheap test first
     if term.pattern("positive").search(stripped) or term.pattern("kmt2a_r").search(stripped):
         return False
     if term.section_pattern("list_lead").search(stripped) or term.section_pattern("methods_heading").match(stripped):
