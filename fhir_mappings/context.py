@@ -118,6 +118,12 @@ def uncertain(text: str) -> bool:
     return any(t.category == "possible" for t in triggers(text))
 
 
+def says_anything(text: str) -> bool:
+    """Whether a text states, negates, hedges or defers a result at all ("Result: Positive", "pending") -- a gene
+    list or a test's name does not."""
+    return any(t.category in ("negated", "possible", "result", "deferred") for t in triggers(text))
+
+
 def deferred(text: str) -> bool:
     """Whether a short result text says there is no result here ("pending", "see comment", "not performed")."""
     return any(t.category == "deferred" for t in triggers(text))

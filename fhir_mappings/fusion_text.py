@@ -201,7 +201,7 @@ def _results_only(text: str) -> str:
             skipping = True
         elif skipping and results.match(line):
             skipping = False
-        if listing and not _states_anything(line):
+        if listing and not context.says_anything(line):
             listing = False
             continue
         listing = bool(lists.match(line))
@@ -236,14 +236,14 @@ def _is_a_bare_result(line: str) -> bool:
     ("Positive control: normal") nor one that names a gene."""
     if _LABEL.match(line) and not term.section_pattern("results_heading").match(line):
         return False
-    return _states_anything(line) and not term.gene_alias_pattern().search(line)
+    return context.says_anything(line) and not term.gene_alias_pattern().search(line)
 
 
 def _names_one_test(line: str) -> bool:
     stripped = line.strip()
     if not stripped or len(stripped) > 80 or stripped.endswith((".", ";")):
         return False
-    if not term.gene_alias_pattern().search(stripped) or _states_anything(stripped):
+    if not term.gene_alias_pattern().search(stripped) or context.says_anything(stripped):
         return False  # most lines of a long report name no gene: the cheap test first
     if term.pattern("positive").search(stripped) or term.pattern("kmt2a_r").search(stripped):
         return False
@@ -252,15 +252,11 @@ def _names_one_test(line: str) -> bool:
     return len(_targets(stripped)) == 1
 
 
-def _states_anything(text: str) -> bool:
-    return any(t.category in ("negated", "possible", "result", "deferred") for t in context.triggers(text))
-
-
 def _lists_the_test(sentence: list[str]) -> bool:
     """"Genes tested: ... KMT2A ...", "This assay detects KMT2A::AFF1, ...": what the test covers, not a result --
     unless the same sentence states one ("Genes tested: KMT2A, NUP98 -- none detected")."""
     whole = ", ".join(sentence)
-    return bool(term.section_pattern("list_lead").search(whole)) and not _states_anything(whole)
+    return bool(term.section_pattern("list_lead").search(whole)) and not context.says_anything(whole)
 
 
 @dataclass(frozen=True)

@@ -339,7 +339,10 @@ def _kmt2a_from_words(observation: dict, comp: _Components, present: bool | None
                       method: str) -> list[Kmt2aFinding]:
     """variation-code text and notes, when the components do not settle KMT2A. A negative sentence counts only
     when the Variant itself is reported absent."""
-    words = f"{comp.variation}\n{notes(observation)}".strip()
+    variation = comp.variation
+    if present is True and variation and not context.says_anything(variation):
+        variation += ": detected"  # "KMT2A rearrangement (partner unknown)" on a Variant reported present
+    words = f"{variation}\n{notes(observation)}".strip()
     if not words:
         return []
     found = from_text(words, source, method).kmt2a
@@ -364,6 +367,8 @@ def _kind(comp: _Components) -> str:
 def _kmt2a_variant(comp: _Components, present: bool, source: Source, method: str) -> Kmt2aFinding | None:
     partners = [g for g in comp.genes if g != "KMT2A"]
     fusion_named = fusion_text.read(comp.variation)[0] if comp.variation else []
+    if present and any(e.status == Kmt2aStatus.NOT_DETECTED or e.uncertain for e in fusion_named):
+        return None  # reported present, but its own words negate or hedge it ("KMT2A::AFF1 not detected"): no call
     named = next((e for e in fusion_named if e.partner), None)
     is_fusion = bool(comp.changes & {"fusion"} or partners or named)
     is_cnv = bool(comp.changes & {"copy-number", "copy-number-gain"} or comp.copy_high is not None)
