@@ -1,9 +1,12 @@
-"""ISCN karyotype and `nuc ish` FISH strings -> the abnormalities, clone structure and KMT2A events.
+"""ISCN karyotype and FISH strings -> the abnormalities, clone structure and KMT2A events.
 
 Accepts old (400-band: q21, q23) and current (sub-band: q21.3, q23.3) band names, both chromosome orders, ins/inv/
-del/der, mosaic clones ("[15]/46,XX[5]"), and FISH nomenclature (amplification "KMT2Ax8~11", split signals
-"(5'KMT2A sep 3'KMT2Ax1)", dual-fusion "(AFF1 con KMT2Ax1)"). Partners come from the ISCN table in
-terminology/iscn_partners.csv. Never raises: an unreadable string gives an empty result.
+del/der, mosaic clones ("[15]/46,XX[5]"), questioned abnormalities ("?t(4;11)"), and FISH nomenclature from ISCN 1995
+to 2024, interphase ("nuc ish") and metaphase ("ish"): copy counts "KMT2Ax8~11" (or "x8-12"), amplification "amp",
+split signals "(5'KMT2A sep 3'KMT2Ax1)" and "(5'MLL,3'MLL)x2(5'MLL con 3'MLLx1)", dual-fusion "(AFF1 con KMT2Ax1)",
+and signals on derivative chromosomes "ish t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A+)". A pattern that does not say whether
+KMT2A is broken gives UNKNOWN, never a guess. Partners come from the ISCN table in terminology/iscn_partners.csv.
+Never raises: an unreadable string gives an empty result.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class IscnResult:
     aberrations: list[str] = field(default_factory=list)  # unique, across clones
     clones: int = 0
     has_karyotype: bool = False
+    karyotype: str = ""  # the karyotype as written, without the words or the FISH around it
     kmt2a_events: list[Kmt2aEvent] = field(default_factory=list)
     gene_events: list[tuple[str, str, bool]] = field(default_factory=list)  # (gene, kind, present) from nuc ish
 
@@ -51,6 +55,8 @@ _BAND = re.compile(r"([pq])(\d{1,2}(?:\.\d{1,3})?)", re.IGNORECASE)
 _COUNT = re.compile(r"\[(?:cp)?(\d+)(?:/\d+)?\]\s*$", re.IGNORECASE)
 _NUMERIC = re.compile(r"^[+-](?:\d{1,2}|X|Y)(?:c)?$", re.IGNORECASE)
 _MARKER = re.compile(r"^\+(\d*)~?(\d*)mar\d*$", re.IGNORECASE)
+_AMPLIFIED_KINDS = ("hsr", "dmin", "amp")  # homogeneously staining region, double minutes, amplification
+_UNPLACED_AMPLICON = re.compile(r"^\+?\d*~?\d*(?:dmin|hsr)$", re.IGNORECASE)
 _CLONE_REFERENCES = {"idem", "sl", "sdl", "sdl1", "sdl2"}
 
 
@@ -64,18 +70,42 @@ def parse(text: str | None) -> IscnResult:
         if karyotype:
             _parse_karyotype(karyotype, result)
         for part in fish:
-            _parse_nuc_ish(part, result)
+            _parse_fish(part, result)
     except Exception:  # ISCN from the wild is endlessly inventive; never fail the caller
         return IscnResult()
     return result
 
 
+# Where FISH nomenclature starts: "nuc ish" (interphase) or "ish" (metaphase) followed by ISCN, never the word alone
+FISH_START = re.compile(r"\bnuc\s*ish\b|(?<![-\w])ish(?=\(|\s*(?:[a-z]{1,5}\(|\d{1,2}[pq]\d))", re.IGNORECASE)
+# Where a FISH string ends inside prose: a sentence stop, a line end, or its last "[cells]" (not one before "/")
+_FISH_END = re.compile(r"\.(?=\s|$)|\n|\](?!\s*[/,]\s*(?:\(|\d{1,2}[pq]))")
+
+
+def fish_spans(text: str) -> list[tuple[int, int]]:
+    """Where the ISCN FISH strings are in a text, each cut where the ISCN ends ("ish ...", "nuc ish ...[200]")."""
+    starts = [m.start() for m in FISH_START.finditer(text)]
+    out = []
+    for i, start in enumerate(starts):
+        stop = starts[i + 1] if i + 1 < len(starts) else len(text)
+        end = _FISH_END.search(text, start, stop)
+        if end:
+            stop = end.end() if end.group(0) == "]" else end.start()
+        segment = text[start:stop].rstrip()
+        out.append((start, start + len(segment.rstrip(".,;").rstrip())))
+    return out
+
+
+def fish_strings(text: str) -> list[str]:
+    """The ISCN FISH strings in a text (see fish_spans)."""
+    return [text[start:end] for start, end in fish_spans(text)]
+
+
 def _split_fish(text: str) -> tuple[str, list[str]]:
-    parts = re.split(r"\.?\s*(?=\bnuc\s*ish\b)", text, flags=re.IGNORECASE)
-    karyotype = parts[0] if not re.match(r"\s*nuc\s*ish", parts[0], re.IGNORECASE) else ""
-    fish = [p for p in parts if re.match(r"\s*nuc\s*ish", p, re.IGNORECASE)]
-    # "ish" metaphase FISH after the karyotype ("46,XY.ish ...") is not interphase; keep it with the karyotype text
-    return karyotype.strip().rstrip("."), fish
+    first = FISH_START.search(text)
+    if not first:
+        return text.strip().rstrip("."), []
+    return text[:first.start()].strip().rstrip(".").strip(), fish_strings(text)
 
 
 def split_top_level(text: str, sep: str) -> list[str]:
@@ -95,20 +125,32 @@ def split_top_level(text: str, sep: str) -> list[str]:
     return [p.strip() for p in out if p.strip()]
 
 
+# Where a karyotype ends inside prose: a sentence stop, a line end (not after "/"), or a word that is no ISCN
+_KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<!/)\n|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+)\b)[A-Z]{2,}\b(?!\())", re.IGNORECASE)
 _START = re.compile(r"\d{2,3}(?:~\d{2,3})?(?:<\d?n>)?,\s*[XY]", re.IGNORECASE)
 
 
+def karyotype_at(text: str) -> int:
+    """Where the karyotype ("46,XY,...") starts in a text (0 when it has none)."""
+    start = _START.search(text)
+    return start.start() if start else 0
+
+
 def looks_like_karyotype(text: str | None) -> bool:
-    """Whether a text holds an ISCN karyotype ("46,XY,...") or a nuc ish result."""
-    return isinstance(text, str) and bool(_START.search(text) or re.search(r"\bnuc\s*ish\b", text, re.I))
+    """Whether a text holds an ISCN karyotype ("46,XY,...") or a FISH result ("nuc ish(...)", "ish t(...)(...)")."""
+    if not isinstance(text, str):
+        return False
+    # routing asks this of every worded result: a plain substring test first keeps the FISH pattern off most text
+    return bool(_START.search(text) or (("ish" in text or "ISH" in text or "Ish" in text) and FISH_START.search(text)))
 
 
 def _parse_karyotype(text: str, result: IscnResult) -> None:
     start = _START.search(text)  # labs prefix "Karyotype: " and the like
     if not start:
         return
-    text = text[start.start():]
-    clones = split_top_level(text.split(".ish")[0], "/")
+    text = _KARYOTYPE_END.split(text[start.start():], 1)[0].strip()  # "46,XY[20] normal male": the words are no clone
+    clones = split_top_level(text, "/")
+    result.karyotype = text
     seen: list[str] = []
     for clone in clones:
         items = split_top_level(clone, ",")
@@ -128,7 +170,10 @@ def _parse_karyotype(text: str, result: IscnResult) -> None:
         if event:
             result.kmt2a_events.append(event)
     if result.has_karyotype and not any(e.method == "karyotype" for e in result.kmt2a_events):
-        result.kmt2a_events.append(Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, "karyotype", text, ambiguity=None))
+        # double minutes of unnamed origin ("2~10dmin") may carry KMT2A: the karyotype cannot say it is normal there
+        unplaced = any(_UNPLACED_AMPLICON.match(ab) for ab in seen)
+        status = Kmt2aStatus.UNKNOWN if unplaced else Kmt2aStatus.NOT_DETECTED
+        result.kmt2a_events.append(Kmt2aEvent(status, "karyotype", text, ambiguity=None))
 
 
 def _chromosomes(spec: str) -> list[str]:
@@ -148,6 +193,9 @@ def _is_kmt2a_band(band: str) -> bool:
 
 
 def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
+    if ab.startswith("?"):  # "?t(4;11)(q21;q23)": the lab questions its own identification; hedged, never positive
+        event = _kmt2a_from_aberration(ab[1:])
+        return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "karyotype", ab, uncertain=True) if event else None
     m = _STRUCT.match(ab)
     if not m:
         return None
@@ -155,7 +203,7 @@ def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
     if "11" not in chroms:
         return None
     per_chrom = _bands_per_chromosome(bands, len(chroms))
-    if kind in ("hsr", "dmin", "amp"):
+    if kind in _AMPLIFIED_KINDS:
         if any(_is_kmt2a_band(b) for b in per_chrom[chroms.index("11")]):
             return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "karyotype", ab)
         return None
@@ -195,58 +243,101 @@ def _lookup(chromosome: str, band: str, ab: str) -> Kmt2aEvent:
     )
 
 
-# --- nuc ish ---------------------------------------------------------------------------------------
+# --- FISH: nuc ish (interphase) and ish (metaphase) -------------------------------------------------
 
-_SIGNAL = re.compile(r"^(5'|3')?([A-Z0-9][A-Z0-9-]*?)(?:x(\d+)(?:~(\d+))?)?$")
+_SIGNAL = re.compile(r"^(5'|3')?([A-Za-z0-9][A-Za-z0-9-]*?)(?:x(\d+)(?:~(\d+))?|(amp))?$")
+_MARK = re.compile(r"^(5'|3')?([A-Za-z0-9][A-Za-z0-9-]*?)(\+\+?|-|amp|x\d+(?:~\d+)?)$")  # "5'KMT2A+", "MLL-"
+_GROUP = re.compile(r"\(([^()]*)\)(?:x(\d+)(?:~(\d+))?|(amp))?")
+_NO_CELLS = re.compile(r"\[\s*0+(?:\.0+)?\s*(?:/|%|\])")
+_COUNT_AT_END = re.compile(r"x(\d+)(?:~(\d+))?\s*$")
+_BANDS_ONLY = re.compile(r"^[pq]\d[\dpq.;~\s-]*$", re.IGNORECASE)
+_COPY_CHANGE_KINDS = ("del", "dup", "add", "trp", "qdp")  # a lost or gained segment: KMT2A may or may not be broken
+
+
+# what word processors and PDFs print for ISCN's characters: "×" for x, "′ ’ ´" for ', "∼" for ~, "–" for -
+_PRINTED = str.maketrans({"\u00d7": "x", "\u2019": "'", "\u2018": "'", "\u2032": "'", "\u00b4": "'", "`": "'",
+                          "\u223c": "~", "\u301c": "~", "\uff5e": "~", "\u2013": "-", "\u2212": "-"})
 
 
 def _normalise_fish(text: str) -> str:
-    text = text.replace("×", "x").replace("’", "'").replace("′", "'")
+    text = text.translate(_PRINTED)
     text = re.sub(r"\s*x\s*(?=\d)", "x", text)
+    text = re.sub(r"x(\d+)\s*-\s*(\d+)(?![\d'])", r"x\1~\2", text)  # "x8-12": a range written with a dash
     text = re.sub(r"\s*~\s*", "~", text)
-    return text
+    text = re.sub(r"([53]')\s+", r"\1", text)  # "5' MLL"
+    text = re.sub(r"\s+amp\b", "amp", text, flags=re.IGNORECASE)  # "(KMT2A amp)"
+    # a vendor's probe name is its gene: "LSI MLL", "MLL-BA", "KMT2A BA" (break-apart), "DC" (dual colour)
+    text = re.sub(r"\bLSI\s+", "", text)
+    return re.sub(r"(?<=[A-Za-z0-9])[\s-](?:BA|BAP|DC|DF|break-?apart)(?=[\s,;)x+-]|$)", "", text, flags=re.IGNORECASE)
 
 
 def _gene(name: str) -> str | None:
-    return term.known_gene(name) or (name.upper() if re.fullmatch(r"[A-Z][A-Z0-9-]{1,14}", name) else None)
+    return term.known_gene(name) or (name if re.fullmatch(r"[A-Z][A-Z0-9-]{1,14}", name) else None)
 
 
-def _parse_nuc_ish(part: str, result: IscnResult) -> None:
-    text = _normalise_fish(part)
-    groups = re.findall(r"\(([^()]*)\)(?:x(\d+)(?:~(\d+))?)?", text)
+@dataclass
+class _Signals:
+    """What one clone's signal groups say about KMT2A (and the other probes)."""
+
+    whole: list[tuple[float, float]] = field(default_factory=list)  # "KMT2Ax2": intact signals per nucleus
+    ends: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: {"5'": [], "3'": []})
+    intact: list[tuple[float, float]] = field(default_factory=list)  # "(5'KMT2A con 3'KMT2Ax2)"
+    separated: bool = False  # "(5'KMT2A sep 3'KMT2Ax1)"
+    amplified: bool = False  # "(KMT2Aamp)"
+    fused_with: list[str] = field(default_factory=list)  # "(AFF1 con KMT2Ax2)": the other gene of a fusion signal
+    co_probes: list[str] = field(default_factory=list)  # "(AFF1,KMT2A)x2": genes counted together with KMT2A
+
+
+def _count(low: str | None, high: str | None) -> tuple[float, float] | None:
+    return (float(low), float(high or low)) if low else None
+
+
+def _read_signals(text: str, result: IscnResult) -> _Signals:
+    signals = _Signals()
+    groups = _GROUP.findall(text)
     if not groups:  # "nuc ish KMT2Ax8~11[175/200]" without parentheses
-        groups = [(g, "", "") for g in re.findall(r"[A-Z0-9'-]+x\d+(?:~\d+)?", text)]
-    kmt2a_counts: list[tuple[float, float]] = []
-    split = False
-    fused_partner = None
-    for content, mult_low, mult_high in groups:
+        groups = [(g, "", "", "") for g in re.findall(r"[A-Za-z0-9'-]+(?:x\d+(?:~\d+)?|amp)", text)]
+    for content, mult_low, mult_high, mult_amp in groups:
         if re.search(r"\bsep\b", content):
             if any(_gene(_signal_name(s)) == "KMT2A" for s in re.split(r"\bsep\b", content)):
-                split = True
+                signals.separated = True
             continue
         if re.search(r"\bcon\b", content):
-            names = [_gene(_signal_name(s)) for s in re.split(r"\bcon\b", content)]
-            others = [n for n in names if n and n != "KMT2A"]
-            if "KMT2A" in names and others:
-                fused_partner = others[0]
-            elif names and all(n == "KMT2A" for n in names):  # (5'KMT2A con 3'KMT2Ax2): intact signals
-                count = re.search(r"x(\d+)(?:~(\d+))?\s*$", content)
-                if count:
-                    kmt2a_counts.append((float(count.group(1)), float(count.group(2) or count.group(1))))
+            _read_connected(content, mult_low, mult_high, signals)
             continue
-        for item in split_top_level(content, ","):
-            m = _SIGNAL.match(item.strip())
-            if not m or not m.group(2):
-                continue
-            gene = _gene(m.group(2))
-            low = m.group(3) or mult_low
-            high = m.group(4) or mult_high or low
-            if gene and low:
-                if gene == "KMT2A":
-                    kmt2a_counts.append((float(low), float(high)))
-                elif gene != "KMT2A":
-                    result.gene_events.append((gene, "copy-number", float(high) != 2.0))
-    result.kmt2a_events.extend(_fish_events(part.strip(), kmt2a_counts, split, fused_partner))
+        items = [(m, _gene(m.group(2))) for m in map(_SIGNAL.match, split_top_level(content, ",")) if m and m.group(2)]
+        genes = [g for _, g in items if g]
+        if "KMT2A" in genes:
+            signals.co_probes.extend(g for g in genes if g != "KMT2A")
+        for m, gene in items:
+            count = _count(m.group(3) or mult_low, m.group(4) or mult_high)
+            amp = bool(m.group(5) or mult_amp)
+            if gene == "KMT2A":
+                if amp:
+                    signals.amplified = True
+                elif count and m.group(1):
+                    signals.ends[m.group(1)].append(count)
+                elif count:
+                    signals.whole.append(count)
+            elif gene and amp:
+                result.gene_events.append((gene, "amplification", True))
+            elif gene and count:
+                result.gene_events.append((gene, "copy-number", count[1] != 2.0))
+    return signals
+
+
+def _read_connected(content: str, mult_low: str, mult_high: str, signals: _Signals) -> None:
+    """"(AFF1 con KMT2Ax2)": fusion signals; "(5'KMT2A con 3'KMT2Ax2)": intact KMT2A signals."""
+    names = [_gene(_signal_name(s)) for s in re.split(r"\bcon\b", content)]
+    m = _COUNT_AT_END.search(content)
+    count = _count(m.group(1), m.group(2)) if m else _count(mult_low, mult_high)
+    if "KMT2A" not in names or (count and count[1] == 0):
+        return  # no KMT2A probe, or no connected signal at all
+    others = [n for n in names if n != "KMT2A"]
+    if others and all(term.known_gene(n) for n in others):  # "(KMT2A con CEP11)" is a control, not a fusion
+        signals.fused_with.extend(others)
+    elif not others and count:
+        signals.intact.append(count)
 
 
 def _signal_name(signal: str) -> str:
@@ -254,18 +345,124 @@ def _signal_name(signal: str) -> str:
     return m.group(2) if m and m.group(2) else signal.strip()
 
 
-def _fish_events(text: str, counts: list[tuple[float, float]], split: bool, partner: str | None) -> list[Kmt2aEvent]:
-    if split or partner:
-        return [Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text, partner=partner)]
+def _interphase_event(text: str, s: _Signals) -> Kmt2aEvent | None:
+    """One clone's KMT2A reading. A pattern that does not say whether KMT2A is broken is UNKNOWN, never a guess."""
+    if s.fused_with:  # a fusion signal: rearranged; the partner only when the partner table knows the gene
+        partners = {g for g in s.fused_with if g in term.kmt2a_partner_genes()}
+        partner = partners.pop() if len(partners) == 1 else None
+        return Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text, partner=partner)
+    if s.separated:
+        return Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text)
+    if s.amplified:  # the lab's own call ("amp": too many signals to count); no copy number
+        return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "fish", text)
+    five, three = sorted(s.ends["5'"]), sorted(s.ends["3'"])
+    counts = s.whole
+    if five or three:
+        if five != three:  # one end lost or gained ("5'KMT2Ax2,3'KMT2Ax1"): deletion or unbalanced rearrangement
+            return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "fish", text)
+        if not s.intact:  # "(5'KMT2A,3'KMT2A)x2" alone: fused or apart is not said
+            return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "fish", text)
+        if max(c[0] for c in s.intact) < min(c[0] for c in five):  # fewer intact than either end: the rest apart
+            return Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text)
+        counts = counts + s.intact
+    elif s.intact:
+        if counts and sorted(counts) != sorted(s.intact):  # "(KMT2Ax3)(5'KMT2A con 3'KMT2Ax2)": the third unsaid
+            return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "fish", text)
+        counts = counts + s.intact
     if not counts:
-        return []
-    low = min(c[0] for c in counts)
-    high = max(c[1] for c in counts)
+        return None
+    low, high = min(c[0] for c in counts), max(c[1] for c in counts)
+    if low == 0:
+        return Kmt2aEvent(Kmt2aStatus.UNKNOWN, "fish", text)  # no KMT2A signal at all: a failed or deleted locus
     if high >= term.param("amplification_min_copies"):
-        return [Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "fish", text, copy_number=low, copy_number_high=high)]
-    # two (or three/four: a gain, not an amplification) intact signals: no rearrangement seen
-    return [Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, "fish", text,
-                       copy_number=low if high != 2 else None, copy_number_high=high if high != 2 else None)]
+        return Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "fish", text, copy_number=low, copy_number_high=high)
+    # two (or three/four: a gain, not an amplification) intact signals: no rearrangement seen. Probes counted
+    # together with KMT2A that name a partner ("(AFF1,KMT2A)x2") are a dual-fusion probe: it rules out that fusion
+    partners = [g for g in s.co_probes if g in term.kmt2a_partner_genes()]
+    return Kmt2aEvent(Kmt2aStatus.NOT_DETECTED, "fish", text, partner=partners[0] if len(partners) == 1 else None,
+                      candidates=tuple(partners) if len(partners) > 1 else (),
+                      copy_number=low if high != 2 else None, copy_number_high=high if high != 2 else None)
+
+
+def _parse_fish(part: str, result: IscnResult) -> None:
+    metaphase = not re.match(r"\s*nuc", part, re.IGNORECASE)
+    body = _normalise_fish(re.sub(r"^\s*(?:nuc\s*)?ish\b\s*", "", part, flags=re.IGNORECASE))
+    # the karyotype already read the breakpoints: the metaphase FISH does not name the partner again
+    banded = any(e.method == "karyotype" and e.status != Kmt2aStatus.NOT_DETECTED for e in result.kmt2a_events)
+    events: list[Kmt2aEvent] = []
+    for clone in split_top_level(body, "/"):  # "nuc ish(KMT2Ax2)[150]/(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[50]"
+        if _NO_CELLS.search(clone):
+            continue  # "[0/200]", "[0%]": a pattern seen in no cell is no finding
+        if metaphase:
+            events.extend(_metaphase_events(re.sub(r"\[[^\]]*\]\s*$", "", clone), part.strip(), result, banded))
+        else:
+            event = _interphase_event(part.strip(), _read_signals(clone, result))
+            events.extend([event] if event else [])
+    if any(e.status != Kmt2aStatus.NOT_DETECTED for e in events):  # a normal clone beside an abnormal one is no negative
+        events = [e for e in events if e.status != Kmt2aStatus.NOT_DETECTED]
+    result.kmt2a_events.extend(dict.fromkeys(events))
+
+
+def _kmt2a_marks(content: str) -> list[re.Match]:
+    return [m for m in map(_MARK.match, re.split(r"\s*[;,]\s*", content.strip())) if m and _gene(m.group(2)) == "KMT2A"]
+
+
+def _metaphase_events(clone: str, text: str, result: IscnResult, banded: bool) -> list[Kmt2aEvent]:
+    """Metaphase FISH: where the probe's signals lie on the chromosomes. "t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A+)",
+    "der(11)t(4;11)(5'MLL+,3'MLL-),der(4)t(4;11)(5'MLL-,3'MLL+)", "t(9;11)(MLL+;MLL+)", "hsr(11)(q23)(MLL+)";
+    an enumeration "11q23(MLLx2)" counts only when abnormal (metaphases are the dividing cells, often the normal
+    ones). A break is read only when the signals show it; the bands then name the likely partner."""
+    events: list[Kmt2aEvent] = []
+    derivatives: list[str] = []  # the KMT2A signals on each chromosome of the rearrangements of chromosome 11
+    breakpoints: list[str] = []  # those rearrangements as banded ("t(4;11)(q21;q23)")
+    for item in split_top_level(clone, ","):
+        tokens = re.findall(r"([a-z]*)\(([^()]*)\)", item, re.IGNORECASE)
+        named = [(k.lower(), c) for k, c in tokens if k]
+        signals = _read_signals(" ".join(f"({c})" for k, c in tokens if not k), IscnResult())
+        if not named:
+            event = _interphase_event(text, _read_signals(item, result))
+            if event and event.status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.AMPLIFIED):
+                events.append(event)
+            continue
+        marked = [c for _, c in tokens if _kmt2a_marks(c)]
+        if {k for k, _ in named} & set(_AMPLIFIED_KINDS):  # "hsr(11)(q23)(MLL+)", "dmin(KMT2A+)": KMT2A amplicon
+            if signals.amplified or any(m.group(3) != "-" for c in marked for m in _kmt2a_marks(c)):
+                events.append(Kmt2aEvent(Kmt2aStatus.AMPLIFIED, "fish", text))
+            continue
+        chromosomes = {ch.strip().upper() for _, c in named for ch in c.split(";")}
+        if "11" not in chromosomes or named[-1][0] in _COPY_CHANGE_KINDS:
+            continue  # not chromosome 11, or a deletion/duplication: a lost 3' signal is no proof of a break
+        if signals.fused_with or signals.separated:  # "ins(10;11)(...)(MLLT10 con KMT2A)", "(5'MLL sep 3'MLL)"
+            events.append(_interphase_event(text, signals))
+        elif marked:
+            derivatives.extend(marked[-1].split(";"))
+        else:
+            continue
+        bands = [c for k, c in tokens if not k and _BANDS_ONLY.match(c.strip())]
+        if bands:
+            breakpoints.append("".join(f"{k}({c})" for k, c in tokens if k) + f"({bands[0]})")
+    if derivatives and _split_on_derivatives(derivatives):
+        events.append(Kmt2aEvent(Kmt2aStatus.REARRANGED, "fish", text))
+    if breakpoints and not banded and any(e.status == Kmt2aStatus.REARRANGED for e in events):
+        event = _kmt2a_from_aberration(breakpoints[0])
+        events.extend([event] if event else [])
+    return events
+
+
+def _split_on_derivatives(derivatives: list[str]) -> bool:
+    """KMT2A probe signals on different chromosomes: a whole probe on two derivatives ("MLL+;MLL+"), or its 5' and
+    3' ends apart ("5'KMT2A+;3'KMT2A+", "5'MLL+,3'MLL-"). Both ends must be described to tell."""
+    whole, ends, mentioned = set(), {"5'": set(), "3'": set()}, set()
+    for i, derivative in enumerate(derivatives):
+        for m in _kmt2a_marks(derivative):
+            present = m.group(3) != "-"
+            if m.group(1):
+                mentioned.add(m.group(1))
+                if present:
+                    ends[m.group(1)].add(i)
+            elif present:
+                whole.add(i)
+    return len(whole) >= 2 or (mentioned == {"5'", "3'"} and ends["5'"] != ends["3'"])
 
 
 # --- complex karyotype -----------------------------------------------------------------------------

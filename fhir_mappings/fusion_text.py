@@ -16,9 +16,8 @@ from fhir_mappings import terminology as term
 from fhir_mappings.case import Kmt2aStatus
 from fhir_mappings.cytogenetics import Kmt2aEvent
 
-_NUC_ISH = re.compile(r"\bnuc\s*ish\b.*?(?:\[[^\]]*\]|$)", re.IGNORECASE | re.MULTILINE)
 _SEPARATOR = r"\s*(::|--|–|—|-|/|_)\s*"  # "--": STAR-Fusion's "KMT2A--AFF1"
-_COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:~\s*(\d+))?"
+_COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:[~\-–]\s*(\d+))?"
                      r"|(\d+)\s*(?:copies|signals)", re.IGNORECASE)
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
 _KIND_WORDS = ("ptd", "amplification", "structural_words", "deletion_words", "variant_words")
@@ -104,8 +103,13 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
     text = _with_their_results(_results_only(_normalised(text)))
-    for m in _NUC_ISH.finditer(text):
-        events.extend(cytogenetics.parse(m.group(0)).kmt2a_events)
+    spans = cytogenetics.fish_spans(text)
+    for start, end in spans:
+        events.extend(iscn_as_worded(cytogenetics.parse(text[start:end]).kmt2a_events, text))
+    if spans:  # read above: its ";" and "+" are no sentence end and no "positive" word
+        kept = [0, *(i for span in spans for i in span), len(text)]
+        text = "nuc ish".join(text[kept[i]:kept[i + 1]] for i in range(0, len(kept), 2))
+    text = text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge
     if "artner" in text:
         text = _partner_line().sub(", ", text)  # "KMT2A rearranged; partner: MLLT3" is one statement
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
@@ -113,7 +117,7 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
             continue
         found: list[Kmt2aEvent] = []
         for clause in sentence:
-            if re.search(r"\bnuc\s*ish\b", clause, re.IGNORECASE):
+            if cytogenetics.FISH_START.search(clause):
                 continue  # read by the ISCN parser above
             k, o = _read_clause(clause, method, ", ".join(sentence))
             found.extend(k)
@@ -180,7 +184,7 @@ def _normalised(text: str) -> str:
         text = text.translate(_PLAIN)
     if "\n" in text:
         text = _WRAPPED.sub(" ", _SPLIT_NAME.sub(r"\1", _HYPHENATED.sub(r"\1", text)))
-    return text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge
+    return text
 
 
 def _results_only(text: str) -> str:
@@ -257,6 +261,31 @@ def _lists_the_test(sentence: list[str]) -> bool:
     unless the same sentence states one ("Genes tested: KMT2A, NUP98 -- none detected")."""
     whole = ", ".join(sentence)
     return bool(term.section_pattern("list_lead").search(whole)) and not context.says_anything(whole)
+
+
+_SENTENCE_END = re.compile(r"\.\s|\n")  # ISCN itself has no ". " ("q23.3", "[20].ish"), unlike ";" in "t(4;11)"
+
+
+def iscn_as_worded(events: list[Kmt2aEvent], text: str) -> list[Kmt2aEvent]:
+    """ISCN results as the sentence around them words them: "nuc ish(...)[12/200], below the laboratory cut-off" or
+    "Equivocal: nuc ish(...)" is hedged, so never a positive (UNKNOWN, uncertain); qualifiers ("subclone") are kept."""
+    out = []
+    for event in events:
+        # a karyotype's abnormality is looked for in the karyotype, not in words that name it earlier
+        at = text.find(event.text, cytogenetics.karyotype_at(text) if event.method == "karyotype" else 0) \
+            if event.text else -1
+        if at < 0:
+            out.append(event)
+            continue
+        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
+        end = next((m.start() for m in _SENTENCE_END.finditer(text, at + len(event.text))), len(text))
+        # the ISCN itself is masked: its letters ("amp", "con") are no trigger words
+        sentence = text[start:at] + "x" * len(event.text) + text[at + len(event.text):end]
+        said = context.assertion(sentence, at - start, at - start + len(event.text))
+        status = Kmt2aStatus.UNKNOWN if said.uncertain else event.status
+        qualifiers = tuple(dict.fromkeys(event.qualifiers + said.qualifiers))
+        out.append(replace(event, status=status, uncertain=event.uncertain or said.uncertain, qualifiers=qualifiers))
+    return out
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ Observation or DiagnosticReport whose words name KMT2A/MLL.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 from fhir_mappings import context, cytogenetics, documents, fusion_text, observations, units
@@ -74,7 +75,12 @@ def map_resource(resource: dict, resolve: documents.Resolve | None = None) -> Ge
     method_words = f"{sentence} {concept_text(resource.get('method'))}"
     fish_coded = "fish" in _coded_methods(resource)
     method = "fish" if kind == "fish-panel" or fish_coded or term.pattern("fish").search(method_words) else "molecular"
-    return from_text(sentence, source, method)
+    result = from_text(sentence, source, method)
+    if cytogenetics.looks_like_karyotype(sentence):  # a karyotype in a component or note ("Karyotype: 46,XX,...")
+        banded = _from_karyotype(sentence, source)
+        result.karyotype = banded.karyotype
+        result.kmt2a[:0] = [f for f in banded.kmt2a if f.method == "karyotype" and f not in result.kmt2a]
+    return result
 
 
 # --- fusion-transcript codes ------------------------------------------------------------------------
@@ -152,7 +158,8 @@ def _result_sentence(resource: dict) -> str:
         value, comment = comment.replace("\n", " "), ""
     if "&" in value:
         value = html.unescape(value)  # "KMT2A&#8209;AFF1": the entity's ";" is no statement end
-    sentence = f"{name}: {value}".replace(";", ",")
+    # one clause per result: a ";" would end it, except inside ISCN's parentheses ("t(9;11)(p22;q23)")
+    sentence = re.sub(r";(?![^()]*\))", ",", f"{name}: {value}")
     parts = [sentence] + [_result_sentence(c) for c in dicts(resource.get("component")) if c.get("code")]
     return "\n".join(parts) + ("\n" + comment if comment else "")
 
@@ -161,7 +168,8 @@ def _from_report(words: str, source: Source) -> GeneticResult:
     """A report's conclusion: an ISCN karyotype in it is parsed as one, the rest read as words."""
     result = _from_karyotype(words, source) if cytogenetics.looks_like_karyotype(words) else GeneticResult()
     text = from_text(words, source, _method_from_words(words))
-    result.kmt2a.extend(f for f in text.kmt2a if f.method != "fish" or not result.kmt2a)
+    # the ISCN in the words is read twice (as ISCN and within the text): each finding is kept once
+    result.kmt2a.extend(f for f in text.kmt2a if (f.method != "fish" or not result.kmt2a) and f not in result.kmt2a)
     result.findings.extend(text.findings)
     return result
 
@@ -200,10 +208,10 @@ def _from_karyotype(iscn: str, source: Source) -> GeneticResult:
     parsed = cytogenetics.parse(iscn)
     if parsed.has_karyotype:
         result.karyotype = Karyotype(
-            iscn=iscn, source=source, abnormality_count=parsed.abnormality_count,
+            iscn=parsed.karyotype or iscn, source=source, abnormality_count=parsed.abnormality_count,
             complex=cytogenetics.is_complex(parsed), aberrations=tuple(parsed.aberrations), clones=parsed.clones,
         )
-    result.kmt2a.extend(_finding(e, source) for e in parsed.kmt2a_events)
+    result.kmt2a.extend(_finding(e, source) for e in fusion_text.iscn_as_worded(parsed.kmt2a_events, iscn))
     for gene, kind, present in parsed.gene_events:
         result.findings.append(GeneticFinding(gene, kind, present, source, iscn))
     return result

@@ -104,6 +104,13 @@ def iscn_partner(chromosome: str, band: str) -> dict | None:
     return None
 
 
+@lru_cache(maxsize=None)
+def kmt2a_partner_genes() -> frozenset[str]:
+    """The genes the ISCN partner table names as KMT2A fusion partners (a dual-fusion FISH probe's other gene)."""
+    return frozenset(g for r in rows("iscn_partners.csv") if r["kmt2a_status"] == "rearranged"
+                     for g in (r["partner"], *r["candidates"].split(";")) if g)
+
+
 # --- LOINC, SO, coded values -----------------------------------------------------------------------
 
 @lru_cache(maxsize=None)

@@ -356,6 +356,7 @@ def _not_recorded(pending: list[MissingItem]) -> str:
 
 def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingItem]) -> str:
     """Data the EHR could not give, said once; the missing items it may hold are named, not ordered."""
+    unavailable = tuple(k for k in unavailable if _unread_matters(a, k))
     if not unavailable:
         return ""
     names = policy()["unavailable"]["names"]
@@ -366,6 +367,13 @@ def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingIte
     if a.consideration("menin-inhibitor") and any(k.lower().startswith("medication") for k in unavailable):
         line += "; " + policy()["unavailable"]["medications_unread"]  # the dose assumed no strong inhibitor
     return line + ". Reopen the chart to retry."
+
+
+def _unread_matters(a: Assessment, key: str) -> bool:
+    """Whether an unread key is worth a word on this card: one that holds only what some advice rests on (the
+    Procedures: transplant history) is named only beside that advice; every other key always is."""
+    advice = policy()["unavailable"]["named_only_beside"].get(key)
+    return advice is None or any(a.consideration(code) for code in advice)
 
 
 def _disagreement(a: Assessment) -> str:

@@ -142,3 +142,22 @@ def test_a_report_that_names_kmt2a_fusions_without_a_positive_result_still_asks_
     assert assessment["kmt2a"]["status"] == "unknown", assessment["kmt2a"]
     summaries = [c["summary"] for c in cards]
     assert any(s.startswith("Missing") and "KMT2A" in s for s in summaries), summaries
+
+
+def test_a_break_apart_split_in_iscn_2009_notation_is_read_as_rearranged_over_http(live):
+    """An infant's only KMT2A result is the lab's FISH in ISCN 2009 notation: one 5'/3' pair joined, the other apart
+    (a split signal). It once read as two intact signals (germline), which put the infant in the germline group."""
+    bundle = load("infant-low-germline")
+    fish = next(e["resource"] for e in bundle["entry"] if e["resource"]["id"] == "inf-lr-fish")
+    bundle["entry"] = [e for e in bundle["entry"] if e["resource"] is not fish] + [{"resource": {
+        "resourceType": "DiagnosticReport", "id": "inf-lr-cg", "status": "final", "subject": fish["subject"],
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "CG"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "51969-4", "display": "Genetic analysis report"}],
+                 "text": "MLL (11q23) FISH, bone marrow"}, "effectiveDateTime": fish["effectiveDateTime"],
+        "conclusion": "nuc ish 11q23(5'MLL,3'MLL)x2(5'MLL con 3'MLLx1)[162/200]"}}]
+    body = call(live, bundle).json()
+    assert protocol.validate_response(body) == []
+    (assessment,) = [c["extension"][EXTENSION_KEY] for c in body["cards"] if EXTENSION_KEY in c.get("extension", {})]
+    assert assessment["kmt2a"]["status"] == "rearranged"
+    assert ("interfant-06", "low") not in {(g["scheme"], g["group"]) for g in assessment["riskGroups"]}
+    assert not any("germline" in c["summary"].lower() for c in body["cards"])

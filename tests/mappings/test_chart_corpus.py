@@ -542,6 +542,85 @@ def _():
     return [_request({"medicationReference": {"reference": "Medication/gone", "display": "Vfend 200 mg tablet"}}, "v-1")]
 
 
+# --- G. ISCN FISH as cytogenetics labs write it (karyotype and FISH, old and current notation) ----------------
+
+@variant("iscn", "metaphase FISH alone in a local FISH result", kmt2a="rearranged", partner="AFF1")
+def _():
+    return [lab("MLL metaphase FISH", valueString="ish t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A-)")]
+
+
+@variant("iscn", "karyotype with metaphase FISH in a report conclusion", kmt2a="rearranged", partner="MLLT3")
+def _():
+    return [report("Bone marrow cytogenetics", conclusion="46,XY,t(9;11)(p22;q23)[20].ish t(9;11)(MLL+;MLL+). "
+                   "Interpretation: MLL rearrangement confirmed on the derivative chromosomes.")]
+
+
+@variant("iscn", "amplification written amp", kmt2a="amplified", copies=(None, None))
+def _():
+    return [lab("KMT2A FISH", valueString="nuc ish(KMT2Aamp)[120/200]")]
+
+
+@variant("iscn", "copy range with a dash", kmt2a="amplified", copies=(8, 12))
+def _():
+    return [lab("KMT2A FISH", valueString="nuc ish(KMT2Ax8-12)[120/200]")]
+
+
+@variant("iscn", "ISCN 2009 split (one pair joined) beside the karyotype", kmt2a="rearranged", partner="AFF1")
+def _():
+    return [lab("MLL FISH", valueString="nuc ish(5'MLL,3'MLL)x2(5'MLL con 3'MLLx1)[160/200]"),
+            lab("Chromosome analysis", valueString="46,XX,t(4;11)(q21;q23)[20]")]
+
+
+@variant("iscn", "dual-fusion probe normal beside a t(9;11)", kmt2a="rearranged", partner="MLLT3", ruled_out="AFF1")
+def _():
+    return [lab("KMT2A/AFF1 dual-fusion FISH", valueString="nuc ish(AFF1,KMT2A)x2[200]"),
+            lab("Chromosome analysis", valueString="46,XX,t(9;11)(p22;q23)[20]")]
+
+
+@variant("iscn", "3' KMT2A signal lost: not called either way", kmt2a="unknown")
+def _():
+    return [lab("MLL FISH", valueString="nuc ish(5'KMT2Ax2,3'KMT2Ax1)[150/200]")]
+
+
+@variant("iscn", "normal clone beside an amplified clone", kmt2a="amplified", copies=(8, 10))
+def _():
+    return [lab("KMT2A FISH", valueString="nuc ish(KMT2Ax2)[150/200]/(KMT2Ax8~10)[50/200]")]
+
+
+@variant("iscn", "FISH split below the laboratory cut-off is hedged", kmt2a="unknown", uncertain=True)
+def _():
+    return [report("MLL FISH report", conclusion="nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[9/200], below the "
+                   "laboratory cut-off of 5%; repeat on the next marrow advised.")]
+
+
+@variant("iscn", "equivocal metaphase FISH", kmt2a="unknown", uncertain=True)
+def _():
+    return [lab("MLL FISH", valueString="Equivocal: ish t(4;11)(q21;q23)(5'KMT2A+;3'KMT2A-) in 3 of 20 metaphases")]
+
+
+@variant("iscn", "karyotype and FISH as components of a cytogenetics panel", kmt2a="rearranged", partner="AFF1",
+         karyotype=("46,XX,t(4;11)(q21;q23)[20]", ("t(4;11)(q21;q23)",)), findings=2)
+def _():
+    return [lab("Leukemia cytogenetics panel", component=[
+        {"code": concept("Karyotype"), "valueString": "46,XX,t(4;11)(q21;q23)[20]"},
+        {"code": concept("MLL FISH"), "valueString": "nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[180/200]"}])]
+
+
+@variant("iscn", "metaphase FISH as a panel component keeps its semicolons", kmt2a="rearranged", partner="MLLT3",
+         findings=2)
+def _():
+    return [lab("AML FISH panel", code="102103-9", system=LOINC, component=[
+        {"code": concept("KMT2A (MLL)"), "valueString": "ish t(9;11)(p22;q23)(5'KMT2A+;3'KMT2A+)"},
+        {"code": concept("PML::RARA"), "valueString": "nuc ish(PML,RARA)x2[200]"}])]
+
+
+@variant("iscn", "a report's karyotype is quoted without the words around it", kmt2a="unknown",
+         karyotype=("47,XY,+8,del(5)(q31),-7[20]", ("+8", "del(5)(q31)", "-7")))
+def _():
+    return [report("Bone marrow cytogenetics", conclusion="Karyotype: 47,XY,+8,del(5)(q31),-7[20]. Interpretation: "
+                   "an abnormal male karyotype, three abnormalities; no 11q23 change seen.")]
+
+
 # --- the test -------------------------------------------------------------------------------------------------
 
 def _check(case, e: dict) -> None:
@@ -552,6 +631,12 @@ def _check(case, e: dict) -> None:
         assert k.partner == e["partner"]
     if e.get("uncertain"):
         assert any(f.uncertain for f in k.findings)
+    if "karyotype" in e:
+        assert (case.karyotype.iscn, case.karyotype.aberrations) == e["karyotype"]
+    if "findings" in e:
+        assert len(k.findings) == e["findings"], k.findings
+    if "copies" in e:
+        assert (k.copy_number, k.copy_number_high) == e["copies"]
     if "qualifier" in e:
         assert any(e["qualifier"] in f.qualifiers for f in k.findings)
     if "ruled_out" in e:
@@ -601,5 +686,5 @@ def test_corpus_size_and_classes():
     assert len(CORPUS) >= 80
     by_class = Counter(c for c, *_ in CORPUS)
     assert set(by_class) == {"observation", "report", "reference", "routing", "legacy", "language", "diagnoses",
-                             "medications"}
+                             "medications", "iscn"}
     assert min(by_class.values()) >= 4

@@ -72,6 +72,17 @@ def test_copy_numbers_in_text():
     assert (events[0].copy_number, events[0].copy_number_high) == (6, 18)
 
 
+@pytest.mark.parametrize("text", ["KMT2A amplification (x8-12)", "KMT2A amplification x 8 – 12 signals per nucleus"])
+def test_an_iscn_copy_range_with_a_dash_keeps_its_high_end(text):
+    events, _ = read(text)
+    assert [(e.status, e.copy_number, e.copy_number_high) for e in events] == [(Kmt2aStatus.AMPLIFIED, 8, 12)]
+
+
+def test_metaphase_fish_in_report_words_is_read_as_iscn():
+    events, _ = read("Metaphase FISH: ish der(11)t(4;11)(q21;q23)(5'MLL+,3'MLL-).", "fish")
+    assert ("fish", Kmt2aStatus.REARRANGED) in [(e.method, e.status) for e in events]
+
+
 @pytest.mark.parametrize("text", ["KMT2D (MLL2) c.123A>T", "MLL3 mutation", "MLL4 variant", "MLLT3 expression high"])
 def test_other_mll_genes_are_never_kmt2a(text):
     events, _ = read(text)

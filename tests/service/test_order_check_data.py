@@ -134,13 +134,19 @@ def test_a_server_that_refuses_procedures_does_not_fail_the_call_and_the_card_na
         access = {"fhirServer": fhir.base, "fhirAuthorization": TOKEN, "prefetch": _sent(_chart())}
         card, check = _order_check(_call(base, "order-sign", 3, **access))
         view = _call(base, "patient-view", 4, **access)
+        # with a KMT2A::MLLT3 result the assessment advises discussing a transplant in first remission
+        rearranged = [*_chart(), kmt2a_mllt3_variant("fusion-1", PATIENT, "2026-10-31", [])]
+        advised = _call(base, "patient-view", 7, **access | {"prefetch": _sent(rearranged)})
     # "no transplant" is not known: a warning before signature, never the quiet boxed-warning line
     assert card["indicator"] == "warning" and "transplant history could not be read" in card["summary"]
     assert "transplant-history" in check["missingData"] and "procedures could not be read" in card["detail"]
-    assert view.status_code == 200, view.text
     names = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["names"]
-    assessment = view.json()["cards"][0]
-    assert f"Could not read {names['procedures']}" in assessment["detail"]
+    unread_line = f"Could not read {names['procedures']}"
+    # patient-view names the unread transplant history beside the advice that rests on it, and nowhere else
+    assert view.status_code == 200 and advised.status_code == 200, (view.text, advised.text)
+    assert unread_line not in json.dumps(view.json()["cards"])
+    assessment = advised.json()["cards"][0]
+    assert "first remission" in assessment["detail"] and unread_line in assessment["detail"]
 
 
 def test_procedures_the_ehr_did_not_send_and_cannot_be_fetched_are_named(live_service):
@@ -252,3 +258,11 @@ def test_patient_view_takes_back_first_remission_transplant_advice_once_the_tran
     assert "HSCT" in words([], 20) and "first remission" in words([], 21)
     after = words([transplant], 22)
     assert "first remission" not in after and "KMT2A" in after  # the assessment card itself is still there
+
+
+def test_the_unread_transplant_history_is_named_beside_exactly_the_advice_a_transplant_takes_back():
+    """card_policy.json names the Procedures beside the advice rules.json flags after_transplant: one list, kept
+    in step, so no new transplant advice is shown without its unread-history warning."""
+    from cds_service.stratification import kb
+    beside = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["named_only_beside"]["procedures"]
+    assert set(beside) == set(kb.considerations_flagged("after_transplant", "withdraw"))

@@ -52,12 +52,18 @@ def test_every_loinc_code_the_mappers_know_is_asked_for_by_every_service():
         assert known - asked == set(), f"{service_id} does not ask for {sorted(known - asked)}"
 
 
+# A patient's genetics and cytogenetics results are a handful, not the thousands of a lab category: asked for whole,
+# because KMT2A FISH, karyotype and fusion results often carry only a local code.
+GENETICS_CATEGORIES = {"http://terminology.hl7.org/CodeSystem/v2-0074|GE", "http://terminology.hl7.org/CodeSystem/v2-0074|CG"}
+
+
 def test_no_observation_template_asks_for_a_whole_category():
     for service in _services().values():
         for key, template in service["prefetch"].items():
             params = dict(parse_qsl(template.partition("?")[2]))
-            if template.startswith("Observation?"):
-                assert "code" in params, f"{key} asks for every Observation of a category: {template}"
+            if template.startswith("Observation?") and "code" not in params:
+                asked = set(params.get("category", "").split(","))
+                assert asked and asked <= GENETICS_CATEGORIES, f"{key} asks for every Observation of a category: {template}"
 
 
 def _cards(templates: dict[str, str], resources: list[dict]) -> list[tuple]:
@@ -233,3 +239,31 @@ def test_missing_report_results_skips_what_the_chart_already_holds():
     held = {"resourceType": "Observation", "id": "held"}
     data = {"reports": {"resourceType": "Bundle", "entry": [{"resource": report}]}, "labs": held, "none": None}
     assert prefetch.missing_report_results(data) == ["abs-1", "rel-1"]
+
+
+def test_a_locally_coded_genetics_result_outside_any_report_is_fetched_by_its_category_for_every_service():
+    """A KMT2A FISH result filed as an Observation under a local code, with the Genomics Reporting genetics category
+    and no report pointing to it: no LOINC list finds it, the genetics category does, and it is read."""
+    patient, b_all = _child_with_b_all()
+    fish = {"resourceType": "Observation", "id": "fish-local-obs", "status": "final",
+            "subject": {"reference": "Patient/pat-fish"}, "effectiveDateTime": "2026-10-02",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "laboratory"}]},
+                         {"coding": [{"system": V2_0074, "code": "GE"}]}],
+            "code": {"coding": [{"system": "urn:oid:1.2.840.114350.1.13.0.1.7.2.768282", "code": "MLLFISH"}],
+                     "text": "MLL gene rearrangement FISH"},
+            "valueString": "nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[176/200]"}
+    services = registry.load(ROOT / "hooks.json", HANDLERS)
+    with FhirTestServer([patient, b_all, fish]) as fhir:
+        for service_id in ("kmt2a-patient-view", "kmt2a-order-select", "kmt2a-order-sign"):
+            service = services.get(service_id)
+            body = {"hook": service.hook, "hookInstance": "a1b2c3d4-0000-4000-8000-000000000002",
+                    "context": {"patientId": "pat-fish", "userId": "Practitioner/1"},
+                    "fhirServer": fhir.base, "fhirAuthorization": {"access_token": "t"}}
+            got = prefetch.resolve(service.prefetch, body, prefetch.FetchSettings(deadline_s=10))
+            fetched = {k for k, v in got.data.items() for e in (v or {}).get("entry", [])
+                       if e["resource"]["id"] == "fish-local-obs"}
+            assert fetched == {"geneticsCategory"}, service_id
+            sent = [e["resource"] for v in got.data.values() if v for e in v.get("entry", [])]
+            case = case_from_resources([patient, *sent], reference_date=date(2026, 11, 29), patient_id="pat-fish")
+            assert case.kmt2a.status.value == "rearranged", service_id
