@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable
 from fhir_mappings import (conditions, documents, draft_orders, genomics, kmt2a, medications, observations, patient,
                            routing, transplants)
 from fhir_mappings.access import concept_label, effective_date, reference_of
-from fhir_mappings.case import Case, Kmt2aStatus, Lineage, Problem, Source, UnreadableDocument
+from fhir_mappings.case import Case, DraftMedicationOrder, Kmt2aStatus, Lineage, Problem, Source, UnreadableDocument
 from fhir_mappings.resources import Pool, collect, flatten
 from fhir_mappings.terminology import rows
 from fhir_mappings.validation import validated
@@ -194,6 +194,22 @@ def _map_drafts(case: Case, work: _Work, bundle: dict | None, selections: list[s
     case.draft_orders = tuple(orders)
 
 
+def _map_current_orders(case: Case, work: _Work) -> None:
+    """The active menin-inhibitor orders with their dose (only those: a long medication list stays cheap)."""
+    wanted = {m.source.reference for m in case.medications
+              if m.active and m.kind == "request" and "menin-inhibitor" in m.classes}
+    raws = [r for r in work.pool.of_type("MedicationRequest") if reference_of(r) in wanted]
+
+    def as_order(raw: dict) -> DraftMedicationOrder | None:
+        # the medication list read only the drug; the dose part is validated here, as for a draft (its problems
+        # were reported when the medication list was read)
+        readable, _ = validated(raw, draft=True)
+        return draft_orders.map_order(readable, raw, [work.pool], []) if readable is not None else None
+
+    found = (_guard(work, raw, as_order, validate=False) for raw in raws)
+    case.current_orders = tuple(o for o in found if o is not None)
+
+
 def _transplants(case: Case, work: _Work) -> None:
     found = (_guard(work, r, transplants.transplant_of) for r in work.pool.of_type("Procedure", "Condition")
              if transplants.mentions_transplant(r))
@@ -252,6 +268,7 @@ def _assemble(work: _Work, patient_id: str | None, drafts: dict | None = None, s
     _pick_labs(case, work)
     _therapy_related(case)
     _map_drafts(case, work, drafts, list(selections))
+    _map_current_orders(case, work)
     _transplants(case, work)
     case.age_at_diagnosis_days = patient.age_days(birth, case.diagnosis_date)
     case.problems = tuple(work.pool.problems + work.problems)

@@ -290,6 +290,9 @@ class Case:
     medications: tuple[MedicationUse, ...] = ()
     markers: tuple[MarkerResult, ...] = ()
     draft_orders: tuple[DraftMedicationOrder, ...] = ()
+    # signed, active menin-inhibitor MedicationRequests read like drafts (with their dose): a patient already on the
+    # drug whose dose no longer fits (a strong CYP3A4 inhibitor started since) is found at patient-view too
+    current_orders: tuple[DraftMedicationOrder, ...] = ()
     transplants: tuple[Source, ...] = ()  # haematopoietic stem cell transplants on record (Procedure or Condition)
     problems: tuple[Problem, ...] = ()
     unreadable_documents: tuple[UnreadableDocument, ...] = ()  # reports we could not read (named on the card)

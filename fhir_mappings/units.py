@@ -19,8 +19,12 @@ CANONICAL = {
 }
 
 
+_E_POWER = re.compile(r"10e(?=[-+]?\d)")  # "x10E9/L", "10E-4": the LIS's E for a power of ten
+
+
 def _squash(unit: str) -> str:
-    return unit.replace(" ", "").replace("^", "*").replace("×", "x").replace("µ", "u").replace("μ", "u").lower()
+    squashed = unit.replace(" ", "").replace("^", "*").replace("×", "x").replace("µ", "u").replace("μ", "u").lower()
+    return _E_POWER.sub("10*", squashed)
 
 
 @lru_cache(maxsize=None)

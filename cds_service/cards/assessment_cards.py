@@ -78,8 +78,9 @@ def _unread_items(a: Assessment, unavailable: tuple[str, ...]) -> list[MissingIt
 
 
 def _kmt2a_relevant(a: Assessment) -> bool:
-    """A KMT2A-negative leukemia with nothing to act on (no consideration, caution or missing item) is silent."""
-    return a.kmt2a.status != "not-detected" or bool(a.considerations or a.cautions or a.missing)
+    """A KMT2A-negative leukemia, or one whose unknown KMT2A status decides nothing now (long in remission), with
+    nothing to act on (no consideration, caution or missing item) is silent."""
+    return a.kmt2a.status not in ("not-detected", "unknown") or bool(a.considerations or a.cautions or a.missing)
 
 
 # --- wording helpers -------------------------------------------------------------------------------
@@ -122,7 +123,8 @@ def _disease(a: Assessment) -> str:
         marker = k.fusion or (f"KMT2A::{k.partner}" if k.partner else "KMT2A-r (partner unknown)")
     else:
         marker = MARKERS.get(k.status)
-    disease = f"{marker} {lineage}" if marker else f"{lineage}, KMT2A status unknown"
+    conflict = any(c.code == "kmt2a-evidence-conflict" for c in a.cautions)  # not unknown: tested, disagreeing
+    disease = f"{marker} {lineage}" if marker else f"{lineage}, KMT2A {'results conflict' if conflict else 'status unknown'}"
     if a.disease.setting == "relapsed-refractory":
         disease = f"relapsed/refractory {disease}"
     if a.disease.therapy_related:
@@ -182,8 +184,8 @@ def assessment_card(a: Assessment, unavailable: tuple[str, ...] = (), unread: li
     disease = _disease(a)
     facts = [p for p in (_age(a),) if p]
     needs = _risk_group_needs(a)
-    if a.risk_groups and a.disease.setting == "relapsed-refractory":
-        # at relapse the relapse leads; the group assigned at diagnosis is history
+    if a.risk_groups and (a.disease.setting == "relapsed-refractory" or all(g.history for g in a.risk_groups)):
+        # at relapse (or back in remission after one) the disease leads; the group assigned at diagnosis is history
         dx_age = f" ({age(a.patient.age_at_diagnosis_days)})" if a.patient.age_at_diagnosis_days is not None else ""
         summary = _fit([f"{_capital(disease)}: {'; '.join(map(_scheme, a.risk_groups))} at diagnosis{dx_age}"])
     elif a.risk_groups:
@@ -321,7 +323,8 @@ def _notes(a: Assessment) -> str:
     for c in notes:
         entry = kb.caution(c.code)
         evidence = _evidence(entry["sources"], _claim_tag(entry, c))
-        parts.append(f"{entry['label']}{f' — {evidence}' if evidence else ''}")
+        why = f": {c.note.rstrip('.')}" if c.note else ""  # the patient's own reason: which drug, since when
+        parts.append(f"{entry['label']}{why}{f' — {evidence}' if evidence else ''}")
     return "**Note:** " + "; ".join(parts) + "."
 
 
@@ -371,9 +374,15 @@ def _unread(a: Assessment, unavailable: tuple[str, ...], unread: list[MissingIte
 
 def _unread_matters(a: Assessment, key: str) -> bool:
     """Whether an unread key is worth a word on this card: one that holds only what some advice rests on (the
-    Procedures: transplant history) is named only beside that advice; every other key always is."""
-    advice = policy()["unavailable"]["named_only_beside"].get(key)
-    return advice is None or any(a.consideration(code) for code in advice)
+    Procedures: transplant history) is named only beside that advice, one listed 'named_only_when_missing' only
+    when data it may hold is missing here; every other key always is."""
+    table = policy()["unavailable"]
+    advice = table["named_only_beside"].get(key)
+    if advice is not None:
+        return any(a.consideration(code) for code in advice)
+    if key in table["named_only_when_missing"]["keys"]:
+        return bool(set(table["may_hold"].get(key, ())) & set(a.missing_data))
+    return True
 
 
 def _disagreement(a: Assessment) -> str:
@@ -419,6 +428,8 @@ def cautions_card(a: Assessment, cautions: list[Caution], unread: list[MissingIt
         entry = kb.caution(c.code)
         evidence = _evidence(c.citations or entry["sources"], _claim_tag(entry, c), getattr(c, "evidence", None))
         paragraphs.append(f"{entry['text']}{f' — {evidence}' if evidence else ''}")
+        if c.note and _caution_policy(c.code).get("with_note"):
+            paragraphs.append(f"This patient: {c.note}")
         if c.code == "kmt2a-evidence-conflict" and a.kmt2a.results:
             paragraphs.append("Results: " + "; ".join(a.kmt2a.results) + ".")
     keys = [k for c in cautions for k in (c.citations or kb.caution(c.code)["sources"])]

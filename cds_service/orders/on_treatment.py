@@ -5,7 +5,9 @@ from knowledge/menin_inhibitors.json "on_treatment" (label thresholds tagged U: 
 - the latest QTcF against the interrupt limits (above 500 ms or a rise of more than 60 ms from the last ECG
   before the start; 481-500 ms), a non-Fridericia QTc above the limit asks for a QTcF;
 - the ECG schedule (weekly for the first 4 weeks, then monthly) against the dates of the ECGs on record;
-- potassium and magnesium: recent and not low.
+- potassium and magnesium: recent and not low;
+- the dose of the active order against the label dose for today's weight and inhibitors (a strong CYP3A4
+  inhibitor started after the revumenib order leaves it above the label dose).
 Finding codes are keys of card_policy.json "order_checks" (the indicator is decided there).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from cds_service.orders import doses
 from cds_service.stratification import menin_inhibitors as revumenib
 from fhir_mappings.case import Case, Measurement
 
@@ -57,6 +60,28 @@ class Monitoring:
     ecg: EcgSchedule
     electrolytes: tuple[Electrolyte, ...]
     sources: tuple[str, ...]
+    dose: CurrentDose | None = None  # an active order above the label dose for today
+
+
+@dataclass(frozen=True)
+class CurrentDose:
+    """An active order's dose that is above the label dose for the patient today."""
+
+    ordered: doses.OrderedDose
+    expected: revumenib.ExpectedDose
+
+
+def current_dose(case: Case, drug: str = "revumenib") -> CurrentDose | None:
+    """The first active order of `drug` whose dose is above the label dose for today's weight and inhibitors;
+    a dose below it is not flagged (a reduction after a QTc interruption is the label's own step)."""
+    expected = revumenib.expected_dose(case)
+    for order in case.current_orders:
+        if order.ingredient != drug:
+            continue
+        ordered = doses.ordered_dose(case, order)
+        if ordered is not None and doses.compare(ordered, expected)[0] == "dose-too-high":
+            return CurrentDose(ordered, expected)
+    return None
 
 
 def rules() -> dict:
@@ -142,5 +167,8 @@ def monitoring(case: Case, drug: str = "revumenib") -> Monitoring | None:
         findings.append("electrolytes-low")
     if any(e.state in ("missing", "old") for e in salts):
         findings.append("electrolytes-missing")
+    dose = current_dose(case, drug)
+    if dose is not None:
+        findings.insert(0, "current-dose-above-label")
     return Monitoring(drug, since, tuple(findings), case.qtc, action, schedule, salts,
-                      tuple(dict.fromkeys([revumenib.table(drug)["source"]])))
+                      tuple(dict.fromkeys([revumenib.table(drug)["source"]])), dose)

@@ -8,7 +8,7 @@ in reasons and missingData; a QTcF above the start limit gives "do-not-start" (c
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from cds_service import knowledge
@@ -328,12 +328,13 @@ def prestart_part(case: Case) -> Part:
     rules = revumenib.table()["pre_start"]
     part = Part()
     _qtc(case, rules, part)
+    absent = []
     for code, limit_key in (("potassium", "potassium_min_mmol_l"), ("magnesium", "magnesium_min_mmol_l")):
         value = getattr(case, code)
         limit = rules[limit_key]
         if value is None:  # none on record, or none in a unit that converts to mmol/L (never compared raw)
             part.missing.append(code)
-            part.lines.append(say("electrolyte-missing", name=code, rule=_tagged(rules["electrolytes"])))
+            absent.append(code)
         elif _too_old(case, value, code, f"{code.capitalize()} {number(value.value)} mmol/L", rules, part):
             pass
         elif value.value < limit["value"]:
@@ -343,6 +344,8 @@ def prestart_part(case: Case) -> Part:
             # the limit is the usual range, not the lab's: its text says the lab's own range prevails
             part.lines.append(say("electrolyte-low", label=code.capitalize(), value=number(value.value), when=_when(value),
                                   limit=number(limit["value"]), limit_rule=_tagged(limit), rule=_tagged(rules["electrolytes"])))
+    if absent:  # one line for both: the boxed warning's sentence once, not twice
+        part.lines.append(say("electrolyte-missing", name=" or ".join(absent), rule=_tagged(rules["electrolytes"])))
     wbc, limit = case.wbc_latest, rules["wbc_max_10e9_l"]
     if wbc is None:
         part.missing.append("wbc")
@@ -393,6 +396,8 @@ def on_treatment_part(case: Case) -> Part:
     found = on_treatment.monitoring(case)
     if found is None:
         return part
+    # the continuation order's own dose is judged by dose_part; the active order it continues is not this card's
+    found = replace(found, findings=tuple(f for f in found.findings if f != "current-dose-above-label"), dose=None)
     part.lines += monitoring_lines(found)
     summary = monitoring_summary(found)
     if "qtcf-above-interrupt-limit" in found.findings:

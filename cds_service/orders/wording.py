@@ -121,6 +121,10 @@ def _on(measurement) -> str:
 
 def monitoring_summary(m) -> str | None:
     """The one line a prescriber reads first; None when nothing is due."""
+    if m.dose is not None and m.qtc_action is None:  # a QTc hold outranks a dose change
+        d = m.dose
+        return shorten(f"On revumenib {shown_dose(d.ordered)}: above the label dose, "
+                       f"{number(d.expected.value)} mg {frequency_words(d.expected.frequency)}")
     if m.qtc_action is not None:
         q = m.qtc_action.reading
         return shorten(f"Hold revumenib: QTcF {number(q.value)} ms{_on(q)} is above the interrupt limit")
@@ -139,6 +143,10 @@ def monitoring_summary(m) -> str | None:
 def monitoring_lines(m) -> list[str]:
     """The detail, action first; results quoted by value and date."""
     lines = []
+    if m.dose is not None:
+        d = m.dose
+        lines.append(f"Active order: {shown_dose(d.ordered)}. Label dose today: {number(d.expected.value)} mg "
+                     f"{frequency_words(d.expected.frequency)} ({d.expected.why}): reduce the order. {menin.VERIFY_TEXT}")
     if m.qtc_action is not None:
         a = m.qtc_action
         rise = (f" (baseline QTcF {number(a.baseline.value)} ms{_on(a.baseline)}, rise {number(a.rise_ms)} ms)"
@@ -148,6 +156,11 @@ def monitoring_lines(m) -> list[str]:
         q = m.latest_qtc
         lines.append(f"{q.method or 'QTc'} {number(q.value)} ms{_on(q)} is not Fridericia-corrected; the label limits "
                      f"are QTcF. Obtain a QTcF ECG before the next dose.")
+    context = None
+    if m.qtc_action is None and m.latest_qtc is not None and m.latest_qtc.method == "QTcF":
+        # the QT context of what is due (low potassium beside a QTcF of 472 ms is not the same as beside 420)
+        q, limit = m.latest_qtc, menin.table()["on_treatment"]["interrupt_limit_ms"]["value"]
+        context = f"Latest QTcF {number(q.value)} ms{_on(q)}: not above the interrupt limit ({number(limit)} ms)."
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
         when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
@@ -162,7 +175,7 @@ def monitoring_lines(m) -> list[str]:
         elif e.state in ("missing", "old"):
             seen = f"last {number(e.reading.value)} mmol/L{_on(e.reading)}" if e.reading is not None else "none on record"
             lines.append(f"{e.name.capitalize()}: {seen}; check it with the ECG (boxed warning).")
-    return lines
+    return lines + ([context] if context else [])
 
 
 # --- gemtuzumab ozogamicin (orders.gemtuzumab_check returns the keys and values) -----------------------

@@ -15,7 +15,7 @@ POPULATION = "adult-all"
 
 @rule("adult-all")
 def adult_all(f: Facts, out: Findings) -> None:
-    if not f.lineage.is_lymphoblastic or f.is_adult_at_dx() is not True:
+    if not f.lineage_at_diagnosis.is_lymphoblastic or f.is_adult_at_dx() is not True:
         return
     status = f.kmt2a_status
     if status is Kmt2aStatus.UNKNOWN:
@@ -36,6 +36,6 @@ def adult_all(f: Facts, out: Findings) -> None:
         # The adult-ALL transplant advice rests on rearrangement data (ELN 2024): amplification gets only what its
         # case reports support (the kmt2a-amplified rule: TP53 and Ph-like testing, consider a clinical trial).
         return
-    if not f.relapsed_or_refractory:
+    if not f.past_first_line:
         out.consider("hsct-cr1", population=POPULATION)
         out.consider("clinical-trial", population=POPULATION)

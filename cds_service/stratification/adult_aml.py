@@ -79,7 +79,7 @@ def _vaf_lines(lesions: Lesions) -> list[str]:
 
 @rule("eln-2022")
 def eln_2022(f: Facts, out: Findings) -> None:
-    if f.lineage is not Lineage.AML or f.is_adult_at_dx() is not True:
+    if f.lineage_at_diagnosis is not Lineage.AML or f.is_adult_at_dx() is not True:
         return
     lesions = _lesions(f)
     age = f"age at diagnosis {text.age(f.dx_age.exact)}" if f.dx_age.exact is not None else "adult at diagnosis"
@@ -87,7 +87,7 @@ def eln_2022(f: Facts, out: Findings) -> None:
         _rearranged(f, out, age, lesions)
     else:
         _not_rearranged(f, out, age, lesions)
-    if f.rearranged and not f.relapsed_or_refractory:
+    if f.rearranged and not f.past_first_line:
         out.consider("hsct-cr1", population=POPULATION)
 
 
@@ -98,7 +98,8 @@ def _not_rearranged(f: Facts, out: Findings, age: str, lesions: Lesions) -> None
                   would_change="Nothing KMT2A shows: an adverse karyotype is adverse on its own.")
     elif f.kmt2a_status is Kmt2aStatus.UNKNOWN:
         # A t(9;11) would take precedence over adverse gene mutations (ELN 2022): KMT2A decides, do not guess.
-        out.missing("kmt2a-status", blocks=(SCHEME,))
+        if f.kmt2a_status_due or f.case.kmt2a.conflicts:
+            out.missing("kmt2a-status", blocks=(SCHEME,))
     elif lesions.mutations:
         out.group(SCHEME, "adverse", [age, *lesions.mutations, *_vaf_lines(lesions), status],
                   would_change="Nothing KMT2A shows: these mutations are adverse without a t(9;11).")

@@ -27,11 +27,16 @@ def _known(f: Facts, gene: str) -> str | None:
 def kmt2a_amplified(f: Facts, out: Findings) -> None:
     if f.kmt2a_status is not Kmt2aStatus.AMPLIFIED:
         return
-    out.group(SCHEME, "high", [f"KMT2A amplification, {_copies(f)}: {f.evidence_text()}"],
+    # the results that show the amplification, not every KMT2A result (a karyotype without 11q23 is not one)
+    shown = text.kmt2a_results(tuple(x for x in f.case.kmt2a.findings if x.status is Kmt2aStatus.AMPLIFIED))
+    out.group(SCHEME, "high", [f"KMT2A amplification, {_copies(f)}: {shown or f.evidence_text()}"],
               would_change="A fusion found on FISH/RNA would make it a rearrangement (different rules).")
     out.caution("amplification-not-rearrangement")
-    tp53 = _known(f, "TP53")
-    out.consider("tp53-testing", note=f"Already found: {tp53}; consider germline TP53 testing." if tp53 else None)
+    tp53 = _known(f, "TP53")  # already found: the question is whether it is germline, not whether to test
+    if tp53:
+        out.consider("tp53-germline-testing", note=f"Found: {tp53}.")
+    else:
+        out.consider("tp53-testing")
     if f.lineage in (Lineage.B_ALL, Lineage.ALL):  # Ph-like is a B-ALL entity; T-ALL has no Ph-like work-up
         crlf2 = _known(f, "CRLF2")
         out.consider("ph-like-testing", note=f"Already found: {crlf2} (Ph-like B-ALL); complete the Ph-like work-up." if crlf2 else None)

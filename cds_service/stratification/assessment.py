@@ -80,6 +80,7 @@ class Caution:
     citations: tuple[str, ...] = ()
     tag: str = ""
     evidence: str = ""
+    note: str | None = None  # cards only: the patient-specific part of `text` (which exposure, which results)
 
 
 @dataclass(frozen=True)

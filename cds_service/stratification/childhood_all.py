@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cds_service.stratification import kb, mrd, text
-from cds_service.stratification.facts import Facts
+from cds_service.stratification.facts import Facts, mrd_positive
 from cds_service.stratification.findings import Findings
 from cds_service.stratification.rule import rearranged_for, rule
 
@@ -13,7 +13,7 @@ POPULATION = "child-all"
 
 @rule("pediatric-all-kmt2a")
 def pediatric_all(f: Facts, out: Findings) -> None:
-    if not f.lineage.is_lymphoblastic or f.is_infant_at_dx() is not False or f.is_adult_at_dx() is not False:
+    if not f.lineage_at_diagnosis.is_lymphoblastic or f.is_infant_at_dx() is not False or f.is_adult_at_dx() is not False:
         return
     if not rearranged_for(SCHEME, f, out):
         return
@@ -28,6 +28,9 @@ def pediatric_all(f: Facts, out: Findings) -> None:
     elif f.partner is None:
         out.missing("fusion-partner")  # refines (t(4;11) did worse); does not block the group
     mrd.after_induction(f, out, population=POPULATION)
-    if not f.relapsed_or_refractory:
-        out.consider("hsct-cr1", population=POPULATION)
+    if not f.past_first_line:
+        # Transplant in first remission did not improve EFS in the international childhood KMT2A-r ALL cohort (S30);
+        # it is discussed for a poor MRD response, not for the rearrangement alone
+        if f.mrd_eoi is not None and mrd_positive(f.mrd_eoi):
+            out.consider("hsct-cr1", population=POPULATION)
         out.consider("clinical-trial", population=POPULATION)

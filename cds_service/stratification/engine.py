@@ -37,7 +37,7 @@ NON_BLOCKING = frozenset({"post-induction-therapy", "menin-inhibitor-dose", "men
 
 def assess(case: Case) -> Assessment:
     facts = facts_from_case(case)
-    out = Findings(window_passed=facts.window_passed, relapsed=facts.relapsed_or_refractory)
+    out = Findings(window_passed=facts.window_passed, relapsed=facts.past_first_line)
     for rule in RULES:
         rule(facts, out)
     return _assemble(facts, out)

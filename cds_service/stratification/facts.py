@@ -61,12 +61,32 @@ class Facts:
         return self.case.lineage
 
     @property
+    def lineage_at_diagnosis(self) -> Lineage:
+        """The lineage the risk schemes classify: the one at initial diagnosis. After a lineage switch (B-ALL back
+        as AML) that is the first lineage; an AML scheme never classifies an ALL that switched."""
+        return self.case.original_lineage if self.case.lineage_switch else self.case.lineage
+
+    @property
     def has_leukemia(self) -> bool:
         return bool(self.case.diagnoses) or bool(self.case.kmt2a.findings)
 
     @property
     def relapsed_or_refractory(self) -> bool:
         return self.case.disease_status in (DiseaseStatus.RELAPSED, DiseaseStatus.REFRACTORY)
+
+    @property
+    def past_first_line(self) -> bool:
+        """First-line steps (end-of-induction MRD, HSCT in first remission, a trial that enrols at diagnosis) are
+        past: after a relapse, and after a lineage switch (itself a relapse) even when the chart now says remission."""
+        return self.relapsed_or_refractory or self.case.lineage_switch
+
+    @property
+    def kmt2a_status_due(self) -> bool:
+        """Whether an unknown KMT2A status decides anything now: not for a leukemia in remission long after its
+        diagnosis (its first-remission decisions are made; a relapse is tested then)."""
+        since = self.days_since_diagnosis()
+        return not (self.case.disease_status is DiseaseStatus.IN_REMISSION and since is not None
+                    and since > kb.threshold("kmt2a_status_due_in_remission_days"))
 
     @property
     def setting(self) -> str:
@@ -129,7 +149,7 @@ class Facts:
         window = kb.missing_data(code).get("window")
         if window is None:
             return False
-        if self.relapsed_or_refractory:
+        if self.past_first_line:
             return True
         since = self.days_since_diagnosis()
         return since is not None and since > kb.param(window["param"])[1]

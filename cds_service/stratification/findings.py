@@ -4,6 +4,7 @@ from rules.json. A claim's tag is its own (the weakest of its parts), never the 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable, Iterable, Iterator, Protocol
 
 from cds_service.stratification.assessment import Caution, Consideration, MissingItem, RiskGroup
@@ -68,6 +69,12 @@ class Findings:
                                           rule.tag if rule else entry["tag"], rule.evidence if rule else entry["evidence"],
                                           rule.id if rule else ""))
 
+    def rests_also_on(self, result: str) -> None:
+        """A result the next step after the latest risk group rests on (the end-of-induction MRD): quoted with that
+        group's basis, so the card names the result behind 'MRD-positive: intensify' by content and date."""
+        if self.risk_groups and result not in self.risk_groups[-1].basis:
+            self.risk_groups[-1] = replace(self.risk_groups[-1], basis=(*self.risk_groups[-1].basis, result))
+
     def consider(self, code: str, note: str | None = None, strength: str | None = None,
                  population: str | None = None, fill: dict | None = None) -> None:
         """Add a consideration. `population` picks the consideration's population block in rules.json (its sources,
@@ -100,7 +107,8 @@ class Findings:
         """A caution; `tag` and `sources` come with a note that carries its own claim (a disagreement's text)."""
         self._mark_applied()
         entry = kb.caution(code)
-        text = f"{entry['text']} {note}" if note else entry["text"]
+        sentence = f"{note[:1].upper()}{note[1:]}{'' if note.endswith('.') else '.'}" if note else ""
+        text = f"{entry['text']} {sentence}" if note else entry["text"]
         cited = tuple(dict.fromkeys((*entry["sources"], *sources)))
         claim_tag = kb.weakest([entry["tag"], tag or ""])
         old = self._cautions.get(code)
@@ -108,10 +116,11 @@ class Findings:
             if note and note not in old.text:
                 self._cautions[code] = Caution(code, f"{old.text} {note}", old.safety, old.rule,
                                                tuple(dict.fromkeys((*old.citations, *cited))),
-                                               kb.weakest([old.tag, claim_tag]), old.evidence)
+                                               kb.weakest([old.tag, claim_tag]), old.evidence,
+                                               " ".join(n for n in (old.note, note) if n))
             return
         self._cautions[code] = Caution(code, text, bool(entry.get("safety", True)), self._label, cited, claim_tag,
-                                       entry["evidence"])
+                                       entry["evidence"], note)
 
     def disagree(self, key: str) -> None:
         """Record that this patient's decision rests on sources that disagree (caution `source-disagreement`)."""
@@ -134,7 +143,9 @@ class Findings:
         notes = " ".join(n for n in dict.fromkeys((old.note if old else None, note)) if n) or None
         wanted = entry.get("orders", {}).get(order) if order else None
         test = None if passed else (wanted or (old.order if old else None) or entry.get("order"))
-        cited = tuple(dict.fromkeys((*(old.citations if old else ()), *entry["sources"], *sources)))
+        # the caller's sources are the specific ones (the scheme this item blocks): they lead, so a child's missing
+        # KMT2A status cites the childhood ALL trials, not the adult AML classification
+        cited = tuple(dict.fromkeys((*sources, *(old.citations if old else ()), *entry["sources"])))
         self._missing[code] = MissingItem(code, entry["label"], merged, test, old.rule if old else self._label, notes,
                                           passed, cited)
 

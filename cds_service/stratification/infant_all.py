@@ -15,7 +15,7 @@ POPULATION = "infant-all"  # the population block of the considerations this mod
 
 
 def applies(f: Facts) -> bool:
-    return f.lineage.is_lymphoblastic and f.is_infant_at_dx() is True
+    return f.lineage_at_diagnosis.is_lymphoblastic and f.is_infant_at_dx() is True
 
 
 def _age_line(f: Facts) -> str:
@@ -101,7 +101,7 @@ def _rearranged_group(f: Facts, out: Findings, basis: list[str]) -> None:
 def interfant_06(f: Facts, out: Findings) -> None:
     if not applies(f):
         return
-    if not f.relapsed_or_refractory:
+    if not f.past_first_line:
         out.consider("interfant-protocol")
     basis = [_age_line(f)]
     if f.lineage is Lineage.T_ALL:
@@ -179,7 +179,7 @@ def _timing_note(f: Facts) -> str:
 
 @rule("infant-hsct")
 def infant_hsct(f: Facts, out: Findings) -> None:
-    if not (applies(f) and f.rearranged) or f.relapsed_or_refractory:
+    if not (applies(f) and f.rearranged) or f.past_first_line:
         return
     by_protocol = _interfant06_hsct_reasons(f, out)
     by_overview = _overview_hsct_reasons(f)
@@ -199,7 +199,7 @@ def interfant_21(f: Facts, out: Findings) -> None:
     trial = kb.section("interfant21")
     if f.is_infant_at_dx() is not True or f.lineage.value not in trial["lineages"] or not f.rearranged:
         return
-    if f.relapsed_or_refractory:
+    if f.past_first_line:
         return
     since, window = f.days_since_diagnosis(), kb.threshold("end_of_induction_day")
     if since is not None and since > window:

@@ -18,7 +18,7 @@ def methods(f: Facts) -> str:
 
 def after_induction(f: Facts, out: Findings, population: str) -> None:
     """`population`: the rules.json population block whose sources back these considerations ("infant-all" ...)."""
-    if f.relapsed_or_refractory:
+    if f.past_first_line:
         return  # the first induction's MRD no longer steers therapy after relapse
     order = "rearranged" if f.kmt2a_status is Kmt2aStatus.REARRANGED else None
     limit = text.percent(kb.threshold("mrd_positive"))
@@ -35,6 +35,8 @@ def after_induction(f: Facts, out: Findings, population: str) -> None:
             out.missing("mrd-end-of-induction", blocks=(POST_INDUCTION,), order=order, sources=sources)
         return
     positive = mrd_positive(eoi)
+    if positive is not None:
+        out.rests_also_on(text.mrd(eoi))
     if positive is True:
         out.consider("intensified-consolidation", note=f"Based on {text.mrd(eoi)} (positive at or above {limit}).",
                      population=population, fill={"mrd": limit})

@@ -30,7 +30,7 @@ def _group(f: Facts) -> tuple[str, list[str]]:
 
 @rule("pediatric-aml-kmt2a")
 def pediatric_aml(f: Facts, out: Findings) -> None:
-    if f.lineage is not Lineage.AML or f.is_adult_at_dx() is not False:
+    if f.lineage_at_diagnosis is not Lineage.AML or f.is_adult_at_dx() is not False:
         return
     if not rearranged_for(SCHEME, f, out):
         return
@@ -47,12 +47,12 @@ def pediatric_aml(f: Facts, out: Findings) -> None:
     if group == "partner-unknown":
         out.missing("fusion-partner", blocks=(SCHEME,))
         out.consider("confirm-fusion-partner")
-    if not f.relapsed_or_refractory:
+    if not f.past_first_line:
         out.consider("gemtuzumab-ozogamicin")
         limit = text.percent(kb.threshold("mrd_positive_aml_flow"))
         out.consider("mrd-assessment", note=f"Flow MRD is positive at or above {limit} in this population.",
                      population=POPULATION)
-    if group == "high-risk-partner" and not f.relapsed_or_refractory:  # CR1 is past after a relapse
+    if group == "high-risk-partner" and not f.past_first_line:  # CR1 is past after a relapse
         out.consider("hsct-cr1", population=POPULATION, fill={"partner": f.partner})
         out.caution("hsct-benefit-contested")
         out.disagree("pediatric-aml-hsct-cr1")

@@ -29,12 +29,16 @@ def kmt2a_testing(f: Facts, out: Findings) -> None:
         return
     if f.case.kmt2a.conflicts:
         out.caution("kmt2a-evidence-conflict", note="Conflicting: " + "; ".join(f.case.kmt2a.conflicts) + ".")
+    elif not f.kmt2a_status_due:
+        return  # in remission long after diagnosis: nothing it would decide is due now
     findings = f.case.kmt2a.findings
     karyotype_only = bool(findings) and all(x.method == "karyotype" for x in findings)
     note = ("Only a karyotype was found; it cannot exclude a cryptic KMT2A rearrangement or name every partner."
             if karyotype_only else None)
     notes = [n for n in (note, _hedged_results(f), _unreadable_reports(f)) if n]
-    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=" ".join(notes) or None)
+    # conflicting results: the same test again cannot settle them; another method, after the labs' review, can
+    out.missing("kmt2a-status", blocks=("kmt2a-schemes",), note=" ".join(notes) or None,
+                order="conflict" if f.case.kmt2a.conflicts else None)
 
 
 def _hedged_results(f: Facts) -> str | None:
@@ -97,16 +101,22 @@ def _switch_triggers(f: Facts) -> list[str]:
 
 
 def _switch_note(f: Facts) -> str:
+    """'B-ALL diagnosed 1 Mar 2025, now AML (20 Nov 2026), after blinatumomab on 1 Sep 2025.'"""
     before, after = (f.case.lineage_switch_evidence + (None, None))[:2]
     when = [f" ({text.day(s.date)})" if s and s.date else "" for s in (before, after)]
-    return (f"This record shows a lineage switch: {f.case.original_lineage.value}{when[0]}, "
-            f"now {f.case.lineage.value}{when[1]}; read as a relapse of the same leukemia.")
+    table = kb.section("lineage_switch")
+    therapies = list(dict.fromkeys(
+        f"{m.ingredient}{text.on(m.source)}" for m in f.case.medications
+        if m.ingredient in table["cd19_directed_ingredients"] or table["cd19_directed_class"] in m.classes))
+    after_therapy = f", after {', '.join(therapies)}" if therapies else ""
+    return (f"{f.case.original_lineage.value}{when[0]}, now {f.case.lineage.value}{when[1]}{after_therapy}.")
 
 
 @rule("lineage-switch")
 def lineage_switch(f: Facts, out: Findings) -> None:
-    if f.case.lineage_switch:  # the switch has happened (fhir_mappings found both lineages in one history)
-        out.consider("lineage-switch-monitoring", note=_switch_note(f))
+    if f.case.lineage_switch:  # it has happened (fhir_mappings found both lineages in one history): no longer a
+        # watch but a relapse to treat in the new lineage; once back in remission, history (a note, not a warning)
+        out.caution("lineage-switch" if f.relapsed_or_refractory else "lineage-switch-history", note=_switch_note(f))
         return
     if not (f.lineage.is_lymphoblastic and f.rearranged):
         return

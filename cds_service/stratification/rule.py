@@ -53,6 +53,7 @@ def rule(rule_id: str) -> Callable[[Callable[[Facts, Findings], None]], Rule]:
 def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:
     """Whether a rearrangement-only scheme applies; an unknown KMT2A status is named missing for it, never guessed."""
     if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
-        out.missing("kmt2a-status", blocks=(scheme,))
+        if f.kmt2a_status_due or f.case.kmt2a.conflicts:
+            out.missing("kmt2a-status", blocks=(scheme,), sources=kb.scheme(scheme)["sources"])
         return False
     return f.rearranged

@@ -99,7 +99,7 @@ READINGS = {"rearranged": "KMT2A rearranged", "amplified": "KMT2A amplified", "p
 
 
 def _kmt2a_content(f: Kmt2aFinding) -> str:
-    text = " ".join((f.text or "").split())
+    text = " ".join((f.text or "").split()).rstrip(".;, ")  # a sentence's full stop before ' on 18 Nov 2026' jars
     # an ISCN string is quoted whatever its length; a narrative that merely starts with one is read instead
     if text and (len(text) <= QUOTED_TEXT_LIMIT or (ISCN.match(text) and " " not in text)):
         return text

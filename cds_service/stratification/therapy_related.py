@@ -27,10 +27,18 @@ def therapy_related(f: Facts) -> bool | None:
 def therapy_related_rule(f: Facts, out: Findings) -> None:
     if not f.rearranged or not therapy_related(f):
         return
+    out.caution("therapy-related", note=_why(f))
+    if not f.past_first_line:
+        out.consider("hsct-cr1", population="therapy-related")
+
+
+def _why(f: Facts) -> str | None:
+    """Why this leukemia is read as therapy-related, in the clinic's words (shown on the card): which prior drug and
+    since when, or that the diagnosis itself is recorded as therapy-related; never a record id."""
     exposures = prior_topoisomerase_ii(f)
     named = {m.source.reference for m in exposures}  # the mapper's evidence is often the same exposure
-    evidence = [f"{m.ingredient}{text.on(m.source)}" for m in exposures] + [
-        str(s) for s in f.case.therapy_related_evidence if s.reference not in named]
-    out.caution("therapy-related", note=f"Based on: {', '.join(dict.fromkeys(evidence))}." if evidence else None)
-    if not f.relapsed_or_refractory:
-        out.consider("hsct-cr1", population="therapy-related")
+    drugs = list(dict.fromkeys(f"{m.ingredient} from {text.day(m.start)}" for m in exposures))
+    coded = any(s.reference.startswith("Condition/") and s.reference not in named
+                for s in f.case.therapy_related_evidence)
+    parts = ([f"after {', '.join(drugs)}"] if drugs else []) + (["recorded as therapy-related"] if coded else [])
+    return "; ".join(parts) or None

@@ -248,7 +248,8 @@ def test_in_remission_and_unknown_status_say_how_the_chart_was_read():
     remission = assess(make_case(age_at_dx_days=years(40), days_since_dx=60, lineage=Lineage.AML,
                                  status=DiseaseStatus.IN_REMISSION, summary=kmt2a(K.REARRANGED, "AFDN")))
     assert remission.to_json()["disease"]["setting"] == "newly-diagnosed"
-    assert "**Disease status:** in remission per the chart, read as first-line; not valid after a relapse." \
+    assert "**Disease status:** in remission per the chart, taken as first remission; if it follows a relapse, the " \
+           "first-remission advice does not apply." \
         in cards_for(remission)[0]["detail"]
     unknown = assess(make_case(age_at_dx_days=years(9), status=DiseaseStatus.UNKNOWN, summary=kmt2a(K.REARRANGED, "AFF1")))
     assert "**Disease status:** none in the chart, read as newly diagnosed" in cards_for(unknown)[0]["detail"]
@@ -317,3 +318,18 @@ def test_a_long_basis_alone_is_cut_to_its_first_parts_and_counted():
     (card,) = cards_for(assess(case))
     assert measure_card(card).words <= budget()["words_per_card"]
     assert "more)." in card["detail"] and card["detail"].startswith("- Revumenib off-label")
+
+
+def test_unknown_kmt2a_long_in_remission_is_silent_but_asked_for_in_the_first_remission_year():
+    """An AML in remission for seven years with no KMT2A result: nothing it would decide is due (the first-remission
+    transplant decision is long made; a relapse is tested then), so no warning to order FISH at every opening."""
+    old = assess(make_case(age_at_dx_days=years(59), days_since_dx=2600, lineage=Lineage.AML,
+                           status=DiseaseStatus.IN_REMISSION))
+    assert "kmt2a-status" not in old.missing_data and cards_for(old) == []
+    recent = assess(make_case(age_at_dx_days=years(59), days_since_dx=90, lineage=Lineage.AML,
+                              status=DiseaseStatus.IN_REMISSION))
+    assert "kmt2a-status" in recent.missing_data  # the first-remission transplant decision still needs it
+    assert [c["indicator"] for c in cards_for(recent)] == ["info", "warning"]
+    relapsed = assess(make_case(age_at_dx_days=years(59), days_since_dx=2600, lineage=Lineage.AML,
+                                status=DiseaseStatus.RELAPSED))
+    assert "kmt2a-status" in relapsed.missing_data  # at relapse it decides revumenib

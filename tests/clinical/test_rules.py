@@ -216,7 +216,18 @@ def test_child_all_kmt2a_r_high_and_aff1_caution():
     a = assess(make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1")))
     assert groups(a) == {("pediatric-all-kmt2a", "high")}
     assert "t4-11-highest-relapse-risk" in codes(a.cautions)
-    assert {"hsct-cr1", "clinical-trial", "mrd-assessment"} <= codes(a.considerations)
+    assert {"clinical-trial", "mrd-assessment"} <= codes(a.considerations)
+    assert "hsct-cr1" not in codes(a.considerations)  # no EFS gain from transplant for the rearrangement alone (S30)
+
+
+def test_child_all_transplant_is_discussed_only_for_a_positive_mrd():
+    positive = assess(make_case(age_at_dx_days=years(6), days_since_dx=60, summary=kmt2a(K.REARRANGED, "MLLT1"),
+                                mrd_eoi=2e-4))
+    negative = assess(make_case(age_at_dx_days=years(6), days_since_dx=60, summary=kmt2a(K.REARRANGED, "MLLT1"),
+                                mrd_eoi=5e-5))
+    assert {"hsct-cr1", "intensified-consolidation"} <= codes(positive.considerations)
+    assert "hsct-cr1" not in codes(negative.considerations)
+    assert "continue-risk-adapted-chemotherapy" in codes(negative.considerations)
 
 
 def test_child_all_other_partner_no_t411_caution():
@@ -387,9 +398,9 @@ def test_amplified_all_adult_gets_both_schemes_and_never_menin():
                          status=DiseaseStatus.RELAPSED, weight=80, qtc=410))
     assert groups(a) == {("adult-all", "high"), ("kmt2a-amplified", "high")}
     assert "amplification-not-rearrangement" in codes(a.cautions)
-    assert {"tp53-testing", "ph-like-testing", "clinical-trial"} <= codes(a.considerations)
-    assert "menin-inhibitor" not in codes(a.considerations)
-    assert "germline" in a.consideration("tp53-testing").note
+    assert {"tp53-germline-testing", "ph-like-testing", "clinical-trial"} <= codes(a.considerations)
+    assert "menin-inhibitor" not in codes(a.considerations) and "tp53-testing" not in codes(a.considerations)
+    assert "Arg175His" in a.consideration("tp53-germline-testing").note
     assert a.to_json()["kmt2a"]["copyNumber"] == 6
 
 
@@ -450,7 +461,7 @@ def test_a_finding_whose_detail_names_the_gene_is_not_doubled():
     note = a.consideration("ph-like-testing").note
     assert f"CRLF2 rearrangement on {day(REF)}" in note and "CRLF2 CRLF2" not in note
     assert "TP53 p.Arg175His" in assess(make_case(age_at_dx_days=years(58), summary=kmt2a(K.AMPLIFIED, copies=(6, 18)),
-                                                  genetics=[tp53()])).consideration("tp53-testing").note
+                                                  genetics=[tp53()])).consideration("tp53-germline-testing").note
 
 
 def test_case_report_2_crlf2_known():
@@ -649,11 +660,12 @@ def _transplanted(case, when):
 
 def test_transplant_after_diagnosis_withdraws_first_remission_transplant_advice():
     """Transplanted for this leukemia: 'discuss HSCT in first remission' has been acted on and is not shown."""
-    case = make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=200)
+    # a positive end-of-induction MRD: the childhood ALL rule discusses transplant for it, not for the fusion alone
+    case = make_case(age_at_dx_days=years(6), summary=kmt2a(K.REARRANGED, "AFF1"), days_since_dx=200, mrd_eoi=2e-4)
     assert "hsct-cr1" in codes(assess(case).considerations)
     a = assess(_transplanted(case, case.diagnosis_date + timedelta(days=150)))
     assert "hsct-cr1" not in codes(a.considerations)
-    assert {"clinical-trial", "mrd-assessment"} <= codes(a.considerations)  # the rest of the advice stands
+    assert {"clinical-trial", "intensified-consolidation"} <= codes(a.considerations)  # the rest of the advice stands
     assert groups(a) == {("pediatric-all-kmt2a", "high")}
 
 

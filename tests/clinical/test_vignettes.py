@@ -47,7 +47,8 @@ def test_vignette_cards(name):
 def test_case_report_1_copy_number_and_tp53_named():
     a = assessment("case-report-patient-1")
     assert a.to_json()["kmt2a"]["copyNumber"] == 6
-    assert "Arg175His" in (a.consideration("tp53-testing").note or "")
+    assert "Arg175His" in (a.consideration("tp53-germline-testing").note or "")
+    assert a.consideration("tp53-testing") is None  # TP53 is already tested: never "order TP53"
 
 
 def test_posaconazole_lowers_the_menin_dose():
@@ -70,5 +71,5 @@ def test_missing_wbc_and_ppr_after_their_time_points_are_reported_not_ordered():
 
 def test_therapy_related_caution_names_each_exposure_once():
     caution = next(c for c in assessment("therapy-related-aml").cautions if c.code == "therapy-related")
-    assert "Based on: etoposide on " in caution.text  # by content and date, not MedicationStatement/taml-etop
+    assert caution.note == "after etoposide from 8 Aug 2024"  # by content and date, not MedicationStatement/taml-etop
     assert caution.text.count("etoposide") == 1 and "MedicationStatement/" not in caution.text

@@ -7,20 +7,23 @@ from tests.mappings.reports import attachment, pdf
 
 
 
-def test_switch_fires_the_lineage_switch_consideration_with_both_lineages():
+def test_switch_fires_the_lineage_switch_caution_with_both_lineages():
     case = case_of(condition(BALL, onset="2024-12-01", clinical="remission"),
                    condition(AML, text="AML, lineage switch after blinatumomab", onset="2025-07-15"))
     assert case.lineage_switch and case.lineage.value == "AML" and case.original_lineage.value == "B-ALL"
-    consider = {c.code: c for c in assess(case).considerations}
-    note = consider["lineage-switch-monitoring"].note
+    a = assess(case)
+    note = {c.code: c for c in a.cautions}["lineage-switch"].note  # it happened: no longer a watch
     assert "B-ALL (1 Dec 2024)" in note and "AML (15 Jul 2025)" in note
+    assert "lineage-switch-monitoring" not in {c.code for c in a.considerations}
 
 
 def test_a_second_therapy_related_leukemia_is_no_switch():
     case = case_of(condition(BALL, onset="2019-12-01", clinical="remission"),
                    condition(AML, text="Therapy-related AML", onset="2025-07-15"))
     assert not case.lineage_switch
-    assert "lineage-switch-monitoring" not in {c.code for c in assess(case).considerations}
+    a = assess(case)
+    assert "lineage-switch-monitoring" not in {c.code for c in a.considerations}
+    assert "lineage-switch" not in {c.code for c in a.cautions}
 
 
 def test_an_unreadable_report_is_named_where_kmt2a_is_missing():

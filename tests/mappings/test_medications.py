@@ -80,6 +80,17 @@ def test_etoposide_for_a_prior_all_makes_a_later_aml_therapy_related():
     assert [s.reference for s in case.therapy_related_evidence] == ["MedicationAdministration/e"]
 
 
+def test_teniposide_the_other_epipodophyllotoxin_makes_a_later_aml_therapy_related():
+    # VM-26 in the old childhood ALL protocols is the classic cause of 11q23 therapy-related AML
+    aml = {"resourceType": "Condition", "id": "aml", "onsetDateTime": "2025-04-01", "subject": {"reference": "Patient/x"},
+           "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91861009"}]}}
+    vm26 = {"resourceType": "MedicationStatement", "id": "t", "status": "completed",
+            "medicationCodeableConcept": {"text": "Teniposide (VM-26) 165 mg/m2"}, "subject": {"reference": "Patient/x"},
+            "effectivePeriod": {"start": "2020-02-01", "end": "2020-06-30"}}
+    case = case_from_resources([aml, vm26], reference_date=REF)
+    assert case.therapy_related is True and case.medications[0].ingredient == "teniposide"
+
+
 def test_induction_charted_before_the_diagnosis_date_is_not_a_prior_exposure():
     # the AML was recorded on 03-05; its daunorubicin induction began on 03-03; etoposide was given in 2021
     aml = {"resourceType": "Condition", "id": "aml", "recordedDate": "2025-03-05", "subject": {"reference": "Patient/x"},

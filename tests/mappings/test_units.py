@@ -7,12 +7,15 @@ from fhir_mappings import units
     (23.4, "10*3/uL", 23.4), (23.4, "10*9/L", 23.4), (23400, "/uL", 23.4), (23400, "/mm3", 23.4),
     (23400, "10*6/L", 23.4), (23.4, "K/uL", 23.4), (23.4, "x10E3/uL", 23.4), (23.4, "10^3/µL", 23.4),
     (23.4e9, "/L", 23.4),
+    # as Quest/LabCorp-style interfaces print them
+    (68.4, "x10E9/L", 68.4), (68.4, "10E9/L", 68.4), (68.4, "x10^9/L", 68.4), (23.4, "x10^3/uL", 23.4),
 ])
 def test_wbc_units(value, unit, expected):
     assert units.to_canonical("count", value, unit) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("value,unit,expected", [(0.02, "%", 2e-4), (2, "10*-4", 2e-4), (0.0002, "1", 2e-4)])
+@pytest.mark.parametrize("value,unit,expected", [(0.02, "%", 2e-4), (2, "10*-4", 2e-4), (0.0002, "1", 2e-4),
+                                                  (2, "x10^-4", 2e-4), (3, "x10E-5", 3e-5), (0.02, "percent", 2e-4)])
 def test_fraction_units(value, unit, expected):
     assert units.to_canonical("fraction", value, unit) == pytest.approx(expected)
 

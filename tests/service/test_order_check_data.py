@@ -266,3 +266,16 @@ def test_the_unread_transplant_history_is_named_beside_exactly_the_advice_a_tran
     from cds_service.stratification import kb
     beside = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["named_only_beside"]["procedures"]
     assert set(beside) == set(kb.considerations_flagged("after_transplant", "withdraw"))
+
+
+def test_unread_genetics_by_category_is_named_only_when_the_kmt2a_result_is_missing(live_service):
+    """An EHR configured before the geneticsCategory key was declared does not send it: the card names it as
+    unread only when what it may hold (the KMT2A result) is missing, not on every KMT2A card."""
+    base = live_service(reference_date=TODAY)
+    name = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["names"]["geneticsCategory"]
+    rearranged = [*_chart(), kmt2a_mllt3_variant("fusion-1", PATIENT, "2026-10-31", [])]
+    known = _call(base, "patient-view", 30, prefetch=_sent(rearranged))
+    unknown = _call(base, "patient-view", 31, prefetch=_sent(_chart()))
+    assert known.status_code == 200 and unknown.status_code == 200, (known.text, unknown.text)
+    assert "KMT2A::MLLT3" in json.dumps(known.json()["cards"]) and name not in json.dumps(known.json()["cards"])
+    assert name in json.dumps(unknown.json()["cards"])

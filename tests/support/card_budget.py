@@ -31,6 +31,7 @@ from cds_service.hooks.handlers import HANDLERS
 
 ROOT = Path(__file__).resolve().parents[2]
 VIGNETTES = ROOT / "tests" / "fixtures" / "vignettes"
+EHR_CHARTS = ROOT / "tests" / "fixtures" / "ehr_charts"  # CDS Hooks requests as Epic/Cerner-like EHRs send them
 ORDER_FIXTURES = (
     ROOT / "tests" / "fixtures" / "orders" / "epic-order-select-revumenib-child.json",
     ROOT / "tests" / "fixtures" / "orders" / "sandbox-order-sign-revumenib-adult.json",
@@ -110,8 +111,21 @@ def order_fixture_responses() -> list[Response]:
     return out
 
 
+def ehr_chart_responses() -> list[Response]:
+    """Each EHR-shaped request through the service its hook names, as sent (tests/clinical/test_ehr_charts.py)."""
+    from tests.fixtures.ehr_charts.build import TODAY
+
+    out = []
+    for path in sorted(EHR_CHARTS.glob("*.json")):
+        request = json.loads(path.read_text(encoding="utf-8"))
+        out.append(Response(path.stem, request["hook"], _answer(request["hook"], request["context"],
+                                                                 request.get("prefetch") or {},
+                                                                 date.fromisoformat(TODAY))))
+    return out
+
+
 def responses() -> list[Response]:
-    return vignette_responses() + demo_responses() + order_fixture_responses()
+    return vignette_responses() + demo_responses() + order_fixture_responses() + ehr_chart_responses()
 
 
 # --- rendering and measuring -----------------------------------------------------------------------------
