@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -19,6 +20,7 @@ from fhir_mappings.cytogenetics import Kmt2aEvent
 _SEPARATOR = r"\s*(::|--|–|—|-|/|_)\s*"  # "--": STAR-Fusion's "KMT2A--AFF1"
 _COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:[~\-–]\s*(\d+))?"
                      r"|(\d+)\s*(?:copies|signals)", re.IGNORECASE)
+_P_SHORT = re.compile(r"(?<![A-Za-z0-9])([ARNDCQEGHILKMFPSTWYV])(\d{1,4})([ARNDCQEGHILKMFPSTWYV*X])(?![A-Za-z0-9])")
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
 _KIND_WORDS = ("ptd", "amplification", "structural_words", "deletion_words", "variant_words")
 
@@ -109,6 +111,8 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     if spans:  # read above: its ";" and "+" are no sentence end and no "positive" word
         kept = [0, *(i for span in spans for i in span), len(text)]
         text = "nuc ish".join(text[kept[i]:kept[i + 1]] for i in range(0, len(kept), 2))
+    if "(" in text and cytogenetics.PROSE_ABERRATION.search(text):
+        text = _aberrations_named(text)
     text = text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge
     if "artner" in text:
         text = _partner_line().sub(", ", text)  # "KMT2A rearranged; partner: MLLT3" is one statement
@@ -124,6 +128,30 @@ def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
             others.extend(o)
         events.extend(_with_named_partner(found, others, ", ".join(sentence)))
     return events, others
+
+
+def _aberrations_named(text: str) -> str:
+    """A translocation written in prose ("t(4;11)(q21;q23) detected by FISH", "negative for t(9;11)(p21.3;q23.3)")
+    is read as the fusion its bands name, so the statement's own words (detected, negative, possible) decide: its
+    ";" would otherwise end the sentence. On a line that holds a karyotype it is left to the karyotype reader; one whose
+    partner the bands cannot settle (t(11;19)(q23;p13), t(11;17)) stays as written, read as nothing."""
+
+    karyotype_lines: dict[int, bool] = {}  # by line start: one look per line, not per translocation on it
+
+    def named(m: re.Match) -> str:
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if line_start not in karyotype_lines:
+            line_end = text.find("\n", m.start())
+            line = text[line_start:line_end] if line_end >= 0 else text[line_start:]
+            karyotype_lines[line_start] = cytogenetics.looks_like_karyotype(line)
+        if karyotype_lines[line_start]:
+            return m.group(0)
+        event = cytogenetics.aberration_in_prose(m.group(0))
+        if event is None or event.status != Kmt2aStatus.REARRANGED or event.uncertain:
+            return m.group(0)
+        return f"KMT2A::{event.partner}" if event.partner else "KMT2A rearrangement"
+
+    return cytogenetics.PROSE_ABERRATION.sub(named, text)
 
 
 _NAMED_PARTNER = r"\bpartner(?:\s+gene)?(?:\s+(?:is|was|identified as|=))?\s*:?\s*({gene})"
@@ -298,21 +326,40 @@ class _Target:
     mentions: tuple[tuple[int, int], ...] = ()  # every place the gene is named ("MLL FISH: KMT2A not detected")
 
 
+class _Spans:
+    """Non-overlapping (start, end) spans kept sorted: overlap tests by bisection, so a clause naming hundreds of
+    fusions (a panel's list) costs n log n, not n squared."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, end)  # spans starting before `end`; the last of them may reach in
+        return i > 0 and self.ends[i - 1] > start
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_left(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+
 def _targets(clause: str) -> list[_Target]:
     """Fusions ("MLL-AF4", "KMT2A::AFF1") and single gene mentions; one target per gene (its mentions kept)."""
     found: list[_Target] = []
-    taken: list[tuple[int, int]] = []
+    taken = _Spans()
     for start, end, first, separator, second in _pairs(clause):
         a, b = term.known_gene(first), term.known_gene(second)
-        if a and b and a != b and not any(s < end and start < e for s, e in taken):
+        if a and b and a != b and not taken.overlaps(start, end):
             found.append(_Target(start, end, (a, b), clause[start:end], separator, ((start, end),)))
-            taken.append((start, end))
+            taken.add(start, end)
+    fused = {gene for t in found for gene in t.genes}
     singles: dict[str, list[tuple[int, int]]] = {}
     for m in term.gene_alias_pattern().finditer(clause):
         gene = term.known_gene(m.group(0))
-        if not gene or any(s <= m.start() < e for s, e in taken):
+        if not gene or taken.overlaps(m.start(), m.start() + 1):
             continue
-        if any(gene in t.genes for t in found):
+        if gene in fused:
             continue  # "KMT2A rearrangement: KMT2A::AFF1 detected" -- the fusion says it
         singles.setdefault(gene, []).append((m.start(), m.end()))
     for gene, spans in singles.items():
@@ -325,7 +372,7 @@ def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.
     anywhere absent), and a "heading: result" layout ("TP53: no mutation detected") read as the result's."""
     said = [context.assertion(clause, s, e) for s, e in target.mentions or ((target.start, target.end),)]
     colon = clause.find(":", target.end)
-    if colon >= 0 and not any(t.start > colon for t in targets):
+    if colon >= 0 and not (targets and targets[-1].start > colon):  # targets come sorted by start
         result = clause[colon + 1:]
         said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result),
                                       deferred=context.deferred(result)))
@@ -374,25 +421,54 @@ def _states_a_result(clause: str) -> bool:
         t.category == "result" for t in context.triggers(clause))
 
 
-def _local(clause: str, targets: list[_Target], i: int, sentence: str = "") -> str:
+def _says_a_kind(window: str) -> bool:
+    return any(term.pattern(n).search(window) for n in _KIND_WORDS) or protein_change(window) is not None
+
+
+def _kind_word_starts(text: str) -> list[int]:
+    """Where the words that say what kind of finding it is (PTD, amplification, a deletion, a protein change) start."""
+    patterns = [term.pattern(n) for n in _KIND_WORDS] + [_P_HGVS, _P_SHORT]
+    return [m.start() for pattern in patterns for m in pattern.finditer(text)]
+
+
+class _Scope:
+    """What `_local` asks of a clause and its sentence, found once per clause: asked per target of a clause that
+    names hundreds of genes (a fusion panel's list), a search of the whole clause each time was quadratic."""
+
+    def __init__(self, clause: str, sentence: str):
+        starts = _kind_word_starts(clause)
+        self.last_kind_word = max(starts, default=-1)
+        self.clause_says = bool(starts)
+        self.sentence_says = bool(sentence) and _says_a_kind(sentence)
+
+
+def _local(clause: str, targets: list[_Target], i: int, sentence: str = "", scope: _Scope | None = None) -> str:
     """The words that say what kind of finding target i is: between its neighbours, else after it, else the whole
     statement, else its sentence ("variants detected in TP53, none in NPM1")."""
+    scope = scope or _Scope(clause, sentence)
     prev_end = targets[i - 1].end if i > 0 else 0
     next_start = targets[i + 1].start if i + 1 < len(targets) else len(clause)
-    for window in (clause[prev_end:next_start], clause[targets[i].start:], clause, sentence):
-        if any(term.pattern(n).search(window) for n in _KIND_WORDS) or protein_change(window):
-            return window
-    return clause[prev_end:next_start]
+    between = clause[prev_end:next_start]
+    if _says_a_kind(between):
+        return between
+    if scope.last_kind_word >= targets[i].start:
+        return clause[targets[i].start:]
+    if scope.clause_says:
+        return clause
+    if scope.sentence_says:
+        return sentence
+    return between
 
 
 def _read_clause(clause: str, method: str, sentence: str = "") -> tuple[list[Kmt2aEvent], list[Other]]:
     events, others = [], []
     targets = _targets(clause)
+    scope = _Scope(clause, sentence) if targets else None
     for i, target in enumerate(targets):
         said = _assertion(clause, target, targets)
         if said.deferred:
             continue  # no result yet: neither present nor absent
-        local = _local(clause, targets, i, sentence)
+        local = _local(clause, targets, i, sentence, scope)
         if len(target.genes) == 2:
             if not (said.negated or said.uncertain) and _only_names_the_test(clause, target):
                 continue  # "Test: KMT2A::AFF1 RT-PCR"
@@ -495,7 +571,7 @@ def protein_change(text: str | None) -> str | None:
     if m:
         ref, pos, alt = m.groups()
     else:
-        short = re.search(r"(?<![A-Za-z0-9])([ARNDCQEGHILKMFPSTWYV])(\d{1,4})([ARNDCQEGHILKMFPSTWYV*X])(?![A-Za-z0-9])", text)
+        short = _P_SHORT.search(text)
         if not short:
             return None
         ref, pos, alt = short.groups()

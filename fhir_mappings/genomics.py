@@ -30,17 +30,19 @@ def _loinc_kind(resource: dict) -> str | None:
     return rows[0]["kind"] if rows else None
 
 
-def _names_genetics(words: str) -> bool:
-    return bool(term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words))
+def names_genetics(words: str) -> bool:
+    """Names a gene, an ISCN karyotype or FISH string, or a translocation by its bands ("t(4;11)(q21;q23)")."""
+    return bool(words and (term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words)
+                           or ("(" in words and cytogenetics.PROSE_ABERRATION.search(words))))
 
 
 def is_genetic(resource: dict, resolve: documents.Resolve | None = None) -> bool:
     """Cheap pre-filter on raw JSON (a report's attachments are decoded only when it is worth reading)."""
     if resource.get("resourceType") == "DiagnosticReport":
-        if _names_genetics(documents.report_text(resource, attachments=False).text):
+        if names_genetics(documents.report_text(resource, attachments=False).text):
             return True
         return bool(resource.get("presentedForm") and documents.worth_reading(resource)
-                    and _names_genetics(documents.report_text(resource, resolve).text))
+                    and names_genetics(documents.report_text(resource, resolve).text))
     if resource.get("resourceType") != "Observation":
         return False
     kind = _loinc_kind(resource)

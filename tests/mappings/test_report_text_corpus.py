@@ -325,6 +325,15 @@ CORPUS = [
     (conclusion, "KMT2A-MLLT3 [t(9;11)(p22;q23)] negative", "ruled-out:MLLT3", {}),
     (plain, "No KMT2A rearrangement (including t(4;11) and t(9;11)) was detected.", "not-detected", {}),
 
+    # a translocation written in prose, its bands naming the partner (ISCN in a sentence)
+    (conclusion, "t(4;11)(q21;q23) detected by FISH.", "rearranged:AFF1", {}),
+    (value, "Positive for t(9;11)(p21.3;q23.3)", "rearranged:MLLT3", {}),
+    (plain, "ins(10;11)(p12;q23q13) identified in 18 of 20 metaphases.", "rearranged:MLLT10", {}),
+    (conclusion, "Negative for t(4;11)(q21;q23).", "ruled-out:AFF1", {}),
+    (value, "Possible t(4;11)(q21;q23); confirmation by FISH recommended.", "none", {}),
+    (value, "t(11;17)(q23;q21) detected", "none", {}),  # KMT2A::MLLT6 or ZBTB16::RARA (APL): the bands cannot say
+    (value, "t(8;21)(q22;q22) detected", "none", {}),
+
     # the partner named apart from the rearrangement
     (plain, "KMT2A rearranged; partner: MLLT3", "rearranged:MLLT3", {"no_gene": ["MLLT3"]}),
     (html_table, "KMT2A rearrangement: Detected\nFusion partner: MLLT10", "rearranged:MLLT10", {}),
