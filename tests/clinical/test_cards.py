@@ -81,6 +81,18 @@ def test_contested_transplant_benefit_is_one_line_not_a_warning():
     assert "**Sources differ:** HSCT in CR1" in cards[0]["detail"]
 
 
+@pytest.mark.parametrize("name, line", [("ped-aml-mllt10", "HSCT in CR1"),
+                                        ("infant-under-3-months", "infant HSCT criteria")])
+def test_a_transplant_on_record_takes_back_the_transplant_disagreement_with_the_advice(name, line):
+    """Transplanted for this leukemia: 'discuss HSCT in first remission' is withdrawn, and the line saying the sources
+    differ on that transplant goes with it (it changes nothing the clinician does now)."""
+    case = case_from_bundle(load(name), reference_date=REFERENCE_DATE)
+    assert f"**Sources differ:** {line}" in cards_for(assess(case))[0]["detail"]
+    transplanted = replace(case, transplants=(Source("Procedure/hsct", case.diagnosis_date + timedelta(days=30)),))
+    detail = cards_for(assess(transplanted))[0]["detail"]
+    assert "HSCT in first remission" not in detail and "Sources differ" not in detail, detail
+
+
 def test_amplified_adult_b_all_card_offers_no_rearrangement_guideline_advice():
     """The published KMT2A-amplified B-ALL adults (the case report this vignette follows): the card says what the case
     reports support (TP53 and Ph-like testing, a trial) and cites them, never the KMT2A-r adult ALL guideline."""
