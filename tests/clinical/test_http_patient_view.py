@@ -121,6 +121,29 @@ def test_a_chart_whose_diagnoses_and_results_could_not_be_read_says_so_once(live
     assert EXTENSION_KEY in card["extension"]
 
 
+@pytest.mark.parametrize("words", [
+    "MLL-AF4 (KMT2A::AFF1) RT-PCR: result pending.",
+    "This assay detects the following fusions: KMT2A::AFF1, KMT2A::MLLT3, KMT2A::MLLT10.\nResult: see comment.",
+    "The following fusions were NOT detected: KMT2A::AFF1, KMT2A::MLLT3, KMT2A::MLLT10.",
+])
+def test_a_report_that_names_kmt2a_fusions_without_a_positive_result_still_asks_for_the_test(live, words):
+    """A pending result, a test's list of targets or a list of negatives is no KMT2A rearrangement: the card asks for
+    the test (these three were read as KMT2A::AFF1 rearranged before)."""
+    bundle = load("adult-aml-untested")
+    bundle["entry"].append({"resource": {
+        "resourceType": "DiagnosticReport", "id": "aaml-untested-fusion-panel", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "GE"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "51969-4"}],
+                 "text": "Leukemia fusion panel (RT-PCR)"},
+        "subject": {"reference": "Patient/aaml-untested"},
+        "effectiveDateTime": "2025-05-02", "issued": "2025-05-03T10:00:00Z", "conclusion": words}})
+    cards = call(live, bundle).json()["cards"]
+    assessment = next(c for c in cards if EXTENSION_KEY in c.get("extension", {}))["extension"][EXTENSION_KEY]
+    assert assessment["kmt2a"]["status"] == "unknown", assessment["kmt2a"]
+    summaries = [c["summary"] for c in cards]
+    assert any(s.startswith("Missing") and "KMT2A" in s for s in summaries), summaries
+
+
 def test_a_break_apart_split_in_iscn_2009_notation_is_read_as_rearranged_over_http(live):
     """An infant's only KMT2A result is the lab's FISH in ISCN 2009 notation: one 5'/3' pair joined, the other apart
     (a split signal). It once read as two intact signals (germline), which put the infant in the germline group."""
