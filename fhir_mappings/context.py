@@ -19,14 +19,14 @@ from fhir_mappings import cytogenetics
 from fhir_mappings import terminology as term
 
 QUALIFIERS = ("historical", "subclone", "mosaic")
-_SENTENCES = re.compile(r"[;\n]|\.\s+(?=[A-Z(])")
+_SENTENCES = re.compile(r"\n|\.\s+(?=[A-Z(])")  # and ";" outside brackets: "t(9;11)" is no sentence end
 
 
 @dataclass(frozen=True)
 class Trigger:
     start: int
     end: int
-    category: str  # negated, possible, historical, subclone, mosaic, result
+    category: str  # negated, possible, deferred, historical, subclone, mosaic, result
     direction: str  # forward, backward, bidirectional
 
 
@@ -35,6 +35,7 @@ class Assertion:
     negated: bool = False
     uncertain: bool = False
     qualifiers: tuple[str, ...] = ()
+    deferred: bool = False  # "pending", "see comment", "not performed": no result here (unless one is stated)
 
 
 def _bounded(pattern: str) -> Pattern[str]:
@@ -103,6 +104,7 @@ def assertion(statement: str, start: int, end: int) -> Assertion:
         negated="negated" in reaching and "possible" not in reaching,
         uncertain="possible" in reaching,  # a hedge over a negation ("not excluded") is still a hedge
         qualifiers=tuple(q for q in QUALIFIERS if q in reaching),
+        deferred="deferred" in reaching,
     )
 
 
@@ -114,6 +116,17 @@ def negated(text: str) -> bool:
 
 def uncertain(text: str) -> bool:
     return any(t.category == "possible" for t in triggers(text))
+
+
+def says_anything(text: str) -> bool:
+    """Whether a text states, negates, hedges or defers a result at all ("Result: Positive", "pending") -- a gene
+    list or a test's name does not."""
+    return any(t.category in ("negated", "possible", "result", "deferred") for t in triggers(text))
+
+
+def deferred(text: str) -> bool:
+    """Whether a short result text says there is no result here ("pending", "see comment", "not performed")."""
+    return any(t.category == "deferred" for t in triggers(text))
 
 
 # --- statements ------------------------------------------------------------------------------------
@@ -132,7 +145,8 @@ def sentence_statements(text: str, names_a_finding, continues_list=None) -> list
     continues the statement whose gene list it extends ("no variants detected in NPM1, FLT3 or TP53")."""
     text = text.replace("–", "-").replace("—", "-")
     out: list[list[str]] = []
-    for sentence in _SENTENCES.split(text):
+    for sentence in (part for block in _SENTENCES.split(text)
+                     for part in (cytogenetics.split_top_level(block, ";") if ";" in block else (block,))):
         found: list[str] = []
         pieces = [p.strip() for part in cytogenetics.split_top_level(sentence, ",")
                   for p in re.split(r"\s(?=without\b)", part, flags=re.IGNORECASE) if p.strip()]

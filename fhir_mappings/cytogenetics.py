@@ -197,6 +197,18 @@ def _is_kmt2a_band(band: str) -> bool:
     return band in term.param("kmt2a_bands")
 
 
+# A structural abnormality written in prose, outside a karyotype: "t(4;11)(q21;q23) detected by FISH",
+# "Positive for t(9;11)(p21.3;q23.3)", "ins(10;11)(p12;q23q13)". Bands are required: they name the partner.
+_BAND_TEXT = r"[pq]\d{1,2}(?:\.\d{1,3})?(?:[pq]\d{1,2}(?:\.\d{1,3})?)?"
+PROSE_ABERRATION = re.compile(rf"(?<![\w,?])(?:t|ins|inv)\((?:\d{{1,2}}|X)(?:;(?:\d{{1,2}}|X)){{0,2}}\)"
+                              rf"\({_BAND_TEXT}(?:;{_BAND_TEXT}){{0,2}}\)", re.IGNORECASE)
+
+
+def aberration_in_prose(ab: str) -> Kmt2aEvent | None:
+    """The KMT2A event one abnormality names ("t(4;11)(q21;q23)": rearranged, AFF1), as a karyotype would read it."""
+    return _kmt2a_from_aberration(ab)
+
+
 def _kmt2a_from_aberration(ab: str) -> Kmt2aEvent | None:
     if ab.startswith("?"):  # "?t(4;11)(q21;q23)": the lab questions its own identification; hedged, never positive
         event = _kmt2a_from_aberration(ab[1:])

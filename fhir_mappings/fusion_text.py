@@ -7,33 +7,67 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from fhir_mappings import context, cytogenetics
+from fhir_mappings import context, cytogenetics, documents
 from fhir_mappings import terminology as term
 from fhir_mappings.case import Kmt2aStatus
 from fhir_mappings.cytogenetics import Kmt2aEvent
 
-_SEPARATOR = r"\s*(::|–|—|-|/)\s*"
+_SEPARATOR = r"\s*(::|--|–|—|-|/|_)\s*"  # "--": STAR-Fusion's "KMT2A--AFF1"
 _COPIES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:~|-|–|to)\s*(\d+(?:\.\d+)?)\s*(?:copies|signals)|x\s*(\d+)\s*(?:[~\-–]\s*(\d+))?"
                      r"|(\d+)\s*(?:copies|signals)", re.IGNORECASE)
+_P_SHORT = re.compile(r"(?<![A-Za-z0-9])([ARNDCQEGHILKMFPSTWYV])(\d{1,4})([ARNDCQEGHILKMFPSTWYV*X])(?![A-Za-z0-9])")
 _P_HGVS = re.compile(r"p\.\(?([A-Z][a-z]{2}|[A-Z])(\d+)([A-Z][a-z]{2}|[A-Z*]|\*|fs\S*|Ter)\)?")
 _KIND_WORDS = ("ptd", "amplification", "structural_words", "deletion_words", "variant_words")
 
 Other = tuple  # (gene, kind, present, detail, qualifiers)
 
 
+# What RNA fusion panels print between the 5' gene and the separator: its transcript and exon
+# ("KMT2A(NM_001197104.2) exon 9 :: MLLT3", "KMT2A exon 11 - AFF1 exon 4", "KMT2A e9-AFF1 e4").
+_EXON = r"(?:exon|ex|intron|e)\s*\d{1,2}[ab]?"
+_BREAKPOINT = rf"(?:\s*\(\s*(?:(?:NM_|NR_|ENST|XM_)[^()]{{0,30}}|{_EXON})\s*\))?(?:\s*,?\s*{_EXON})?"
+
+
 @lru_cache(maxsize=None)
 def _pair_pattern() -> re.Pattern[str]:
     gene = term.gene_alias_pattern().pattern
-    return re.compile(rf"({gene}){_SEPARATOR}({gene})", re.IGNORECASE)
+    return re.compile(rf"({gene}){_BREAKPOINT}{_SEPARATOR}({gene})", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def _prose_pair_pattern() -> re.Pattern[str]:
+    """A fusion said in words: "a fusion between KMT2A (exon 9) and AFF1", "KMT2A is fused in frame to MLLT10"."""
+    gene = term.gene_alias_pattern().pattern
+    fusion = r"(?:fusion|rearrangement|translocation)s?\s+"
+    between = rf"{fusion}between\s+({gene}){_BREAKPOINT}\s+(and)\s+({gene})"
+    of_with = rf"{fusion}of\s+({gene}){_BREAKPOINT}\s+(with|to)\s+({gene})"  # not "of KMT2A and NUP98": two genes
+    fused = rf"({gene}){_BREAKPOINT}\s+(?:is\s+|was\s+)?(fused|joined)\s+(?:in[- ]frame\s+)?(?:to|with)\s+({gene})"
+    return re.compile(rf"{between}|{of_with}|{fused}", re.IGNORECASE)
+
+
+_PROSE_HINT = re.compile(r"between|fused|joined|(?:fusion|rearrangement|translocation)s? of", re.IGNORECASE)
+
+
+def _pairs(clause: str):
+    """(start, end, 5' gene as written, separator, 3' gene as written) for every fusion named, symbol or prose."""
+    for m in _pair_pattern().finditer(clause):
+        yield m.start(), m.end(), m.group(1), m.group(2), m.group(3)
+    if not _PROSE_HINT.search(clause):
+        return  # the prose pattern is the costly one; most statements have no prose fusion
+    for m in _prose_pair_pattern().finditer(clause):
+        groups = m.groups()
+        first, link, second = next(groups[i:i + 3] for i in range(0, len(groups), 3) if groups[i])
+        yield m.start(), m.end(), first, link, second
 
 
 def names_a_fusion(text: str) -> bool:
     """Whether the text names two known genes as a fusion ("MLL-AF4", "KMT2A::AFF1")."""
-    return any(term.known_gene(m.group(1)) != term.known_gene(m.group(3)) for m in _pair_pattern().finditer(text))
+    return any(term.known_gene(a) != term.known_gene(b) for _, _, a, _, b in _pairs(text))
 
 
 def _names_a_finding(text: str) -> bool:
@@ -45,12 +79,16 @@ _LIST_WORDS = re.compile(r"^(?:\s|,|and|or|nor|&|/)*$", re.IGNORECASE)
 
 
 def _continues_list(previous: str, piece: str) -> bool:
-    """"... in NPM1" followed by "FLT3 or TP53": single genes and list words only, after a gene."""
+    """"... in NPM1" followed by "FLT3 or TP53": single genes and list words only, after a gene; fusion names
+    only after a fusion name ("not detected: KMT2A::AFF1, KMT2A::MLLT3 or BCR::ABL1")."""
     genes = term.gene_alias_pattern()
     last = list(genes.finditer(previous))
-    if not last or previous[last[-1].end():].strip(" .:") or names_a_fusion(piece):
+    if not last or previous[last[-1].end():].strip(" .:"):
         return False
-    return bool(genes.search(piece)) and bool(_LIST_WORDS.match(genes.sub(" ", piece).strip(" .")))
+    if names_a_fusion(piece) and not any(end == last[-1].end() for _, end, *_ in _pairs(previous)):
+        return False
+    bare = genes.sub(" ", _pair_pattern().sub(" ", piece))
+    return bool(genes.search(piece)) and bool(_LIST_WORDS.match(bare.strip(" .")))
 
 
 def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list[Other]]:
@@ -66,20 +104,191 @@ def read(text: str | None, method: str = "text") -> tuple[list[Kmt2aEvent], list
 def _read(text: str, method: str) -> tuple[list[Kmt2aEvent], list[Other]]:
     events: list[Kmt2aEvent] = []
     others: list[Other] = []
+    text = _with_their_results(_results_only(_normalised(text)))
     spans = cytogenetics.fish_spans(text)
     for start, end in spans:
         events.extend(iscn_as_worded(cytogenetics.parse(text[start:end]).kmt2a_events, text))
     if spans:  # read above: its ";" and "+" are no sentence end and no "positive" word
         kept = [0, *(i for span in spans for i in span), len(text)]
         text = "nuc ish".join(text[kept[i]:kept[i + 1]] for i in range(0, len(kept), 2))
+    if "(" in text and cytogenetics.PROSE_ABERRATION.search(text):
+        text = _aberrations_named(text)
+    text = text.replace("?", " ? ")  # "?KMT2A-r", "rearranged?": a question mark stands apart, as a hedge
+    if "artner" in text:
+        text = _partner_line().sub(", ", text)  # "KMT2A rearranged; partner: MLLT3" is one statement
     for sentence in context.sentence_statements(text, _names_a_finding, _continues_list):
+        if _lists_the_test(sentence):
+            continue
+        found: list[Kmt2aEvent] = []
         for clause in sentence:
             if cytogenetics.FISH_START.search(clause):
                 continue  # read by the ISCN parser above
             k, o = _read_clause(clause, method, ", ".join(sentence))
-            events.extend(k)
+            found.extend(k)
             others.extend(o)
+        events.extend(_with_named_partner(found, others, ", ".join(sentence)))
     return events, others
+
+
+def _aberrations_named(text: str) -> str:
+    """A translocation written in prose ("t(4;11)(q21;q23) detected by FISH", "negative for t(9;11)(p21.3;q23.3)")
+    is read as the fusion its bands name, so the statement's own words (detected, negative, possible) decide: its
+    ";" would otherwise end the sentence. On a line that holds a karyotype it is left to the karyotype reader; one whose
+    partner the bands cannot settle (t(11;19)(q23;p13), t(11;17)) stays as written, read as nothing."""
+
+    karyotype_lines: dict[int, bool] = {}  # by line start: one look per line, not per translocation on it
+
+    def named(m: re.Match) -> str:
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if line_start not in karyotype_lines:
+            line_end = text.find("\n", m.start())
+            line = text[line_start:line_end] if line_end >= 0 else text[line_start:]
+            karyotype_lines[line_start] = cytogenetics.looks_like_karyotype(line)
+        if karyotype_lines[line_start]:
+            return m.group(0)
+        event = cytogenetics.aberration_in_prose(m.group(0))
+        if event is None or event.status != Kmt2aStatus.REARRANGED or event.uncertain:
+            return m.group(0)
+        return f"KMT2A::{event.partner}" if event.partner else "KMT2A rearrangement"
+
+    return cytogenetics.PROSE_ABERRATION.sub(named, text)
+
+
+_NAMED_PARTNER = r"\bpartner(?:\s+gene)?(?:\s+(?:is|was|identified as|=))?\s*:?\s*({gene})"
+
+
+@lru_cache(maxsize=None)
+def _partner_line() -> re.Pattern[str]:
+    """A line or a statement that only names the partner ("Fusion partner: MLLT10"), to be joined to the one before."""
+    named = _NAMED_PARTNER.format(gene=term.gene_alias_pattern().pattern)
+    return re.compile(rf"\s*[;\n]\s*(?=(?:the\s+)?(?:fusion\s+)?{named})", re.IGNORECASE)
+
+
+@lru_cache(maxsize=None)
+def _partner_pattern() -> re.Pattern[str]:
+    gene = term.gene_alias_pattern().pattern
+    return re.compile(rf"{_NAMED_PARTNER.format(gene=gene)}"
+                      rf"|\bwith\s+({gene})\s+as\s+(?:the\s+|its\s+)?(?:fusion\s+)?partner", re.IGNORECASE)
+
+
+def _with_named_partner(found: list[Kmt2aEvent], others: list[Other], sentence: str) -> list[Kmt2aEvent]:
+    """"KMT2A rearranged, partner MLLT3", "KMT2A rearrangement with AFF1 as the partner": the one rearrangement
+    of the statement takes the partner it names (and the partner is no finding of its own)."""
+    bare = [e for e in found if e.status == Kmt2aStatus.REARRANGED and not e.partner]
+    if len(bare) != 1 or any(e.partner for e in found) or "artner" not in sentence:
+        return found
+    m = _partner_pattern().search(sentence)
+    partner = term.known_gene(m.group(1) or m.group(2)) if m else None
+    if not partner or partner == "KMT2A":
+        return found
+    others[:] = [o for o in others if not (o[0] == partner and o[1] == "rearrangement")]
+    named = replace(bare[0], partner=partner, fusion=f"KMT2A::{partner}")
+    return [named if e is bare[0] else e for e in found]
+
+
+# --- what is a result at all -------------------------------------------------------------------------
+
+_HYPHENATED = re.compile(r"([a-z])-[ \t]*\r?\n[ \t]*(?=[a-z])")  # "rearrange-\nment", "de-\ntected"
+_SPLIT_NAME = re.compile(r"(?<=[A-Za-z0-9])(::|-|/)[ \t]*\r?\n[ \t]*(?=[A-Za-z0-9])")  # "KMT2A::\nAFF1"
+_WRAPPED = re.compile(r"(?<=[A-Za-z0-9,)])[ \t]*\r?\n[ \t]*(?=[a-z])")  # "KMT2A (MLL) gene\nrearrangement"
+
+
+# Characters word processors and PDF writers put in place of plain ones: Unicode hyphens and minus signs, the
+# proportion sign for "::", no-break and thin spaces; a soft hyphen is invisible.
+_PLAIN = str.maketrans({"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2212": "-", "\ufe63": "-", "\uff0d": "-",
+                        "\u2237": "::", "\u00a0": " ", "\u2007": " ", "\u2009": " ", "\u202f": " ", "\u00ad": None})
+
+
+_MARKUP = re.compile(r"</?(?:br|p|div|td|th|tr|li|b|i|strong|em|span|table|font|u)\b[^>]*>", re.IGNORECASE)
+
+
+def _normalised(text: str) -> str:
+    """Plain characters, and lines broken by a PDF or a lab system's line width joined again: a word hyphenated at
+    the line end, a fusion name split after its separator, and a line that continues in lower case. A line that
+    starts with a capital stays a line of its own (a table row, the next result)."""
+    if "<" in text and _MARKUP.search(text):
+        text = documents.html_text(text)  # a valueString or note sent as HTML: its blocks are lines
+    if not text.isascii():
+        text = text.translate(_PLAIN)
+    if "\n" in text:
+        text = _WRAPPED.sub(" ", _SPLIT_NAME.sub(r"\1", _HYPHENATED.sub(r"\1", text)))
+    return text
+
+
+def _results_only(text: str) -> str:
+    """The text without its methods and limitations: a section under such a heading ("METHODS" on its own line,
+    up to the next result heading: "Result", "Interpretation", "Conclusion"), a line that opens with one
+    ("Limitations: ..."), and the list under a gene-list heading ("GENES TESTED" / "ABL1 ... KMT2A ...") unless
+    that line states a result."""
+    methods, lists = term.section_pattern("methods_heading"), term.section_pattern("list_heading")
+    if not methods.search(text) and not lists.search(text):
+        return text
+    results = term.section_pattern("results_heading")
+    kept, skipping, listing = [], False, False
+    for line in text.split("\n"):
+        heading = methods.match(line)
+        if heading and line[heading.end():].strip():
+            continue  # "Limitations: ..." on one line: that line only
+        if heading:
+            skipping = True
+        elif skipping and results.match(line):
+            skipping = False
+        if listing and not context.says_anything(line):
+            listing = False
+            continue
+        listing = bool(lists.match(line))
+        if not skipping and not listing:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def _with_their_results(text: str) -> str:
+    """A test named on one line and its result on the next ("KMT2A (MLL) break-apart FISH" / "Result: positive",
+    "KMT2A (MLL) GENE" / "REARRANGEMENT DETECTED"): the result line is read with the test. Only when the first line
+    names one gene or fusion and says nothing of it, is not a list of what the test covers, and the next line names
+    no gene: a result under two tests belongs to neither."""
+    if "\n" not in text:
+        return text
+    lines = text.split("\n")
+    out = [lines[0]]
+    for line in lines[1:]:
+        previous = out[-1]
+        if len(line) <= 80 and _is_a_bare_result(line) and _names_one_test(previous):
+            out[-1] = f"{previous.rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+_LABEL = re.compile(r"\s*[^:\n]{1,40}:")
+
+
+def _is_a_bare_result(line: str) -> bool:
+    """"Positive", "REARRANGEMENT DETECTED", "Result: not detected" -- but not a line with a label of its own
+    ("Positive control: normal") nor one that names a gene."""
+    if _LABEL.match(line) and not term.section_pattern("results_heading").match(line):
+        return False
+    return context.says_anything(line) and not term.gene_alias_pattern().search(line)
+
+
+def _names_one_test(line: str) -> bool:
+    stripped = line.strip()
+    if not stripped or len(stripped) > 80 or stripped.endswith((".", ";")):
+        return False
+    if not term.gene_alias_pattern().search(stripped) or context.says_anything(stripped):
+        return False  # most lines of a long report name no gene: the cheap test first
+    if term.pattern("positive").search(stripped) or term.pattern("kmt2a_r").search(stripped):
+        return False
+    if term.section_pattern("list_lead").search(stripped) or term.section_pattern("methods_heading").match(stripped):
+        return False
+    return len(_targets(stripped)) == 1
+
+
+def _lists_the_test(sentence: list[str]) -> bool:
+    """"Genes tested: ... KMT2A ...", "This assay detects KMT2A::AFF1, ...": what the test covers, not a result --
+    unless the same sentence states one ("Genes tested: KMT2A, NUP98 -- none detected")."""
+    whole = ", ".join(sentence)
+    return bool(term.section_pattern("list_lead").search(whole)) and not context.says_anything(whole)
 
 
 _SENTENCE_END = re.compile(r"\.\s|\n")  # ISCN itself has no ". " ("q23.3", "[20].ish"), unlike ";" in "t(4;11)"
@@ -117,21 +326,40 @@ class _Target:
     mentions: tuple[tuple[int, int], ...] = ()  # every place the gene is named ("MLL FISH: KMT2A not detected")
 
 
+class _Spans:
+    """Non-overlapping (start, end) spans kept sorted: overlap tests by bisection, so a clause naming hundreds of
+    fusions (a panel's list) costs n log n, not n squared."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_left(self.starts, end)  # spans starting before `end`; the last of them may reach in
+        return i > 0 and self.ends[i - 1] > start
+
+    def add(self, start: int, end: int) -> None:
+        i = bisect.bisect_left(self.starts, start)
+        self.starts.insert(i, start)
+        self.ends.insert(i, end)
+
+
 def _targets(clause: str) -> list[_Target]:
     """Fusions ("MLL-AF4", "KMT2A::AFF1") and single gene mentions; one target per gene (its mentions kept)."""
     found: list[_Target] = []
-    taken: list[tuple[int, int]] = []
-    for m in _pair_pattern().finditer(clause):
-        a, b = term.known_gene(m.group(1)), term.known_gene(m.group(3))
-        if a and b and a != b:
-            found.append(_Target(m.start(), m.end(), (a, b), m.group(0), m.group(2), ((m.start(), m.end()),)))
-            taken.append((m.start(), m.end()))
+    taken = _Spans()
+    for start, end, first, separator, second in _pairs(clause):
+        a, b = term.known_gene(first), term.known_gene(second)
+        if a and b and a != b and not taken.overlaps(start, end):
+            found.append(_Target(start, end, (a, b), clause[start:end], separator, ((start, end),)))
+            taken.add(start, end)
+    fused = {gene for t in found for gene in t.genes}
     singles: dict[str, list[tuple[int, int]]] = {}
     for m in term.gene_alias_pattern().finditer(clause):
         gene = term.known_gene(m.group(0))
-        if not gene or any(s <= m.start() < e for s, e in taken):
+        if not gene or taken.overlaps(m.start(), m.start() + 1):
             continue
-        if any(gene in t.genes for t in found):
+        if gene in fused:
             continue  # "KMT2A rearrangement: KMT2A::AFF1 detected" -- the fusion says it
         singles.setdefault(gene, []).append((m.start(), m.end()))
     for gene, spans in singles.items():
@@ -144,33 +372,106 @@ def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.
     anywhere absent), and a "heading: result" layout ("TP53: no mutation detected") read as the result's."""
     said = [context.assertion(clause, s, e) for s, e in target.mentions or ((target.start, target.end),)]
     colon = clause.find(":", target.end)
-    if colon >= 0 and not any(t.start > colon for t in targets):
+    if colon >= 0 and not (targets and targets[-1].start > colon):  # targets come sorted by start
         result = clause[colon + 1:]
-        said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result)))
-    uncertain = any(a.uncertain for a in said)
+        said.append(context.Assertion(negated=context.negated(result), uncertain=context.uncertain(result),
+                                      deferred=context.deferred(result)))
+    negated_somewhere = any(a.negated for a in said)
+    uncertain = any(a.uncertain for a in said) or (not negated_somewhere and _below_cutoff(clause))
+    negated = not uncertain and negated_somewhere
+    # "pending" / "see comment" / "not performed" leave no result, unless the statement gives one anyway
+    # ("KMT2A FISH: positive, see comment", "MLL-AF4 not detected (see comment)")
+    deferred = any(a.deferred for a in said) and not negated and not uncertain and not _states_a_result(clause)
     return context.Assertion(
-        negated=not uncertain and any(a.negated for a in said), uncertain=uncertain,
+        negated=negated, uncertain=uncertain, deferred=deferred,
         qualifiers=tuple(q for q in context.QUALIFIERS if any(q in a.qualifiers for a in said)))
 
 
-def _local(clause: str, targets: list[_Target], i: int, sentence: str = "") -> str:
+_PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
+_CUTOFF = re.compile(r"(?:normal(?: range| value)?|cut-?off|reference(?: range| value)?|threshold|upper limit"
+                     r"(?: of normal)?)\s*(?:[:=]|is|of)?\s*(?:<=?|≤|up to|less than|below)?\s*(\d{1,3}(?:\.\d+)?)\s*%",
+                     re.IGNORECASE)
+
+
+def _below_cutoff(clause: str) -> bool:
+    """A FISH count under the cut-off the lab prints beside it ("split signals in 2.0% of nuclei (normal < 5%)"):
+    the lab's own "below the cut-off" in numbers, read the same way (uncertain, never positive)."""
+    cutoff = _CUTOFF.search(clause) if "%" in clause else None
+    if not cutoff:
+        return False
+    counts = [m for m in _PERCENT.finditer(clause) if not cutoff.start() <= m.start() < cutoff.end()]
+    return bool(counts) and float(counts[0].group(1)) < float(cutoff.group(1))
+
+
+_LEVEL = re.compile(r":\s*(<|≤|<=)?\s*(\d+(?:\.\d+)?)")
+
+
+def _only_names_the_test(clause: str, target: _Target) -> bool:
+    """"Test: KMT2A::AFF1 RT-PCR" names a test; "KMT2A::AFF1 RT-PCR: 1.2 x 10^-3" gives its level (a transcript
+    above zero is a result; one under a limit, "< 1 x 10^-5", is not)."""
+    after = clause[target.end:]
+    if not term.pattern("test_named_after_fusion").search(after) or _states_a_result(clause):
+        return False
+    level = _LEVEL.search(after)
+    return not level or bool(level.group(1)) or float(level.group(2)) == 0
+
+
+def _states_a_result(clause: str) -> bool:
+    return bool(term.pattern("positive").search(clause)) or any(
+        t.category == "result" for t in context.triggers(clause))
+
+
+def _says_a_kind(window: str) -> bool:
+    return any(term.pattern(n).search(window) for n in _KIND_WORDS) or protein_change(window) is not None
+
+
+def _kind_word_starts(text: str) -> list[int]:
+    """Where the words that say what kind of finding it is (PTD, amplification, a deletion, a protein change) start."""
+    patterns = [term.pattern(n) for n in _KIND_WORDS] + [_P_HGVS, _P_SHORT]
+    return [m.start() for pattern in patterns for m in pattern.finditer(text)]
+
+
+class _Scope:
+    """What `_local` asks of a clause and its sentence, found once per clause: asked per target of a clause that
+    names hundreds of genes (a fusion panel's list), a search of the whole clause each time was quadratic."""
+
+    def __init__(self, clause: str, sentence: str):
+        starts = _kind_word_starts(clause)
+        self.last_kind_word = max(starts, default=-1)
+        self.clause_says = bool(starts)
+        self.sentence_says = bool(sentence) and _says_a_kind(sentence)
+
+
+def _local(clause: str, targets: list[_Target], i: int, sentence: str = "", scope: _Scope | None = None) -> str:
     """The words that say what kind of finding target i is: between its neighbours, else after it, else the whole
     statement, else its sentence ("variants detected in TP53, none in NPM1")."""
+    scope = scope or _Scope(clause, sentence)
     prev_end = targets[i - 1].end if i > 0 else 0
     next_start = targets[i + 1].start if i + 1 < len(targets) else len(clause)
-    for window in (clause[prev_end:next_start], clause[targets[i].start:], clause, sentence):
-        if any(term.pattern(n).search(window) for n in _KIND_WORDS) or protein_change(window):
-            return window
-    return clause[prev_end:next_start]
+    between = clause[prev_end:next_start]
+    if _says_a_kind(between):
+        return between
+    if scope.last_kind_word >= targets[i].start:
+        return clause[targets[i].start:]
+    if scope.clause_says:
+        return clause
+    if scope.sentence_says:
+        return sentence
+    return between
 
 
 def _read_clause(clause: str, method: str, sentence: str = "") -> tuple[list[Kmt2aEvent], list[Other]]:
     events, others = [], []
     targets = _targets(clause)
+    scope = _Scope(clause, sentence) if targets else None
     for i, target in enumerate(targets):
         said = _assertion(clause, target, targets)
-        local = _local(clause, targets, i, sentence)
+        if said.deferred:
+            continue  # no result yet: neither present nor absent
+        local = _local(clause, targets, i, sentence, scope)
         if len(target.genes) == 2:
+            if not (said.negated or said.uncertain) and _only_names_the_test(clause, target):
+                continue  # "Test: KMT2A::AFF1 RT-PCR"
             events.extend(_fusion(target, said, method))
             if "KMT2A" not in target.genes and not said.uncertain:
                 others.extend((g, "rearrangement", not said.negated, target.text, said.qualifiers) for g in target.genes)
@@ -270,7 +571,7 @@ def protein_change(text: str | None) -> str | None:
     if m:
         ref, pos, alt = m.groups()
     else:
-        short = re.search(r"(?<![A-Za-z0-9])([ARNDCQEGHILKMFPSTWYV])(\d{1,4})([ARNDCQEGHILKMFPSTWYV*X])(?![A-Za-z0-9])", text)
+        short = _P_SHORT.search(text)
         if not short:
             return None
         ref, pos, alt = short.groups()

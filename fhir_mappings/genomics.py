@@ -7,6 +7,7 @@ Observation or DiagnosticReport whose words name KMT2A/MLL.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -29,17 +30,19 @@ def _loinc_kind(resource: dict) -> str | None:
     return rows[0]["kind"] if rows else None
 
 
-def _names_genetics(words: str) -> bool:
-    return bool(term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words))
+def names_genetics(words: str) -> bool:
+    """Names a gene, an ISCN karyotype or FISH string, or a translocation by its bands ("t(4;11)(q21;q23)")."""
+    return bool(words and (term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words)
+                           or ("(" in words and cytogenetics.PROSE_ABERRATION.search(words))))
 
 
 def is_genetic(resource: dict, resolve: documents.Resolve | None = None) -> bool:
     """Cheap pre-filter on raw JSON (a report's attachments are decoded only when it is worth reading)."""
     if resource.get("resourceType") == "DiagnosticReport":
-        if _names_genetics(documents.report_text(resource, attachments=False).text):
+        if names_genetics(documents.report_text(resource, attachments=False).text):
             return True
         return bool(resource.get("presentedForm") and documents.worth_reading(resource)
-                    and _names_genetics(documents.report_text(resource, resolve).text))
+                    and names_genetics(documents.report_text(resource, resolve).text))
     if resource.get("resourceType") != "Observation":
         return False
     kind = _loinc_kind(resource)
@@ -151,14 +154,21 @@ def _result_sentence(resource: dict) -> str:
         meaning = term.coded_values().get((system, code.upper()))
         if meaning in ("present", "absent") and not value:
             value = "detected" if meaning == "present" else "not detected"
+    if not value:  # the result written only as the interpretation's text ("Positive", "KMT2A rearranged")
+        value = " ".join(text_of(i.get("text")) for i in dicts(resource.get("interpretation"))).strip()
     name = concept_text(resource.get("code"))
     if not value and isinstance(resource.get("valueQuantity"), dict) and (
             term.pattern("structural_words").search(name) or fusion_text.names_a_fusion(name)):
         value = _quantity_says(resource["valueQuantity"])  # "MLL-AF4 transcript / ABL1": 0.0023
+    comment = notes(resource)
+    if comment and value and context.deferred(value):  # "See comment", the result in the note
+        value, comment = comment.replace("\n", " "), ""
+    if "&" in value:
+        value = html.unescape(value)  # "KMT2A&#8209;AFF1": the entity's ";" is no statement end
     # one clause per result: a ";" would end it, except inside ISCN's parentheses ("t(9;11)(p22;q23)")
     sentence = _IN_PARENTHESES_OR_SEMICOLON.sub(lambda m: m.group(0) if m.group(0) != ";" else ",", f"{name}: {value}")
     parts = [sentence] + [_result_sentence(c) for c in dicts(resource.get("component")) if c.get("code")]
-    return "\n".join(parts) + ("\n" + notes(resource) if notes(resource) else "")
+    return "\n".join(parts) + ("\n" + comment if comment else "")
 
 
 def _from_report(words: str, source: Source) -> GeneticResult:
@@ -344,7 +354,10 @@ def _kmt2a_from_words(observation: dict, comp: _Components, present: bool | None
                       method: str) -> list[Kmt2aFinding]:
     """variation-code text and notes, when the components do not settle KMT2A. A negative sentence counts only
     when the Variant itself is reported absent."""
-    words = f"{comp.variation}\n{notes(observation)}".strip()
+    variation = comp.variation
+    if present is True and variation and not context.says_anything(variation):
+        variation += ": detected"  # "KMT2A rearrangement (partner unknown)" on a Variant reported present
+    words = f"{variation}\n{notes(observation)}".strip()
     if not words:
         return []
     found = from_text(words, source, method).kmt2a
@@ -369,6 +382,8 @@ def _kind(comp: _Components) -> str:
 def _kmt2a_variant(comp: _Components, present: bool, source: Source, method: str) -> Kmt2aFinding | None:
     partners = [g for g in comp.genes if g != "KMT2A"]
     fusion_named = fusion_text.read(comp.variation)[0] if comp.variation else []
+    if present and any(e.status == Kmt2aStatus.NOT_DETECTED or e.uncertain for e in fusion_named):
+        return None  # reported present, but its own words negate or hedge it ("KMT2A::AFF1 not detected"): no call
     named = next((e for e in fusion_named if e.partner), None)
     is_fusion = bool(comp.changes & {"fusion"} or partners or named)
     is_cnv = bool(comp.changes & {"copy-number", "copy-number-gain"} or comp.copy_high is not None)

@@ -3,8 +3,10 @@
 Rules (in this order):
 1. FISH and molecular results are "strong"; karyotype and free text are "weak". A karyotype that is merely normal at
    11q23 never argues against a rearrangement (cryptic insertions are invisible to banding).
-2. Rearranged (any method) and a strong "not detected" cannot both be true: status UNKNOWN, both kept in `conflicts`.
-   Otherwise any rearranged finding makes the status REARRANGED.
+2. Rearranged (any method) and a strong "not detected" of the same work-up cannot both be true: status UNKNOWN,
+   both kept in `conflicts`. A negative taken weeks after the positive (terminology params.json
+   kmt2a_conflict_window_days) is the response to treatment, not a conflict. Otherwise any rearranged finding makes
+   the status REARRANGED.
 3. Else amplification, else PTD: neither is ever a rearrangement. A strong negative for rearrangement next to an
    amplification or PTD is no conflict (the break-apart probe stays intact).
 4. Else a strong "not detected" gives NOT_DETECTED; anything less (karyotype only, nothing) is UNKNOWN.
@@ -18,6 +20,7 @@ Rules (in this order):
 
 from __future__ import annotations
 
+from fhir_mappings import terminology as term
 from fhir_mappings.case import Kmt2aFinding, Kmt2aStatus, Kmt2aSummary
 
 STRONG = {"fish", "molecular"}
@@ -46,6 +49,14 @@ def _partner(rearranged: list[Kmt2aFinding], conflicts: list[str]) -> tuple[str 
 def _ruled_out_partners(negative: Kmt2aFinding) -> tuple[str, ...]:
     """The partners a "not detected" result is specific to; empty for a whole-gene test (break-apart FISH)."""
     return tuple(p for p in (negative.partner, *negative.candidate_partners) if p)
+
+
+def _same_work_up(negative: Kmt2aFinding, rearranged: list[Kmt2aFinding]) -> bool:
+    """Whether a negative was tested near enough a positive to contradict it (undated: it may have been)."""
+    window = term.param("kmt2a_conflict_window_days")
+    when = negative.source.date
+    return when is None or any(r.source.date is None or abs((when - r.source.date).days) <= window
+                               for r in rearranged)
 
 
 def _ambiguities(findings: tuple[Kmt2aFinding, ...], partner_from_strong: bool, confirmed: bool) -> tuple[str, ...]:
@@ -78,6 +89,7 @@ def summarise(findings: list[Kmt2aFinding] | tuple[Kmt2aFinding, ...]) -> Kmt2aS
     negative = [f for f in strong_negative if not _ruled_out_partners(f)]
     against = negative + [f for f in strong_negative
                           if any(r.partner in _ruled_out_partners(f) for r in rearranged if r.partner)]
+    against = [f for f in against if _same_work_up(f, rearranged)]
     conflicts: list[str] = []
     partner, chosen = _partner(rearranged, conflicts) if rearranged else (None, None)
     if rearranged and against:

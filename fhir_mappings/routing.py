@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from fhir_mappings import cytogenetics, documents, genomics, observations
+from fhir_mappings import documents, genomics, observations
 from fhir_mappings import terminology as term
 from fhir_mappings.access import concept_label, concept_text, dicts, notes, text_of
 from fhir_mappings.resources import Pool
@@ -89,10 +89,6 @@ def _value_words(resource: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _names_genetics(words: str) -> bool:
-    return bool(words and (term.gene_alias_pattern().search(words) or cytogenetics.looks_like_karyotype(words)))
-
-
 def _by_loinc(rows: list[dict]) -> list[Route]:
     routes: list[Route] = []
     for row in rows:
@@ -153,4 +149,4 @@ def routes(resource: dict, resolve: documents.Resolve | None = None) -> list[Rou
         kind = observations.kind_of(resource)
         if kind:
             return [("lab", kind)]
-    return [("genetic", None)] if _names_genetics(_value_words(resource)) else []
+    return [("genetic", None)] if genomics.names_genetics(_value_words(resource)) else []

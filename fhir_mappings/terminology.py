@@ -209,6 +209,12 @@ def pattern(name: str) -> Pattern[str]:
 
 
 @lru_cache(maxsize=None)
+def section_pattern(name: str) -> Pattern[str]:
+    """One of the report-section patterns (text_patterns.json "report_sections"); headings match per line."""
+    return re.compile(document("text_patterns.json")["report_sections"][name], re.IGNORECASE | re.MULTILINE)
+
+
+@lru_cache(maxsize=None)
 def pattern_list(name: str, label: str) -> tuple[tuple[Pattern[str], str], ...]:
     return tuple((re.compile(r["pattern"], re.IGNORECASE), r[label]) for r in document("text_patterns.json")[name])
 

@@ -391,6 +391,8 @@ def _disagreement(a: Assessment) -> str:
     by_text = {entry["text"]: key for key, entry in kb.section("disagreements").items()}
     for text in a.disagreements:
         entry = table.get(by_text.get(text, ""), {})
+        if "qualifies" in entry and not any(a.consideration(code) for code in entry["qualifies"]):
+            continue  # the advice it is about was taken back (a transplant on record): nothing it changes now
         if entry.get("changes_action"):
             return f"**Sources differ:** {entry['line']}"
     return ""

@@ -7,7 +7,7 @@ from fhir_mappings.case import Kmt2aStatus
 from cds_service.stratification import kb, mrd, text
 from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
-from cds_service.stratification.rule import rule
+from cds_service.stratification.rule import kmt2a_status_missing, rule
 
 SCHEME = "adult-all"
 POPULATION = "adult-all"
@@ -19,7 +19,7 @@ def adult_all(f: Facts, out: Findings) -> None:
         return
     status = f.kmt2a_status
     if status is Kmt2aStatus.UNKNOWN:
-        out.missing("kmt2a-status", blocks=(SCHEME,))
+        kmt2a_status_missing(SCHEME, f, out)
         return
     if status not in (Kmt2aStatus.REARRANGED, Kmt2aStatus.AMPLIFIED):
         return

@@ -14,7 +14,7 @@ from fhir_mappings.case import Kmt2aStatus, Lineage
 from cds_service.stratification import kb, text
 from cds_service.stratification.facts import Facts
 from cds_service.stratification.findings import Findings
-from cds_service.stratification.rule import rule
+from cds_service.stratification.rule import kmt2a_status_missing, rule
 
 SCHEME = "eln-2022"
 POPULATION = "adult-aml"
@@ -98,8 +98,7 @@ def _not_rearranged(f: Facts, out: Findings, age: str, lesions: Lesions) -> None
                   would_change="Nothing KMT2A shows: an adverse karyotype is adverse on its own.")
     elif f.kmt2a_status is Kmt2aStatus.UNKNOWN:
         # A t(9;11) would take precedence over adverse gene mutations (ELN 2022): KMT2A decides, do not guess.
-        if f.kmt2a_status_due or f.case.kmt2a.conflicts:
-            out.missing("kmt2a-status", blocks=(SCHEME,))
+        kmt2a_status_missing(SCHEME, f, out)
     elif lesions.mutations:
         out.group(SCHEME, "adverse", [age, *lesions.mutations, *_vaf_lines(lesions), status],
                   would_change="Nothing KMT2A shows: these mutations are adverse without a t(9;11).")

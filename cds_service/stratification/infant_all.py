@@ -8,7 +8,7 @@ from fhir_mappings.case import Kmt2aStatus, Lineage, Measurement, MrdTimepoint
 from cds_service.stratification import kb, mrd, text
 from cds_service.stratification.facts import Facts, at_or_above, mrd_positive
 from cds_service.stratification.findings import Findings
-from cds_service.stratification.rule import rule
+from cds_service.stratification.rule import kmt2a_status_missing, rule
 
 SCHEME = "interfant-06"
 POPULATION = "infant-all"  # the population block of the considerations this module adds (rules.json)
@@ -115,7 +115,7 @@ def interfant_06(f: Facts, out: Findings) -> None:
     elif status is Kmt2aStatus.REARRANGED:
         _rearranged_group(f, out, basis + [f"KMT2A rearranged: {f.evidence_text()}"])
     elif status is Kmt2aStatus.UNKNOWN:
-        out.missing("kmt2a-status", blocks=(SCHEME,))
+        kmt2a_status_missing(SCHEME, f, out)
     # Amplification and PTD are neither germline nor a rearrangement: Interfant-06 does not say; no group.
 
 

@@ -50,10 +50,16 @@ def rule(rule_id: str) -> Callable[[Callable[[Facts, Findings], None]], Rule]:
     return wrap
 
 
+def kmt2a_status_missing(scheme: str, f: Facts, out: Findings) -> None:
+    """An unknown KMT2A status, named missing for `scheme` when it decides something now (conflicting results, or
+    not long in remission: Facts.kmt2a_status_due); every scheme asks on the same terms."""
+    if f.kmt2a_status_due or f.case.kmt2a.conflicts:
+        out.missing("kmt2a-status", blocks=(scheme,), sources=kb.scheme(scheme)["sources"])
+
+
 def rearranged_for(scheme: str, f: Facts, out: Findings) -> bool:
     """Whether a rearrangement-only scheme applies; an unknown KMT2A status is named missing for it, never guessed."""
     if f.kmt2a_status is Kmt2aStatus.UNKNOWN:
-        if f.kmt2a_status_due or f.case.kmt2a.conflicts:
-            out.missing("kmt2a-status", blocks=(scheme,), sources=kb.scheme(scheme)["sources"])
+        kmt2a_status_missing(scheme, f, out)
         return False
     return f.rearranged

@@ -21,8 +21,9 @@ def transplant_on_record(f: Facts, out: Findings) -> None:
         return
     if diagnosed and all(t.date for t in transplants):
         return  # every transplant predates this leukemia (an earlier disease): the advice stands as it is
-    # Undated, or no diagnosis date to compare: it may or may not have been for this leukemia, so ask.
-    dated = [t.date for t in transplants if t.date]
+    # Undated, or no diagnosis date to compare: it may or may not have been for this leukemia, so ask. With a
+    # diagnosis date the question is an undated transplant (the dated ones all predate it): never quote their dates.
+    dated = [t.date for t in transplants if t.date] if not diagnosed else []
     when = text.day(max(dated)) if dated else "date not recorded"
     note = kb.rule_meta("transplant-on-record")["note_timing_unknown"].format(when=when)
     for code in advice:

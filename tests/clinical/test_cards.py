@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import pytest
+
 from cds_service.cards.assessment_cards import EXTENSION_KEY, cards_for, policy
 from cds_service.hooks.handlers import patient_view
 from cds_service.hooks import protocol
@@ -77,6 +79,18 @@ def test_contested_transplant_benefit_is_one_line_not_a_warning():
     cards = vignette_cards("ped-aml-mllt10")
     assert [c["indicator"] for c in cards] == ["info"]
     assert "**Sources differ:** HSCT in CR1" in cards[0]["detail"]
+
+
+@pytest.mark.parametrize("name, line", [("ped-aml-mllt10", "HSCT in CR1"),
+                                        ("infant-under-3-months", "infant HSCT criteria")])
+def test_a_transplant_on_record_takes_back_the_transplant_disagreement_with_the_advice(name, line):
+    """Transplanted for this leukemia: 'discuss HSCT in first remission' is withdrawn, and the line saying the sources
+    differ on that transplant goes with it (it changes nothing the clinician does now)."""
+    case = case_from_bundle(load(name), reference_date=REFERENCE_DATE)
+    assert f"**Sources differ:** {line}" in cards_for(assess(case))[0]["detail"]
+    transplanted = replace(case, transplants=(Source("Procedure/hsct", case.diagnosis_date + timedelta(days=30)),))
+    detail = cards_for(assess(transplanted))[0]["detail"]
+    assert "HSCT in first remission" not in detail and "Sources differ" not in detail, detail
 
 
 def test_amplified_adult_b_all_card_offers_no_rearrangement_guideline_advice():
@@ -333,3 +347,18 @@ def test_unknown_kmt2a_long_in_remission_is_silent_but_asked_for_in_the_first_re
     relapsed = assess(make_case(age_at_dx_days=years(59), days_since_dx=2600, lineage=Lineage.AML,
                                 status=DiseaseStatus.RELAPSED))
     assert "kmt2a-status" in relapsed.missing_data  # at relapse it decides revumenib
+
+
+@pytest.mark.parametrize("age_at_dx, lineage", [(years(59), Lineage.B_ALL), (100, Lineage.B_ALL),
+                                                (years(8), Lineage.B_ALL), (years(9), Lineage.AML)],
+                         ids=["adult-all", "infant-all", "child-all", "child-aml"])
+def test_unknown_kmt2a_long_in_remission_is_silent_in_every_scheme(age_at_dx, lineage):
+    """Every scheme asks for an unknown KMT2A status on the same terms (the adult and infant ALL rules asked for it
+    seven years into remission, a warning at every opening, while the AML and childhood rules had stopped)."""
+    old = assess(make_case(age_at_dx_days=age_at_dx, days_since_dx=2600, lineage=lineage,
+                           status=DiseaseStatus.IN_REMISSION))
+    assert "kmt2a-status" not in old.missing_data
+    assert not [c for c in cards_for(old) if c["indicator"] == "warning"]
+    recent = assess(make_case(age_at_dx_days=age_at_dx, days_since_dx=90, lineage=lineage,
+                              status=DiseaseStatus.IN_REMISSION))
+    assert "kmt2a-status" in recent.missing_data  # the first-remission decisions still need it

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import parse_qsl
 from pathlib import Path
 
 import pytest
 import requests
 
+from cds_service.devtools.fhir_store import FhirStore
 from cds_service.hooks import protocol
+from cds_service.hooks.prefetch import render
 from cds_service.cards.assessment_cards import EXTENSION_KEY
 from tests.clinical.vignettes import NAMES, REFERENCE_DATE, SILENT, check, load
 
@@ -20,35 +21,16 @@ SERVICE = "kmt2a-patient-view"
 TEMPLATES = next(s for s in HOOKS["services"] if s["id"] == SERVICE)["prefetch"]
 
 
-def _searchset(resources: list[dict]) -> dict:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"fullUrl": f"https://ehr.example.org/fhir/{r['resourceType']}/{r['id']}", "resource": r}
-                      for r in resources]}
-
-
-def _matches(resource: dict, name: str, value: str) -> bool:
-    if name == "category":
-        return value in {c.get("code") for cat in resource.get("category", []) for c in cat.get("coding", [])}
-    if name == "code":
-        wanted = {tuple(token.split("|", 1)) for token in value.split(",")}
-        return any((c.get("system"), c.get("code")) in wanted for c in resource.get("code", {}).get("coding", []))
-    return True  # patient=...: every vignette resource is this patient's
-
-
-def answer(template: str, resources: list[dict]) -> dict | None:
-    """What an EHR would return for one hooks.json prefetch template over the vignette's resources."""
-    path, _, query = template.partition("?")
-    if "/" in path:  # a read: Patient/{{context.patientId}}
-        return next((r for r in resources if r["resourceType"] == path.split("/")[0]), None)
-    params = parse_qsl(query)
-    return _searchset([r for r in resources if r["resourceType"] == path
-                       and all(_matches(r, name, value) for name, value in params)])
+def answer(template: str, resources: list[dict], patient_id: str) -> dict | None:
+    """What an EHR would return for one hooks.json prefetch template over the vignette's resources: the demo FHIR
+    store's search (comma = OR within a parameter, system|code tokens), not a second emulator of our own."""
+    return FhirStore(resources).fetch(render(template, {"patientId": patient_id}))
 
 
 def prefetch_for(bundle: dict) -> tuple[str, dict]:
     resources = [e["resource"] for e in bundle["entry"]]
     patient = next(r for r in resources if r["resourceType"] == "Patient")
-    return patient["id"], {key: answer(template, resources) for key, template in TEMPLATES.items()}
+    return patient["id"], {key: answer(template, resources, patient["id"]) for key, template in TEMPLATES.items()}
 
 
 def call(live, bundle: dict, drop: tuple[str, ...] = ()) -> requests.Response:
@@ -114,11 +96,35 @@ def test_missing_data_suggestion_is_a_draft_service_request(live):
 
 
 def test_a_chart_whose_diagnoses_and_results_could_not_be_read_says_so_once(live):
-    body = call(live, load("infant-high-wbc"), drop=("conditions", "labs", "genomics", "genomicReports")).json()
+    body = call(live, load("infant-high-wbc"), drop=("conditions", "labs", "genomics", "genomicReports", "reports",
+                                                    "geneticsCategory")).json()
     assert protocol.validate_response(body) == []
     (card,) = body["cards"]
     assert card["indicator"] == "info" and card["summary"].startswith("KMT2A check not done: could not read diagnoses")
     assert EXTENSION_KEY in card["extension"]
+
+
+@pytest.mark.parametrize("words", [
+    "MLL-AF4 (KMT2A::AFF1) RT-PCR: result pending.",
+    "This assay detects the following fusions: KMT2A::AFF1, KMT2A::MLLT3, KMT2A::MLLT10.\nResult: see comment.",
+    "The following fusions were NOT detected: KMT2A::AFF1, KMT2A::MLLT3, KMT2A::MLLT10.",
+])
+def test_a_report_that_names_kmt2a_fusions_without_a_positive_result_still_asks_for_the_test(live, words):
+    """A pending result, a test's list of targets or a list of negatives is no KMT2A rearrangement: the card asks for
+    the test (these three were read as KMT2A::AFF1 rearranged before)."""
+    bundle = load("adult-aml-untested")
+    bundle["entry"].append({"resource": {
+        "resourceType": "DiagnosticReport", "id": "aaml-untested-fusion-panel", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "GE"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "51969-4"}],
+                 "text": "Leukemia fusion panel (RT-PCR)"},
+        "subject": {"reference": "Patient/aaml-untested"},
+        "effectiveDateTime": "2025-05-02", "issued": "2025-05-03T10:00:00Z", "conclusion": words}})
+    cards = call(live, bundle).json()["cards"]
+    assessment = next(c for c in cards if EXTENSION_KEY in c.get("extension", {}))["extension"][EXTENSION_KEY]
+    assert assessment["kmt2a"]["status"] == "unknown", assessment["kmt2a"]
+    summaries = [c["summary"] for c in cards]
+    assert any(s.startswith("Missing") and "KMT2A" in s for s in summaries), summaries
 
 
 def test_a_break_apart_split_in_iscn_2009_notation_is_read_as_rearranged_over_http(live):

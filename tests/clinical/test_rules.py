@@ -677,6 +677,17 @@ def test_infant_transplant_after_diagnosis_withdraws_the_infant_transplant_timin
     assert groups(a) == {("interfant-06", "high")}
 
 
+def test_an_undated_transplant_beside_an_older_one_is_asked_about_without_the_older_date():
+    """An autologous transplant years before this AML and an undated one: the undated one is the question; quoting
+    the older date ('on record (3 Mar 2024): check whether it was for this leukemia') points at the wrong one."""
+    from fhir_mappings.case import Source
+    case = make_case(age_at_dx_days=years(60), lineage=Lineage.AML, summary=kmt2a(K.REARRANGED, "AFDN"))
+    old = case.diagnosis_date - timedelta(days=900)
+    a = assess(replace(case, transplants=(Source("Procedure/auto", old), Source("Procedure/hsct", None))))
+    note = a.consideration("hsct-cr1").note
+    assert "(date not recorded): check whether it was for this leukemia" in note and day(old) not in note, note
+
+
 @pytest.mark.parametrize("when", [None, "before-diagnosis"])
 def test_transplant_undated_or_before_this_leukemia_keeps_the_advice_and_asks(when):
     """An undated transplant, or one before this diagnosis (an autologous transplant for lymphoma before a

@@ -119,3 +119,22 @@ def test_a_negation_reaches_only_its_own_statement(text, kmt2a, others):
     events, found = read(text, "molecular")
     assert [(e.status, e.partner) for e in events] == kmt2a
     assert [(gene, kind, present) for gene, kind, present, *_ in found] == others
+
+
+def test_a_panel_listing_hundreds_of_fusions_is_read_whole():
+    """A fusion panel's negative list runs to hundreds of names: every one is read (each partner ruled out, none
+    detected). Its reading used to search the whole clause once per fusion named (quadratic: ~8 s for 1,000)."""
+    from fhir_mappings import terminology as term
+    partners = sorted({row["partner"] for row in term.rows("iscn_partners.csv") if row["partner"]})
+    names = ", ".join(f"KMT2A::{p}" for p in partners * (400 // len(partners) + 1))
+    events, _ = read(f"The following fusions were not detected: {names}.")
+    assert events and all(e.status.value == "not-detected" for e in events)
+    assert {e.partner for e in events} == set(partners)
+
+
+def test_a_translocation_written_in_prose_is_read_by_its_bands():
+    assert [(e.status.value, e.partner) for e in read("t(4;11)(q21;q23) detected by FISH")[0]] == [("rearranged", "AFF1")]
+    assert [(e.status.value, e.partner) for e in read("Negative for t(9;11)(p21.3;q23.3)")[0]] == [("not-detected", "MLLT3")]
+    assert read("Possible t(4;11)(q21;q23)")[0][0].uncertain
+    assert read("t(11;17)(q23;q21) detected")[0] == []  # KMT2A::MLLT6 or ZBTB16::RARA: the bands cannot say
+    assert read("Karyotype: 46,XX,t(4;11)(q21;q23)[20]")[0] == []  # a karyotype line is the karyotype reader's

@@ -69,3 +69,24 @@ def test_a_negative_for_the_fusion_that_was_found_is_a_conflict():
                          candidate_partners=("AFF1", "MLLT3", "MLLT1"))
     assert summarise([panel]).status == U
     assert summarise([panel, f(R, "karyotype", "k", "MLLT3")]).status == U
+
+
+def _on(finding: Kmt2aFinding, when: date | None) -> Kmt2aFinding:
+    from dataclasses import replace
+    return replace(finding, source=Source(finding.source.reference, when))
+
+
+def test_a_negative_weeks_after_the_positive_is_a_response_not_a_conflict():
+    """KMT2A::AFF1 by FISH at diagnosis, then 'no KMT2A::AFF1 transcripts detected' by RT-PCR at the end of
+    induction: the patient is in molecular remission of a KMT2A-rearranged leukemia, not of unknown status."""
+    diagnosis = _on(f(R, "fish", "dx-fish", "AFF1"), date(2026, 1, 5))
+    for negative in (f(N, "molecular", "eoi-pcr", "AFF1"), f(N, "fish", "eoi-fish")):
+        s = summarise([diagnosis, _on(negative, date(2026, 2, 9))])
+        assert (s.status, s.partner, s.conflicts) == (R, "AFF1", ()), negative
+
+
+def test_a_negative_of_the_same_work_up_or_undated_still_conflicts():
+    diagnosis = _on(f(R, "fish", "dx-fish", "AFF1"), date(2026, 1, 5))
+    for when in (date(2026, 1, 6), date(2026, 1, 19), None):  # same marrow; two weeks later; no date at all
+        s = summarise([diagnosis, _on(f(N, "molecular", "rna", "AFF1"), when)])
+        assert s.status == U and s.conflicts, when
