@@ -151,15 +151,19 @@ def sentence_statements(text: str, names_a_finding, continues_list=None) -> list
         pieces = [p.strip() for part in cytogenetics.split_top_level(sentence, ",")
                   for p in re.split(r"\s(?=without\b)", part, flags=re.IGNORECASE) if p.strip()]
         current: list[str] = []
+        # whether the statement so far names a finding and is complete, kept as pieces are added: asked of the
+        # whole joined statement at every comma, a long list ("KMT2A, KMT2A, ...") cost n squared
+        names = complete = False
         for piece in pieces:
-            if not current:
-                current = [piece]
-            elif not names_a_finding(piece) or not names_a_finding(", ".join(current)) or not _is_complete(
-                    ", ".join(current)) or (continues_list and continues_list(current[-1], piece)):
+            piece_names = names_a_finding(piece)
+            if current and (not piece_names or not names or not complete
+                            or (continues_list and continues_list(current[-1], piece))):
                 current.append(piece)
-            else:
+                names, complete = names or piece_names, complete or _is_complete(piece)
+                continue
+            if current:
                 found.append(", ".join(current))
-                current = [piece]
+            current, names, complete = [piece], piece_names, _is_complete(piece)
         if current:
             found.append(", ".join(current))
         if found:

@@ -296,24 +296,56 @@ _SENTENCE_END = re.compile(r"\.\s|\n")  # ISCN itself has no ". " ("q23.3", "[20
 
 def iscn_as_worded(events: list[Kmt2aEvent], text: str) -> list[Kmt2aEvent]:
     """ISCN results as the sentence around them words them: "nuc ish(...)[12/200], below the laboratory cut-off" or
-    "Equivocal: nuc ish(...)" is hedged, so never a positive (UNKNOWN, uncertain); qualifiers ("subclone") are kept."""
-    out = []
+    "Equivocal: nuc ish(...)" is hedged, so never a positive (UNKNOWN, uncertain); an abnormal pattern the lab itself
+    calls normal ("nuc ish(...sep...)[9/200] - within normal limits") is no positive either, and no negative: the
+    two disagree. Qualifiers ("subclone") are kept."""
+    ends = [(m.start(), m.end()) for m in _SENTENCE_END.finditer(text)] if events else []
+    end_starts = [s for s, _ in ends]
+    karyotype_at = cytogenetics.karyotype_at(text) if any(e.method == "karyotype" for e in events) else 0
+    placed: list[tuple[Kmt2aEvent, int, int, int]] = []  # event, where it is written, its sentence's start and end
     for event in events:
         # a karyotype's abnormality is looked for in the karyotype, not in words that name it earlier
-        at = text.find(event.text, cytogenetics.karyotype_at(text) if event.method == "karyotype" else 0) \
-            if event.text else -1
+        at = text.find(event.text, karyotype_at if event.method == "karyotype" else 0) if event.text else -1
+        if at < 0:
+            placed.append((event, at, 0, 0))
+            continue
+        # the sentence around it, from the sentence ends found once (not a scan of the text per event)
+        before = bisect.bisect_left(end_starts, at)
+        start = max((e for _, e in ends[:before][-1:] if e <= at), default=0)
+        after = bisect.bisect_left(end_starts, at + len(event.text))
+        placed.append((event, at, start, ends[after][0] if after < len(ends) else len(text)))
+    # every ISCN string of a sentence is masked: its letters ("amp", "con") are no trigger words; one masked
+    # sentence per sentence, so its triggers are found once however many abnormalities it lists
+    masked: dict[tuple[int, int], str] = {}
+    called_normal: dict[tuple[int, int], bool] = {}
+    for (start, end), spans in _by_sentence(placed).items():
+        chars = list(text[start:end])
+        for at, length in spans:
+            chars[at - start:at - start + length] = "x" * length
+        masked[(start, end)] = "".join(chars)
+        called_normal[(start, end)] = bool(term.pattern("called_normal").search(masked[(start, end)]))
+    out = []
+    for event, at, start, end in placed:
         if at < 0:
             out.append(event)
             continue
-        start = max((m.end() for m in _SENTENCE_END.finditer(text, 0, at)), default=0)
-        end = next((m.start() for m in _SENTENCE_END.finditer(text, at + len(event.text))), len(text))
-        # the ISCN itself is masked: its letters ("amp", "con") are no trigger words
-        sentence = text[start:at] + "x" * len(event.text) + text[at + len(event.text):end]
+        sentence = masked[(start, end)]
         said = context.assertion(sentence, at - start, at - start + len(event.text))
+        positive = event.status in (Kmt2aStatus.REARRANGED, Kmt2aStatus.AMPLIFIED)
+        if positive and called_normal[(start, end)]:
+            said = replace(said, uncertain=True)
         status = Kmt2aStatus.UNKNOWN if said.uncertain else event.status
         qualifiers = tuple(dict.fromkeys(event.qualifiers + said.qualifiers))
         out.append(replace(event, status=status, uncertain=event.uncertain or said.uncertain, qualifiers=qualifiers))
     return out
+
+
+def _by_sentence(placed: list[tuple[Kmt2aEvent, int, int, int]]) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for event, at, start, end in placed:
+        if at >= 0:
+            spans.setdefault((start, end), []).append((at, len(event.text)))
+    return spans
 
 
 @dataclass(frozen=True)

@@ -325,6 +325,15 @@ CORPUS = [
     (conclusion, "KMT2A-MLLT3 [t(9;11)(p22;q23)] negative", "ruled-out:MLLT3", {}),
     (plain, "No KMT2A rearrangement (including t(4;11) and t(9;11)) was detected.", "not-detected", {}),
 
+    # the partner unidentified is no negative of the rearrangement
+    (value, "KMT2A rearranged (partner not identified by this panel)", "rearranged", {}),
+    (conclusion, "KMT2A rearrangement: detected (fusion partner could not be determined).", "rearranged", {}),
+    (plain, "KMT2A break-apart: rearranged; no partner identified by RNA panel", "rearranged", {}),
+    # an abnormal ISCN pattern the lab itself calls normal (below its cut-off) is no positive and no negative
+    (value, "nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[9/200] - within normal limits", "none", {}),
+    (value, "nuc ish(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[12/200]: normal signal pattern", "none", {}),
+    (value, "nuc ish(ETV6,RUNX1)x2[200],(KMT2Ax2)(5'KMT2A sep 3'KMT2Ax1)[160/200]; ETV6::RUNX1 not detected",
+     "rearranged", {}),
     # a translocation written in prose, its bands naming the partner (ISCN in a sentence)
     (conclusion, "t(4;11)(q21;q23) detected by FISH.", "rearranged:AFF1", {}),
     (value, "Positive for t(9;11)(p21.3;q23.3)", "rearranged:MLLT3", {}),
