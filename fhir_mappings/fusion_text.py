@@ -311,7 +311,9 @@ def iscn_as_worded(events: list[Kmt2aEvent], text: str) -> list[Kmt2aEvent]:
             continue
         # the sentence around it, from the sentence ends found once (not a scan of the text per event)
         before = bisect.bisect_left(end_starts, at)
-        start = max((e for _, e in ends[:before][-1:] if e <= at), default=0)
+        while before and ends[before - 1][1] > at:  # a sentence end must end before the ISCN starts
+            before -= 1
+        start = ends[before - 1][1] if before else 0
         after = bisect.bisect_left(end_starts, at + len(event.text))
         placed.append((event, at, start, ends[after][0] if after < len(ends) else len(text)))
     # every ISCN string of a sentence is masked: its letters ("amp", "con") are no trigger words; one masked
