@@ -455,7 +455,8 @@ def _states_a_result(clause: str) -> bool:
         t.category == "result" for t in context.triggers(clause))
 
 
-def _says_a_kind(window: str) -> bool:
+def says_a_kind(window: str) -> bool:
+    """Whether the words say what kind of finding it is: a rearrangement, PTD, amplification, deletion or variant."""
     return any(term.pattern(n).search(window) for n in _KIND_WORDS) or protein_change(window) is not None
 
 
@@ -473,7 +474,7 @@ class _Scope:
         starts = _kind_word_starts(clause)
         self.last_kind_word = max(starts, default=-1)
         self.clause_says = bool(starts)
-        self.sentence_says = bool(sentence) and _says_a_kind(sentence)
+        self.sentence_says = bool(sentence) and says_a_kind(sentence)
 
 
 def _local(clause: str, targets: list[_Target], i: int, sentence: str = "", scope: _Scope | None = None) -> str:
@@ -483,7 +484,7 @@ def _local(clause: str, targets: list[_Target], i: int, sentence: str = "", scop
     prev_end = targets[i - 1].end if i > 0 else 0
     next_start = targets[i + 1].start if i + 1 < len(targets) else len(clause)
     between = clause[prev_end:next_start]
-    if _says_a_kind(between):
+    if says_a_kind(between):
         return between
     if scope.last_kind_word >= targets[i].start:
         return clause[targets[i].start:]

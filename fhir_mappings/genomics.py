@@ -355,8 +355,10 @@ def _kmt2a_from_words(observation: dict, comp: _Components, present: bool | None
     """variation-code text and notes, when the components do not settle KMT2A. A negative sentence counts only
     when the Variant itself is reported absent."""
     variation = comp.variation
-    if present is True and variation and not context.says_anything(variation):
-        variation += ": detected"  # "KMT2A rearrangement (partner unknown)" on a Variant reported present
+    if present is True and variation and fusion_text.says_a_kind(variation) and not context.says_anything(variation):
+        # "KMT2A rearrangement (partner unknown)" on a Variant reported present; a bare gene name ("KMT2A",
+        # "MLL gene") says no kind of change, so is never made into "detected" (it would read as rearranged)
+        variation += ": detected"
     words = f"{variation}\n{notes(observation)}".strip()
     if not words:
         return []

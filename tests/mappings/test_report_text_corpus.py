@@ -141,6 +141,8 @@ CORPUS = [
     (variant_text, "KMT2A::AFF1", "rearranged:AFF1", {}),
     (variant_text, "MLLT3::KMT2A fusion", "rearranged:MLLT3", {}),
     (variant_text, "KMT2A rearrangement (partner unknown)", "rearranged", {}),
+    (variant_text, "KMT2A", "none", {}),  # a Variant present that names only the gene: no kind of change said
+    (variant_text, "MLL gene", "none", {}),
     (variant_text, "KMT2A::AFF1 not detected", "none", {}),
     (variant_text, "possible KMT2A::AFF1", "none", {}),
     (variant_text, "MLL-AF4 RT-PCR pending", "none", {}),
