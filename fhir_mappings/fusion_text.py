@@ -422,15 +422,12 @@ def _assertion(clause: str, target: _Target, targets: list[_Target]) -> context.
 
 
 _PERCENT = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%")
-_CUTOFF = re.compile(r"(?:normal(?: range| value)?|cut-?off|reference(?: range| value)?|threshold|upper limit"
-                     r"(?: of normal)?)\s*(?:[:=]|is|of)?\s*(?:<=?|≤|up to|less than|below)?\s*(\d{1,3}(?:\.\d+)?)\s*%",
-                     re.IGNORECASE)
 
 
 def _below_cutoff(clause: str) -> bool:
     """A FISH count under the cut-off the lab prints beside it ("split signals in 2.0% of nuclei (normal < 5%)"):
     the lab's own "below the cut-off" in numbers, read the same way (uncertain, never positive)."""
-    cutoff = _CUTOFF.search(clause) if "%" in clause else None
+    cutoff = term.pattern("printed_cutoff").search(clause) if "%" in clause else None
     if not cutoff:
         return False
     counts = [m for m in _PERCENT.finditer(clause) if not cutoff.start() <= m.start() < cutoff.end()]
