@@ -128,7 +128,7 @@ def dose(order: dict, strength_mg: float | None = None) -> Dose | None:
 def _selected(reference: str, selections: list[str]) -> bool:
     if not selections:
         return True
-    return any(s == reference or s.split("/")[-1] == reference.split("/")[-1] for s in selections)
+    return reference in {relative_reference(s) for s in selections}
 
 
 def map_order(order: dict, raw: dict, pools: list[Pool], selections: list[str]) -> DraftMedicationOrder:

@@ -71,6 +71,15 @@ def test_selections_mark_orders():
     assert {d.reference for d in case.draft_orders if d.selected} == {"MedicationRequest/go-order"}
 
 
+@pytest.mark.parametrize("selection", ["https://ehr.example/fhir/MedicationRequest/go-order/_history/2", "go-order"])
+def test_a_selection_written_absolute_versioned_or_bare_marks_its_order(selection):
+    # read as order-select's own filter reads it (per_call.selected_orders): "_history/2" is a version, not the id
+    body = fixture("order_sign_revumenib.json")
+    body["context"]["selections"] = [selection]
+    case = case_from_hook_request(body, reference_date=REF)
+    assert {d.reference for d in case.draft_orders if d.selected} == {"MedicationRequest/go-order"}
+
+
 def test_draft_medication_found_among_the_other_resources_and_not_doubled():
     from fhir_mappings import case_from_resources
     order = {"resourceType": "MedicationRequest", "id": "d1", "status": "draft", "intent": "order",
