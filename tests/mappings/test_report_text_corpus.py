@@ -224,6 +224,11 @@ CORPUS = [
     (plain, "NPM1: c.860_863dupTCTG detected\nLimitations: KMT2A partial tandem duplications and rearrangements with "
             "cryptic insertions may not be detected by this assay.", "none", {"genes": {"NPM1": True}}),
     (html_table, "Gene list: ABL1, FLT3, KMT2A, NPM1, TP53\nFLT3: ITD detected", "none", {"genes": {"FLT3": True}}),
+    # the assay's controls are not this patient
+    (plain, "Positive control: KMT2A rearranged cell line, expected split signals.\nResult: KMT2A rearrangement not "
+            "detected.", "not-detected", {}),
+    (pdf_report, "CONTROLS\nKMT2A-rearranged cell line (MV4-11): split signals as expected\nRESULT\nKMT2A (MLL) "
+                 "break-apart FISH: negative", "not-detected", {}),
 
     (pdf_report, "METHODS\nRNA fusion panel; targets include KMT2A, NUP98 and BCR::ABL1.\nRESULTS\n"
                  "KMT2A::AFF1 fusion detected.", "rearranged:AFF1", {"no_gene": ["ABL1"]}),
