@@ -184,6 +184,9 @@ CORPUS = [
     (plain, "KMT2A (11q23.3): normal signal pattern in 200/200 nuclei", "not-detected", {}),
     (plain, "KMT2A FISH: no split signals observed (0/200 nuclei).", "not-detected", {}),
     (plain, "NUP98 rearranged (NUP98::KDM5A); KMT2A intact.", "not-detected", {}),
+    # "intact" said of a fusion's reading frame or domain is no "KMT2A intact"
+    (plain, "KMT2A-MLLT3 fusion detected (breakpoint exon 9, kinase domain intact).", "rearranged:MLLT3", {}),
+    (plain, "KMT2A::AFF1 in-frame fusion with intact reading frame detected.", "rearranged:AFF1", {}),
     (html_table, "KMT2A (MLL): Not rearranged\nBCR::ABL1: Negative", "not-detected", {"genes": {"ABL1": False}}),
     (pdf_report, "MLL GENE REARRANGEMENT: NOT DETECTED", "not-detected", {}),
     (plain, "Fusion panel negative: no KMT2A, NUP98 or BCR::ABL1 fusions detected.", "not-detected", {}),
