@@ -35,7 +35,8 @@ def slug(ingredient: str) -> str:
 def evaluate(case: Case, unread: frozenset[str] = frozenset()) -> tuple[OrderCheck, ...]:
     """One check per judged draft order (all draft orders: the handler filters by selection).
     `unread`: missing-data codes the EHR's record may hold but we could not read (per_call.unread_data):
-    "medications" (so "no inhibitor" is not known), "transplant-history" (so "no transplant" is not known)."""
+    "medications" (so "no inhibitor" is not known), "prescriptions" (so "not on revumenib" is not known),
+    "transplant-history" (so "no transplant" is not known)."""
     checks = (_check(case, order, unread) for order in case.draft_orders if order.ingredient)
     return tuple(check for check in checks if check is not None)
 
@@ -47,7 +48,7 @@ def _check(case: Case, order: DraftMedicationOrder, unread: frozenset[str]) -> O
         return check_ziftomenib(case, order)
     if order.ingredient == "gemtuzumab ozogamicin":
         return check_gemtuzumab(case, order, unread)
-    return check_interacting_order(case, order, "medications" in unread)
+    return check_interacting_order(case, order, "prescriptions" in unread)
 
 
 # --- ziftomenib ------------------------------------------------------------------------------------

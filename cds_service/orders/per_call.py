@@ -21,6 +21,9 @@ order_cache: SharedCache[tuple[OrderCheck, ...]] = SharedCache(dataclass_tuple_c
 # Prefetch keys (hooks.json) that hold the medication list: when one could not be had, "no strong
 # CYP3A4 inhibitor" is not known (an inpatient azole may be on the MAR only).
 MEDICATION_PREFETCH = ("medicationRequests", "medicationStatements", "medicationAdministrations")
+# Where a prescribed drug such as revumenib is listed: the MAR adds what was given on the ward, so without it
+# "no inhibitor given" is unknown, but "not on revumenib" is still known from the orders and the list.
+PRESCRIPTION_PREFETCH = ("medicationRequests", "medicationStatements")
 
 
 def selected_orders(call: HookCall) -> set[str] | None:
@@ -34,12 +37,15 @@ def selected_orders(call: HookCall) -> set[str] | None:
 def unread_data(unavailable: Iterable[str]) -> frozenset[str]:
     """The data the unavailable prefetch keys may hold, as missing-data codes: the patient-view's table
     (card_policy.json "may_hold": "procedures" -> "transplant-history"), and "medications" when the medication
-    list could not be had. A check that needs one of them names it instead of reading its absence as "none"."""
+    list could not be had ("prescriptions" too when the orders or the list itself could not be, not only the MAR).
+    A check that needs one of them names it instead of reading its absence as "none"."""
     unavailable = set(unavailable)
     holds = knowledge.load("card_policy.json")["patient_view"]["unavailable"]["may_hold"]
     codes = {code for key in unavailable for code in holds.get(key, ())}
     if unavailable & set(MEDICATION_PREFETCH):
         codes.add("medications")
+    if unavailable & set(PRESCRIPTION_PREFETCH):
+        codes.add("prescriptions")
     return frozenset(codes)
 
 

@@ -164,10 +164,11 @@ def monitoring_lines(m) -> list[str]:
     if "ecg-overdue" in m.findings:
         last = m.ecg.last
         when = f"last ECG{_on(last)}" if last is not None else "no ECG on record"
-        weeks = number(menin.table()["on_treatment"]["ecg_schedule"]["weekly_for_days"] / 7)  # the label table's
+        schedule = menin.table()["on_treatment"]["ecg_schedule"]  # the schedule is said as the knowledge words it
+        weeks = number(schedule["weekly_for_days"] / 7)
         phase = {"weekly": f"weekly in the first {weeks} weeks", "monthly": f"monthly after the first {weeks} weeks",
                  "start-unknown": "weekly while the treatment start is not recorded (record it)"}[m.ecg.phase]
-        lines.append(f"ECG overdue: {when}; due {phase} (schedule: baseline, weekly for {weeks} weeks, then monthly). {VERIFY}")
+        lines.append(f"ECG overdue: {when}; due {phase}. Label: {schedule['text']}. {VERIFY}")
     for e in m.electrolytes:
         if e.state == "low":
             lines.append(f"{e.name.capitalize()} {number(e.reading.value)} mmol/L{_on(e.reading)} is below "

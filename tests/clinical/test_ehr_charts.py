@@ -1,4 +1,4 @@
-"""Sixteen charts as Epic- and Cerner-like EHRs send them (tests/fixtures/ehr_charts: local codes, display-only
+"""Charts as Epic- and Cerner-like EHRs send them (tests/fixtures/ehr_charts: local codes, display-only
 codings, DiagnosticReport result references, units as "K/uL", "x10E9/L", "/mm3", "lb", "msec", times with zones),
 posted over loopback HTTP to the real app. Each test states what a leukemia clinician or pharmacist must read on
 the cards: the risk group and why, the action, the indicator; never a whole-card snapshot."""
@@ -14,9 +14,10 @@ import requests
 
 from cds_service.cards.assessment_cards import EXTENSION_KEY
 from cds_service.hooks import protocol
+from tests.fixtures.ehr_charts import build
 
 CHARTS = Path(__file__).resolve().parents[1] / "fixtures" / "ehr_charts"
-TODAY = date(2026, 11, 29)  # tests/fixtures/ehr_charts/build.py TODAY
+TODAY = date.fromisoformat(build.TODAY)
 SERVICES = {"patient-view": "kmt2a-patient-view", "order-select": "kmt2a-order-select",
             "order-sign": "kmt2a-order-sign"}
 NAMES = sorted(p.stem for p in CHARTS.glob("*.json"))
@@ -47,6 +48,14 @@ def text(cards: list[dict]) -> str:
 def groups(cards: list[dict]) -> set[tuple[str, str]]:
     a = next(c["extension"][EXTENSION_KEY] for c in cards if EXTENSION_KEY in c.get("extension", {}))
     return {(g["scheme"], g["group"]) for g in a.get("riskGroups", [])}
+
+
+def test_the_chart_files_are_what_build_py_writes():
+    """The tests below read the JSON files: a chart changed in build.py but not rebuilt (or a file edited by hand)
+    would be tested as it was, not as build.py says."""
+    built = build.chart_requests()
+    stale = [name for name in NAMES if json.loads((CHARTS / f"{name}.json").read_text()) != built.get(name)]
+    assert NAMES == sorted(built) and not stale, f"run .venv/bin/python -m tests.fixtures.ehr_charts.build: {stale}"
 
 
 @pytest.mark.parametrize("name", NAMES)

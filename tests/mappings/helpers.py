@@ -58,3 +58,14 @@ def qty(value: float, code: str, comparator: str | None = None) -> dict:
     if comparator:
         q["comparator"] = comparator
     return q
+
+
+def paths(value, prefix=()):
+    """Every path into a JSON document (the empty path first), as tuples of keys and list indexes."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from paths(child, prefix + (key,))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from paths(child, prefix + (i,))

@@ -21,6 +21,7 @@ from pydantic import field_validator
 from bench import chart as bench_chart
 from fhir_mappings import fast_validation
 from fhir_mappings.validation import _MODULES, _model, _read_part, validated
+from tests.mappings.helpers import paths
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_EXAMPLES = ROOT.parent / "shared" / "examples"
@@ -129,16 +130,6 @@ AWKWARD = [None, "", " ", "  x", "x  y", "a\nb", "\u00a0", "\u2003", "\ud800", 0
            {"value": 1, "unit": "mg"}, {"extension": [{"url": "http://x"}]}]
 
 
-def _paths(value, path=()):
-    yield path
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, path + (key,))
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            yield from _paths(child, path + (i,))
-
-
 def _replaced(part: dict, path: tuple, new) -> dict:
     out = copy.deepcopy(part)
     parent = out
@@ -166,11 +157,11 @@ def _shapes() -> list[dict]:
 
 @pytest.mark.parametrize("part", _shapes(), ids=lambda p: f"{p['resourceType']}-{p.get('id', '')}"[:60])
 def test_no_single_awkward_value_anywhere_is_accepted_wrongly(part):
-    for path in list(_paths(part))[1:]:
+    for path in list(paths(part))[1:]:
         for new in AWKWARD:
             assert_sound(_replaced(part, path, new), part["resourceType"])
         assert_sound(_without(part, path), part["resourceType"])
-    for path in _paths(part):
+    for path in paths(part):
         for name, value in ADDITIONS.items():
             assert_sound(_added(part, path, name, value), part["resourceType"])
 
@@ -225,8 +216,8 @@ def mutated(draw) -> tuple[dict, str]:
     part = copy.deepcopy(draw(st.sampled_from([p for p, _ in CORPUS])))
     rtype = part["resourceType"]
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = list(_paths(part))
-        path = draw(st.sampled_from(paths))
+        options = list(paths(part))
+        path = draw(st.sampled_from(options))
         target = part
         for key in path:
             target = target[key]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from fhir_mappings import case_from_bundle, case_from_hook_request, case_from_resources, cytogenetics, fusion_text, units
 from fhir_mappings import terminology as term
 from fhir_mappings.case import Case
+from tests.mappings.helpers import paths
 
 REF = date(2025, 6, 1)
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -107,16 +108,6 @@ FIXTURES = ["seed_patient1_amplification_tp53.json", "seed_patient2_amplificatio
             "gr_fusion_kmt2a_aff1.json", "relapsed_aml_mcode.json", "conditions.json"]
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _paths(v, prefix + (k,))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _paths(v, prefix + (i,))
-
-
 def _mutate(document, path, new):
     if not path:
         return new
@@ -135,8 +126,8 @@ def test_mapper_never_raises_on_mutated_realistic_bundles(data, name):
 
     document = fixture(name)
     for _ in range(data.draw(st.integers(1, 3))):
-        paths = list(_paths(document))
-        path = data.draw(st.sampled_from(paths))
+        options = list(paths(document))
+        path = data.draw(st.sampled_from(options))
         document = _mutate(document, path, data.draw(JSON))
     case = case_from_bundle(document, reference_date=REF)
     assert isinstance(case, Case)

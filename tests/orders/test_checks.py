@@ -512,7 +512,7 @@ def test_summaries_fit_the_spec_limit():
 
 def test_unavailable_medication_list_is_named_not_assumed_empty():
     the_case = case(orders=[draft("revumenib", ADULT)])
-    (check,) = evaluate(the_case, unread=frozenset({"medications"}))
+    (check,) = evaluate(the_case, unread=frozenset({"medications"}))  # the MAR alone may hide an inpatient azole
     assert check.verdict == "cannot-check" and "medications" in check.missing_data
     assert check.expected_dose["value"] == ADULT  # still shown, with the assumption said in the detail
     assert any("medication list could not be read" in line for line in check.lines)
@@ -523,10 +523,11 @@ def test_an_azole_for_a_kmt2a_patient_whose_medication_list_could_not_be_read_as
     whose leukemia revumenib treats asks first (the revumenib dose would have to be lowered), never passes silently."""
     the_case = case(orders=[draft("posaconazole", 300)])
     assert evaluate(the_case) == ()  # the list was read and holds no revumenib: nothing to say
-    (check,) = evaluate(the_case, unread=frozenset({"medications"}))
+    assert evaluate(the_case, unread=frozenset({"medications"})) == ()  # only the MAR unread: the orders show none
+    (check,) = evaluate(the_case, unread=frozenset({"medications", "prescriptions"}))
     assert check.verdict == "cannot-check" and check.level == "warning" and "medications" in check.missing_data
     assert "revumenib" in check.summary and "could not be read" in check.lines[0]
     # not for a patient revumenib does not treat, nor for a drug that only prolongs the QTc
     assert evaluate(case(kmt2a=Kmt2aStatus.NOT_DETECTED, orders=[draft("posaconazole", 300)]),
-                    unread=frozenset({"medications"})) == ()
-    assert evaluate(case(orders=[draft("ondansetron", 8)]), unread=frozenset({"medications"})) == ()
+                    unread=frozenset({"medications", "prescriptions"})) == ()
+    assert evaluate(case(orders=[draft("ondansetron", 8)]), unread=frozenset({"medications", "prescriptions"})) == ()

@@ -111,7 +111,9 @@ def test_an_overdue_ecg_is_a_warning_in_patient_view_and_on_the_continuation_ord
     (monitoring,) = [c for c in post(base, "kmt2a-patient-view", body) if "org.kmt2a-cds.on-treatment" in c.get("extension", {})]
     assert monitoring["indicator"] == "warning" and "ECG overdue" in monitoring["summary"]
     assert f"last ECG on {day(last)}" in monitoring["detail"]
-    assert "due monthly after the first 4 weeks (schedule: baseline, weekly for 4 weeks" in monitoring["detail"]
+    assert "due monthly after the first 4 weeks." in monitoring["detail"]
+    # the schedule is the knowledge's own sentence, not a copy restated in code
+    assert f"Label: {RULES['ecg_schedule']['text']}." in monitoring["detail"]
     card = order_card(post(base, "kmt2a-order-sign", body))
     assert card["indicator"] == "warning" and "ecg-overdue" in card["extension"]["org.kmt2a-cds.order-check"]["reasons"]
 
