@@ -129,9 +129,10 @@ def split_top_level(text: str, sep: str) -> list[str]:
 
 
 # Where a karyotype ends inside prose: a sentence stop, a line end (not after "/" or ",": a PDF wraps a long
-# karyotype there, "45,XY,-7,del(5)(q13q33),\n-17,+mar[20]"), or a word that is no ISCN
+# karyotype there, "45,XY,-7,del(5)(q13q33),\n-17,+mar[20]"), or a word that is no ISCN (ISCN's own words,
+# "dmin", "hsr", "mar", "inc", after a spaced comma are no end: "46,XX, dmin[10]")
 _KARYOTYPE_END = re.compile(r"\.(?=\s|$)|(?<![/,])(?<![/,]\r)\n"
-                            r"|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+)\b)[A-Z]{2,}\b(?!\())", re.IGNORECASE)
+                            r"|\s+(?=(?!(?:idem|sl|sdl\d*|[XY]+|dmin|hsr|mar|inc)\b)[A-Z]{2,}\b(?!\())", re.IGNORECASE)
 _START = re.compile(r"\d{2,3}(?:~\d{2,3})?(?:<\d?n>)?,\s*[XY]", re.IGNORECASE)
 
 

@@ -230,6 +230,8 @@ def test_fish_strings_are_cut_from_prose_and_the_word_ish_alone_is_not_iscn():
 
 def test_double_minutes_of_unnamed_origin_leave_the_karyotype_open_at_11q23():
     assert kmt2a("46,XX,2~10dmin[20]") == [(Kmt2aStatus.UNKNOWN, None, (), None)]
+    # written with a space after the comma, the double minutes are still part of the karyotype
+    assert kmt2a("46,XX, dmin[10]/46,XX[10]") == [(Kmt2aStatus.UNKNOWN, None, (), None)]
 
 
 def test_a_questioned_11q23_abnormality_is_hedged_not_normal():
