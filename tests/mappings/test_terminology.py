@@ -35,6 +35,8 @@ def test_json_documents_have_source_and_tag():
                 continue
             for item in entry if isinstance(entry, list) else [entry]:
                 assert item["source"] in SOURCES and item["tag"] in TAGS, (name, key)
+                # [V] means seen in the cited source: a word list is that only with the quote beside it
+                assert item["tag"] != "V" or item.get("support"), (name, key, "tagged V without its quote")
                 if "pattern" in item:
                     re.compile(item["pattern"])
 
